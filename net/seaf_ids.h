@@ -1,0 +1,22 @@
+/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids). */
+#ifndef SEAFS_SEAF_IDS_H
+#define SEAFS_SEAF_IDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Length of an object id (commit, fs object, block): 40 lowercase hex digits. */
+#define SEAF_ID_LEN 40
+/* Length of a repo id: a lowercase UUID, 36 characters. */
+#define SEAF_REPO_ID_LEN 36
+/* The id of empty files and empty directories; no object with this id exists. */
+#define SEAF_EMPTY_ID "0000000000000000000000000000000000000000"
+
+/* True when s is exactly 40 lowercase hex digits (len is the length of s). */
+bool seaf_id_valid(const char *s, size_t len);
+/* True when s is a lowercase UUID (8-4-4-4-12 hex digits). */
+bool seaf_repo_id_valid(const char *s, size_t len);
+/* Writes the 40-digit lowercase hex form of a 20-byte SHA-1 digest plus a NUL to out. */
+void seaf_id_from_digest(const unsigned char digest[20], char out[SEAF_ID_LEN + 1]);
+
+#endif
