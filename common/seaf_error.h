@@ -1,4 +1,4 @@
-/* seaf_error: the closed set of error codes used across seafs, their text and their errno. */
+/* seaf_error (common/): the closed set of error codes used across seafs, their text and their errno. */
 #ifndef SEAFS_SEAF_ERROR_H
 #define SEAFS_SEAF_ERROR_H
 

@@ -1,4 +1,4 @@
-/* seaf_error: the closed set of error codes used across seafs, their text and their errno. */
+/* seaf_error (common/): the closed set of error codes used across seafs, their text and their errno. */
 #include "seaf_error.h"
 
 #include <errno.h>
