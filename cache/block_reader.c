@@ -1,0 +1,174 @@
+/* block_reader: serves byte ranges of a block file.
+ *
+ * Opening reads the trailer with (usually) a single pread of the file's last 4 KiB. A read maps
+ * its offset to a frame, preads just that frame, checks its crc32c, decodes it, and keeps the
+ * decoded frame so that the next small sequential read of the same frame costs only a memcpy.
+ * A checksum failure poisons the reader: damaged data is never returned, now or later. */
+#include "block_reader.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block_format.h"
+#include "io_util.h"
+
+#define TAIL_READ_SIZE 4096
+
+struct block_reader {
+    int fd;
+    uint64_t file_size;
+    struct block_layout layout;
+    pthread_mutex_t lock;      /* protects everything below */
+    unsigned char *stored_buf; /* one stored frame, allocated on first read */
+    unsigned char *plain_buf;  /* the decoded frame cached_frame */
+    int64_t cached_frame;      /* index of the frame in plain_buf, -1 if none */
+    seaf_err broken;           /* SEAF_OK, or the error every read now returns */
+};
+
+/* Reads the trailer of a file of file_size bytes into layout. */
+static seaf_err load_layout(int fd, uint64_t file_size, struct block_layout *layout)
+{
+    if (file_size < BLOCK_FOOTER_SIZE)
+        return SEAF_ERR_MALFORMED;
+    size_t tail_len = file_size < TAIL_READ_SIZE ? (size_t)file_size : TAIL_READ_SIZE;
+    unsigned char tail[TAIL_READ_SIZE];
+    seaf_err err = io_pread_all(fd, tail, tail_len, (off_t)(file_size - tail_len));
+    if (err != SEAF_OK)
+        return err;
+    uint32_t frame_count;
+    err = block_footer_frame_count(tail + tail_len - BLOCK_FOOTER_SIZE, &frame_count);
+    if (err != SEAF_OK)
+        return err;
+    size_t trailer_len = block_trailer_size(frame_count);
+    if (trailer_len > file_size)
+        return SEAF_ERR_MALFORMED;
+    if (trailer_len <= tail_len)
+        return block_trailer_decode(tail + tail_len - trailer_len, trailer_len, file_size, layout);
+    unsigned char *trailer = malloc(trailer_len);
+    if (trailer == NULL)
+        return SEAF_ERR_NOMEM;
+    err = io_pread_all(fd, trailer, trailer_len, (off_t)(file_size - trailer_len));
+    if (err == SEAF_OK)
+        err = block_trailer_decode(trailer, trailer_len, file_size, layout);
+    free(trailer);
+    return err;
+}
+
+seaf_err block_reader_open(int fd, uint32_t kind, const char *id, struct block_reader **out)
+{
+    *out = NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return SEAF_ERR_IO;
+    }
+    struct block_reader *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        close(fd);
+        return SEAF_ERR_NOMEM;
+    }
+    r->fd = fd;
+    r->file_size = (uint64_t)st.st_size;
+    r->cached_frame = -1;
+    pthread_mutex_init(&r->lock, NULL);
+    seaf_err err = load_layout(fd, r->file_size, &r->layout);
+    if (err == SEAF_OK && (r->layout.kind != kind || strcmp(r->layout.id, id) != 0))
+        err = SEAF_ERR_MALFORMED;
+    if (err != SEAF_OK) {
+        block_reader_free(r);
+        return err;
+    }
+    *out = r;
+    return SEAF_OK;
+}
+
+uint64_t block_reader_size(const struct block_reader *r)
+{
+    return r->layout.plain_size;
+}
+
+uint64_t block_reader_file_size(const struct block_reader *r)
+{
+    return r->file_size;
+}
+
+/* Makes frame idx the decoded frame in plain_buf. Called with r->lock held. */
+static seaf_err load_frame(struct block_reader *r, uint32_t idx)
+{
+    if (r->cached_frame == (int64_t)idx)
+        return SEAF_OK;
+    if (r->plain_buf == NULL) {
+        r->plain_buf = malloc(r->layout.frame_size);
+        r->stored_buf = malloc(block_frame_bound(r->layout.frame_size));
+        if (r->plain_buf == NULL || r->stored_buf == NULL)
+            return SEAF_ERR_NOMEM;
+    }
+    const struct block_frame *f = &r->layout.frames[idx];
+    r->cached_frame = -1;
+    seaf_err err = io_pread_all(r->fd, r->stored_buf, f->stored_len, (off_t)f->offset);
+    if (err == SEAF_ERR_MALFORMED) /* the file shrank under us */
+        err = SEAF_ERR_ID_MISMATCH;
+    if (err == SEAF_OK)
+        err = block_frame_decode(f, r->stored_buf, r->plain_buf);
+    if (err == SEAF_ERR_ID_MISMATCH)
+        r->broken = err;
+    if (err == SEAF_OK)
+        r->cached_frame = idx;
+    return err;
+}
+
+seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, void *buf,
+                           size_t *n_read)
+{
+    *n_read = 0;
+    pthread_mutex_lock(&r->lock);
+    seaf_err err = r->broken;
+    uint64_t size = r->layout.plain_size;
+    unsigned char *dst = buf;
+    while (err == SEAF_OK && len > 0 && off < size) {
+        uint32_t idx = (uint32_t)(off / r->layout.frame_size);
+        size_t in_frame = (size_t)(off % r->layout.frame_size);
+        err = load_frame(r, idx);
+        if (err != SEAF_OK)
+            break;
+        size_t avail = r->layout.frames[idx].plain_len - in_frame;
+        size_t n = len < avail ? len : avail;
+        memcpy(dst, r->plain_buf + in_frame, n);
+        dst += n;
+        off += n;
+        len -= n;
+        *n_read += n;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (err != SEAF_OK)
+        *n_read = 0;
+    return err;
+}
+
+seaf_err block_reader_verify_all(struct block_reader *r)
+{
+    seaf_err err = SEAF_OK;
+    pthread_mutex_lock(&r->lock);
+    for (uint32_t i = 0; err == SEAF_OK && i < r->layout.frame_count; i++)
+        err = load_frame(r, i);
+    if (err == SEAF_OK)
+        err = r->broken;
+    pthread_mutex_unlock(&r->lock);
+    return err;
+}
+
+void block_reader_free(struct block_reader *r)
+{
+    if (r == NULL)
+        return;
+    close(r->fd);
+    block_layout_release(&r->layout);
+    pthread_mutex_destroy(&r->lock);
+    free(r->stored_buf);
+    free(r->plain_buf);
+    free(r);
+}

@@ -1,0 +1,154 @@
+/* block_writer: turns a stream of appended bytes into a block file (see block_format.h).
+ *
+ * Bytes collect in a frame-sized buffer; each full frame is encoded (lz4 or raw) and written at
+ * the current end of the file, and its table entry remembered. finish() writes the partial last
+ * frame, the table and the footer, then fsyncs, so the file is complete on disk before the store
+ * renames it into place. A SHA-1 of the plain bytes is kept on the way for id verification. */
+#include "block_writer.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block_format.h"
+#include "io_util.h"
+
+struct block_writer {
+    int fd;                     /* not owned */
+    struct block_layout layout; /* frames grow as frames are written */
+    uint32_t frames_cap;        /* allocated entries in layout.frames */
+    unsigned char *plain_buf;   /* frame_size bytes: the frame being collected */
+    size_t plain_fill;          /* bytes in plain_buf */
+    unsigned char *stored_buf;  /* block_frame_bound(frame_size) bytes: encode output */
+    uint64_t file_off;          /* where the next frame goes */
+    EVP_MD_CTX *sha1;           /* over all appended bytes */
+    seaf_err failed;            /* first write error; the writer refuses further work */
+};
+
+seaf_err block_writer_new(int fd, uint32_t kind, const char *id, uint32_t frame_size,
+                          struct block_writer **out)
+{
+    *out = NULL;
+    if (fd < 0 || !seaf_id_valid(id, id ? strlen(id) : 0) || frame_size == 0 ||
+        frame_size > BLOCK_FRAME_SIZE_MAX)
+        return SEAF_ERR_INVALID_ARG;
+    struct block_writer *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return SEAF_ERR_NOMEM;
+    w->fd = fd;
+    w->layout.kind = kind;
+    memcpy(w->layout.id, id, SEAF_ID_LEN + 1);
+    w->layout.frame_size = frame_size;
+    w->plain_buf = malloc(frame_size);
+    w->stored_buf = malloc(block_frame_bound(frame_size));
+    w->sha1 = EVP_MD_CTX_new();
+    if (w->plain_buf == NULL || w->stored_buf == NULL || w->sha1 == NULL ||
+        EVP_DigestInit_ex(w->sha1, EVP_sha1(), NULL) != 1) {
+        block_writer_free(w);
+        return SEAF_ERR_NOMEM;
+    }
+    *out = w;
+    return SEAF_OK;
+}
+
+static seaf_err add_frame_slot(struct block_writer *w)
+{
+    if (w->layout.frame_count < w->frames_cap)
+        return SEAF_OK;
+    uint32_t cap = w->frames_cap ? w->frames_cap * 2 : 64;
+    struct block_frame *frames = realloc(w->layout.frames, cap * sizeof(*frames));
+    if (frames == NULL)
+        return SEAF_ERR_NOMEM;
+    w->layout.frames = frames;
+    w->frames_cap = cap;
+    return SEAF_OK;
+}
+
+/* Encodes and writes the collected plain bytes as the next frame. */
+static seaf_err flush_frame(struct block_writer *w)
+{
+    seaf_err err = add_frame_slot(w);
+    if (err != SEAF_OK)
+        return err;
+    struct block_frame *f = &w->layout.frames[w->layout.frame_count];
+    block_frame_encode(w->plain_buf, (uint32_t)w->plain_fill, w->stored_buf, f);
+    f->offset = w->file_off;
+    err = io_pwrite_all(w->fd, w->stored_buf, f->stored_len, (off_t)w->file_off);
+    if (err != SEAF_OK)
+        return err;
+    w->file_off += f->stored_len;
+    w->layout.frame_count++;
+    w->plain_fill = 0;
+    return SEAF_OK;
+}
+
+seaf_err block_writer_append(struct block_writer *w, const void *data, size_t len)
+{
+    if (w->failed != SEAF_OK)
+        return w->failed;
+    if (len > 0 && EVP_DigestUpdate(w->sha1, data, len) != 1)
+        return w->failed = SEAF_ERR_NOMEM;
+    const unsigned char *p = data;
+    while (len > 0) {
+        size_t room = w->layout.frame_size - w->plain_fill;
+        size_t n = len < room ? len : room;
+        memcpy(w->plain_buf + w->plain_fill, p, n);
+        w->plain_fill += n;
+        w->layout.plain_size += n;
+        p += n;
+        len -= n;
+        if (w->plain_fill == w->layout.frame_size) {
+            seaf_err err = flush_frame(w);
+            if (err != SEAF_OK)
+                return w->failed = err;
+        }
+    }
+    return SEAF_OK;
+}
+
+seaf_err block_writer_finish(struct block_writer *w, char sha1_hex[SEAF_ID_LEN + 1],
+                             uint64_t *file_size)
+{
+    if (w->failed != SEAF_OK)
+        return w->failed;
+    seaf_err err = SEAF_OK;
+    if (w->plain_fill > 0 && (err = flush_frame(w)) != SEAF_OK)
+        return w->failed = err;
+    size_t trailer_len = block_trailer_size(w->layout.frame_count);
+    unsigned char *trailer = malloc(trailer_len);
+    if (trailer == NULL)
+        return w->failed = SEAF_ERR_NOMEM;
+    block_trailer_encode(&w->layout, trailer);
+    err = io_pwrite_all(w->fd, trailer, trailer_len, (off_t)w->file_off);
+    free(trailer);
+    if (err == SEAF_OK && fsync(w->fd) != 0)
+        err = io_err_from_errno(errno);
+    if (err != SEAF_OK)
+        return w->failed = err;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_DigestFinal_ex(w->sha1, digest, &digest_len) != 1 || digest_len != 20)
+        return w->failed = SEAF_ERR_NOMEM;
+    seaf_id_from_digest(digest, sha1_hex);
+    *file_size = w->file_off + trailer_len;
+    w->failed = SEAF_ERR_INVALID_ARG; /* finished: no more appends */
+    return SEAF_OK;
+}
+
+uint64_t block_writer_plain_size(const struct block_writer *w)
+{
+    return w->layout.plain_size;
+}
+
+void block_writer_free(struct block_writer *w)
+{
+    if (w == NULL)
+        return;
+    block_layout_release(&w->layout);
+    free(w->plain_buf);
+    free(w->stored_buf);
+    EVP_MD_CTX_free(w->sha1);
+    free(w);
+}

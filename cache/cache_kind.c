@@ -1,0 +1,28 @@
+/* cache_kind: names and id rules of the kinds of cached objects (blocks, commits, fs objects). */
+#include "cache_kind.h"
+
+#include <stddef.h>
+
+bool cache_kind_valid(int kind)
+{
+    return kind >= CACHE_KIND_FIRST && kind <= CACHE_KIND_LAST;
+}
+
+const char *cache_kind_dir(int kind)
+{
+    switch (kind) {
+    case CACHE_KIND_BLOCK:
+        return "blocks";
+    case CACHE_KIND_COMMIT:
+        return "commits";
+    case CACHE_KIND_FS:
+        return "fs";
+    default:
+        return NULL;
+    }
+}
+
+bool cache_kind_id_is_sha1(int kind)
+{
+    return kind == CACHE_KIND_BLOCK || kind == CACHE_KIND_FS;
+}

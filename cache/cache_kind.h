@@ -1,0 +1,26 @@
+/* cache_kind: the kinds of objects the cache holds, each in its own id space and directory. */
+#ifndef SEAFS_CACHE_KIND_H
+#define SEAFS_CACHE_KIND_H
+
+#include <stdbool.h>
+
+/* Values are stored in block files and in the index: never renumber them. */
+enum cache_kind {
+    CACHE_KIND_BLOCK = 1,  /* file content block; id = SHA-1 of the stored bytes */
+    CACHE_KIND_COMMIT = 2, /* commit object (JSON); its id is not a hash of the bytes */
+    CACHE_KIND_FS = 3,     /* fs object stored as uncompressed JSON; id = SHA-1 of those bytes */
+};
+
+#define CACHE_KIND_FIRST CACHE_KIND_BLOCK
+#define CACHE_KIND_LAST  CACHE_KIND_FS
+
+/* True for the three kinds above. */
+bool cache_kind_valid(int kind);
+/* Directory name of a kind inside the cache directory ("blocks", "commits", "fs"); NULL if the
+ * kind is invalid. */
+const char *cache_kind_dir(int kind);
+/* True when the stored bytes of an object of this kind must hash (SHA-1) to its id; the cache
+ * checks this before an object becomes visible. */
+bool cache_kind_id_is_sha1(int kind);
+
+#endif

@@ -1,0 +1,159 @@
+/* store: paths of cached objects, temporary files, atomic publish by rename, and the directory
+ * scan that recovery uses to rebuild or reconcile the index. */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache_kind.h"
+#include "io_util.h"
+#include "seaf_ids.h"
+
+#define TEMP_DIR "tmp"
+
+static seaf_err make_dir(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return SEAF_OK;
+    return io_err_from_errno(errno) == SEAF_ERR_NOSPACE ? SEAF_ERR_NOSPACE : SEAF_ERR_IO;
+}
+
+seaf_err store_init(struct store *s, const char *root)
+{
+    if (root == NULL || root[0] == '\0' || strlen(root) >= sizeof(s->root))
+        return SEAF_ERR_INVALID_ARG;
+    snprintf(s->root, sizeof(s->root), "%s", root);
+    seaf_err err = make_dir(s->root);
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", s->root, TEMP_DIR);
+    if (err == SEAF_OK)
+        err = make_dir(path);
+    for (int kind = CACHE_KIND_FIRST; err == SEAF_OK && kind <= CACHE_KIND_LAST; kind++) {
+        snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(kind));
+        err = make_dir(path);
+    }
+    return err;
+}
+
+void store_object_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
+{
+    snprintf(out, PATH_MAX, "%s/%s/%.2s/%s", s->root, cache_kind_dir(kind), id, id);
+}
+
+seaf_err store_temp_create(const struct store *s, int kind, const char *id, int *fd,
+                           char tmp_path[PATH_MAX])
+{
+    snprintf(tmp_path, PATH_MAX, "%s/%s/%d-%s.XXXXXX", s->root, TEMP_DIR, kind, id);
+    *fd = mkostemp(tmp_path, O_CLOEXEC);
+    return *fd < 0 ? io_err_from_errno(errno) : SEAF_OK;
+}
+
+seaf_err store_publish(const struct store *s, const char *tmp_path, int kind, const char *id)
+{
+    char path[PATH_MAX];
+    store_object_path(s, kind, id, path);
+    if (rename(tmp_path, path) == 0)
+        return SEAF_OK;
+    if (errno != ENOENT)
+        return io_err_from_errno(errno);
+    /* The fan-out directory does not exist yet. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/%s/%.2s", s->root, cache_kind_dir(kind), id);
+    seaf_err err = make_dir(dir);
+    if (err != SEAF_OK)
+        return err;
+    return rename(tmp_path, path) == 0 ? SEAF_OK : io_err_from_errno(errno);
+}
+
+seaf_err store_open_object(const struct store *s, int kind, const char *id, int *fd)
+{
+    char path[PATH_MAX];
+    store_object_path(s, kind, id, path);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    return *fd < 0 ? io_err_from_errno(errno) : SEAF_OK;
+}
+
+seaf_err store_remove(const struct store *s, int kind, const char *id)
+{
+    char path[PATH_MAX];
+    store_object_path(s, kind, id, path);
+    if (unlink(path) == 0 || errno == ENOENT)
+        return SEAF_OK;
+    return SEAF_ERR_IO;
+}
+
+unsigned store_clear_temp(const struct store *s)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", s->root, TEMP_DIR);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    unsigned removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.' && unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+/* Scans one fan-out directory (kind dir / two hex digits). */
+static seaf_err scan_fanout(int kind, const char *fanout, int dir_fd, store_scan_fn fn, void *ctx,
+                            int *stop)
+{
+    int fd = openat(dir_fd, fanout, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return SEAF_OK; /* a stray non-directory; ignored */
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return SEAF_ERR_IO;
+    }
+    struct dirent *e;
+    while (!*stop && (e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (!S_ISREG(st.st_mode) || !seaf_id_valid(name, strlen(name)) ||
+            strncmp(name, fanout, 2) != 0) {
+            unlinkat(dirfd(d), name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+            continue;
+        }
+        *stop = fn(kind, name, (uint64_t)st.st_size, st.st_mtime, ctx);
+    }
+    closedir(d);
+    return SEAF_OK;
+}
+
+seaf_err store_scan(const struct store *s, store_scan_fn fn, void *ctx)
+{
+    int stop = 0;
+    for (int kind = CACHE_KIND_FIRST; kind <= CACHE_KIND_LAST && !stop; kind++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(kind));
+        DIR *d = opendir(path);
+        if (d == NULL)
+            return SEAF_ERR_IO;
+        struct dirent *e;
+        seaf_err err = SEAF_OK;
+        while (err == SEAF_OK && !stop && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] != '.')
+                err = scan_fanout(kind, e->d_name, dirfd(d), fn, ctx, &stop);
+        }
+        closedir(d);
+        if (err != SEAF_OK)
+            return err;
+    }
+    return SEAF_OK;
+}

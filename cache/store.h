@@ -1,0 +1,44 @@
+/* store: where cached objects live on disk, and the file operations that keep them whole.
+ *
+ * Layout under the cache directory: <kind dir>/<id[0..1]>/<id> for finished objects (kind dir is
+ * "blocks", "commits" or "fs") and tmp/ for files being written. A file only ever appears under
+ * its final name by rename() of a complete, fsynced temporary file, so a reader never sees a
+ * partial object and a crash leaves at most stray files in tmp/. */
+#ifndef SEAFS_STORE_H
+#define SEAFS_STORE_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "seaf_error.h"
+
+struct store {
+    char root[PATH_MAX - 64]; /* the cache directory; object paths are at most 64 bytes longer */
+};
+
+/* Creates the directory layout under root (root itself too) and fills s. SEAF_ERR_INVALID_ARG if
+ * root is too long, SEAF_ERR_IO if it cannot be created. */
+seaf_err store_init(struct store *s, const char *root);
+/* Writes the final path of object (kind, id) to out (PATH_MAX bytes). */
+void store_object_path(const struct store *s, int kind, const char *id, char out[PATH_MAX]);
+/* Creates a new empty temporary file for (kind, id); sets *fd (read-write) and its path in
+ * tmp_path (PATH_MAX bytes). */
+seaf_err store_temp_create(const struct store *s, int kind, const char *id, int *fd,
+                           char tmp_path[PATH_MAX]);
+/* Renames the finished temporary file into the place of (kind, id), replacing any old file. */
+seaf_err store_publish(const struct store *s, const char *tmp_path, int kind, const char *id);
+/* Opens (kind, id) read-only. SEAF_ERR_NOT_FOUND if there is no such file. */
+seaf_err store_open_object(const struct store *s, int kind, const char *id, int *fd);
+/* Removes the file of (kind, id); a missing file is not an error. */
+seaf_err store_remove(const struct store *s, int kind, const char *id);
+/* Deletes every file in tmp/ (left over from interrupted writes). Returns how many. */
+unsigned store_clear_temp(const struct store *s);
+
+/* Called for each object file by store_scan; returning non-zero stops the scan. */
+typedef int (*store_scan_fn)(int kind, const char *id, uint64_t file_size, time_t mtime, void *ctx);
+/* Calls fn for every object file in the store. Files whose names are not object ids are deleted
+ * (they can only be debris). */
+seaf_err store_scan(const struct store *s, store_scan_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,326 @@
+/* Tests of the block file format and the store: crc32c, frame encode/decode, writer/reader round
+ * trips at frame boundaries, corruption and truncation detection, and atomic publish. */
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "block_format.h"
+#include "block_reader.h"
+#include "block_writer.h"
+#include "cache_kind.h"
+#include "cache_test_util.h"
+#include "crc32c.h"
+#include "store.h"
+
+#define FRAME (64u * 1024u)
+
+static void test_crc32c_known_value(void **state)
+{
+    (void)state;
+    assert_int_equal(crc32c_update(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(crc32c_update_portable(0, "123456789", 9), 0xE3069283u);
+    unsigned char buf[1000];
+    test_fill_random(buf, sizeof(buf), 7);
+    for (size_t len = 0; len < sizeof(buf); len += 37) {
+        uint32_t whole = crc32c_update(0, buf, len);
+        assert_int_equal(whole, crc32c_update_portable(0, buf, len));
+        assert_int_equal(
+            whole, crc32c_update(crc32c_update(0, buf, len / 3), buf + len / 3, len - len / 3));
+    }
+}
+
+static void test_frame_raw_when_lz4_does_not_help(void **state)
+{
+    (void)state;
+    unsigned char plain[4096], stored[8192], back[4096];
+    struct block_frame f;
+    test_fill_random(plain, sizeof(plain), 1);
+    block_frame_encode(plain, sizeof(plain), stored, &f);
+    assert_int_equal(f.flags, 0);
+    assert_int_equal(f.stored_len, sizeof(plain));
+    assert_int_equal(block_frame_decode(&f, stored, back), SEAF_OK);
+    assert_memory_equal(plain, back, sizeof(plain));
+
+    test_fill_text(plain, sizeof(plain), 1);
+    block_frame_encode(plain, sizeof(plain), stored, &f);
+    assert_int_equal(f.flags, BLOCK_FRAME_LZ4);
+    assert_true(f.stored_len < sizeof(plain) / 2);
+    assert_int_equal(block_frame_decode(&f, stored, back), SEAF_OK);
+    assert_memory_equal(plain, back, sizeof(plain));
+    stored[f.stored_len / 2] ^= 0x01;
+    assert_int_equal(block_frame_decode(&f, stored, back), SEAF_ERR_ID_MISMATCH);
+}
+
+/* Writes data as object (kind, id) into a new file at path with the given frame size. */
+static void write_block_file(const char *path, int kind, const char *id, const void *data,
+                             size_t len, uint32_t frame)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    struct block_writer *w;
+    assert_int_equal(block_writer_new(fd, (uint32_t)kind, id, frame, &w), SEAF_OK);
+    /* Append in odd-sized pieces so frames are assembled across calls. */
+    size_t off = 0;
+    size_t piece = 1;
+    while (off < len) {
+        size_t n = len - off < piece ? len - off : piece;
+        assert_int_equal(block_writer_append(w, (const char *)data + off, n), SEAF_OK);
+        off += n;
+        piece = piece * 3 + 7;
+    }
+    char sha1[SEAF_ID_LEN + 1];
+    uint64_t file_size;
+    assert_int_equal(block_writer_finish(w, sha1, &file_size), SEAF_OK);
+    char expect[SEAF_ID_LEN + 1];
+    test_sha1_id(data, len, expect);
+    assert_string_equal(sha1, expect);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal((uint64_t)st.st_size, file_size);
+    block_writer_free(w);
+    close(fd);
+}
+
+static struct block_reader *open_reader(const char *path, int kind, const char *id, seaf_err expect)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    struct block_reader *r = NULL;
+    assert_int_equal(block_reader_open(fd, (uint32_t)kind, id, &r), expect);
+    return r;
+}
+
+static void check_round_trip(size_t len, int text)
+{
+    char *dir = test_make_dir("blockfile");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    unsigned char *data = malloc(len + 1);
+    if (text)
+        test_fill_text(data, len, len);
+    else
+        test_fill_random(data, len, len);
+    char id[SEAF_ID_LEN + 1];
+    test_sha1_id(data, len, id);
+    write_block_file(path, CACHE_KIND_BLOCK, id, data, len, FRAME);
+
+    struct block_reader *r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    assert_int_equal(block_reader_size(r), len);
+    unsigned char *back = malloc(len + 100);
+    size_t n = 12345;
+    assert_int_equal(block_reader_read(r, 0, len + 100, back, &n), SEAF_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(back, data, len);
+    /* Ranges that start and end inside and across frames, and past the end. */
+    uint64_t rs = len + 1;
+    for (int i = 0; i < 50 && len > 0; i++) {
+        uint64_t off = test_rand(&rs) % len;
+        size_t want = (size_t)(test_rand(&rs) % (3 * FRAME));
+        assert_int_equal(block_reader_read(r, off, want, back, &n), SEAF_OK);
+        size_t expect_n = want < len - off ? want : (size_t)(len - off);
+        assert_int_equal(n, expect_n);
+        assert_memory_equal(back, data + off, n);
+    }
+    assert_int_equal(block_reader_read(r, len, 10, back, &n), SEAF_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(block_reader_verify_all(r), SEAF_OK);
+    if (!text)
+        assert_true(block_reader_file_size(r) >= len);
+    else if (len > 4096)
+        assert_true(block_reader_file_size(r) < len / 2);
+    block_reader_free(r);
+    free(back);
+    free(data);
+    test_remove_tree(dir);
+    free(dir);
+}
+
+static void test_round_trip_at_frame_boundaries(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {0, 1, FRAME - 1, FRAME, FRAME + 1, 3 * FRAME + FRAME / 2, 2 * FRAME};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        check_round_trip(sizes[i], 0);
+        check_round_trip(sizes[i], 1);
+    }
+}
+
+static void test_round_trip_10mib_block(void **state)
+{
+    (void)state;
+    check_round_trip(10u * 1024 * 1024, 0);
+}
+
+/* Flips one byte at offset in the file. */
+static void flip_byte(const char *path, off_t offset)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char b;
+    assert_int_equal(pread(fd, &b, 1, offset), 1);
+    b ^= 0x40;
+    assert_int_equal(pwrite(fd, &b, 1, offset), 1);
+    close(fd);
+}
+
+static void test_corrupt_frame_is_never_served(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir("corrupt");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    size_t len = 4 * FRAME;
+    unsigned char *data = malloc(len), *back = malloc(len);
+    test_fill_text(data, len, 3);
+    char id[SEAF_ID_LEN + 1];
+    test_sha1_id(data, len, id);
+    write_block_file(path, CACHE_KIND_BLOCK, id, data, len, FRAME);
+    struct block_reader *r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    size_t n;
+    assert_int_equal(block_reader_read(r, 0, 100, back, &n), SEAF_OK);
+    block_reader_free(r);
+
+    /* Damage a byte inside the second frame: frame 0 still reads, frame 1 fails, and from then
+     * on the reader refuses everything. */
+    r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    flip_byte(path, 0);
+    assert_int_equal(block_reader_read(r, FRAME + 10, 100, back, &n), SEAF_OK);
+    assert_memory_equal(back, data + FRAME + 10, 100);
+    assert_int_equal(block_reader_read(r, 10, 100, back, &n), SEAF_ERR_ID_MISMATCH);
+    assert_int_equal(n, 0);
+    assert_int_equal(block_reader_read(r, FRAME + 10, 100, back, &n), SEAF_ERR_ID_MISMATCH);
+    block_reader_free(r);
+    r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    assert_int_equal(block_reader_verify_all(r), SEAF_ERR_ID_MISMATCH);
+    block_reader_free(r);
+    free(data);
+    free(back);
+    test_remove_tree(dir);
+    free(dir);
+}
+
+static void test_damaged_trailer_or_wrong_object_refused(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir("trailer");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    size_t len = 2 * FRAME + 5;
+    unsigned char *data = malloc(len);
+    test_fill_random(data, len, 9);
+    char id[SEAF_ID_LEN + 1];
+    test_sha1_id(data, len, id);
+    write_block_file(path, CACHE_KIND_BLOCK, id, data, len, FRAME);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+
+    char other[SEAF_ID_LEN + 1];
+    test_sha1_id("x", 1, other);
+    open_reader(path, CACHE_KIND_BLOCK, other, SEAF_ERR_MALFORMED);
+    open_reader(path, CACHE_KIND_FS, id, SEAF_ERR_MALFORMED);
+
+    /* Every byte of the trailer is covered by its checksum. */
+    size_t trailer = block_trailer_size(3);
+    for (size_t i = 0; i < trailer; i += 7) {
+        off_t at = st.st_size - (off_t)trailer + (off_t)i;
+        flip_byte(path, at);
+        open_reader(path, CACHE_KIND_BLOCK, id, SEAF_ERR_MALFORMED);
+        flip_byte(path, at);
+    }
+    struct block_reader *r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    block_reader_free(r);
+
+    /* A truncated file (or one with bytes added) no longer matches its table. */
+    assert_int_equal(truncate(path, st.st_size - 1), 0);
+    open_reader(path, CACHE_KIND_BLOCK, id, SEAF_ERR_MALFORMED);
+    assert_int_equal(truncate(path, 10), 0);
+    open_reader(path, CACHE_KIND_BLOCK, id, SEAF_ERR_MALFORMED);
+    assert_int_equal(truncate(path, 0), 0);
+    open_reader(path, CACHE_KIND_BLOCK, id, SEAF_ERR_MALFORMED);
+    free(data);
+    test_remove_tree(dir);
+    free(dir);
+}
+
+static int count_objects(int kind, const char *id, uint64_t size, time_t mtime, void *ctx)
+{
+    (void)kind;
+    (void)id;
+    (void)size;
+    (void)mtime;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_store_publish_is_atomic(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir("store");
+    struct store s;
+    assert_int_equal(store_init(&s, dir), SEAF_OK);
+    const char *payload = "hello block";
+    char id[SEAF_ID_LEN + 1];
+    test_sha1_id(payload, strlen(payload), id);
+
+    int fd;
+    char tmp[PATH_MAX];
+    assert_int_equal(store_temp_create(&s, CACHE_KIND_BLOCK, id, &fd, tmp), SEAF_OK);
+    assert_int_equal(write(fd, payload, strlen(payload)), (ssize_t)strlen(payload));
+    int rfd;
+    assert_int_equal(store_open_object(&s, CACHE_KIND_BLOCK, id, &rfd), SEAF_ERR_NOT_FOUND);
+    int found = 0;
+    assert_int_equal(store_scan(&s, count_objects, &found), SEAF_OK);
+    assert_int_equal(found, 0);
+
+    assert_int_equal(store_publish(&s, tmp, CACHE_KIND_BLOCK, id), SEAF_OK);
+    close(fd);
+    assert_int_equal(store_open_object(&s, CACHE_KIND_BLOCK, id, &rfd), SEAF_OK);
+    close(rfd);
+    assert_int_equal(store_open_object(&s, CACHE_KIND_FS, id, &rfd), SEAF_ERR_NOT_FOUND);
+    assert_int_equal(store_scan(&s, count_objects, &found), SEAF_OK);
+    assert_int_equal(found, 1);
+
+    /* Leftover temp files and debris with non-id names are cleaned. */
+    assert_int_equal(store_temp_create(&s, CACHE_KIND_BLOCK, id, &fd, tmp), SEAF_OK);
+    close(fd);
+    assert_int_equal(store_clear_temp(&s), 1);
+    assert_int_equal(access(tmp, F_OK), -1);
+    char junk[PATH_MAX];
+    snprintf(junk, sizeof(junk), "%s/blocks/%.2s/not-an-id", dir, id);
+    fd = open(junk, O_CREAT | O_WRONLY, 0600);
+    close(fd);
+    found = 0;
+    assert_int_equal(store_scan(&s, count_objects, &found), SEAF_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(access(junk, F_OK), -1);
+
+    assert_int_equal(store_remove(&s, CACHE_KIND_BLOCK, id), SEAF_OK);
+    assert_int_equal(store_remove(&s, CACHE_KIND_BLOCK, id), SEAF_OK);
+    assert_int_equal(store_open_object(&s, CACHE_KIND_BLOCK, id, &rfd), SEAF_ERR_NOT_FOUND);
+    test_remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32c_known_value),
+        cmocka_unit_test(test_frame_raw_when_lz4_does_not_help),
+        cmocka_unit_test(test_round_trip_at_frame_boundaries),
+        cmocka_unit_test(test_round_trip_10mib_block),
+        cmocka_unit_test(test_corrupt_frame_is_never_served),
+        cmocka_unit_test(test_damaged_trailer_or_wrong_object_refused),
+        cmocka_unit_test(test_store_publish_is_atomic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
