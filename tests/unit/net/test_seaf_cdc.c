@@ -84,6 +84,14 @@ static int temp_file_with(const unsigned char *buf, size_t len)
     return fd;
 }
 
+/* Chunks len bytes of buf with seaf_cdc_chunk_fd, reading them from a temporary file. */
+static void chunk_through_file(const unsigned char *buf, size_t len, struct chunk_list *list)
+{
+    int fd = temp_file_with(buf, len);
+    assert_int_equal(seaf_cdc_chunk_fd(fd, record_chunk, list), SEAF_OK);
+    close(fd);
+}
+
 static void test_vector_input_and_fingerprints(void **state)
 {
     (void)state;
@@ -126,11 +134,9 @@ static void test_vector_chunks_from_fd(void **state)
 {
     (void)state;
     unsigned char *buf = lcg_input(VECTOR_SIZE);
-    int fd = temp_file_with(buf, VECTOR_SIZE);
-    free(buf);
     struct chunk_list list = {0};
-    assert_int_equal(seaf_cdc_chunk_fd(fd, record_chunk, &list), SEAF_OK);
-    close(fd);
+    chunk_through_file(buf, VECTOR_SIZE, &list);
+    free(buf);
     assert_int_equal(list.count, 4);
     uint64_t offset = 0;
     for (size_t i = 0; i < 4; i++) {
@@ -145,18 +151,14 @@ static void test_small_and_empty_files(void **state)
 {
     (void)state;
     static const unsigned char hello[] = "hello world\n";
-    int fd = temp_file_with(hello, 12);
     struct chunk_list list = {0};
-    assert_int_equal(seaf_cdc_chunk_fd(fd, record_chunk, &list), SEAF_OK);
-    close(fd);
+    chunk_through_file(hello, 12, &list);
     assert_int_equal(list.count, 1);
     assert_int_equal(list.lengths[0], 12);
     assert_string_equal(list.ids[0], "22596363b3de40b06f981fb85d82312e8c0ed511");
 
-    fd = temp_file_with(hello, 0);
     struct chunk_list none = {0};
-    assert_int_equal(seaf_cdc_chunk_fd(fd, record_chunk, &none), SEAF_OK);
-    close(fd);
+    chunk_through_file(hello, 0, &none);
     assert_int_equal(none.count, 0);
     assert_int_equal(seaf_cdc_chunk_length(hello, 0), 0);
 }
@@ -169,11 +171,9 @@ static void test_boundaryless_data_is_cut_at_maximum(void **state)
     unsigned char *zeros = calloc(1, len);
     assert_non_null(zeros);
     assert_int_equal(seaf_cdc_window_fingerprint(zeros), 0);
-    int fd = temp_file_with(zeros, len);
-    free(zeros);
     struct chunk_list list = {0};
-    assert_int_equal(seaf_cdc_chunk_fd(fd, record_chunk, &list), SEAF_OK);
-    close(fd);
+    chunk_through_file(zeros, len, &list);
+    free(zeros);
     assert_int_equal(list.count, 3);
     assert_int_equal(list.lengths[0], SEAF_CDC_MAX_SIZE);
     assert_int_equal(list.lengths[1], SEAF_CDC_MAX_SIZE);
