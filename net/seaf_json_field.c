@@ -1,0 +1,95 @@
+/* seaf_json_field: strict, type-checked access to members of Seafile JSON objects, with a
+ * readable reason on failure. */
+#include "seaf_json_field.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+seaf_err seaf_parse_fail(struct seaf_parse_msg *msg, seaf_err err, const char *fmt, ...)
+{
+    if (msg != NULL) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(msg->text, sizeof(msg->text), fmt, args);
+        va_end(args);
+    }
+    return err;
+}
+
+seaf_err seaf_json_load_object(const char *text, size_t len, const char *what, json_t **out,
+                               struct seaf_parse_msg *msg)
+{
+    json_error_t error;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+    if (root == NULL)
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: bad JSON at byte %d: %s", what,
+                               error.position, error.text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: JSON is not an object", what);
+    }
+    *out = root;
+    return SEAF_OK;
+}
+
+seaf_err seaf_json_string(json_t *obj, const char *key, bool required, bool null_ok,
+                          const char *what, const char **out, size_t *len,
+                          struct seaf_parse_msg *msg)
+{
+    json_t *value = json_object_get(obj, key);
+    *out = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (value == NULL || (null_ok && json_is_null(value))) {
+        if (required && value == NULL)
+            return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"%s\" is missing", what, key);
+        return SEAF_OK;
+    }
+    if (!json_is_string(value))
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"%s\" is not a string", what, key);
+    const char *text = json_string_value(value);
+    size_t text_len = json_string_length(value);
+    if (memchr(text, '\0', text_len) != NULL)
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"%s\" contains a NUL byte", what,
+                               key);
+    *out = text;
+    if (len != NULL)
+        *len = text_len;
+    return SEAF_OK;
+}
+
+seaf_err seaf_json_int(json_t *obj, const char *key, bool required, const char *what,
+                       json_int_t *out, bool *present, struct seaf_parse_msg *msg)
+{
+    json_t *value = json_object_get(obj, key);
+    if (present != NULL)
+        *present = value != NULL;
+    if (value == NULL) {
+        if (required)
+            return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"%s\" is missing", what, key);
+        return SEAF_OK;
+    }
+    if (!json_is_integer(value))
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"%s\" is not an integer", what, key);
+    *out = json_integer_value(value);
+    return SEAF_OK;
+}
+
+seaf_err seaf_json_id(json_t *obj, const char *key, bool null_ok, const char *what,
+                      char out[SEAF_ID_LEN + 1], struct seaf_parse_msg *msg)
+{
+    const char *text;
+    size_t len;
+    seaf_err err = seaf_json_string(obj, key, !null_ok, null_ok, what, &text, &len, msg);
+    if (err != SEAF_OK)
+        return err;
+    out[0] = '\0';
+    if (text == NULL)
+        return SEAF_OK;
+    if (!seaf_id_valid(text, len))
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"%s\" is not 40 lowercase hex digits",
+                               what, key);
+    memcpy(out, text, SEAF_ID_LEN + 1);
+    return SEAF_OK;
+}

@@ -1,0 +1,45 @@
+/* seaf_json_field: strict access to the members of Seafile JSON objects (commits, fs objects):
+ * each getter checks presence and JSON type and, on failure, says which member of what was wrong
+ * in a seaf_parse_msg. Shared by the commit and fs-object parsers. */
+#ifndef SEAFS_SEAF_JSON_FIELD_H
+#define SEAFS_SEAF_JSON_FIELD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "seaf_error.h"
+#include "seaf_ids.h"
+
+/* Why a parse failed, for logs: filled by every parser of net/ on failure when non-NULL. */
+struct seaf_parse_msg {
+    char text[192]; /* NUL-terminated English sentence, e.g. "dirent 3: name contains '/'" */
+};
+
+/* Records a printf-style reason in msg (may be NULL) and returns err, so callers can write
+ * `return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "...")`. */
+seaf_err seaf_parse_fail(struct seaf_parse_msg *msg, seaf_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Parses len bytes of JSON text that must be one object (no trailing data, no duplicate keys)
+ * into *out (caller json_decref()s). what names the document in messages ("commit"). */
+seaf_err seaf_json_load_object(const char *text, size_t len, const char *what, json_t **out,
+                               struct seaf_parse_msg *msg);
+
+/* Member key of obj as a string without embedded NUL. Absent: SEAF_OK with *out = NULL when
+ * !required, SEAF_ERR_MALFORMED when required; null counts as absent only when null_ok.
+ * *out points into obj; *len (may be NULL) receives the byte length. */
+seaf_err seaf_json_string(json_t *obj, const char *key, bool required, bool null_ok,
+                          const char *what, const char **out, size_t *len,
+                          struct seaf_parse_msg *msg);
+/* Member key of obj as an integer (a JSON real or string is refused). Absent and !required:
+ * SEAF_OK, *present (may be NULL) false and *out untouched. */
+seaf_err seaf_json_int(json_t *obj, const char *key, bool required, const char *what,
+                       json_int_t *out, bool *present, struct seaf_parse_msg *msg);
+/* Member key of obj as an object id (40 lowercase hex digits) copied to out. When null_ok, null or
+ * absence give out = "" (e.g. a commit without parent). */
+seaf_err seaf_json_id(json_t *obj, const char *key, bool null_ok, const char *what,
+                      char out[SEAF_ID_LEN + 1], struct seaf_parse_msg *msg);
+
+#endif
