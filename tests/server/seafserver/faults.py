@@ -1,0 +1,165 @@
+"""Fault injection switched at run time through the control API (never applied to control).
+
+Spec (JSON object, merged into the current configuration; a key set to null removes it):
+  latency_ms     added delay before every response
+  bandwidth_bps  cap on the rate at which response bodies are written
+  error          {"status": 500|503, ...selector}      answer matching requests with that status
+  reset          {"at": 0.5, ...selector}              send that fraction of the body, then RST
+  stall          {"after_bytes": N, ...selector}       send headers + N body bytes (default half),
+                                                        then hang until faults are cleared/server stops
+  corrupt_block  {"block_id": id|null, ...selector}    flip one byte of served blocks
+  seed           seed of the random generator used by "probability" selectors
+Selector keys: "match" (regex searched in the request path), "count" (only the next N matching
+requests), "probability" (share of matching requests, seeded). Without count/probability a fault
+applies to every matching request.
+"""
+import random
+import re
+import threading
+
+_KINDS = ("error", "reset", "stall", "corrupt_block")
+
+
+class FaultSpecError(ValueError):
+    """The control API received an invalid fault specification."""
+
+
+class Selector:
+    """Decides which requests a fault applies to."""
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise FaultSpecError("fault selector must be a JSON object")
+        self.spec = dict(spec)
+        try:
+            self.match = re.compile(spec.get("match") or "")
+        except re.error as exc:
+            raise FaultSpecError("bad match regex: %s" % exc) from exc
+        self.count = spec.get("count")
+        self.probability = spec.get("probability")
+        if self.count is not None and (not isinstance(self.count, int) or self.count < 0):
+            raise FaultSpecError("count must be a non-negative integer")
+        if self.probability is not None and not 0 <= float(self.probability) <= 1:
+            raise FaultSpecError("probability must be within [0, 1]")
+
+    def take(self, path, rng):
+        """True if the fault applies to this request (consumes one of `count`)."""
+        if not self.match.search(path):
+            return False
+        if self.count is not None:
+            if self.count == 0:
+                return False
+            self.count -= 1
+            return True
+        if self.probability is not None:
+            return rng.random() < float(self.probability)
+        return True
+
+    def describe(self):
+        return dict(self.spec, count=self.count) if self.count is not None else dict(self.spec)
+
+
+class Faults:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._reset_config()
+
+    def _reset_config(self):
+        self.latency_ms = 0
+        self.bandwidth_bps = 0
+        self.selectors = {}
+        self.rng = random.Random(0)
+
+    # --- configuration --------------------------------------------------------------------
+
+    def configure(self, spec):
+        if not isinstance(spec, dict):
+            raise FaultSpecError("fault spec must be a JSON object")
+        unknown = set(spec) - set(_KINDS) - {"latency_ms", "bandwidth_bps", "seed"}
+        if unknown:
+            raise FaultSpecError("unknown fault keys: %s" % ", ".join(sorted(unknown)))
+        with self._lock:
+            if "seed" in spec:
+                self.rng = random.Random(spec["seed"])
+            for key in ("latency_ms", "bandwidth_bps"):
+                if key in spec:
+                    value = spec[key] or 0
+                    if not isinstance(value, (int, float)) or value < 0:
+                        raise FaultSpecError("%s must be a non-negative number" % key)
+                    setattr(self, key, value)
+            for kind in _KINDS:
+                if kind in spec:
+                    if spec[kind] is None:
+                        self.selectors.pop(kind, None)
+                    else:
+                        self.selectors[kind] = Selector(spec[kind])
+            if "stall" in spec and spec["stall"] is None:
+                self._release_stalls()
+
+    def clear(self):
+        """Remove every fault and release stalled responses."""
+        with self._lock:
+            self._reset_config()
+            self._release_stalls()
+
+    def release_all(self):
+        with self._lock:
+            self._release_stalls()
+
+    def _release_stalls(self):
+        self._release.set()
+        self._release = threading.Event()
+
+    def describe(self):
+        with self._lock:
+            desc = {"latency_ms": self.latency_ms, "bandwidth_bps": self.bandwidth_bps}
+            desc.update({kind: sel.describe() for kind, sel in self.selectors.items()})
+            return desc
+
+    # --- decisions for one request -----------------------------------------------------
+
+    def _take(self, kind, path):
+        with self._lock:
+            selector = self.selectors.get(kind)
+            if selector is None or not selector.take(path, self.rng):
+                return None
+            return selector.spec
+
+    def latency_seconds(self):
+        return self.latency_ms / 1000.0
+
+    def bandwidth(self):
+        return self.bandwidth_bps
+
+    def injected_status(self, path):
+        spec = self._take("error", path)
+        return int(spec.get("status", 500)) if spec is not None else None
+
+    def body_fault(self, path, body_length):
+        """None, ("reset", offset) or ("stall", offset): where to cut the response body."""
+        spec = self._take("reset", path)
+        if spec is not None:
+            return "reset", int(body_length * float(spec.get("at", 0.5)))
+        spec = self._take("stall", path)
+        if spec is not None:
+            return "stall", min(body_length, int(spec.get("after_bytes", body_length // 2)))
+        return None
+
+    def corrupt(self, path, block_id, body):
+        """The body with one byte flipped when the corrupt_block fault applies to this block."""
+        with self._lock:
+            selector = self.selectors.get("corrupt_block")
+            if selector is None or not body or block_id is None:
+                return body
+            wanted = selector.spec.get("block_id")
+            if wanted not in (None, block_id) or not selector.take(path, self.rng):
+                return body
+        flipped = bytearray(body)
+        flipped[len(flipped) // 2] ^= 0xFF
+        return bytes(flipped)
+
+    def stall_event(self):
+        """The event a stalled response waits on (set when faults are cleared or at shutdown)."""
+        with self._lock:
+            return self._release

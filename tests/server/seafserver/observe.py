@@ -1,0 +1,59 @@
+"""Request log and counters for tests: every answered (or dropped) request of the main ports is
+recorded with method, path, status and bytes sent; counters aggregate per route and per block."""
+import collections
+import threading
+import time
+
+
+class Recorder:
+    def __init__(self, log_path=None, max_entries=200000):
+        self._lock = threading.Lock()
+        self._log_path = log_path
+        self._entries = collections.deque(maxlen=max_entries)
+        self._zero()
+
+    def _zero(self):
+        self._entries.clear()
+        self._requests = 0
+        self._connections = 0
+        self._bytes_sent = 0
+        self._by_route = collections.Counter()
+        self._by_status = collections.Counter()
+        self._block_gets = collections.Counter()
+        self._outcomes = collections.Counter()
+
+    def connection_opened(self):
+        with self._lock:
+            self._connections += 1
+
+    def record(self, method, path, route, status, bytes_sent, outcome="ok"):
+        entry = {"time": round(time.time(), 3), "method": method, "path": path, "route": route,
+                 "status": status, "bytes_sent": bytes_sent, "outcome": outcome}
+        with self._lock:
+            self._entries.append(entry)
+            self._requests += 1
+            self._bytes_sent += bytes_sent
+            self._by_route["%s %s" % (method, route)] += 1
+            self._by_status[str(status)] += 1
+            self._outcomes[outcome] += 1
+            if route == "block" and method == "GET":
+                self._block_gets[path.rstrip("/").rsplit("/", 1)[-1]] += 1
+            if self._log_path:
+                with open(self._log_path, "a", encoding="utf-8") as f:
+                    f.write("%(time).3f %(method)s %(path)s %(status)s %(bytes_sent)s %(route)s "
+                            "%(outcome)s\n" % entry)
+
+    def log(self):
+        with self._lock:
+            return list(self._entries)
+
+    def counters(self):
+        with self._lock:
+            return {"requests": self._requests, "connections": self._connections,
+                    "bytes_sent": self._bytes_sent, "by_route": dict(self._by_route),
+                    "by_status": dict(self._by_status), "block_gets": dict(self._block_gets),
+                    "outcomes": dict(self._outcomes)}
+
+    def reset(self):
+        with self._lock:
+            self._zero()

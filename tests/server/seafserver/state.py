@@ -1,0 +1,166 @@
+"""Server state kept in <data>/state.json: accounts, libraries (head, encryption, shares), tokens.
+
+All access goes through State, which holds a re-entrant lock (the server is threaded) and persists
+every mutation atomically (temp file + rename), so a stop/start of the server loses nothing.
+"""
+import copy
+import json
+import os
+import secrets
+import tempfile
+import threading
+
+UNLIMITED_QUOTA = -2
+
+_LIBRARY_DEFAULTS = {
+    "name": "",
+    "desc": "",
+    "owner": "",
+    "head": "",
+    "version": 1,
+    "status": "normal",
+    "encrypted": False,
+    "enc_version": 0,
+    "magic": "",
+    "random_key": "",
+    "salt": "",
+    "shares": {},
+}
+_ACCOUNT_DEFAULTS = {"password": "", "name": "", "quota": UNLIMITED_QUOTA, "is_staff": False}
+
+
+def empty_state():
+    return {"accounts": {}, "libraries": {}, "api_tokens": {}, "repo_tokens": {}}
+
+
+def new_token():
+    """A fresh 40-hex token (Seafile uses SHA-1 hex strings for API and sync tokens)."""
+    return secrets.token_hex(20)
+
+
+def _normalized(data):
+    state = empty_state()
+    state.update(copy.deepcopy(data))
+    for email, account in state["accounts"].items():
+        state["accounts"][email] = {**_ACCOUNT_DEFAULTS, **account}
+    for repo_id, lib in state["libraries"].items():
+        state["libraries"][repo_id] = {**copy.deepcopy(_LIBRARY_DEFAULTS), **lib}
+    return state
+
+
+class State:
+    """Thread-safe view of state.json. Methods return copies; mutations are persisted at once."""
+
+    def __init__(self, data_dir):
+        self.path = os.path.join(data_dir, "state.json")
+        self.lock = threading.RLock()
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as f:
+                self._data = _normalized(json.load(f))
+        else:
+            self._data = empty_state()
+
+    # --- persistence --------------------------------------------------------------------
+
+    def save(self):
+        with self.lock:
+            directory = os.path.dirname(self.path)
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".state-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self._data, f, indent=1, sort_keys=True, ensure_ascii=False)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+
+    def snapshot(self):
+        with self.lock:
+            return copy.deepcopy(self._data)
+
+    # --- accounts -----------------------------------------------------------------------
+
+    def account(self, email):
+        with self.lock:
+            account = self._data["accounts"].get(email)
+            return copy.deepcopy(account) if account is not None else None
+
+    def update_account(self, email, fields):
+        with self.lock:
+            current = self._data["accounts"].get(email, dict(_ACCOUNT_DEFAULTS))
+            self._data["accounts"][email] = {**current, **fields}
+            self.save()
+
+    def api_token_for(self, email):
+        """The user's API token, minted on first use (Seahub's per-user token)."""
+        with self.lock:
+            for token, owner in sorted(self._data["api_tokens"].items()):
+                if owner == email:
+                    return token
+            token = new_token()
+            self._data["api_tokens"][token] = email
+            self.save()
+            return token
+
+    def email_for_api_token(self, token):
+        with self.lock:
+            return self._data["api_tokens"].get(token)
+
+    # --- libraries ----------------------------------------------------------------------
+
+    def library(self, repo_id):
+        with self.lock:
+            lib = self._data["libraries"].get(repo_id)
+            return copy.deepcopy(lib) if lib is not None else None
+
+    def library_ids(self):
+        with self.lock:
+            return list(self._data["libraries"])
+
+    def update_library(self, repo_id, fields):
+        with self.lock:
+            current = self._data["libraries"].get(repo_id, copy.deepcopy(_LIBRARY_DEFAULTS))
+            self._data["libraries"][repo_id] = {**current, **fields}
+            self.save()
+
+    def permission(self, repo_id, email):
+        """'rw' for the owner, the share permission ('r'/'rw') for a share, else None."""
+        with self.lock:
+            lib = self._data["libraries"].get(repo_id)
+            if lib is None or email is None:
+                return None
+            if lib["owner"] == email:
+                return "rw"
+            return lib["shares"].get(email)
+
+    def compare_and_set_head(self, repo_id, expected_head, new_head, new_name=None):
+        """Move the library head from `expected_head` to `new_head`; False if it moved meanwhile."""
+        with self.lock:
+            lib = self._data["libraries"].get(repo_id)
+            if lib is None or lib["head"] != expected_head:
+                return False
+            lib["head"] = new_head
+            if new_name is not None:
+                lib["name"] = new_name
+            self.save()
+            return True
+
+    # --- sync (repo) tokens ---------------------------------------------------------------
+
+    def mint_repo_token(self, repo_id, email):
+        with self.lock:
+            token = new_token()
+            self._data["repo_tokens"][token] = {"repo_id": repo_id, "email": email, "peer_id": None}
+            self.save()
+            return token
+
+    def repo_token(self, token):
+        with self.lock:
+            entry = self._data["repo_tokens"].get(token)
+            return copy.deepcopy(entry) if entry is not None else None
+
+    def set_token_peer(self, token, peer_id):
+        with self.lock:
+            entry = self._data["repo_tokens"].get(token)
+            if entry is not None and entry.get("peer_id") != peer_id:
+                entry["peer_id"] = peer_id
+                self.save()

@@ -1,0 +1,85 @@
+"""On-disk object store in seafile-server's layout: <storage>/{commits,fs,blocks}/<repo_id>/<id[:2]>/<id[2:]>.
+
+Commits are stored as plain JSON text, fs objects as zlib-compressed JSON, blocks as raw bytes.
+Reads never write; writes go through a temp file + rename so readers never see partial objects.
+"""
+import json
+import os
+import tempfile
+import zlib
+
+from .objects import EMPTY_SHA1, is_object_id
+
+KINDS = ("commits", "fs", "blocks")
+
+
+class Storage:
+    """Reads and writes commits, fs objects and blocks of libraries under one storage root."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+
+    def path(self, kind, repo_id, obj_id):
+        return os.path.join(self.root, kind, repo_id, obj_id[:2], obj_id[2:])
+
+    def exists(self, kind, repo_id, obj_id):
+        return is_object_id(obj_id) and os.path.isfile(self.path(kind, repo_id, obj_id))
+
+    def read(self, kind, repo_id, obj_id):
+        """Stored bytes of an object, or None when it does not exist (or the id is invalid)."""
+        if not is_object_id(obj_id):
+            return None
+        try:
+            with open(self.path(kind, repo_id, obj_id), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def size(self, kind, repo_id, obj_id):
+        try:
+            return os.path.getsize(self.path(kind, repo_id, obj_id))
+        except OSError:
+            return None
+
+    def write(self, kind, repo_id, obj_id, data):
+        """Store `data` under `obj_id` atomically (overwrites, as the real server does)."""
+        if not is_object_id(obj_id):
+            raise ValueError("invalid object id %r" % (obj_id,))
+        target = self.path(kind, repo_id, obj_id)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    # --- typed helpers -------------------------------------------------------------------
+
+    def read_commit(self, repo_id, commit_id):
+        """Parsed commit JSON, or None when missing or unparsable."""
+        raw = self.read("commits", repo_id, commit_id)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+    def read_fs_json(self, repo_id, fs_id):
+        """Parsed fs object (dir or file), None when missing or corrupt. EMPTY_SHA1 is an empty dir."""
+        if fs_id == EMPTY_SHA1:
+            return {"dirents": [], "type": 3, "version": 1}
+        raw = self.read("fs", repo_id, fs_id)
+        if raw is None:
+            return None
+        try:
+            return json.loads(zlib.decompress(raw).decode("utf-8"))
+        except (zlib.error, UnicodeDecodeError, ValueError):
+            return None
+
+    def fs_exists(self, repo_id, fs_id):
+        return fs_id == EMPTY_SHA1 or self.exists("fs", repo_id, fs_id)

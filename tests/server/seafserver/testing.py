@@ -1,0 +1,158 @@
+"""Start/stop a reference server process on free ports and drive its control API (for pytest).
+
+    with SeafServer(data_dir, storage=...) as server:
+        server.url, server.seafhttp_url, server.fileserver_url
+        server.set_faults(latency_ms=100); server.clear_faults(); server.counters(); server.log()
+        server.unreachable(); server.reachable(); server.restart()
+"""
+import json
+import os
+import select
+import signal
+import subprocess
+import urllib.request
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = "/usr/bin/python3"
+VECTORS_DIR = os.environ.get("SEAFS_VECTORS") or os.path.normpath(
+    os.path.join(PACKAGE_PARENT, "..", "..", "..", "shared", "vectors", "real-server"))
+
+
+class ServerError(RuntimeError):
+    """The server process did not start, or the control API refused a request."""
+
+
+def write_state(data_dir, state):
+    os.makedirs(data_dir, exist_ok=True)
+    with open(os.path.join(data_dir, "state.json"), "w", encoding="utf-8") as f:
+        json.dump(state, f, indent=1, ensure_ascii=False)
+
+
+class SeafServer:
+    def __init__(self, data_dir, storage=None, fileserver_port=False, log=None, start_timeout=15):
+        self.data_dir = data_dir
+        self.storage = storage
+        self.want_fileserver_port = fileserver_port
+        self.log_path = log
+        self.start_timeout = start_timeout
+        self.ports = {}
+        self.process = None
+
+    # --- process lifecycle ---------------------------------------------------------------
+
+    def _command(self):
+        cmd = [PYTHON, "-m", "seafserver", "--data", self.data_dir,
+               "--port", str(self.ports.get("port", 0)),
+               "--control-port", str(self.ports.get("control_port", 0))]
+        if self.storage:
+            cmd += ["--storage", self.storage]
+        if self.want_fileserver_port:
+            cmd += ["--fileserver-port", str(self.ports.get("fileserver_port", 0))]
+        if self.log_path:
+            cmd += ["--log", self.log_path]
+        return cmd
+
+    def start(self):
+        """Start the process (same ports as before on a restart) and wait until it serves."""
+        env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+        os.makedirs(self.data_dir, exist_ok=True)
+        stderr = open(os.path.join(self.data_dir, "server.stderr"), "ab")
+        self.process = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=stderr, env=env)
+        stderr.close()
+        ready, _, _ = select.select([self.process.stdout], [], [], self.start_timeout)
+        line = self.process.stdout.readline() if ready else b""
+        if not line:
+            self.stop()
+            raise ServerError("server did not start; see %s/server.stderr" % self.data_dir)
+        info = json.loads(line)
+        self.ports = {k: v for k, v in info.items() if k.endswith("port")}
+        return self
+
+    def stop(self, timeout=10):
+        """Terminate the process (SIGTERM, then SIGKILL); safe to call twice."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.process = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- addresses -------------------------------------------------------------------------
+
+    @property
+    def port(self):
+        return self.ports["port"]
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.ports["port"]
+
+    @property
+    def seafhttp_url(self):
+        return self.url + "/seafhttp"
+
+    @property
+    def fileserver_url(self):
+        """The bare file-server port (only with fileserver_port=True)."""
+        return "http://127.0.0.1:%d" % self.ports["fileserver_port"]
+
+    @property
+    def control_url(self):
+        return "http://127.0.0.1:%d" % self.ports["control_port"]
+
+    # --- control API -----------------------------------------------------------------------
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.control_url + path, data=data, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise ServerError("control %s %s: %s %s" % (method, path, exc.code, exc.read())) from exc
+
+    def log(self):
+        return self.control("GET", "/log")["entries"]
+
+    def counters(self):
+        return self.control("GET", "/counters")
+
+    def reset_counters(self):
+        return self.control("POST", "/reset")
+
+    def set_faults(self, **spec):
+        """e.g. set_faults(error={"status": 503, "count": 2, "match": "/block/"})."""
+        return self.control("POST", "/faults", spec)
+
+    def clear_faults(self):
+        return self.control("DELETE", "/faults")
+
+    def unreachable(self):
+        return self.control("POST", "/unreachable")
+
+    def reachable(self):
+        return self.control("POST", "/reachable")
+
+    def state(self):
+        return self.control("GET", "/state")
+
+    def set_account(self, email, **fields):
+        return self.control("POST", "/accounts/" + urllib.parse.quote(email), fields)
+
+    def set_library(self, repo_id, **fields):
+        return self.control("POST", "/libraries/" + repo_id, fields)
