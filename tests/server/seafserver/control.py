@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 from .faults import FaultSpecError
+from .httpserver import POLL_INTERVAL
 
 
 class _ControlHandler(BaseHTTPRequestHandler):
@@ -96,7 +97,8 @@ class ControlServer:
         self._thread = None
 
     def start(self):
-        self._thread = threading.Thread(target=self._server.serve_forever, name="control", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_INTERVAL,),
+                                        name="control", daemon=True)
         self._thread.start()
 
     def stop(self):

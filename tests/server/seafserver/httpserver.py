@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .messages import Request, Response
 
 MAX_BODY = 1 << 31
+POLL_INTERVAL = 0.05  # seconds; bounds how long stop() waits for the accept loop
 
 
 class BodyError(Exception):
@@ -185,8 +186,8 @@ class Listener:
             return
         self._server = TrackingServer((self.host, self.port), *self._args)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="listener-%d" % self.port,
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_INTERVAL,),
+                                        name="listener-%d" % self.port, daemon=True)
         self._thread.start()
 
     def stop(self):

@@ -1,0 +1,146 @@
+"""Uploads to the reference server through the sync protocol: fast-forward, block/fs verification
+(446), unknown parent (400), quota (443), read-only access (403), the server-side merge when HEAD
+moved (disjoint changes and conflicts), and persistence of heads and tokens across a restart."""
+import hashlib
+import json
+
+import pytest
+
+from replay import send
+from syncclient import SyncClient
+from seafserver.vectors import captured_ids
+
+DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+SHARED_RO = "ffcb8cab-919c-42fc-acb5-8811e70ece5b"
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory(copy_vectors=True)
+
+
+@pytest.fixture
+def ids(vectors_dir):
+    return captured_ids(str(vectors_dir))
+
+
+def client(server, ids, repo_id=DOCS, token_key="TD"):
+    return SyncClient(server.port, repo_id, ids[token_key])
+
+
+def test_fast_forward_upload_becomes_head_and_is_downloadable(server, ids):
+    c = client(server, ids)
+    base = c.head()
+    status, body, new_id = c.upload(base, {"new dir/hello.txt": b"hello world\n", "empty-dir": None,
+                                           "emptied.txt": b""})
+    assert (status, body) == (200, b"")
+    assert c.head() == new_id
+    tree = c.tree(new_id)
+    assert c.read_file(tree["new dir/hello.txt"]) == b"hello world\n"
+    assert tree["emptied.txt"]["size"] == 0
+    assert "empty-dir" not in tree and "README.md" in tree
+    repos = json.loads(send(server.port, "GET", "/api2/repos/",
+                            {"Authorization": "Token " + ids["API"]})[3])
+    docs = next(r for r in repos if r["id"] == DOCS)
+    assert docs["head_commit_id"] == new_id
+    assert docs["size"] == 4105151 + len(b"hello world\n")
+
+
+def test_missing_block_gives_446_with_file_names(server, ids):
+    c = client(server, ids)
+    base = c.head()
+    status, body, _ = c.upload(base, {"a/x.txt": b"block never sent"},
+                               skip_blocks={hashlib.sha1(b"block never sent").hexdigest()})
+    assert status == 446 and json.loads(body) == ["x.txt"]
+    assert c.head() == base
+
+
+def test_missing_fs_object_gives_446_with_empty_body(server, ids):
+    c = client(server, ids)
+    base = c.head()
+    commit, fs_objects, _ = c.build_commit(base, {"y.txt": b"y"})
+    file_id = next(i for i in fs_objects if i != commit.root_id)
+    status, body, _ = c.upload(base, {"y.txt": b"y"}, skip_fs={file_id})
+    assert (status, body) == (446, b"")
+
+
+def test_unknown_parent_gives_400_and_unknown_commit_500(server, ids):
+    c = client(server, ids)
+    commit, _, _ = c.build_commit(c.head(), {"z.txt": b"z"})
+    orphan = json.loads(commit.to_json())
+    orphan["parent_id"] = "f" * 40
+    c.call("PUT", "commit/" + "e" * 40, json.dumps(orphan).encode())
+    assert c.call("PUT", "commit/HEAD/?head=" + "e" * 40, expect=None)[0] == 400
+    assert c.call("PUT", "commit/HEAD/?head=" + "d" * 40, expect=None)[0] == 500
+    assert c.call("PUT", "commit/HEAD/?head=XYZ", expect=None)[0] == 400
+
+
+def test_over_quota_owner_gives_443_even_for_deletions(server, ids):
+    c = client(server, ids)
+    server.set_account("user@example.com", quota=1000)
+    status, _, _ = c.upload(c.head(), {"README.md": None})
+    assert status == 443
+    assert c.call("GET", "quota-check/?delta=0", expect=None)[0] == 443
+    server.set_account("user@example.com", quota=-2)
+    assert c.call("GET", "quota-check/?delta=1000000", expect=None)[0] == 200
+    assert c.call("GET", "quota-check/?delta=abc", expect=None) == (400, b"Invalid delta parameter.\n")
+
+
+def test_read_only_share_and_read_only_library_refuse_uploads(server, ids):
+    ro = client(server, ids, SHARED_RO, "TR")
+    head = ro.head()
+    commit, fs_objects, blocks = ro.build_commit(head, {"mine.txt": b"mine"})
+    assert ro.call("PUT", "commit/" + commit.commit_id, commit.to_json(), expect=None)[0] == 403
+    assert ro.call("PUT", "block/" + next(iter(blocks)), b"mine", expect=None)[0] == 403
+    assert ro.call("PUT", "commit/HEAD/?head=" + head, expect=None)[0] == 403
+    assert ro.call("POST", "check-fs/", json.dumps(list(fs_objects)).encode())[0] == 200
+    c = client(server, ids)
+    commit, _, _ = c.build_commit(c.head(), {"n.txt": b"n"})
+    server.set_library(DOCS, status="read-only")
+    assert c.call("GET", "permission-check/?op=upload", expect=None)[0] == 403
+    assert c.call("GET", "permission-check/?op=download", expect=None)[0] == 200
+    assert c.call("PUT", "commit/" + commit.commit_id, commit.to_json(), expect=None)[0] == 403
+    server.set_library(DOCS, status="normal")
+    assert c.call("PUT", "commit/" + commit.commit_id, commit.to_json(), expect=None)[0] == 200
+
+
+def test_head_moved_disjoint_changes_are_merged(server, ids):
+    first, second = client(server, ids), client(server, ids)
+    base = first.head()
+    assert first.upload(base, {"from-first.txt": b"first"})[0] == 200
+    status, _, second_id = second.upload(base, {"docs/from-second.txt": b"second", "README.md": None})
+    assert status == 200
+    merged = second.head()
+    assert merged not in (base, second_id)
+    commit = second.commit(merged)
+    assert commit["second_parent_id"] == second_id and commit["new_merge"] == 1
+    assert "conflict" not in commit and commit["creator"] == "0" * 40
+    tree = second.tree(merged)
+    assert second.read_file(tree["from-first.txt"]) == b"first"
+    assert second.read_file(tree["docs/from-second.txt"]) == b"second"
+    assert "README.md" not in tree and "docs/sub1" in tree
+
+
+def test_head_moved_conflicting_edits_keep_both_versions(server, ids):
+    first, second = client(server, ids), client(server, ids)
+    base = first.head()
+    assert first.upload(base, {"README.md": b"edited by first"})[0] == 200
+    assert second.upload(base, {"README.md": b"edited by second"})[0] == 200
+    commit = second.commit(second.head())
+    assert commit["conflict"] == 1
+    tree = second.tree(second.head())
+    assert second.read_file(tree["README.md"]) == b"edited by first"
+    copies = [p for p in tree if p.startswith("README (SFConflict user@example.com ") and p.endswith(").md")]
+    assert len(copies) == 1 and second.read_file(tree[copies[0]]) == b"edited by second"
+
+
+def test_heads_and_minted_tokens_survive_restart(server, ids):
+    c = client(server, ids)
+    _, _, new_id = c.upload(c.head(), {"persist.txt": b"persist"})
+    status, _r, _h, body = send(server.port, "GET", "/api2/repos/%s/download-info/" % DOCS,
+                                {"Authorization": "Token " + ids["API"]})
+    token = json.loads(body)["token"]
+    server.restart()
+    fresh = SyncClient(server.port, DOCS, token)
+    assert fresh.head() == new_id
+    assert fresh.read_file(fresh.tree(new_id)["persist.txt"]) == b"persist"
