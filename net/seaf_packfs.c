@@ -4,7 +4,8 @@
  * data. A record that lies entirely within one chunk is handed to the callback in place; only
  * records split across chunks are copied into a buffer sized from the (capped) header length.
  * Requested ids are kept sorted next to their request positions, so each returned id is found
- * by binary search and marked received. */
+ * by binary search and marked received. The server answers a repeated id (fs-id-list repeats
+ * objects found at several paths) once per occurrence, so repeats are accepted. */
 #include "seaf_packfs.h"
 
 #include <stdint.h>
@@ -24,7 +25,7 @@ struct seaf_packfs {
     struct requested_id *sorted; /* requested ids in strcmp order */
     bool *received;              /* by request position */
     size_t n_ids;
-    size_t n_received;
+    size_t n_received; /* request positions filled */
     size_t n_records;
     seaf_packfs_record_fn on_record;
     void *ctx;
@@ -39,7 +40,18 @@ struct seaf_packfs {
     struct seaf_parse_msg msg;
 };
 
+/* Orders by id, then by request position (so repeated ids fill their positions in order). */
 static int requested_cmp(const void *a, const void *b)
+{
+    const struct requested_id *x = a;
+    const struct requested_id *y = b;
+    int c = strcmp(x->id, y->id);
+    if (c != 0)
+        return c;
+    return x->index < y->index ? -1 : (x->index > y->index ? 1 : 0);
+}
+
+static int requested_id_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct requested_id *)a)->id, ((const struct requested_id *)b)->id);
 }
@@ -67,12 +79,6 @@ seaf_err seaf_packfs_new(const char *const *ids, size_t n_ids, seaf_packfs_recor
         packfs->sorted[i].index = i;
     }
     qsort(packfs->sorted, n_ids, sizeof(*packfs->sorted), requested_cmp);
-    for (size_t i = 1; i < n_ids; i++) {
-        if (strcmp(packfs->sorted[i - 1].id, packfs->sorted[i].id) == 0) {
-            seaf_packfs_free(packfs);
-            return SEAF_ERR_INVALID_ARG;
-        }
-    }
     packfs->n_ids = n_ids;
     packfs->on_record = on_record;
     packfs->ctx = ctx;
@@ -102,11 +108,17 @@ static seaf_err take_header(struct seaf_packfs *packfs)
     struct requested_id key;
     memcpy(key.id, packfs->record_id, SEAF_ID_LEN + 1);
     struct requested_id *found =
-        bsearch(&key, packfs->sorted, packfs->n_ids, sizeof(key), requested_cmp);
+        bsearch(&key, packfs->sorted, packfs->n_ids, sizeof(key), requested_id_cmp);
     if (found == NULL)
         return fail(packfs, SEAF_ERR_PROTOCOL, "the server sent an id that was not requested");
-    if (packfs->received[found->index])
-        return fail(packfs, SEAF_ERR_PROTOCOL, "the server sent the same id twice");
+    /* An id requested k times fills its request positions in order, k records at most. */
+    const struct requested_id *end = packfs->sorted + packfs->n_ids;
+    while (found > packfs->sorted && strcmp(found[-1].id, key.id) == 0)
+        found--;
+    while (found < end && strcmp(found->id, key.id) == 0 && packfs->received[found->index])
+        found++;
+    if (found == end || strcmp(found->id, key.id) != 0)
+        return fail(packfs, SEAF_ERR_PROTOCOL, "the server sent an id more often than requested");
     packfs->received[found->index] = true;
     packfs->n_received++;
     packfs->record_len = len;

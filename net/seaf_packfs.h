@@ -21,15 +21,16 @@ typedef seaf_err (*seaf_packfs_record_fn)(void *ctx, const char *id, const unsig
 
 struct seaf_packfs;
 
-/* Starts parsing the response to a request for the n_ids ids (valid, distinct object ids; the
- * array is copied). Records go to on_record(ctx, ...). SEAF_ERR_INVALID_ARG for an empty list,
- * an invalid or repeated id; SEAF_ERR_NOMEM. Free with seaf_packfs_free. Not thread-safe. */
+/* Starts parsing the response to a request for the n_ids ids (valid object ids, copied). An id
+ * may be repeated: the server then sends it once per occurrence (de-duplicating the request
+ * first saves bandwidth). Records go to on_record(ctx, ...). SEAF_ERR_INVALID_ARG for an empty
+ * list or an invalid id; SEAF_ERR_NOMEM. Free with seaf_packfs_free. Not thread-safe. */
 seaf_err seaf_packfs_new(const char *const *ids, size_t n_ids, seaf_packfs_record_fn on_record,
                          void *ctx, struct seaf_packfs **out);
 /* Consumes the next len bytes of the body. Errors are sticky (every later call returns the
  * first one): SEAF_ERR_MALFORMED for a non-hex id or a record longer than
- * SEAF_FSOBJ_MAX_STORED_SIZE, SEAF_ERR_PROTOCOL for an id that was not requested or came twice,
- * SEAF_ERR_NOMEM, or the callback's error. */
+ * SEAF_FSOBJ_MAX_STORED_SIZE, SEAF_ERR_PROTOCOL for an id that was not requested or came more often
+ * than requested, SEAF_ERR_NOMEM, or the callback's error. */
 seaf_err seaf_packfs_feed(struct seaf_packfs *packfs, const void *data, size_t len);
 /* Declares the end of the body. SEAF_ERR_MALFORMED when it ends inside a record (truncated),
  * SEAF_ERR_PROTOCOL when it held no record at all (a 200 answer always carries at least one
@@ -40,7 +41,7 @@ void seaf_packfs_reset(struct seaf_packfs *packfs);
 
 /* Whether requested id number index (position in the array given to seaf_packfs_new) came back. */
 bool seaf_packfs_received(const struct seaf_packfs *packfs, size_t index);
-/* How many distinct requested ids came back. */
+/* How many request positions were filled (n_ids when the answer was complete). */
 size_t seaf_packfs_n_received(const struct seaf_packfs *packfs);
 /* Why the last error happened ("" when none). */
 const char *seaf_packfs_message(const struct seaf_packfs *packfs);
