@@ -1,0 +1,78 @@
+/* cache_int: the private state of a cache, shared by cache.c (API), evict.c (space) and
+ * recovery.c (start-up). Not for use outside cache/.
+ *
+ * Lock order: cache->lock, then the index writer's queue lock (commands are posted under
+ * cache->lock so the index sees changes of one object in the order they were made). No disk I/O
+ * other than statvfs is done under cache->lock: unlink, open, read and rename happen outside it,
+ * with the entry's state (FILLING / REMOVING) keeping other threads off that object meanwhile. */
+#ifndef SEAFS_CACHE_INT_H
+#define SEAFS_CACHE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "entry_table.h"
+#include "store.h"
+
+struct index_db;
+struct index_writer;
+
+struct cache {
+    struct store store;
+    struct cache_options opts;
+    char db_path[PATH_MAX];
+    uint64_t high_water; /* bytes */
+    uint64_t low_water;  /* bytes */
+
+    pthread_mutex_t lock;
+    pthread_cond_t changed;   /* broadcast whenever an entry changes state; protected by lock */
+    struct entry_table table; /* protected by lock */
+    uint64_t used;            /* bytes of files on disk or reserved for commits; by lock */
+    uint64_t next_seq;        /* recency counter; protected by lock */
+    struct cache_stats stats; /* counters; protected by lock */
+
+    struct index_db *db;
+    struct index_writer *writer;
+
+    pthread_t evictor;
+    pthread_cond_t evict_wake; /* protected by lock */
+    uint64_t evict_kicks;      /* requests for a background pass; protected by lock */
+    uint64_t evict_passes;     /* passes done (a pass answers every kick before it); by lock */
+    bool stopping;             /* protected by lock */
+};
+
+struct cache_handle {
+    struct cache *cache;
+    struct cache_entry *entry; /* holds a reference and one of entry->opens */
+    struct block_reader *reader;
+};
+
+/* Space management (evict.c). */
+/* Reserves room for incoming bytes under the hard limit and the free-space minimum, evicting
+ * least recently used objects synchronously if needed. Called and returns with c->lock held (it
+ * drops it while unlinking). SEAF_ERR_NOSPACE if not enough can be evicted. */
+seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming);
+/* Asks the evictor thread for a pass if the cache is above its high watermark or the disk is
+ * below its free-space minimum. Called with c->lock held. */
+void evict_kick_locked(struct cache *c);
+/* Runs one eviction pass now (down to the low watermark). Called with c->lock held. */
+void evict_pass_locked(struct cache *c);
+/* Starts / stops the evictor thread. */
+seaf_err evict_thread_start(struct cache *c);
+void evict_thread_stop(struct cache *c);
+
+/* Deletes the files of a chain (work_next) of REMOVING entries, then, under the lock, takes them
+ * out of the table, updates the accounting and the index, and wakes waiters. Called WITHOUT
+ * c->lock. `evicted` says which counter to bump (evictions or corrupt_drops). */
+void cache_finish_removal(struct cache *c, struct cache_entry *chain, bool evicted);
+/* Marks a READY entry REMOVING and takes it out of the LRU list. Called with c->lock held. */
+void cache_begin_removal_locked(struct cache *c, struct cache_entry *e);
+
+/* Start-up recovery (recovery.c): clears temporary files, loads the index into c->table,
+ * reconciles it with the files (rebuilding a missing or corrupt index), and sets c->used,
+ * c->next_seq and the recovery counters. Runs before any thread is started. */
+seaf_err recovery_run(struct cache *c);
+
+#endif

@@ -1,0 +1,194 @@
+/* index_db: schema, checks and prepared statements of the sqlite3 object index.
+ *
+ * One table, objects(kind, id, size, seq, pinned), keyed by (kind, id) and WITHOUT ROWID so a row
+ * is one b-tree entry. user_version holds the schema version; anything else in that slot means
+ * the file is not ours. WAL with synchronous=NORMAL: a crash of the process loses nothing that
+ * was committed, a power cut may lose the last batches, which recovery repairs from the files. */
+#include "index_db.h"
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "seaf_ids.h"
+
+#define SCHEMA_VERSION 1
+
+struct index_db {
+    sqlite3 *db;
+    sqlite3_stmt *put;
+    sqlite3_stmt *del;
+};
+
+static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS objects ("
+                                 " kind INTEGER NOT NULL, id TEXT NOT NULL, size INTEGER NOT NULL,"
+                                 " seq INTEGER NOT NULL, pinned INTEGER NOT NULL DEFAULT 0,"
+                                 " PRIMARY KEY (kind, id)) WITHOUT ROWID;";
+
+/* The value of a one-row, one-column query, or -1 on error. */
+static long long query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* True when PRAGMA quick_check answers a single "ok". */
+static bool quick_check_ok(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    bool ok = false;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *text = sqlite3_column_text(st, 0);
+        ok = text != NULL && strcmp((const char *)text, "ok") == 0 &&
+             sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* Sets the pragmas, checks integrity and version, creates the schema in a new file. */
+static seaf_err prepare_schema(sqlite3 *db)
+{
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return SEAF_ERR_MALFORMED;
+    if (!quick_check_ok(db))
+        return SEAF_ERR_MALFORMED;
+    long long version = query_int(db, "PRAGMA user_version");
+    long long tables = query_int(db, "SELECT count(*) FROM sqlite_master");
+    if (version < 0 || tables < 0)
+        return SEAF_ERR_MALFORMED;
+    if (version == 0 && tables == 0) {
+        char sql[sizeof(schema_sql) + 64];
+        snprintf(sql, sizeof(sql), "%s PRAGMA user_version=%d;", schema_sql, SCHEMA_VERSION);
+        return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? SEAF_OK : SEAF_ERR_IO;
+    }
+    return version == SCHEMA_VERSION ? SEAF_OK : SEAF_ERR_MALFORMED;
+}
+
+seaf_err index_db_open(const char *path, struct index_db **out)
+{
+    *out = NULL;
+    struct index_db *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return SEAF_ERR_NOMEM;
+    seaf_err err = SEAF_OK;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &x->db, flags, NULL);
+    if (rc == SQLITE_NOMEM)
+        err = SEAF_ERR_NOMEM;
+    else if (rc != SQLITE_OK)
+        err = rc == SQLITE_CANTOPEN ? SEAF_ERR_IO : SEAF_ERR_MALFORMED;
+    if (err == SEAF_OK) {
+        sqlite3_busy_timeout(x->db, 5000);
+        err = prepare_schema(x->db);
+    }
+    if (err == SEAF_OK &&
+        (sqlite3_prepare_v2(x->db,
+                            "INSERT OR REPLACE INTO objects(kind, id, size, seq, pinned)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            -1, &x->put, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(x->db, "DELETE FROM objects WHERE kind = ? AND id = ?", -1, &x->del,
+                            NULL) != SQLITE_OK))
+        err = SEAF_ERR_MALFORMED;
+    if (err != SEAF_OK) {
+        index_db_close(x);
+        return err;
+    }
+    *out = x;
+    return SEAF_OK;
+}
+
+void index_db_close(struct index_db *db)
+{
+    if (db == NULL)
+        return;
+    sqlite3_finalize(db->put);
+    sqlite3_finalize(db->del);
+    sqlite3_close(db->db);
+    free(db);
+}
+
+void index_db_delete_files(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
+}
+
+seaf_err index_db_load(struct index_db *db, index_db_row_fn fn, void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "SELECT kind, id, size, seq, pinned FROM objects", -1, &st,
+                           NULL) != SQLITE_OK)
+        return SEAF_ERR_MALFORMED;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 1);
+        long long size = sqlite3_column_int64(st, 2);
+        long long seq = sqlite3_column_int64(st, 3);
+        if (id == NULL || !seaf_id_valid(id, strlen(id)) || size < 0 || seq < 0)
+            continue; /* a damaged row: the file scan will re-add the object */
+        if (fn(sqlite3_column_int(st, 0), id, (uint64_t)size, (uint64_t)seq,
+               sqlite3_column_int(st, 4) != 0, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SEAF_OK : SEAF_ERR_MALFORMED;
+}
+
+seaf_err index_db_begin(struct index_db *db)
+{
+    return sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? SEAF_OK : SEAF_ERR_IO;
+}
+
+seaf_err index_db_commit(struct index_db *db)
+{
+    if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return SEAF_OK;
+    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return SEAF_ERR_IO;
+}
+
+/* Runs a bound statement to completion and resets it. */
+static seaf_err run(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? SEAF_OK : SEAF_ERR_IO;
+}
+
+seaf_err index_db_put(struct index_db *db, int kind, const char *id, uint64_t size, uint64_t seq,
+                      bool pinned)
+{
+    sqlite3_bind_int(db->put, 1, kind);
+    sqlite3_bind_text(db->put, 2, id, SEAF_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(db->put, 3, (sqlite3_int64)size);
+    sqlite3_bind_int64(db->put, 4, (sqlite3_int64)seq);
+    sqlite3_bind_int(db->put, 5, pinned ? 1 : 0);
+    return run(db->put);
+}
+
+seaf_err index_db_delete(struct index_db *db, int kind, const char *id)
+{
+    sqlite3_bind_int(db->del, 1, kind);
+    sqlite3_bind_text(db->del, 2, id, SEAF_ID_LEN, SQLITE_STATIC);
+    return run(db->del);
+}

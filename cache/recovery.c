@@ -1,0 +1,242 @@
+/* recovery: brings the cache back to a consistent state at start-up, whatever the previous run
+ * died in the middle of.
+ *
+ * Files are the truth; the index is a fast path to them. Steps:
+ *  1. delete everything in tmp/ (fills that never reached their rename);
+ *  2. open the index; if it is missing, corrupt or of another version, delete it and start an
+ *     empty one ("rebuild");
+ *  3. load its rows into the entry table;
+ *  4. scan the object files: a file matching its row (same size) is kept as is; a file without a
+ *     row (the index lags the files by up to one batch, or was rebuilt) is opened and its trailer
+ *     validated before it is adopted, with a recency taken from the file's mtime order, newer than
+ *     every indexed object; a file that fails validation is deleted;
+ *  5. rows without a file are deleted;
+ *  6. the LRU list is rebuilt in recency order and the used bytes are summed.
+ * Frame checksums are not verified here (that would read the whole cache); every read checks the
+ * frames it touches. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block_reader.h"
+#include "cache_int.h"
+#include "index_db.h"
+
+struct orphan {
+    struct cache_entry *entry;
+    time_t mtime;
+};
+
+struct recovery {
+    struct cache *c;
+    uint64_t max_seq;
+    struct orphan *orphans;
+    size_t orphan_count;
+    size_t orphan_cap;
+    seaf_err err;
+};
+
+static int load_row(int kind, const char *id, uint64_t size, uint64_t seq, bool pinned, void *ctx)
+{
+    struct recovery *r = ctx;
+    struct entry_table *t = &r->c->table;
+    if (!cache_kind_valid(kind) || entry_table_find(t, kind, id) != NULL)
+        return 0;
+    struct cache_entry *e = entry_new(kind, id);
+    if (e == NULL) {
+        r->err = SEAF_ERR_NOMEM;
+        return 1;
+    }
+    e->state = ENTRY_READY;
+    e->disk_size = size;
+    e->seq = seq;
+    e->pinned = pinned;
+    entry_table_insert(t, e);
+    if (seq > r->max_seq)
+        r->max_seq = seq;
+    return 0;
+}
+
+/* True when the file of (kind, id) has a valid trailer describing that object. */
+static bool file_is_valid(const struct store *s, int kind, const char *id)
+{
+    int fd;
+    if (store_open_object(s, kind, id, &fd) != SEAF_OK)
+        return false;
+    struct block_reader *reader;
+    if (block_reader_open(fd, (uint32_t)kind, id, &reader) != SEAF_OK)
+        return false;
+    block_reader_free(reader);
+    return true;
+}
+
+static seaf_err add_orphan(struct recovery *r, struct cache_entry *e, time_t mtime)
+{
+    if (r->orphan_count == r->orphan_cap) {
+        size_t cap = r->orphan_cap ? r->orphan_cap * 2 : 256;
+        struct orphan *o = realloc(r->orphans, cap * sizeof(*o));
+        if (o == NULL)
+            return SEAF_ERR_NOMEM;
+        r->orphans = o;
+        r->orphan_cap = cap;
+    }
+    r->orphans[r->orphan_count++] = (struct orphan){e, mtime};
+    return SEAF_OK;
+}
+
+static int scan_file(int kind, const char *id, uint64_t size, time_t mtime, void *ctx)
+{
+    struct recovery *r = ctx;
+    struct cache *c = r->c;
+    struct cache_entry *e = entry_table_find(&c->table, kind, id);
+    if (e != NULL && e->disk_size == size) {
+        e->seen = true;
+        return 0;
+    }
+    if (!file_is_valid(&c->store, kind, id)) {
+        store_remove(&c->store, kind, id);
+        return 0;
+    }
+    if (e == NULL) {
+        e = entry_new(kind, id);
+        if (e == NULL) {
+            r->err = SEAF_ERR_NOMEM;
+            return 1;
+        }
+        e->state = ENTRY_READY;
+        entry_table_insert(&c->table, e);
+    }
+    e->disk_size = size;
+    e->seen = true;
+    r->err = add_orphan(r, e, mtime);
+    return r->err != SEAF_OK;
+}
+
+static int by_mtime(const void *a, const void *b)
+{
+    const struct orphan *x = a, *y = b;
+    return (x->mtime > y->mtime) - (x->mtime < y->mtime);
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const struct cache_entry *x = *(struct cache_entry *const *)a;
+    const struct cache_entry *y = *(struct cache_entry *const *)b;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Chains (work_next) the entries whose file was not found. */
+static void collect_unseen(struct cache_entry *e, void *ctx)
+{
+    struct cache_entry **chain = ctx;
+    if (!e->seen) {
+        e->work_next = *chain;
+        *chain = e;
+    }
+}
+
+struct entry_list {
+    struct cache_entry **items;
+    size_t count;
+};
+
+static void collect_all(struct cache_entry *e, void *ctx)
+{
+    struct entry_list *l = ctx;
+    l->items[l->count++] = e;
+}
+
+/* Opens the index, replacing it with an empty one if it is unusable. */
+static seaf_err open_index(struct cache *c)
+{
+    if (access(c->db_path, F_OK) != 0)
+        c->stats.index_rebuilt = true;
+    seaf_err err = index_db_open(c->db_path, &c->db);
+    if (err == SEAF_ERR_MALFORMED) {
+        index_db_delete_files(c->db_path);
+        c->stats.index_rebuilt = true;
+        err = index_db_open(c->db_path, &c->db);
+    }
+    return err;
+}
+
+/* Loads the rows; a table that cannot be read is treated like a corrupt index. */
+static seaf_err load_index(struct cache *c, struct recovery *r)
+{
+    seaf_err err = index_db_load(c->db, load_row, r);
+    if (err == SEAF_OK || r->err != SEAF_OK)
+        return r->err != SEAF_OK ? r->err : err;
+    entry_table_release(&c->table);
+    index_db_close(c->db);
+    c->db = NULL;
+    index_db_delete_files(c->db_path);
+    c->stats.index_rebuilt = true;
+    r->max_seq = 0;
+    if ((err = entry_table_init(&c->table)) != SEAF_OK)
+        return err;
+    return index_db_open(c->db_path, &c->db);
+}
+
+/* Writes the reconciliation to the index: stale rows out, adopted files in. */
+static void reconcile_index(struct cache *c, struct recovery *r, struct cache_entry *stale)
+{
+    index_db_begin(c->db);
+    for (struct cache_entry *e = stale; e != NULL;) {
+        struct cache_entry *next = e->work_next;
+        index_db_delete(c->db, e->kind, e->id);
+        entry_table_remove(&c->table, e);
+        e->state = ENTRY_GONE;
+        entry_unref(e);
+        c->stats.recovered_rows++;
+        e = next;
+    }
+    if (r->orphan_count > 0)
+        qsort(r->orphans, r->orphan_count, sizeof(*r->orphans), by_mtime);
+    for (size_t i = 0; i < r->orphan_count; i++) {
+        struct cache_entry *e = r->orphans[i].entry;
+        e->seq = ++r->max_seq;
+        index_db_put(c->db, e->kind, e->id, e->disk_size, e->seq, e->pinned);
+        c->stats.recovered_rows++;
+    }
+    index_db_commit(c->db);
+}
+
+/* Orders the LRU list by recency and sums the used bytes. */
+static seaf_err build_lru(struct cache *c)
+{
+    struct entry_list all = {calloc(c->table.count + 1, sizeof(*all.items)), 0};
+    if (all.items == NULL)
+        return SEAF_ERR_NOMEM;
+    entry_table_for_each(&c->table, collect_all, &all);
+    qsort(all.items, all.count, sizeof(*all.items), by_seq);
+    c->used = 0;
+    for (size_t i = 0; i < all.count; i++) {
+        entry_lru_push_recent(&c->table, all.items[i]);
+        c->used += all.items[i]->disk_size;
+        c->stats.pinned += all.items[i]->pinned;
+    }
+    free(all.items);
+    return SEAF_OK;
+}
+
+seaf_err recovery_run(struct cache *c)
+{
+    struct recovery r = {.c = c};
+    c->stats.recovered_temp = store_clear_temp(&c->store);
+    seaf_err err = open_index(c);
+    if (err == SEAF_OK)
+        err = load_index(c, &r);
+    if (err == SEAF_OK)
+        err = store_scan(&c->store, scan_file, &r);
+    if (err == SEAF_OK)
+        err = r.err;
+    if (err == SEAF_OK) {
+        struct cache_entry *stale = NULL;
+        entry_table_for_each(&c->table, collect_unseen, &stale);
+        reconcile_index(c, &r, stale);
+        err = build_lru(c);
+    }
+    c->next_seq = r.max_seq + 1;
+    free(r.orphans);
+    return err;
+}
