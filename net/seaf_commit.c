@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seaf_json_field.h"
 #include "seaf_sha1.h"
 
 static const char what[] = "commit";

@@ -10,7 +10,7 @@
 
 #include "seaf_error.h"
 #include "seaf_ids.h"
-#include "seaf_json_field.h"
+#include "seaf_parse_msg.h"
 
 /* Largest commit text accepted. Real commits are under 1 KiB (the description is a one-line
  * summary); a larger body is refused before it reaches the JSON parser. */

@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "seaf_json_field.h"
 #include "seaf_sha1.h"
 
 /* ---------------------------------------------------------------- names */

@@ -11,7 +11,7 @@
 
 #include "seaf_error.h"
 #include "seaf_ids.h"
-#include "seaf_json_field.h"
+#include "seaf_parse_msg.h"
 
 /* Largest decompressed fs object accepted (bytes). A dirent takes about 150 bytes plus its name
  * and modifier; with 255-byte names and long modifiers about 650 bytes. 32 MiB holds 20,000

@@ -2,20 +2,7 @@
  * readable reason on failure. */
 #include "seaf_json_field.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
-
-seaf_err seaf_parse_fail(struct seaf_parse_msg *msg, seaf_err err, const char *fmt, ...)
-{
-    if (msg != NULL) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(msg->text, sizeof(msg->text), fmt, args);
-        va_end(args);
-    }
-    return err;
-}
 
 seaf_err seaf_json_load_object(const char *text, size_t len, const char *what, json_t **out,
                                struct seaf_parse_msg *msg)

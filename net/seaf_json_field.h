@@ -1,6 +1,6 @@
 /* seaf_json_field: strict access to the members of Seafile JSON objects (commits, fs objects):
  * each getter checks presence and JSON type and, on failure, says which member of what was wrong
- * in a seaf_parse_msg. Shared by the commit and fs-object parsers. */
+ * in a seaf_parse_msg. Internal to the commit and fs-object parsers (not included by callers). */
 #ifndef SEAFS_SEAF_JSON_FIELD_H
 #define SEAFS_SEAF_JSON_FIELD_H
 
@@ -11,16 +11,7 @@
 
 #include "seaf_error.h"
 #include "seaf_ids.h"
-
-/* Why a parse failed, for logs: filled by every parser of net/ on failure when non-NULL. */
-struct seaf_parse_msg {
-    char text[192]; /* NUL-terminated English sentence, e.g. "dirent 3: name contains '/'" */
-};
-
-/* Records a printf-style reason in msg (may be NULL) and returns err, so callers can write
- * `return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "...")`. */
-seaf_err seaf_parse_fail(struct seaf_parse_msg *msg, seaf_err err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#include "seaf_parse_msg.h"
 
 /* Parses len bytes of JSON text that must be one object (no trailing data, no duplicate keys)
  * into *out (caller json_decref()s). what names the document in messages ("commit"). */

@@ -11,7 +11,7 @@
 
 #include "seaf_error.h"
 #include "seaf_ids.h"
-#include "seaf_json_field.h"
+#include "seaf_parse_msg.h"
 
 /* Receives one record: id (NUL-terminated, one of the requested ids) and the stored object
  * bytes (zlib data, to be checked with seaf_fsobj_parse). data is only valid during the call.
