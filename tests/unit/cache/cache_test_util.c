@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700
 #include "cache_test_util.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -99,4 +100,18 @@ void test_sha1_id(const void *data, size_t len, char id[SEAF_ID_LEN + 1])
     unsigned char digest[SHA_DIGEST_LENGTH];
     SHA1(data, len, digest);
     seaf_id_from_digest(digest, id);
+}
+
+void test_flip_byte(const char *path, long offset)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char b = 0;
+    if (fd < 0 || pread(fd, &b, 1, offset) != 1) {
+        perror(path);
+        abort();
+    }
+    b ^= 0xff;
+    if (pwrite(fd, &b, 1, offset) != 1)
+        abort();
+    close(fd);
 }

@@ -19,6 +19,8 @@ void test_fill_text(void *buf, size_t len, uint64_t seed);
 void test_sha1_id(const void *data, size_t len, char id[SEAF_ID_LEN + 1]);
 /* A simple xorshift generator for tests. */
 uint64_t test_rand(uint64_t *state);
+/* Inverts the bits of the byte at offset in the file at path (to simulate disk damage). */
+void test_flip_byte(const char *path, long offset);
 /* Sum of the sizes of all regular files below path (what the cache occupies on disk). */
 uint64_t test_tree_bytes(const char *path);
 

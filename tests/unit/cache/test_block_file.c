@@ -161,18 +161,6 @@ static void test_round_trip_10mib_block(void **state)
     check_round_trip(10u * 1024 * 1024, 0);
 }
 
-/* Flips one byte at offset in the file. */
-static void flip_byte(const char *path, off_t offset)
-{
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    unsigned char b;
-    assert_int_equal(pread(fd, &b, 1, offset), 1);
-    b ^= 0x40;
-    assert_int_equal(pwrite(fd, &b, 1, offset), 1);
-    close(fd);
-}
-
 static void test_corrupt_frame_is_never_served(void **state)
 {
     (void)state;
@@ -193,7 +181,7 @@ static void test_corrupt_frame_is_never_served(void **state)
     /* Damage a byte inside the second frame: frame 0 still reads, frame 1 fails, and from then
      * on the reader refuses everything. */
     r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
-    flip_byte(path, 0);
+    test_flip_byte(path, 0);
     assert_int_equal(block_reader_read(r, FRAME + 10, 100, back, &n), SEAF_OK);
     assert_memory_equal(back, data + FRAME + 10, 100);
     assert_int_equal(block_reader_read(r, 10, 100, back, &n), SEAF_ERR_ID_MISMATCH);
@@ -233,9 +221,9 @@ static void test_damaged_trailer_or_wrong_object_refused(void **state)
     size_t trailer = block_trailer_size(3);
     for (size_t i = 0; i < trailer; i += 7) {
         off_t at = st.st_size - (off_t)trailer + (off_t)i;
-        flip_byte(path, at);
+        test_flip_byte(path, at);
         open_reader(path, CACHE_KIND_BLOCK, id, SEAF_ERR_MALFORMED);
-        flip_byte(path, at);
+        test_flip_byte(path, at);
     }
     struct block_reader *r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
     block_reader_free(r);

@@ -410,17 +410,6 @@ static void block_path(struct fixture *f, int i, char out[PATH_MAX])
     snprintf(out, PATH_MAX, "%s/blocks/%.2s/%s", f->dir, f->id[i], f->id[i]);
 }
 
-static void damage(const char *path, off_t at)
-{
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    unsigned char b;
-    assert_int_equal(pread(fd, &b, 1, at), 1);
-    b ^= 0xff;
-    assert_int_equal(pwrite(fd, &b, 1, at), 1);
-    close(fd);
-}
-
 static void test_damaged_frame_drops_block(void **state)
 {
     (void)state;
@@ -429,7 +418,7 @@ static void test_damaged_frame_drops_block(void **state)
     assert_int_equal(put_block(f, 1), SEAF_OK);
     char path[PATH_MAX];
     block_path(f, 0, path);
-    damage(path, FRAME + 3); /* inside the second frame */
+    test_flip_byte(path, FRAME + 3); /* inside the second frame */
 
     struct cache_handle *h;
     assert_int_equal(cache_open(f->cache, CACHE_KIND_BLOCK, f->id[0], &h), SEAF_OK);
@@ -449,7 +438,7 @@ static void test_damaged_frame_drops_block(void **state)
 
     /* A damaged trailer is found at open: reported as a miss, and the file is gone. */
     block_path(f, 1, path);
-    damage(path, BLOCK_FILE_SIZE - 10);
+    test_flip_byte(path, BLOCK_FILE_SIZE - 10);
     assert_int_equal(cache_open(f->cache, CACHE_KIND_BLOCK, f->id[1], &h), SEAF_ERR_NOT_FOUND);
     assert_int_equal(access(path, F_OK), -1);
     /* ... and open_or_fill turns it straight into a fill. */
