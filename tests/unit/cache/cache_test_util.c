@@ -115,3 +115,23 @@ void test_flip_byte(const char *path, long offset)
         abort();
     close(fd);
 }
+
+void test_objects_make(struct test_object *objs, int n, size_t max_len, uint64_t seed)
+{
+    uint64_t rng = seed;
+    for (int i = 0; i < n; i++) {
+        objs[i].len = 1 + (size_t)(test_rand(&rng) % max_len);
+        objs[i].data = malloc(objs[i].len);
+        if (i % 2)
+            test_fill_text(objs[i].data, objs[i].len, (uint64_t)i);
+        else
+            test_fill_random(objs[i].data, objs[i].len, (uint64_t)i);
+        test_sha1_id(objs[i].data, objs[i].len, objs[i].id);
+    }
+}
+
+void test_objects_free(struct test_object *objs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(objs[i].data);
+}

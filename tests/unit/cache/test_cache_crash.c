@@ -24,33 +24,6 @@
 #define MAX_OBJECT (300u * 1024u)
 #define ROUNDS     12
 
-struct dataset {
-    unsigned char *data[OBJECTS];
-    size_t len[OBJECTS];
-    char id[OBJECTS][SEAF_ID_LEN + 1];
-};
-
-/* Deterministic objects of varied size, half text-like (lz4 frames) and half random (raw). */
-static void dataset_init(struct dataset *d)
-{
-    uint64_t rng = 12345;
-    for (int i = 0; i < OBJECTS; i++) {
-        d->len[i] = 1 + (size_t)(test_rand(&rng) % MAX_OBJECT);
-        d->data[i] = malloc(d->len[i]);
-        if (i % 2)
-            test_fill_text(d->data[i], d->len[i], (uint64_t)i);
-        else
-            test_fill_random(d->data[i], d->len[i], (uint64_t)i);
-        test_sha1_id(d->data[i], d->len[i], d->id[i]);
-    }
-}
-
-static void dataset_free(struct dataset *d)
-{
-    for (int i = 0; i < OBJECTS; i++)
-        free(d->data[i]);
-}
-
 static void options(struct cache_options *o, const char *dir)
 {
     cache_options_init(o);
@@ -63,7 +36,7 @@ static void options(struct cache_options *o, const char *dir)
 }
 
 /* The child's endless workload; it only returns (exit status 1) if something fails. */
-static void child_workload(const char *dir, const struct dataset *d, uint64_t seed)
+static void child_workload(const char *dir, const struct test_object *d, uint64_t seed)
 {
     struct cache_options o;
     options(&o, dir);
@@ -76,14 +49,14 @@ static void child_workload(const char *dir, const struct dataset *d, uint64_t se
         int i = (int)(test_rand(&rng) % OBJECTS);
         struct cache_handle *h;
         struct cache_fill *f;
-        if (cache_open_or_fill(c, CACHE_KIND_BLOCK, d->id[i], &h, &f) != SEAF_OK)
+        if (cache_open_or_fill(c, CACHE_KIND_BLOCK, d[i].id, &h, &f) != SEAF_OK)
             _exit(1);
         if (f != NULL) {
             if (test_rand(&rng) % 8 == 0)
                 cache_fill_pin(f);
-            for (size_t off = 0; off < d->len[i]; off += 10000) {
-                size_t n = d->len[i] - off < 10000 ? d->len[i] - off : 10000;
-                if (cache_fill_write(f, d->data[i] + off, n) != SEAF_OK)
+            for (size_t off = 0; off < d[i].len; off += 10000) {
+                size_t n = d[i].len - off < 10000 ? d[i].len - off : 10000;
+                if (cache_fill_write(f, d[i].data + off, n) != SEAF_OK)
                     _exit(1);
             }
             seaf_err err = cache_fill_commit(f, &h);
@@ -93,18 +66,18 @@ static void child_workload(const char *dir, const struct dataset *d, uint64_t se
                 _exit(1);
         }
         size_t n;
-        uint64_t off = test_rand(&rng) % d->len[i];
+        uint64_t off = test_rand(&rng) % d[i].len;
         if (cache_read(h, off, sizeof(buf), buf, &n) != SEAF_OK ||
-            memcmp(buf, d->data[i] + off, n) != 0)
+            memcmp(buf, d[i].data + off, n) != 0)
             _exit(1);
         cache_close(h);
         if (test_rand(&rng) % 4 == 0)
-            cache_pin(c, CACHE_KIND_BLOCK, d->id[test_rand(&rng) % OBJECTS], false);
+            cache_pin(c, CACHE_KIND_BLOCK, d[test_rand(&rng) % OBJECTS].id, false);
     }
 }
 
 /* Opens the cache after a crash and checks everything it serves. Returns objects found. */
-static int check_recovered(const char *dir, const struct dataset *d)
+static int check_recovered(const char *dir, const struct test_object *d)
 {
     struct cache_options o;
     options(&o, dir);
@@ -117,14 +90,14 @@ static int check_recovered(const char *dir, const struct dataset *d)
     unsigned char *buf = malloc(MAX_OBJECT);
     for (int i = 0; i < OBJECTS; i++) {
         struct cache_handle *h;
-        seaf_err err = cache_open(c, CACHE_KIND_BLOCK, d->id[i], &h);
+        seaf_err err = cache_open(c, CACHE_KIND_BLOCK, d[i].id, &h);
         if (err == SEAF_ERR_NOT_FOUND)
             continue;
         assert_int_equal(err, SEAF_OK);
         size_t n;
         assert_int_equal(cache_read(h, 0, MAX_OBJECT, buf, &n), SEAF_OK);
-        assert_int_equal(n, d->len[i]);
-        assert_memory_equal(buf, d->data[i], n);
+        assert_int_equal(n, d[i].len);
+        assert_memory_equal(buf, d[i].data, n);
         cache_close(h);
         found++;
     }
@@ -143,8 +116,8 @@ static int check_recovered(const char *dir, const struct dataset *d)
 static void test_kill_during_writes(void **state)
 {
     (void)state;
-    struct dataset d;
-    dataset_init(&d);
+    struct test_object d[OBJECTS];
+    test_objects_make(d, OBJECTS, MAX_OBJECT, 12345);
     char *dir = test_make_dir("crash");
     uint64_t rng = (uint64_t)time(NULL);
     int total_found = 0;
@@ -152,7 +125,7 @@ static void test_kill_during_writes(void **state)
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0)
-            child_workload(dir, &d, rng + (uint64_t)round);
+            child_workload(dir, d, rng + (uint64_t)round);
         usleep((useconds_t)(20000 + test_rand(&rng) % 200000));
         kill(pid, SIGKILL);
         int status;
@@ -160,12 +133,12 @@ static void test_kill_during_writes(void **state)
         /* The child must have been killed, not have stopped on an error of its own. */
         assert_true(WIFSIGNALED(status));
         assert_int_equal(WTERMSIG(status), SIGKILL);
-        total_found += check_recovered(dir, &d);
+        total_found += check_recovered(dir, d);
     }
     assert_true(total_found > 0);
     test_remove_tree(dir);
     free(dir);
-    dataset_free(&d);
+    test_objects_free(d, OBJECTS);
 }
 
 int main(void)

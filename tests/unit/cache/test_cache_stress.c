@@ -27,9 +27,7 @@
 struct shared {
     struct cache *cache;
     uint64_t limit;
-    unsigned char *data[OBJECTS];
-    size_t len[OBJECTS];
-    char id[OBJECTS][SEAF_ID_LEN + 1];
+    struct test_object obj[OBJECTS];
     atomic_int fills_started[OBJECTS];
     atomic_int failures; /* checks failed in worker threads (cmocka asserts are not thread-safe) */
     pthread_barrier_t start;
@@ -56,9 +54,9 @@ static struct cache_handle *do_fill(struct shared *s, int i, struct cache_fill *
     }
     if (test_rand(rng) % 16 == 0)
         cache_fill_pin(f);
-    for (size_t off = 0; off < s->len[i]; off += 7000) {
-        size_t n = s->len[i] - off < 7000 ? s->len[i] - off : 7000;
-        if (cache_fill_write(f, s->data[i] + off, n) != SEAF_OK) {
+    for (size_t off = 0; off < s->obj[i].len; off += 7000) {
+        size_t n = s->obj[i].len - off < 7000 ? s->obj[i].len - off : 7000;
+        if (cache_fill_write(f, s->obj[i].data + off, n) != SEAF_OK) {
             record_failure(s, "fill write");
             cache_fill_abort(f, SEAF_ERR_IO);
             return NULL;
@@ -74,14 +72,14 @@ static struct cache_handle *do_fill(struct shared *s, int i, struct cache_fill *
 static void check_reads(struct shared *s, int i, struct cache_handle *h, uint64_t *rng)
 {
     unsigned char buf[8192];
-    if (cache_handle_size(h) != s->len[i])
+    if (cache_handle_size(h) != s->obj[i].len)
         record_failure(s, "size");
     for (int k = 0; k < 3; k++) {
-        uint64_t off = test_rand(rng) % s->len[i];
+        uint64_t off = test_rand(rng) % s->obj[i].len;
         size_t n;
         if (cache_read(h, off, sizeof(buf), buf, &n) != SEAF_OK)
             record_failure(s, "read");
-        else if (memcmp(buf, s->data[i] + off, n) != 0)
+        else if (memcmp(buf, s->obj[i].data + off, n) != 0)
             record_failure(s, "read returned wrong bytes");
     }
 }
@@ -96,13 +94,13 @@ static void *worker_main(void *arg)
         int i = (int)(test_rand(&rng) % OBJECTS);
         unsigned r = (unsigned)(test_rand(&rng) % 100);
         if (r < 5) {
-            cache_pin(s->cache, CACHE_KIND_BLOCK, s->id[i], false);
+            cache_pin(s->cache, CACHE_KIND_BLOCK, s->obj[i].id, false);
         } else if (r < 8) {
-            cache_remove(s->cache, CACHE_KIND_BLOCK, s->id[i]);
+            cache_remove(s->cache, CACHE_KIND_BLOCK, s->obj[i].id);
         } else {
             struct cache_handle *h;
             struct cache_fill *f;
-            seaf_err err = cache_open_or_fill(s->cache, CACHE_KIND_BLOCK, s->id[i], &h, &f);
+            seaf_err err = cache_open_or_fill(s->cache, CACHE_KIND_BLOCK, s->obj[i].id, &h, &f);
             if (err != SEAF_OK && err != SEAF_ERR_NETWORK && err != SEAF_ERR_NOSPACE)
                 record_failure(s, "open_or_fill");
             if (f != NULL)
@@ -123,16 +121,7 @@ static void *worker_main(void *arg)
 static struct shared *shared_new(const char *dir, uint64_t limit)
 {
     struct shared *s = calloc(1, sizeof(*s));
-    uint64_t rng = 777;
-    for (int i = 0; i < OBJECTS; i++) {
-        s->len[i] = 1 + (size_t)(test_rand(&rng) % MAX_OBJECT);
-        s->data[i] = malloc(s->len[i]);
-        if (i % 2)
-            test_fill_text(s->data[i], s->len[i], (uint64_t)i);
-        else
-            test_fill_random(s->data[i], s->len[i], (uint64_t)i);
-        test_sha1_id(s->data[i], s->len[i], s->id[i]);
-    }
+    test_objects_make(s->obj, OBJECTS, MAX_OBJECT, 777);
     struct cache_options o;
     cache_options_init(&o);
     o.dir = dir;
@@ -149,8 +138,7 @@ static struct shared *shared_new(const char *dir, uint64_t limit)
 static void shared_free(struct shared *s)
 {
     cache_free(s->cache);
-    for (int i = 0; i < OBJECTS; i++)
-        free(s->data[i]);
+    test_objects_free(s->obj, OBJECTS);
     free(s);
 }
 
@@ -206,15 +194,15 @@ static void *request_all(void *arg)
     for (int i = 0; i < OBJECTS; i++) {
         struct cache_handle *h;
         struct cache_fill *f;
-        if (cache_open_or_fill(s->cache, CACHE_KIND_BLOCK, s->id[i], &h, &f) != SEAF_OK) {
+        if (cache_open_or_fill(s->cache, CACHE_KIND_BLOCK, s->obj[i].id, &h, &f) != SEAF_OK) {
             record_failure(s, "open_or_fill");
             continue;
         }
         if (f != NULL) {
             atomic_fetch_add(&s->fills_started[i], 1);
-            for (size_t off = 0; off < s->len[i]; off += 5000) {
-                size_t n = s->len[i] - off < 5000 ? s->len[i] - off : 5000;
-                cache_fill_write(f, s->data[i] + off, n);
+            for (size_t off = 0; off < s->obj[i].len; off += 5000) {
+                size_t n = s->obj[i].len - off < 5000 ? s->obj[i].len - off : 5000;
+                cache_fill_write(f, s->obj[i].data + off, n);
                 usleep(50); /* a slow source, so other threads pile up waiting */
             }
             if (cache_fill_commit(f, &h) != SEAF_OK)
