@@ -11,6 +11,7 @@ from .branch import update_branch
 from .messages import Response, compact_json
 from .objects import EMPTY_SHA1, is_object_id, is_repo_id
 from .trees import MissingObject, fs_id_list
+from .webaccess import serve_file
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 OBJ = r"[0-9a-f]{40}"
@@ -35,6 +36,7 @@ ROUTES = [
     ("block-map", r"^/repo/(%s)/block-map/(%s)/?$" % (UUID, OBJ), "block_map"),
     ("jwt-token", r"^/repo/(%s)/jwt-token/?$" % UUID, "jwt_token"),
     ("accessible-repos", r"^/accessible-repos/?$", "accessible_repos"),
+    ("files", r"^/files/([^/]+)/[^/]+$", {"GET": "web_file"}),
 ]
 _COMPILED = [(name, re.compile(regex), target) for name, regex, target in ROUTES]
 
@@ -329,6 +331,9 @@ class FileServer:
         if error:
             return error
         return reply(404)  # no notification server is configured, as in the capture
+
+    def web_file(self, request, token):
+        return serve_file(self.state, self.storage, request, token)
 
     def accessible_repos(self, request):
         repo_id = request.query.get("repo_id")

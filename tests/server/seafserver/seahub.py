@@ -6,6 +6,7 @@ from email.utils import formatdate
 from urllib.parse import parse_qs
 
 from .messages import Response
+from .webaccess import mint_download_url
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 RELAY_ID = "44e8f253849ad910dc142247227c8ece8ec0f971"
@@ -21,6 +22,7 @@ ROUTES = [
     ("repos", r"^/api2/repos/$", "GET", "repos", True),
     ("repo", r"^/api2/repos/(%s)/$" % UUID, "GET", "repo", True),
     ("download-info", r"^/api2/repos/(%s)/download-info/$" % UUID, "GET", "download_info", True),
+    ("file", r"^/api2/repos/(%s)/file/$" % UUID, "GET", "file_link", True),
 ]
 _COMPILED = [(n, re.compile(r), m, h, a) for n, r, m, h, a in ROUTES]
 
@@ -212,3 +214,6 @@ class Seahub:
             "magic": info["magic"] if encrypted else "",
             "random_key": info["random_key"] if encrypted else "", "repo_version": info["version"],
             "head_commit_id": info["head"], "permission": perm})
+
+    def file_link(self, request, email, repo_id):
+        return json_response(*mint_download_url(self.state, self.catalog, request, email, repo_id))

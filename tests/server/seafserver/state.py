@@ -30,7 +30,7 @@ _ACCOUNT_DEFAULTS = {"password": "", "name": "", "quota": UNLIMITED_QUOTA, "is_s
 
 
 def empty_state():
-    return {"accounts": {}, "libraries": {}, "api_tokens": {}, "repo_tokens": {}}
+    return {"accounts": {}, "libraries": {}, "api_tokens": {}, "repo_tokens": {}, "web_tokens": {}}
 
 
 def new_token():
@@ -164,3 +164,20 @@ class State:
             if entry is not None and entry.get("peer_id") != peer_id:
                 entry["peer_id"] = peer_id
                 self.save()
+
+    # --- web access tokens (one-time download links of /seafhttp/files/) -----------------
+
+    def set_web_token(self, token, entry):
+        """Store a web access token: {"repo_id", "file_id", "name", "email", "one_time"}."""
+        with self.lock:
+            self._data["web_tokens"][token] = dict(entry)
+            self.save()
+
+    def use_web_token(self, token):
+        """The token's entry (removed when it is one-time), or None if unknown."""
+        with self.lock:
+            entry = self._data["web_tokens"].get(token)
+            if entry is not None and entry.get("one_time", True):
+                del self._data["web_tokens"][token]
+                self.save()
+            return copy.deepcopy(entry) if entry is not None else None

@@ -156,3 +156,6 @@ class SeafServer:
 
     def set_library(self, repo_id, **fields):
         return self.control("POST", "/libraries/" + repo_id, fields)
+
+    def set_web_token(self, token, entry):
+        return self.control("POST", "/web-tokens/" + token, entry)

@@ -14,6 +14,7 @@ USERS = {
 TOKEN_KEYS = {"TD": "Docs", "TS": "Secret", "TR": "SharedRO"}
 API_TOKEN_KEY = "API"
 API_TOKEN_USER = "user@example.com"
+WEB_TOKEN_KEY = "WT"
 
 
 def captured_ids(vectors_dir):
@@ -53,4 +54,11 @@ def state_from_vectors(vectors_dir):
         "libraries": libraries,
         "api_tokens": {ids[API_TOKEN_KEY]: API_TOKEN_USER},
         "repo_tokens": repo_tokens,
+        "web_tokens": {ids[WEB_TOKEN_KEY]: web_token_entry(ids, by_name["Docs"]["repo_id"])},
     }
+
+
+def web_token_entry(ids, docs_repo_id):
+    """The captured one-time web access token (key WT): README.md of Docs (file id FID)."""
+    return {"repo_id": docs_repo_id, "file_id": ids["FID"], "name": "README.md", "email": API_TOKEN_USER,
+            "one_time": True}
