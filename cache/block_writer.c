@@ -2,8 +2,9 @@
  *
  * Bytes collect in a frame-sized buffer; each full frame is encoded (lz4 or raw) and written at
  * the current end of the file, and its table entry remembered. finish() writes the partial last
- * frame, the table and the footer, then fsyncs, so the file is complete on disk before the store
- * renames it into place. A SHA-1 of the plain bytes is kept on the way for id verification. */
+ * frame, the table and the footer, and (when asked) fsyncs, so the file is complete on disk
+ * before the store renames it into place. A SHA-1 of the plain bytes is kept on the way for id
+ * verification. */
 #include "block_writer.h"
 
 #include <errno.h>
@@ -108,7 +109,7 @@ seaf_err block_writer_append(struct block_writer *w, const void *data, size_t le
     return SEAF_OK;
 }
 
-seaf_err block_writer_finish(struct block_writer *w, char sha1_hex[SEAF_ID_LEN + 1],
+seaf_err block_writer_finish(struct block_writer *w, bool sync, char sha1_hex[SEAF_ID_LEN + 1],
                              uint64_t *file_size)
 {
     if (w->failed != SEAF_OK)
@@ -123,7 +124,7 @@ seaf_err block_writer_finish(struct block_writer *w, char sha1_hex[SEAF_ID_LEN +
     block_trailer_encode(&w->layout, trailer);
     err = io_pwrite_all(w->fd, trailer, trailer_len, (off_t)w->file_off);
     free(trailer);
-    if (err == SEAF_OK && fsync(w->fd) != 0)
+    if (err == SEAF_OK && sync && fsync(w->fd) != 0)
         err = io_err_from_errno(errno);
     if (err != SEAF_OK)
         return w->failed = err;

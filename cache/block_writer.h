@@ -1,7 +1,8 @@
-/* block_writer: streams an object's bytes into a block file (frames, trailer, fsync). */
+/* block_writer: streams an object's bytes into a block file (frames, trailer, optional fsync). */
 #ifndef SEAFS_BLOCK_WRITER_H
 #define SEAFS_BLOCK_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,9 +19,9 @@ seaf_err block_writer_new(int fd, uint32_t kind, const char *id, uint32_t frame_
 /* Appends len bytes of the object; full frames are compressed and written as they fill.
  * SEAF_ERR_IO / SEAF_ERR_NOSPACE on write errors (the writer is then unusable). */
 seaf_err block_writer_append(struct block_writer *w, const void *data, size_t len);
-/* Writes the last frame and the trailer and fsyncs the file. Fills sha1_hex with the SHA-1 of all
- * appended bytes and file_size with the size of the finished file. */
-seaf_err block_writer_finish(struct block_writer *w, char sha1_hex[SEAF_ID_LEN + 1],
+/* Writes the last frame and the trailer, and fsyncs the file if sync is true. Fills sha1_hex
+ * with the SHA-1 of all appended bytes and file_size with the size of the finished file. */
+seaf_err block_writer_finish(struct block_writer *w, bool sync, char sha1_hex[SEAF_ID_LEN + 1],
                              uint64_t *file_size);
 /* Plain bytes appended so far. */
 uint64_t block_writer_plain_size(const struct block_writer *w);

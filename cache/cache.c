@@ -389,7 +389,8 @@ seaf_err cache_fill_commit(struct cache_fill *f, struct cache_handle **handle)
         *handle = NULL;
     char sha1[SEAF_ID_LEN + 1];
     uint64_t file_size = 0;
-    seaf_err err = block_writer_finish(f->writer, sha1, &file_size);
+    bool sync = f->pin || c->opts.sync_writes;
+    seaf_err err = block_writer_finish(f->writer, sync, sha1, &file_size);
     if (err == SEAF_OK && cache_kind_id_is_sha1(e->kind) && strcmp(sha1, e->id) != 0)
         err = SEAF_ERR_ID_MISMATCH;
     if (err == SEAF_OK) {
@@ -398,7 +399,7 @@ seaf_err cache_fill_commit(struct cache_fill *f, struct cache_handle **handle)
         pthread_mutex_unlock(&c->lock);
     }
     if (err == SEAF_OK) {
-        err = store_publish(&c->store, f->tmp_path, e->kind, e->id);
+        err = store_publish(&c->store, f->tmp_path, e->kind, e->id, sync);
         if (err != SEAF_OK) {
             pthread_mutex_lock(&c->lock);
             c->used -= file_size;

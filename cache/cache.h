@@ -30,6 +30,7 @@ struct cache_options {
     unsigned low_water_pct;  /* ... and evicts down to this % */
     uint64_t min_free_bytes; /* keep at least this much free space on the cache's filesystem */
     uint32_t frame_size;     /* plain bytes per lz4 frame in new block files */
+    bool sync_writes;        /* fsync every committed object, not only pinned ones */
 };
 
 struct cache_stats {
@@ -50,7 +51,11 @@ struct cache_stats {
 };
 
 /* Fills o with the defaults: 10 GiB limit, watermarks 90% / 75%, 1 GiB minimum free space,
- * 256 KiB frames; dir stays NULL. Cannot fail. */
+ * 256 KiB frames, sync_writes off; dir stays NULL. Cannot fail.
+ * Durability: a pinned object (data that may exist nowhere else) is always fsynced, file and
+ * directory, before its commit returns. Other objects are not: a crash of the process loses
+ * nothing, and after a power cut a torn file fails its trailer or frame checksums and is dropped,
+ * never served; fsync costs milliseconds per object on common disks. */
 void cache_options_init(struct cache_options *o);
 
 /* Opens the cache in o->dir, recovering from any earlier crash: temporary files are deleted, the
@@ -87,7 +92,8 @@ void cache_close(struct cache_handle *h);
 /* Appends bytes of the object being filled. SEAF_ERR_NOSPACE when the object alone would exceed
  * the cache limit, SEAF_ERR_IO; after an error only cache_fill_abort is allowed. */
 seaf_err cache_fill_write(struct cache_fill *f, const void *data, size_t len);
-/* Asks for the object to be pinned when committed (for data not yet uploaded, for example). */
+/* Asks for the object to be pinned when committed (for data not yet uploaded, for example); it
+ * is then also made durable (fsync) before the commit returns. */
 void cache_fill_pin(struct cache_fill *f);
 /* Finishes the fill. For kinds whose id is a SHA-1 of the bytes the digest is checked first
  * (SEAF_ERR_ID_MISMATCH, nothing stored). Room is made by evicting least recently used objects;

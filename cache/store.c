@@ -54,21 +54,35 @@ seaf_err store_temp_create(const struct store *s, int kind, const char *id, int 
     return *fd < 0 ? io_err_from_errno(errno) : SEAF_OK;
 }
 
-seaf_err store_publish(const struct store *s, const char *tmp_path, int kind, const char *id)
+/* fsyncs a directory (so that a rename in it is durable). */
+static seaf_err sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return io_err_from_errno(errno);
+    seaf_err err = fsync(fd) == 0 ? SEAF_OK : io_err_from_errno(errno);
+    close(fd);
+    return err;
+}
+
+seaf_err store_publish(const struct store *s, const char *tmp_path, int kind, const char *id,
+                       bool sync)
 {
     char path[PATH_MAX];
-    store_object_path(s, kind, id, path);
-    if (rename(tmp_path, path) == 0)
-        return SEAF_OK;
-    if (errno != ENOENT)
-        return io_err_from_errno(errno);
-    /* The fan-out directory does not exist yet. */
     char dir[PATH_MAX];
+    store_object_path(s, kind, id, path);
     snprintf(dir, sizeof(dir), "%s/%s/%.2s", s->root, cache_kind_dir(kind), id);
-    seaf_err err = make_dir(dir);
-    if (err != SEAF_OK)
-        return err;
-    return rename(tmp_path, path) == 0 ? SEAF_OK : io_err_from_errno(errno);
+    if (rename(tmp_path, path) != 0) {
+        if (errno != ENOENT)
+            return io_err_from_errno(errno);
+        /* The fan-out directory does not exist yet. */
+        seaf_err err = make_dir(dir);
+        if (err != SEAF_OK)
+            return err;
+        if (rename(tmp_path, path) != 0)
+            return io_err_from_errno(errno);
+    }
+    return sync ? sync_dir(dir) : SEAF_OK;
 }
 
 seaf_err store_open_object(const struct store *s, int kind, const char *id, int *fd)

@@ -2,12 +2,13 @@
  *
  * Layout under the cache directory: <kind dir>/<id[0..1]>/<id> for finished objects (kind dir is
  * "blocks", "commits" or "fs") and tmp/ for files being written. A file only ever appears under
- * its final name by rename() of a complete, fsynced temporary file, so a reader never sees a
- * partial object and a crash leaves at most stray files in tmp/. */
+ * its final name by rename() of a complete temporary file, so a reader never sees a partial
+ * object and a crash leaves at most stray files in tmp/. */
 #ifndef SEAFS_STORE_H
 #define SEAFS_STORE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -26,8 +27,10 @@ void store_object_path(const struct store *s, int kind, const char *id, char out
  * tmp_path (PATH_MAX bytes). */
 seaf_err store_temp_create(const struct store *s, int kind, const char *id, int *fd,
                            char tmp_path[PATH_MAX]);
-/* Renames the finished temporary file into the place of (kind, id), replacing any old file. */
-seaf_err store_publish(const struct store *s, const char *tmp_path, int kind, const char *id);
+/* Renames the finished temporary file into the place of (kind, id), replacing any old file; with
+ * sync, also fsyncs the directory so the new name survives a power cut. */
+seaf_err store_publish(const struct store *s, const char *tmp_path, int kind, const char *id,
+                       bool sync);
 /* Opens (kind, id) read-only. SEAF_ERR_NOT_FOUND if there is no such file. */
 seaf_err store_open_object(const struct store *s, int kind, const char *id, int *fd);
 /* Removes the file of (kind, id); a missing file is not an error. */

@@ -80,7 +80,7 @@ static void write_block_file(const char *path, int kind, const char *id, const v
     }
     char sha1[SEAF_ID_LEN + 1];
     uint64_t file_size;
-    assert_int_equal(block_writer_finish(w, sha1, &file_size), SEAF_OK);
+    assert_int_equal(block_writer_finish(w, len % 2 == 0, sha1, &file_size), SEAF_OK);
     char expect[SEAF_ID_LEN + 1];
     test_sha1_id(data, len, expect);
     assert_string_equal(sha1, expect);
@@ -270,7 +270,7 @@ static void test_store_publish_is_atomic(void **state)
     assert_int_equal(store_scan(&s, count_objects, &found), SEAF_OK);
     assert_int_equal(found, 0);
 
-    assert_int_equal(store_publish(&s, tmp, CACHE_KIND_BLOCK, id), SEAF_OK);
+    assert_int_equal(store_publish(&s, tmp, CACHE_KIND_BLOCK, id, true), SEAF_OK);
     close(fd);
     assert_int_equal(store_open_object(&s, CACHE_KIND_BLOCK, id, &rfd), SEAF_OK);
     close(rfd);
