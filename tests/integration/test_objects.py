@@ -145,6 +145,8 @@ def test_control_characters_escape_like_jansson():
     text = 'a"b\\c/d\x7fé😀\b\f\n\r\t\x00\x01\x1f'
     expected = '"a\\"b\\\\c/d\x7fé😀\\b\\f\\n\\r\\t\\u0000\\u0001\\u001F"'
     assert objects.json_string(text) == expected
+    # A literal backslash followed by "u001b" is not an escape and keeps its lowercase text.
+    assert objects.json_string("\\u001b\x1b") == '"\\\\u001b\\u001B"'
 
 
 def test_name_with_control_character_gets_uppercase_escape_in_dirent():

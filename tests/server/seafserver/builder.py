@@ -54,6 +54,15 @@ class _TreeWriter:
         if not self.storage.exists(kind, self.repo_id, obj_id):
             self.storage.write(kind, self.repo_id, obj_id, data)
 
+    def _store_fs(self, fs_object):
+        """Stores a SeafFile or SeafDir (serialized once) unless empty; returns its id."""
+        if fs_object.is_empty:
+            return EMPTY_SHA1
+        json_bytes = fs_object.to_json()
+        fs_id = hashlib.sha1(json_bytes).hexdigest()
+        self._store("fs", fs_id, compress(json_bytes))
+        return fs_id
+
     def _mtime(self, st):
         return self.fixed_mtime if self.fixed_mtime is not None else int(st.st_mtime)
 
@@ -71,10 +80,7 @@ class _TreeWriter:
                 self._store("blocks", block_id, data)
                 block_ids.append(block_id)
                 size += length
-        seaf_file = SeafFile(block_ids, size)
-        if seaf_file.id != EMPTY_SHA1:
-            self._store("fs", seaf_file.id, compress(seaf_file.to_json()))
-        return seaf_file.id, size
+        return self._store_fs(SeafFile(block_ids, size)), size
 
     def write_dir(self, local_dir, library_path=""):
         """The directory object id of a local directory, everything below it stored."""
@@ -106,12 +112,9 @@ class _TreeWriter:
             self.entries[child_path] = dirent
             dirents.append(dirent)
         try:
-            seaf_dir = SeafDir(dirents)
-            if seaf_dir.id != EMPTY_SHA1:
-                self._store("fs", seaf_dir.id, compress(seaf_dir.to_json()))
+            return self._store_fs(SeafDir(dirents))
         except ObjectFormatError as exc:
             raise BuildError(f"{local_dir}: {exc}") from exc
-        return seaf_dir.id
 
 
 def tree_entries(storage, repo_id, root_id):

@@ -47,49 +47,37 @@ def is_repo_id(value):
 
 
 # --- jansson-compatible JSON output -----------------------------------------------------------
+#
+# jansson and Python's json module (ensure_ascii=False) agree on everything these objects use
+# (raw UTF-8, `"` `\` \b \f \n \r \t escapes, "/" and DEL raw) except one detail: jansson writes
+# other control characters as \u00XX with UPPERCASE hex, Python with lowercase. Every backslash
+# in JSON output starts an escape, so scanning escapes left to right fixes exactly those.
 
-_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n",
-                  "\r": "\\r", "\t": "\\t"}
-_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
-
-
-def _escape_char(match):
-    char = match.group(0)
-    return _SHORT_ESCAPES.get(char) or "\\u%04X" % ord(char)
+_CONTROL_ESCAPE = re.compile(r"\\(\\|u00[0-9a-f]{2})")
 
 
-def json_string(text):
-    """A JSON string literal as jansson writes it: raw UTF-8, `"`, `\\` and control characters
-    escaped, other control characters as \\u00XX with uppercase hex."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ObjectFormatError(f"string is not valid Unicode text: {text!r}") from exc
-    return '"' + _NEEDS_ESCAPE.sub(_escape_char, text) + '"'
+def _uppercase_control_escape(match):
+    escape = match.group(1)
+    return "\\\\" if escape == "\\" else "\\u" + escape[1:].upper()
 
 
 def json_text(value, sort_keys):
     """Serializes value like jansson json_dumps with flags 0 (sort_keys False: insertion order)
     or JSON_SORT_KEYS (keys in byte order): separators ", " and ": ", no newline."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json_string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(json_text(item, sort_keys) for item in value) + "]"
-    if isinstance(value, dict):
-        keys = list(value)
-        if sort_keys:
-            keys.sort(key=lambda k: k.encode("utf-8"))
-        members = (json_string(k) + ": " + json_text(value[k], sort_keys) for k in keys)
-        return "{" + ", ".join(members) + "}"
-    raise ObjectFormatError(f"cannot serialize {type(value).__name__} in a Seafile object")
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, allow_nan=False,
+                          separators=(", ", ": "))
+        text.encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise ObjectFormatError(f"cannot serialize a Seafile object: {exc}") from exc
+    return _CONTROL_ESCAPE.sub(_uppercase_control_escape, text) if "\\u" in text else text
+
+
+def json_string(text):
+    """A JSON string literal as jansson writes it."""
+    if not isinstance(text, str):
+        raise ObjectFormatError(f"not a string: {text!r}")
+    return json_text(text, sort_keys=False)
 
 
 def _reject_constant(name):
@@ -181,11 +169,13 @@ class SeafFile:
         return json_text(obj, sort_keys=True).encode("utf-8")
 
     @property
+    def is_empty(self):
+        """A 0-byte file: its id is EMPTY_SHA1 and it has no stored object."""
+        return self.size == 0 and not self.block_ids
+
+    @property
     def id(self):
-        """EMPTY_SHA1 for a 0-byte file, which has no stored object."""
-        if self.size == 0 and not self.block_ids:
-            return EMPTY_SHA1
-        return sha1_hex(self.to_json())
+        return EMPTY_SHA1 if self.is_empty else sha1_hex(self.to_json())
 
     @classmethod
     def from_dict(cls, obj):
@@ -269,11 +259,13 @@ class SeafDir:
         return json_text(obj, sort_keys=True).encode("utf-8")
 
     @property
+    def is_empty(self):
+        """An empty directory: its id is EMPTY_SHA1 and it has no stored object."""
+        return not self.dirents
+
+    @property
     def id(self):
-        """EMPTY_SHA1 for an empty directory, which has no stored object."""
-        if not self.dirents:
-            return EMPTY_SHA1
-        return sha1_hex(self.to_json())
+        return EMPTY_SHA1 if self.is_empty else sha1_hex(self.to_json())
 
     @classmethod
     def from_dict(cls, obj):
