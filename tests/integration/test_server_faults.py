@@ -11,7 +11,7 @@ import time
 import pytest
 
 from replay import send
-from seafserver.testing import VECTORS_DIR
+from seafserver.testing import VECTORS_DIR, ServerError
 from seafserver.vectors import captured_ids, state_from_vectors
 
 DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
@@ -149,9 +149,16 @@ def test_log_and_counters_record_requests_blocks_and_connections(server):
     assert server.counters()["requests"] == 0 and server.log() == []
 
 
-def test_bad_fault_spec_is_rejected(server):
-    from seafserver.testing import ServerError
+@pytest.mark.parametrize("spec", [{"nonsense": 1}, {"error": {"match": "("}},
+                                  {"error": {"status": "x"}}, {"reset": {"at": 2}},
+                                  {"stall": {"count": -1}}, {"error": {"probability": "half"}},
+                                  {"latency_ms": -5}, {"corrupt_block": {"blok_id": "x"}}])
+def test_bad_fault_spec_is_rejected(server, spec):
     with pytest.raises(ServerError):
-        server.set_faults(nonsense=1)
-    with pytest.raises(ServerError):
-        server.set_faults(error={"match": "("})
+        server.control("POST", "/faults", spec)
+    assert server.control("GET", "/faults") == {"latency_ms": 0, "bandwidth_bps": 0}
+
+
+def test_handler_errors_and_bad_headers_get_clear_answers(server):
+    assert send(server.port, "GET", "/api2/repos/", {"Authorization": "   "})[0] == 401
+    assert send(server.port, "POST", "/seafhttp/repo/head-commits-multi", {}, b"\xff\xfe")[0] == 400

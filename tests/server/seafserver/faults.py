@@ -18,6 +18,16 @@ import re
 import threading
 
 _KINDS = ("error", "reset", "stall", "corrupt_block")
+# Extra numeric parameters per fault kind: name -> (minimum, maximum or None, integer only).
+_PARAMETERS = {"error": {"status": (100, 599, True)}, "reset": {"at": (0, 1, False)},
+               "stall": {"after_bytes": (0, None, True)}, "corrupt_block": {}}
+_TEXT_PARAMETERS = {"corrupt_block": {"block_id"}}
+
+
+def _is_number(value, low, high, integer=False):
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        return False
+    return value >= low and (high is None or value <= high)
 
 
 class FaultSpecError(ValueError):
@@ -27,20 +37,27 @@ class FaultSpecError(ValueError):
 class Selector:
     """Decides which requests a fault applies to."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, kind):
         if not isinstance(spec, dict):
             raise FaultSpecError("fault selector must be a JSON object")
+        allowed = {"match", "count", "probability"} | set(_PARAMETERS[kind]) | _TEXT_PARAMETERS.get(kind, set())
+        unknown = set(spec) - allowed
+        if unknown:
+            raise FaultSpecError("unknown %s keys: %s" % (kind, ", ".join(sorted(unknown))))
         self.spec = dict(spec)
         try:
             self.match = re.compile(spec.get("match") or "")
-        except re.error as exc:
+        except (re.error, TypeError) as exc:
             raise FaultSpecError("bad match regex: %s" % exc) from exc
         self.count = spec.get("count")
         self.probability = spec.get("probability")
-        if self.count is not None and (not isinstance(self.count, int) or self.count < 0):
+        if self.count is not None and not _is_number(self.count, 0, None, integer=True):
             raise FaultSpecError("count must be a non-negative integer")
-        if self.probability is not None and not 0 <= float(self.probability) <= 1:
-            raise FaultSpecError("probability must be within [0, 1]")
+        if self.probability is not None and not _is_number(self.probability, 0, 1):
+            raise FaultSpecError("probability must be a number within [0, 1]")
+        for key, (low, high, integer) in _PARAMETERS[kind].items():
+            if key in spec and not _is_number(spec[key], low, high, integer):
+                raise FaultSpecError("%s.%s must be a number within [%s, %s]" % (kind, key, low, high))
 
     def take(self, path, rng):
         """True if the fault applies to this request (consumes one of `count`)."""
@@ -74,27 +91,31 @@ class Faults:
     # --- configuration --------------------------------------------------------------------
 
     def configure(self, spec):
+        """Validate the whole spec, then apply it at once (nothing changes on error)."""
         if not isinstance(spec, dict):
             raise FaultSpecError("fault spec must be a JSON object")
         unknown = set(spec) - set(_KINDS) - {"latency_ms", "bandwidth_bps", "seed"}
         if unknown:
             raise FaultSpecError("unknown fault keys: %s" % ", ".join(sorted(unknown)))
+        rates = {}
+        for key in ("latency_ms", "bandwidth_bps"):
+            if key in spec:
+                rates[key] = spec[key] or 0
+                if not _is_number(rates[key], 0, None):
+                    raise FaultSpecError("%s must be a non-negative number" % key)
+        selectors = {kind: Selector(spec[kind], kind) if spec[kind] is not None else None
+                     for kind in _KINDS if kind in spec}
         with self._lock:
             if "seed" in spec:
                 self.rng = random.Random(spec["seed"])
-            for key in ("latency_ms", "bandwidth_bps"):
-                if key in spec:
-                    value = spec[key] or 0
-                    if not isinstance(value, (int, float)) or value < 0:
-                        raise FaultSpecError("%s must be a non-negative number" % key)
-                    setattr(self, key, value)
-            for kind in _KINDS:
-                if kind in spec:
-                    if spec[kind] is None:
-                        self.selectors.pop(kind, None)
-                    else:
-                        self.selectors[kind] = Selector(spec[kind])
-            if "stall" in spec and spec["stall"] is None:
+            for key, value in rates.items():
+                setattr(self, key, value)
+            for kind, selector in selectors.items():
+                if selector is None:
+                    self.selectors.pop(kind, None)
+                else:
+                    self.selectors[kind] = selector
+            if "stall" in selectors and selectors["stall"] is None:
                 self._release_stalls()
 
     def clear(self):

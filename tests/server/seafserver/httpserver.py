@@ -7,8 +7,10 @@ same port, which is how the "server unreachable" fault works.
 """
 import socket
 import struct
+import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .messages import Request, Response
@@ -83,7 +85,11 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         status = server.faults.injected_status(full_path)
-        response = Response(status) if status else server.app.handle(request)
+        try:
+            response = Response(status) if status else server.app.handle(request)
+        except Exception:  # a handler bug must not kill the connection silently
+            traceback.print_exc(file=sys.stderr)
+            response = Response(500)
         if response.no_reply:
             server.recorder.record(request.method, full_path, route, 0, 0, "no-reply")
             self.close_connection = True

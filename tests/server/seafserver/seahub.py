@@ -94,7 +94,7 @@ class Seahub:
         if not auth:
             return None, unauthorized("Authentication credentials were not provided.")
         parts = auth.split()
-        if parts[0].lower() != "token" or len(parts) != 2:
+        if len(parts) != 2 or parts[0].lower() != "token":
             return None, unauthorized("Invalid token header. No credentials provided.")
         email = self.state.email_for_api_token(parts[1])
         if email is None or self.state.account(email) is None:

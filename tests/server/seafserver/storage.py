@@ -10,8 +10,6 @@ import zlib
 
 from .objects import EMPTY_SHA1, is_object_id
 
-KINDS = ("commits", "fs", "blocks")
-
 
 class Storage:
     """Reads and writes commits, fs objects and blocks of libraries under one storage root."""
