@@ -14,10 +14,10 @@ import pytest
 SERVER_DIR = pathlib.Path(__file__).resolve().parents[1] / "server"
 sys.path.insert(0, str(SERVER_DIR))
 
+from library_tree import local_tree, read_library  # noqa: E402
 from seafserver import builder, cdc  # noqa: E402
 from seafserver.objects import (  # noqa: E402
-    EMPTY_SHA1, MODE_DIR, MODE_EXECUTABLE, MODE_FILE, Commit, SeafDir, SeafFile,
-    parse_stored_fs_object)
+    EMPTY_SHA1, MODE_DIR, MODE_EXECUTABLE, MODE_FILE, Commit, parse_stored_fs_object)
 
 REPO_ID = "0badc0de-1234-4abc-8def-0123456789ab"
 OWNER = "user@example.com"
@@ -58,65 +58,6 @@ def make_tree(root, files, empty_dirs=(), big_size=0):
                   for i in range(-(-big_size // 32)))
         (root / "big.bin").write_bytes(b"".join(blocks)[:big_size])
     return root
-
-
-def read_library(data_dir, repo_id, commit_id=None):
-    """{path: bytes for files, None for directories} of a stored commit, checking every object's
-    id and the entry metadata on the way. Returns (tree, dirents by path)."""
-    storage = builder.storage_for(data_dir)
-    if commit_id is None:
-        commit_id = json.loads((data_dir / "state.json").read_text())["libraries"][repo_id]["head"]
-    raw_commit = storage.read("commits", repo_id, commit_id)
-    commit = Commit.from_json(raw_commit)
-    assert commit.commit_id == commit_id == commit.compute_id()
-    assert commit.to_json() == raw_commit
-    tree, dirents = {}, {}
-
-    def walk(dir_id, prefix):
-        if dir_id == EMPTY_SHA1:
-            return
-        stored = storage.read("fs", repo_id, dir_id)
-        seaf_dir = parse_stored_fs_object(stored)
-        assert isinstance(seaf_dir, SeafDir) and seaf_dir.id == dir_id
-        for dirent in seaf_dir.dirents:
-            path = f"{prefix}{dirent.name}"
-            dirents[path] = dirent
-            if dirent.is_dir:
-                tree[path] = None
-                walk(dirent.id, path + "/")
-            else:
-                tree[path] = read_file(storage, repo_id, dirent.id)
-                assert len(tree[path]) == dirent.size
-
-    walk(commit.root_id, "")
-    return tree, dirents
-
-
-def read_file(storage, repo_id, file_id):
-    if file_id == EMPTY_SHA1:
-        return b""
-    seaf_file = parse_stored_fs_object(storage.read("fs", repo_id, file_id))
-    assert isinstance(seaf_file, SeafFile) and seaf_file.id == file_id
-    data = b""
-    for block_id in seaf_file.block_ids:
-        block = storage.read("blocks", repo_id, block_id)
-        assert hashlib.sha1(block).hexdigest() == block_id
-        data += block
-    assert len(data) == seaf_file.size
-    return data
-
-
-def local_tree(root):
-    """The same {path: bytes or None} view of a local directory."""
-    tree = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel = os.path.relpath(dirpath, root)
-        prefix = "" if rel == "." else rel + "/"
-        for name in dirnames:
-            tree[prefix + name] = None
-        for name in filenames:
-            tree[prefix + name] = pathlib.Path(dirpath, name).read_bytes()
-    return tree
 
 
 def stored_files(data_dir):
