@@ -162,3 +162,31 @@ def test_bad_fault_spec_is_rejected(server, spec):
 def test_handler_errors_and_bad_headers_get_clear_answers(server):
     assert send(server.port, "GET", "/api2/repos/", {"Authorization": "   "})[0] == 401
     assert send(server.port, "POST", "/seafhttp/repo/head-commits-multi", {}, b"\xff\xfe")[0] == 400
+
+
+def test_parallel_keep_alive_clients_are_served_and_counted(server):
+    server.reset_counters()
+    blocks = [BIG_BLOCK, SMALL_BLOCK]
+    failures = []
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+        try:
+            for i in range(10):
+                block_id = blocks[i % 2]
+                conn.request("GET", "/seafhttp/repo/%s/block/%s" % (DOCS, block_id),
+                             headers={"Seafile-Repo-Token": TOKEN})
+                if hashlib.sha1(conn.getresponse().read()).hexdigest() != block_id:
+                    failures.append(block_id)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    counters = server.counters()
+    assert counters["connections"] == 6
+    assert counters["block_gets"] == {BIG_BLOCK: 30, SMALL_BLOCK: 30}

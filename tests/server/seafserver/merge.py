@@ -7,6 +7,9 @@ or file vs directory, or changed vs deleted) H keeps the name and C's entry is k
 C-server style conflict name "<stem> (SFConflict <who> <YYYY-MM-DD-HH-MM-SS>).<ext>"; a side
 deleted while the other changed keeps the changed version. New directory objects are written
 to storage; merge_commit() then writes the merge commit (new_merge=1, conflict=1 if needed).
+Its description is "Auto merge by system", or with conflicts a summary of the conflict copies in
+the C server's style ('Added "<copy>".' / 'Added "<copy>" and N more files.'); the real server
+summarizes the whole merged diff there.
 """
 import time
 
@@ -91,8 +94,10 @@ def merge_commit(storage, repo_id, base, head, remote, uploader):
     """Merge the trees of commit dicts base/head/remote; write and return the merge Commit."""
     ctx = MergeContext(storage, repo_id, uploader)
     root_id = merge_trees(ctx, base["root_id"], head["root_id"], remote["root_id"])
-    if ctx.conflicts:
-        description = "".join('Added "%s".\n' % name for name in ctx.conflicts)
+    if len(ctx.conflicts) == 1:
+        description = 'Added "%s".\n' % ctx.conflicts[0]
+    elif ctx.conflicts:
+        description = 'Added "%s" and %d more files.\n' % (ctx.conflicts[0], len(ctx.conflicts) - 1)
     else:
         description = "Auto merge by system"
     fields = {key: head[key] for key in _INHERITED if key in head}
