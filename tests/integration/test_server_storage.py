@@ -6,12 +6,13 @@ import os
 import pathlib
 import random
 import struct
+import subprocess
 
 from replay import load_captures, send
 from syncclient import SyncClient, parse_pack
 from seafserver.objects import EMPTY_SHA1, Commit, SeafFile, compress
 from seafserver.storage import Storage
-from seafserver.testing import VECTORS_DIR
+from seafserver.testing import PACKAGE_PARENT, PYTHON, VECTORS_DIR
 from seafserver.vectors import captured_ids
 
 REPO = "0a0a0a0a-1111-2222-3333-444444444444"
@@ -81,3 +82,12 @@ def test_fs_id_list_keeps_duplicates_of_objects_at_several_paths(vectors_server)
                           "549115324a52afbcae8894c85814f1b3723b07c5",
                           {"Seafile-Repo-Token": captured_ids(VECTORS_DIR)["TD"]})[3])
     assert len(ids) > len(set(ids))
+
+
+def test_invalid_state_file_is_a_clear_startup_error(tmp_path):
+    (tmp_path / "state.json").write_text('{"accounts": []}')
+    result = subprocess.run([PYTHON, "-m", "seafserver", "--data", str(tmp_path), "--port", "0",
+                             "--control-port", "0"], env=dict(os.environ, PYTHONPATH=PACKAGE_PARENT),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "state.json" in result.stderr and "Traceback" not in result.stderr

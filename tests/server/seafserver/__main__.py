@@ -7,6 +7,7 @@ import signal
 import sys
 
 from .runtime import ServerRuntime
+from .state import StateError
 
 
 def parse_args(argv):
@@ -23,9 +24,13 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    runtime = ServerRuntime(args.data, args.storage, args.host, args.port, args.control_port,
-                            args.fileserver_port, args.log)
-    runtime.start()
+    try:
+        runtime = ServerRuntime(args.data, args.storage, args.host, args.port, args.control_port,
+                                args.fileserver_port, args.log)
+        runtime.start()
+    except (StateError, OSError) as exc:
+        print("seafserver: %s" % exc, file=sys.stderr)
+        return 2
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runtime.stopped.set())
     print(json.dumps(dict(event="ready", **runtime.ports)), flush=True)

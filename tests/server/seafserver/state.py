@@ -38,7 +38,13 @@ def new_token():
     return secrets.token_hex(20)
 
 
+class StateError(ValueError):
+    """state.json cannot be read or does not have the documented shape."""
+
+
 def _normalized(data):
+    if not isinstance(data, dict) or not all(isinstance(data.get(k, {}), dict) for k in empty_state()):
+        raise StateError("state must be a JSON object whose sections are objects")
     state = empty_state()
     state.update(copy.deepcopy(data))
     for email, account in state["accounts"].items():
@@ -55,8 +61,11 @@ class State:
         self.path = os.path.join(data_dir, "state.json")
         self.lock = threading.RLock()
         if os.path.exists(self.path):
-            with open(self.path, encoding="utf-8") as f:
-                self._data = _normalized(json.load(f))
+            try:
+                with open(self.path, encoding="utf-8") as f:
+                    self._data = _normalized(json.load(f))
+            except (OSError, ValueError, TypeError) as exc:
+                raise StateError("%s: %s" % (self.path, exc)) from exc
         else:
             self._data = empty_state()
 
