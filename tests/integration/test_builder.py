@@ -12,11 +12,9 @@ import sys
 import pytest
 
 SERVER_DIR = pathlib.Path(__file__).resolve().parents[1] / "server"
-sys.path.insert(0, str(SERVER_DIR))
-
-from library_tree import local_tree, read_library  # noqa: E402
-from seafserver import builder, cdc  # noqa: E402
-from seafserver.objects import (  # noqa: E402
+from library_tree import local_tree, read_library
+from seafserver import builder, cdc
+from seafserver.objects import (
     EMPTY_SHA1, MODE_DIR, MODE_EXECUTABLE, MODE_FILE, Commit, parse_stored_fs_object)
 
 REPO_ID = "0badc0de-1234-4abc-8def-0123456789ab"

@@ -12,12 +12,10 @@ import sys
 import pytest
 
 SERVER_DIR = pathlib.Path(__file__).resolve().parents[1] / "server"
-sys.path.insert(0, str(SERVER_DIR))
-
-from library_tree import local_tree, read_library  # noqa: E402
-from seafserver import builder, demo  # noqa: E402
-from seafserver.objects import parse_stored_fs_object  # noqa: E402
-from seafserver.vectors import USERS  # noqa: E402
+from library_tree import local_tree, read_library
+from seafserver import builder, demo
+from seafserver.objects import parse_stored_fs_object
+from seafserver.vectors import USERS
 
 SMALL = ["Demo", "Many Files", "Shared Read-Only", "Shared Read-Write"]
 

@@ -2,22 +2,17 @@
 (every commit and fs object in the vectors) and the protocol doc's test vectors (§4.6)."""
 
 import json
-import os
 import pathlib
-import sys
 import zlib
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
-
-from seafserver import objects  # noqa: E402
-from seafserver.objects import (  # noqa: E402
+from seafserver import objects
+from seafserver.testing import VECTORS_DIR
+from seafserver.objects import (
     EMPTY_SHA1, Commit, Dirent, ObjectFormatError, SeafDir, SeafFile, MODE_DIR, MODE_FILE)
 
-VECTORS = pathlib.Path(os.environ.get(
-    "SEAFS_VECTORS", pathlib.Path(__file__).resolve().parents[3] / "shared/vectors/real-server"))
-STORAGE = VECTORS / "storage"
+STORAGE = pathlib.Path(VECTORS_DIR) / "storage"
 
 
 def stored_objects(kind):
