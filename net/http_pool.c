@@ -1,0 +1,811 @@
+/* http_pool: thread-safe pooled HTTP over libcurl easy handles.
+ *
+ * Design. Every origin (scheme://host:port) gets at most max_connections_per_host curl easy
+ * handles. A calling thread takes an idle handle of the URL's origin (or creates one while under
+ * the bound, or waits on the origin's condition variable), performs its request on it with
+ * curl_easy_perform and puts it back. An easy handle keeps its connection alive between requests
+ * (MAXCONNECTS 1), so the number of open connections per host never exceeds the bound and does
+ * not grow with the number of requests. DNS results and TLS sessions are shared between handles
+ * through a CURLSH. HTTP/2 is negotiated by ALPN on TLS connections; requests are spread over
+ * the pooled connections rather than multiplexed on one.
+ *
+ * A request is retried (idempotent requests only) on connection errors, timeouts, 5xx and 429,
+ * after an exponential backoff with jitter or the server's Retry-After, while both the retry
+ * count and the time budget allow. Only a 2xx body reaches the caller's sink, hashed with SHA-1
+ * on the way; the start of an error body is kept for messages. Header logging redacts
+ * credentials; request bodies (which may hold a password) are never logged.
+ *
+ * Locking: pool->lock protects the origin list, every origin's handle stack and the counters.
+ * It is never held during network I/O. Lock order: pool->lock, then libcurl's share locks. */
+#include "http_pool.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define DEFAULT_MAX_CONNECTIONS    4
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define DEFAULT_LOW_SPEED_TIME_S   60
+#define DEFAULT_LOW_SPEED_LIMIT    1
+#define DEFAULT_MAX_RETRIES        4
+#define DEFAULT_RETRY_BASE_MS      200
+#define DEFAULT_RETRY_MAX_DELAY_MS 10000
+#define DEFAULT_RETRY_BUDGET_MS    60000
+#define MAX_REDIRECTS              5
+
+/* The pooled easy handles of one origin. */
+struct origin {
+    char *name;            /* "scheme://host:port" */
+    CURL **idle;           /* idle handles; protected by pool->lock */
+    unsigned idle_count;   /* protected by pool->lock */
+    unsigned handle_count; /* handles in existence (idle + in use); protected by pool->lock */
+    pthread_cond_t freed;  /* signalled when a handle goes back to idle */
+    struct origin *next;   /* protected by pool->lock */
+};
+
+struct http_pool {
+    struct http_pool_options options; /* defaults filled in; strings point to the copies below */
+    char *user_agent;
+    char *ca_file;
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST]; /* one per kind of shared data */
+    pthread_mutex_t lock;
+    struct origin *origins;       /* protected by lock */
+    struct http_pool_stats stats; /* protected by lock */
+    _Atomic uint64_t random_state;
+};
+
+/* What one attempt of a request collects while libcurl runs it. */
+struct transfer {
+    struct http_pool *pool;
+    const struct http_request *request;
+    CURL *curl;
+    EVP_MD_CTX *sha1;
+    struct http_response *response;
+    size_t error_len;   /* bytes of error_text used */
+    long retry_after_s; /* Retry-After of the last response, -1 if none */
+    seaf_err sink_err;  /* the sink's failure, which aborted the transfer */
+    bool delivered;     /* the sink received bytes during this attempt */
+    bool status_known;  /* status read on the first body chunk */
+};
+
+static pthread_once_t curl_global_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_global_result;
+
+static void curl_global_setup(void)
+{
+    curl_global_result = curl_global_init(CURL_GLOBAL_ALL);
+}
+
+static void pool_log(struct http_pool *pool, enum http_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void pool_log(struct http_pool *pool, enum http_log_level level, const char *fmt, ...)
+{
+    char message[512];
+    va_list args;
+
+    if (!pool->options.log)
+        return;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof(message), fmt, args);
+    va_end(args);
+    pool->options.log(pool->options.log_ctx, level, message);
+}
+
+/* ---- small pure helpers ------------------------------------------------------------------ */
+
+long http_backoff_delay_ms(unsigned attempt, long base_ms, long max_delay_ms, uint64_t random)
+{
+    long delay = base_ms;
+
+    for (unsigned i = 1; i < attempt && delay < max_delay_ms; i++)
+        delay *= 2;
+    if (delay > max_delay_ms)
+        delay = max_delay_ms;
+    if (delay <= 1)
+        return delay;
+    return delay / 2 + (long)(random % (uint64_t)(delay - delay / 2 + 1));
+}
+
+long http_parse_retry_after_s(const char *value)
+{
+    long seconds = 0;
+    const char *p = value;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (seconds > 86400)
+            return 86400;
+        seconds = seconds * 10 + (*p - '0');
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == '\0' ? seconds : -1;
+}
+
+static const char *const secret_headers[] = {
+    "authorization", "seafile-repo-token", "x-seafile-otp",       "x-seafile-s2fa",
+    "cookie",        "set-cookie",         "proxy-authorization",
+};
+
+void http_redact_line(const char *line, size_t len, char *out, size_t out_size)
+{
+    const char *colon = memchr(line, ':', len);
+    size_t name_len = colon ? (size_t)(colon - line) : 0;
+
+    if (out_size == 0)
+        return;
+    for (size_t i = 0; colon && i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++) {
+        if (strlen(secret_headers[i]) == name_len &&
+            strncasecmp(line, secret_headers[i], name_len) == 0) {
+            snprintf(out, out_size, "%.*s: <redacted>", (int)name_len, line);
+            return;
+        }
+    }
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+        len--;
+    snprintf(out, out_size, "%.*s", (int)(len < out_size ? len : out_size - 1), line);
+}
+
+static uint64_t pool_random(struct http_pool *pool)
+{
+    /* splitmix64 over an atomic counter: cheap, thread-safe, good enough for jitter. */
+    uint64_t z = atomic_fetch_add(&pool->random_state, 0x9E3779B97F4A7C15ull);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- buffer sink ------------------------------------------------------------------------- */
+
+void http_buffer_init(struct http_buffer *buffer, size_t limit)
+{
+    buffer->data = NULL;
+    buffer->len = 0;
+    buffer->limit = limit;
+}
+
+void http_buffer_release(struct http_buffer *buffer)
+{
+    free(buffer->data);
+    http_buffer_init(buffer, buffer->limit);
+}
+
+static seaf_err buffer_write(void *ctx, const void *data, size_t len)
+{
+    struct http_buffer *buffer = ctx;
+    char *grown;
+
+    if (len > buffer->limit - buffer->len)
+        return SEAF_ERR_PROTOCOL;
+    grown = realloc(buffer->data, buffer->len + len + 1);
+    if (!grown)
+        return SEAF_ERR_NOMEM;
+    memcpy(grown + buffer->len, data, len);
+    buffer->data = grown;
+    buffer->len += len;
+    buffer->data[buffer->len] = '\0';
+    return SEAF_OK;
+}
+
+static seaf_err buffer_reset(void *ctx)
+{
+    struct http_buffer *buffer = ctx;
+
+    buffer->len = 0;
+    if (buffer->data)
+        buffer->data[0] = '\0';
+    return SEAF_OK;
+}
+
+struct http_sink http_buffer_sink(struct http_buffer *buffer)
+{
+    return (struct http_sink){.write = buffer_write, .reset = buffer_reset, .ctx = buffer};
+}
+
+/* ---- pool lifecycle ---------------------------------------------------------------------- */
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *ctx)
+{
+    struct http_pool *pool = ctx;
+
+    (void)handle;
+    (void)access;
+    pthread_mutex_lock(&pool->share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *ctx)
+{
+    struct http_pool *pool = ctx;
+
+    (void)handle;
+    pthread_mutex_unlock(&pool->share_locks[data]);
+}
+
+static void fill_defaults(struct http_pool_options *o)
+{
+    if (o->max_connections_per_host == 0)
+        o->max_connections_per_host = DEFAULT_MAX_CONNECTIONS;
+    if (o->connect_timeout_ms <= 0)
+        o->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+    if (o->low_speed_time_s <= 0)
+        o->low_speed_time_s = DEFAULT_LOW_SPEED_TIME_S;
+    if (o->low_speed_limit <= 0)
+        o->low_speed_limit = DEFAULT_LOW_SPEED_LIMIT;
+    if (!o->retry_set)
+        o->max_retries = DEFAULT_MAX_RETRIES;
+    if (o->retry_base_ms <= 0)
+        o->retry_base_ms = DEFAULT_RETRY_BASE_MS;
+    if (o->retry_max_delay_ms <= 0)
+        o->retry_max_delay_ms = DEFAULT_RETRY_MAX_DELAY_MS;
+    if (o->retry_budget_ms <= 0)
+        o->retry_budget_ms = DEFAULT_RETRY_BUDGET_MS;
+}
+
+struct http_pool *http_pool_new(const struct http_pool_options *options, seaf_err *err)
+{
+    struct http_pool *pool;
+
+    pthread_once(&curl_global_once, curl_global_setup);
+    if (curl_global_result != CURLE_OK) {
+        *err = SEAF_ERR_NOMEM;
+        return NULL;
+    }
+    pool = calloc(1, sizeof(*pool));
+    if (!pool) {
+        *err = SEAF_ERR_NOMEM;
+        return NULL;
+    }
+    if (options)
+        pool->options = *options;
+    fill_defaults(&pool->options);
+    pool->user_agent =
+        strdup(pool->options.user_agent ? pool->options.user_agent : "seafs/" SEAFS_VERSION);
+    pool->ca_file = pool->options.ca_file ? strdup(pool->options.ca_file) : NULL;
+    pool->options.user_agent = pool->user_agent;
+    pool->options.ca_file = pool->ca_file;
+    pool->share = curl_share_init();
+    atomic_init(&pool->random_state, (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)pool);
+    pthread_mutex_init(&pool->lock, NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&pool->share_locks[i], NULL);
+    if (!pool->user_agent || (options && options->ca_file && !pool->ca_file) || !pool->share) {
+        http_pool_free(pool);
+        *err = SEAF_ERR_NOMEM;
+        return NULL;
+    }
+    curl_share_setopt(pool->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(pool->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(pool->share, CURLSHOPT_USERDATA, pool);
+    curl_share_setopt(pool->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(pool->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (pool->options.insecure_skip_tls_verify)
+        pool_log(pool, HTTP_LOG_WARNING,
+                 "TLS certificate verification is DISABLED: the server's identity is not checked");
+    *err = SEAF_OK;
+    return pool;
+}
+
+void http_pool_free(struct http_pool *pool)
+{
+    struct origin *origin;
+
+    if (!pool)
+        return;
+    while ((origin = pool->origins) != NULL) {
+        pool->origins = origin->next;
+        for (unsigned i = 0; i < origin->idle_count; i++)
+            curl_easy_cleanup(origin->idle[i]);
+        pthread_cond_destroy(&origin->freed);
+        free(origin->idle);
+        free(origin->name);
+        free(origin);
+    }
+    if (pool->share)
+        curl_share_cleanup(pool->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&pool->share_locks[i]);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->user_agent);
+    free(pool->ca_file);
+    free(pool);
+}
+
+void http_pool_get_stats(struct http_pool *pool, struct http_pool_stats *stats)
+{
+    pthread_mutex_lock(&pool->lock);
+    *stats = pool->stats;
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* ---- handle acquisition ------------------------------------------------------------------ */
+
+/* Writes "scheme://host:port" of url into a new string; NULL if url is not an http(s) URL. */
+static char *origin_of(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL;
+    char *host = NULL;
+    char *port = NULL;
+    char *name = NULL;
+
+    if (!u)
+        return NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
+        size_t size = strlen(scheme) + strlen(host) + strlen(port) + 5;
+
+        name = malloc(size);
+        if (name)
+            snprintf(name, size, "%s://%s:%s", scheme, host, port);
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return name;
+}
+
+static struct origin *find_or_add_origin(struct http_pool *pool, char *name)
+{
+    struct origin *origin;
+
+    for (origin = pool->origins; origin; origin = origin->next) {
+        if (strcmp(origin->name, name) == 0) {
+            free(name);
+            return origin;
+        }
+    }
+    origin = calloc(1, sizeof(*origin));
+    if (origin)
+        origin->idle = calloc(pool->options.max_connections_per_host, sizeof(CURL *));
+    if (!origin || !origin->idle) {
+        if (origin)
+            free(origin);
+        free(name);
+        return NULL;
+    }
+    origin->name = name;
+    pthread_cond_init(&origin->freed, NULL);
+    origin->next = pool->origins;
+    pool->origins = origin;
+    return origin;
+}
+
+/* Takes a handle for url's origin, waiting while all of them are in use. */
+static seaf_err acquire_handle(struct http_pool *pool, const char *url, struct origin **out_origin,
+                               CURL **out_curl)
+{
+    char *name = origin_of(url);
+    struct origin *origin;
+    CURL *curl = NULL;
+    bool create = false;
+
+    if (!name)
+        return SEAF_ERR_INVALID_ARG;
+    pthread_mutex_lock(&pool->lock);
+    origin = find_or_add_origin(pool, name);
+    if (!origin) {
+        pthread_mutex_unlock(&pool->lock);
+        return SEAF_ERR_NOMEM;
+    }
+    for (;;) {
+        if (origin->idle_count > 0) {
+            curl = origin->idle[--origin->idle_count];
+            break;
+        }
+        if (origin->handle_count < pool->options.max_connections_per_host) {
+            origin->handle_count++;
+            create = true;
+            break;
+        }
+        pthread_cond_wait(&origin->freed, &pool->lock);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (create) {
+        curl = curl_easy_init();
+        if (!curl) {
+            pthread_mutex_lock(&pool->lock);
+            origin->handle_count--;
+            pthread_cond_signal(&origin->freed);
+            pthread_mutex_unlock(&pool->lock);
+            return SEAF_ERR_NOMEM;
+        }
+    }
+    *out_origin = origin;
+    *out_curl = curl;
+    return SEAF_OK;
+}
+
+static void release_handle(struct http_pool *pool, struct origin *origin, CURL *curl)
+{
+    pthread_mutex_lock(&pool->lock);
+    origin->idle[origin->idle_count++] = curl;
+    pthread_cond_signal(&origin->freed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* ---- libcurl callbacks ------------------------------------------------------------------- */
+
+static bool is_success(long status)
+{
+    return status >= 200 && status < 300;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct transfer *t = ctx;
+    size_t len = size * nmemb;
+    const struct http_sink *sink = t->request->sink;
+
+    if (!t->status_known) {
+        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->response->status);
+        t->status_known = true;
+    }
+    if (!is_success(t->response->status)) {
+        size_t room = sizeof(t->response->error_text) - 1 - t->error_len;
+        size_t n = len < room ? len : room;
+
+        memcpy(t->response->error_text + t->error_len, data, n);
+        t->error_len += n;
+        t->response->error_text[t->error_len] = '\0';
+        return len;
+    }
+    if (len == 0)
+        return 0;
+    EVP_DigestUpdate(t->sha1, data, len);
+    t->response->body_len += len;
+    t->delivered = true;
+    if (sink && sink->write) {
+        t->sink_err = sink->write(sink->ctx, data, len);
+        if (t->sink_err != SEAF_OK)
+            return 0; /* anything but len aborts the transfer */
+    }
+    return len;
+}
+
+/* Copies a header value (after "Name:") without surrounding blanks and CRLF. */
+static void copy_header_value(const char *value, size_t len, char *out, size_t out_size)
+{
+    while (len > 0 && (*value == ' ' || *value == '\t')) {
+        value++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)value[len - 1]))
+        len--;
+    if (len >= out_size)
+        len = out_size - 1;
+    memcpy(out, value, len);
+    out[len] = '\0';
+}
+
+static bool header_is(const char *line, size_t len, const char *name)
+{
+    size_t name_len = strlen(name);
+
+    return len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0;
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
+{
+    struct transfer *t = ctx;
+    size_t len = size * nmemb;
+    const char *capture = t->request->capture_header;
+    char value[64];
+
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* A new response (after a redirect or 1xx): forget what the previous one said. */
+        t->retry_after_s = -1;
+        t->response->has_captured = false;
+        t->response->captured[0] = '\0';
+    } else if (header_is(line, len, "Retry-After")) {
+        copy_header_value(line + 12, len - 12, value, sizeof(value));
+        t->retry_after_s = http_parse_retry_after_s(value);
+    } else if (capture && header_is(line, len, capture)) {
+        size_t skip = strlen(capture) + 1;
+
+        copy_header_value(line + skip, len - skip, t->response->captured,
+                          sizeof(t->response->captured));
+        t->response->has_captured = true;
+    }
+    return len;
+}
+
+static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *ctx)
+{
+    struct http_pool *pool = ctx;
+    const char *prefix = type == CURLINFO_HEADER_OUT  ? "> "
+                         : type == CURLINFO_HEADER_IN ? "< "
+                                                      : "* ";
+    char line[512];
+
+    (void)curl;
+    if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+        return 0; /* bodies are never logged: they may hold a password */
+    while (size > 0) {
+        const char *end = memchr(data, '\n', size);
+        size_t len = end ? (size_t)(end - data) + 1 : size;
+
+        http_redact_line(data, len, line, sizeof(line));
+        if (line[0])
+            pool_log(pool, HTTP_LOG_DEBUG, "%s%s", prefix, line);
+        data += len;
+        size -= len;
+    }
+    return 0;
+}
+
+/* ---- one attempt ------------------------------------------------------------------------- */
+
+static struct curl_slist *build_headers(const struct http_request *request)
+{
+    struct curl_slist *list = NULL;
+    struct curl_slist *grown;
+    char content_type[256];
+
+    for (const char *const *h = request->headers; h && *h; h++) {
+        grown = curl_slist_append(list, *h);
+        if (!grown)
+            goto fail;
+        list = grown;
+    }
+    grown = curl_slist_append(list, "Expect:");
+    if (!grown)
+        goto fail;
+    list = grown;
+    if (request->method != HTTP_GET) {
+        snprintf(content_type, sizeof(content_type), "Content-Type:%s%s",
+                 request->content_type ? " " : "",
+                 request->content_type ? request->content_type : "");
+        grown = curl_slist_append(list, content_type);
+        if (!grown)
+            goto fail;
+        list = grown;
+    }
+    return list;
+fail:
+    curl_slist_free_all(list);
+    return NULL;
+}
+
+static void configure(struct http_pool *pool, struct transfer *t, struct curl_slist *headers)
+{
+    const struct http_request *r = t->request;
+    CURL *c = t->curl;
+    long low_speed_time =
+        r->low_speed_time_s > 0 ? r->low_speed_time_s : pool->options.low_speed_time_s;
+
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, r->url);
+    curl_easy_setopt(c, CURLOPT_SHARE, pool->share);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
+    curl_easy_setopt(c, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+    curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, pool->user_agent);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, pool->options.connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, pool->options.low_speed_limit);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_speed_time);
+    if (pool->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, pool->ca_file);
+    if (pool->options.insecure_skip_tls_verify) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+    if (pool->options.debug && pool->options.log) {
+        curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+        curl_easy_setopt(c, CURLOPT_DEBUGDATA, pool);
+        curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+    }
+    if (r->method == HTTP_GET) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? (const char *)r->body : "");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->body ? r->body_len : 0));
+    if (r->method == HTTP_PUT)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+}
+
+static seaf_err curl_to_err(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return SEAF_OK;
+    case CURLE_OUT_OF_MEMORY:
+        return SEAF_ERR_NOMEM;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return SEAF_ERR_INVALID_ARG;
+    case CURLE_OPERATION_TIMEDOUT:
+        return SEAF_ERR_TIMEOUT;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return SEAF_ERR_TLS;
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+        return SEAF_ERR_PROTOCOL;
+    default:
+        return SEAF_ERR_NETWORK;
+    }
+}
+
+/* True for transport failures worth another attempt (the request may not have been served). */
+static bool curl_error_retryable(CURLcode rc)
+{
+    seaf_err err = curl_to_err(rc);
+
+    return err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT;
+}
+
+static bool status_retryable(long status)
+{
+    return status == 429 || status == 408 || (status >= 500 && status <= 599);
+}
+
+/* Runs one attempt. Returns the transport-level result; response->status holds the status. */
+static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *retryable)
+{
+    struct curl_slist *headers = build_headers(t->request);
+    struct http_response *response = t->response;
+    CURLcode rc;
+    long connects = 0;
+
+    *retryable = false;
+    if (!headers)
+        return SEAF_ERR_NOMEM;
+    response->status = 0;
+    response->body_len = 0;
+    response->error_text[0] = '\0';
+    response->has_captured = false;
+    response->captured[0] = '\0';
+    t->error_len = 0;
+    t->retry_after_s = -1;
+    t->sink_err = SEAF_OK;
+    t->delivered = false;
+    t->status_known = false;
+    EVP_DigestInit_ex(t->sha1, EVP_sha1(), NULL);
+    configure(pool, t, headers);
+    rc = curl_easy_perform(t->curl);
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &response->status);
+    curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+    pthread_mutex_lock(&pool->lock);
+    pool->stats.attempts++;
+    pool->stats.connections_opened += (uint64_t)connects;
+    pthread_mutex_unlock(&pool->lock);
+    if (t->sink_err != SEAF_OK)
+        return t->sink_err;
+    if (rc != CURLE_OK) {
+        *retryable = curl_error_retryable(rc);
+        pool_log(pool, HTTP_LOG_INFO, "request to %s failed: %s", t->request->url,
+                 curl_easy_strerror(rc));
+        return curl_to_err(rc);
+    }
+    *retryable = status_retryable(response->status);
+    return SEAF_OK;
+}
+
+seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *request,
+                           struct http_response *response)
+{
+    struct transfer t = {.pool = pool, .request = request, .response = response};
+    struct origin *origin = NULL;
+    unsigned attempt;
+    seaf_err err;
+    long started;
+
+    memset(response, 0, sizeof(*response));
+    if (!request || !request->url || request->method > HTTP_PUT)
+        return SEAF_ERR_INVALID_ARG;
+    pthread_mutex_lock(&pool->lock);
+    pool->stats.requests++;
+    pthread_mutex_unlock(&pool->lock);
+    t.sha1 = EVP_MD_CTX_new();
+    if (!t.sha1)
+        return SEAF_ERR_NOMEM;
+    err = acquire_handle(pool, request->url, &origin, &t.curl);
+    if (err != SEAF_OK)
+        goto out_free_sha1;
+    started = now_ms();
+    for (attempt = 1;; attempt++) {
+        bool retryable;
+        long delay;
+        char reason[64];
+
+        response->attempts = attempt;
+        err = run_attempt(pool, &t, &retryable);
+        if (!retryable || !request->idempotent || attempt > pool->options.max_retries)
+            break;
+        if (t.delivered && !(request->sink && request->sink->reset))
+            break;
+        delay = t.retry_after_s >= 0
+                    ? t.retry_after_s * 1000
+                    : http_backoff_delay_ms(attempt, pool->options.retry_base_ms,
+                                            pool->options.retry_max_delay_ms, pool_random(pool));
+        if (delay > pool->options.retry_max_delay_ms)
+            delay = pool->options.retry_max_delay_ms;
+        if (now_ms() + delay - started > pool->options.retry_budget_ms)
+            break;
+        if (t.delivered) {
+            seaf_err reset_err = request->sink->reset(request->sink->ctx);
+
+            if (reset_err != SEAF_OK) {
+                err = reset_err;
+                break;
+            }
+        }
+        if (err != SEAF_OK)
+            snprintf(reason, sizeof(reason), "%s", seaf_strerror(err));
+        else
+            snprintf(reason, sizeof(reason), "HTTP %ld", response->status);
+        pool_log(pool, HTTP_LOG_WARNING, "retrying %s in %ld ms after %s (attempt %u)",
+                 request->url, delay, reason, attempt + 1);
+        pthread_mutex_lock(&pool->lock);
+        pool->stats.retries++;
+        pthread_mutex_unlock(&pool->lock);
+        sleep_ms(delay);
+    }
+    if (err == SEAF_OK && is_success(response->status)) {
+        unsigned int digest_len = 0;
+
+        EVP_DigestFinal_ex(t.sha1, response->body_sha1, &digest_len);
+    }
+    release_handle(pool, origin, t.curl);
+out_free_sha1:
+    EVP_MD_CTX_free(t.sha1);
+    return err;
+}

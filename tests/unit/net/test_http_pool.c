@@ -1,0 +1,538 @@
+/* Unit tests of net/http_pool: request shape, streaming + SHA-1, retries (5xx, 429 +
+ * Retry-After, mid-body reset), what is never retried, timeouts, sink errors, header capture,
+ * credential redaction, and the pure helpers (backoff, Retry-After parsing). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_pool.h"
+#include "http_test_server.h"
+#include "seaf_ids.h"
+
+/* What the handler should do, consumed request by request. */
+struct script {
+    int statuses[8]; /* status of reply i; the last one repeats */
+    unsigned count;
+    const char *extra_headers; /* added to every reply */
+    const char *body;
+    unsigned cut_first;      /* > 0: the first reply sends only this many bytes then closes */
+    unsigned stall_first_ms; /* with cut_first: stall this long before closing */
+};
+
+static void scripted(void *ctx, const struct test_request *request, struct test_reply *reply)
+{
+    struct script *s = ctx;
+    unsigned i = request->index < s->count ? request->index : s->count - 1;
+    const char *body = s->body ? s->body : "";
+
+    test_reply_set(reply, s->statuses[i], s->extra_headers, body, strlen(body));
+    if (request->index == 0 && s->cut_first) {
+        reply->send_only = reply->raw_len - strlen(body) + s->cut_first;
+        reply->stall_ms = s->stall_first_ms;
+    }
+}
+
+static struct http_pool *make_pool(unsigned retries, long low_speed_time_s)
+{
+    struct http_pool_options options = {
+        .max_retries = retries,
+        .retry_set = true,
+        .retry_base_ms = 10,
+        .retry_max_delay_ms = 2000,
+        .retry_budget_ms = 20000,
+        .low_speed_time_s = low_speed_time_s,
+        .connect_timeout_ms = 2000,
+    };
+    seaf_err err;
+    struct http_pool *pool = http_pool_new(&options, &err);
+
+    assert_int_equal(err, SEAF_OK);
+    assert_non_null(pool);
+    return pool;
+}
+
+static char *url_of(struct test_server *server, const char *path)
+{
+    static char url[256];
+
+    snprintf(url, sizeof(url), "%s%s", test_server_url(server), path);
+    return url;
+}
+
+/* Starts a server playing s, GETs /x once (idempotent) through a fresh pool into sink, stops
+ * everything and returns the result; stats (may be NULL) receives the pool's counters. */
+static seaf_err run_get(struct script *s, unsigned retries, long low_speed_s,
+                        const struct http_sink *sink, struct http_response *response,
+                        struct http_pool_stats *stats)
+{
+    struct test_server *server = test_server_start(scripted, s);
+    struct http_pool *pool = make_pool(retries, low_speed_s);
+    struct http_request request = {
+        .method = HTTP_GET, .url = url_of(server, "/x"), .idempotent = true, .sink = sink};
+    seaf_err err = http_pool_perform(pool, &request, response);
+
+    if (stats)
+        http_pool_get_stats(pool, stats);
+    http_pool_free(pool);
+    test_server_stop(server);
+    return err;
+}
+
+static void test_get_streams_body_and_hashes_it(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1, .body = "hello"};
+    struct http_buffer buffer;
+    struct http_sink sink;
+    struct http_response response;
+    char hex[SEAF_ID_LEN + 1];
+
+    (void)state;
+    http_buffer_init(&buffer, 1024);
+    sink = http_buffer_sink(&buffer);
+    assert_int_equal(run_get(&s, 0, 5, &sink, &response, NULL), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_int_equal(buffer.len, 5);
+    assert_string_equal(buffer.data, "hello");
+    assert_int_equal(response.body_len, 5);
+    seaf_id_from_digest(response.body_sha1, hex);
+    assert_string_equal(hex, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+    http_buffer_release(&buffer);
+}
+
+static void test_request_headers_and_body(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1, .body = "ok"};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct http_pool *pool = make_pool(0, 5);
+    const char *headers[] = {"Seafile-Repo-Token: abc", "Authorization: Token abc", NULL};
+    struct http_response response;
+    struct test_request seen;
+
+    (void)state;
+    struct http_request request = {.method = HTTP_PUT,
+                                   .url = url_of(server, "/repo/r/commit/c"),
+                                   .headers = headers,
+                                   .body = "{\"a\": 1}",
+                                   .body_len = 8,
+                                   .content_type = "application/json"};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_true(test_server_request(server, 0, &seen));
+    assert_string_equal(seen.method, "PUT");
+    assert_string_equal(seen.target, "/repo/r/commit/c");
+    assert_non_null(strstr(seen.headers, "User-Agent: seafs/" SEAFS_VERSION "\r\n"));
+    assert_non_null(strstr(seen.headers, "Seafile-Repo-Token: abc\r\n"));
+    assert_non_null(strstr(seen.headers, "Authorization: Token abc\r\n"));
+    assert_non_null(strstr(seen.headers, "Content-Length: 8\r\n"));
+    assert_non_null(strstr(seen.headers, "Content-Type: application/json\r\n"));
+    assert_null(strstr(seen.headers, "Expect"));
+    assert_null(strstr(seen.headers, "Accept-Encoding"));
+    assert_null(strstr(seen.headers, "Transfer-Encoding"));
+
+    struct http_request post = {
+        .method = HTTP_POST, .url = url_of(server, "/p"), .body = "x", .body_len = 1};
+    assert_int_equal(http_pool_perform(pool, &post, &response), SEAF_OK);
+    assert_true(test_server_request(server, 1, &seen));
+    assert_string_equal(seen.method, "POST");
+    assert_null(strstr(seen.headers, "Content-Type"));
+    assert_non_null(strstr(seen.headers, "Content-Length: 1\r\n"));
+    /* Both requests went over the one kept-alive connection. */
+    assert_int_equal(test_server_connections(server), 1);
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
+static void test_retries_5xx_until_success(void **state)
+{
+    struct script s = {.statuses = {503, 500, 200}, .count = 3, .body = "fine"};
+    struct http_buffer buffer;
+    struct http_sink sink;
+    struct http_response response;
+    struct http_pool_stats stats;
+
+    (void)state;
+    http_buffer_init(&buffer, 1024);
+    sink = http_buffer_sink(&buffer);
+    assert_int_equal(run_get(&s, 4, 5, &sink, &response, &stats), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_int_equal(response.attempts, 3);
+    assert_string_equal(buffer.data, "fine"); /* error bodies never reach the sink */
+    assert_int_equal(stats.requests, 1);
+    assert_int_equal(stats.attempts, 3);
+    assert_int_equal(stats.retries, 2);
+    http_buffer_release(&buffer);
+}
+
+static void test_retries_are_bounded(void **state)
+{
+    struct script s = {.statuses = {503}, .count = 1, .body = "busy\n"};
+    struct http_response response;
+    struct http_pool_stats stats;
+
+    (void)state;
+    assert_int_equal(run_get(&s, 2, 5, NULL, &response, &stats), SEAF_OK);
+    assert_int_equal(response.status, 503);
+    assert_int_equal(response.attempts, 3);
+    assert_int_equal(stats.attempts, 3);
+    assert_string_equal(response.error_text, "busy\n");
+}
+
+static void test_no_retry_on_final_4xx(void **state)
+{
+    static const int finals[] = {400, 401, 403, 404, 443, 444, 445};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(finals) / sizeof(finals[0]); i++) {
+        struct script s = {.statuses = {finals[i], 200}, .count = 2};
+        struct http_response response;
+
+        assert_int_equal(run_get(&s, 4, 5, NULL, &response, NULL), SEAF_OK);
+        assert_int_equal(response.status, finals[i]);
+        assert_int_equal(response.attempts, 1);
+    }
+}
+
+static void test_non_idempotent_not_retried(void **state)
+{
+    struct script s = {.statuses = {503, 200}, .count = 2};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct http_pool *pool = make_pool(4, 5);
+    struct http_response response;
+
+    (void)state;
+    struct http_request request = {.method = HTTP_POST, .url = url_of(server, "/x")};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(response.status, 503);
+    assert_int_equal(response.attempts, 1);
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static void test_429_honours_retry_after(void **state)
+{
+    struct script s = {.statuses = {429, 200}, .count = 2, .extra_headers = "Retry-After: 1\r\n"};
+    struct http_response response;
+    struct timespec start;
+
+    (void)state;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    assert_int_equal(run_get(&s, 3, 5, NULL, &response, NULL), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_int_equal(response.attempts, 2);
+    /* The backoff base is 10 ms: only Retry-After explains a wait of a second. */
+    assert_true(elapsed_ms(&start) >= 950);
+}
+
+static void test_mid_body_reset_is_retried_from_scratch(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1, .body = "0123456789abcdef", .cut_first = 6};
+    struct http_buffer buffer;
+    struct http_sink sink;
+    struct http_response response;
+    char hex[SEAF_ID_LEN + 1];
+
+    (void)state;
+    http_buffer_init(&buffer, 1024);
+    sink = http_buffer_sink(&buffer);
+    assert_int_equal(run_get(&s, 2, 5, &sink, &response, NULL), SEAF_OK);
+    assert_int_equal(response.attempts, 2);
+    assert_string_equal(buffer.data, "0123456789abcdef");
+    assert_int_equal(response.body_len, 16);
+    seaf_id_from_digest(response.body_sha1, hex);
+    assert_string_equal(hex, "fe5567e8d769550852182cdf69d74bb16dff8e29");
+    http_buffer_release(&buffer);
+}
+
+static seaf_err count_write(void *ctx, const void *data, size_t len)
+{
+    (void)data;
+    *(size_t *)ctx += len;
+    return SEAF_OK;
+}
+
+static void test_unrestartable_sink_is_not_retried(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1, .body = "0123456789abcdef", .cut_first = 6};
+    size_t written = 0;
+    struct http_sink sink = {.write = count_write, .ctx = &written};
+    struct http_response response;
+
+    (void)state;
+    assert_int_equal(run_get(&s, 2, 5, &sink, &response, NULL), SEAF_ERR_NETWORK);
+    assert_int_equal(response.attempts, 1);
+    assert_int_equal(written, 6);
+}
+
+static void test_stall_times_out(void **state)
+{
+    struct script s = {.statuses = {200},
+                       .count = 1,
+                       .body = "0123456789abcdef",
+                       .cut_first = 4,
+                       .stall_first_ms = 20000};
+    struct http_response response;
+
+    (void)state;
+    /* Had the transfer waited for the stall to end it would have been a NETWORK error. */
+    assert_int_equal(run_get(&s, 0, 1, NULL, &response, NULL), SEAF_ERR_TIMEOUT);
+}
+
+static void test_connection_refused(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1};
+    struct test_server *server = test_server_start(scripted, &s);
+    char url[256];
+    struct http_pool *pool = make_pool(2, 5);
+    struct http_response response;
+
+    (void)state;
+    snprintf(url, sizeof(url), "%s/x", test_server_url(server));
+    test_server_stop(server); /* nothing listens on that port any more */
+    struct http_request request = {.method = HTTP_GET, .url = url, .idempotent = true};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_ERR_NETWORK);
+    assert_int_equal(response.attempts, 3);
+    http_pool_free(pool);
+}
+
+static seaf_err failing_write(void *ctx, const void *data, size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return SEAF_ERR_NOSPACE;
+}
+
+static void test_sink_error_aborts(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1, .body = "data"};
+    struct http_sink sink = {.write = failing_write};
+    struct http_response response;
+
+    (void)state;
+    assert_int_equal(run_get(&s, 3, 5, &sink, &response, NULL), SEAF_ERR_NOSPACE);
+    assert_int_equal(response.attempts, 1);
+}
+
+static void test_buffer_limit(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1, .body = "0123456789"};
+    struct http_buffer buffer;
+    struct http_sink sink;
+    struct http_response response;
+
+    (void)state;
+    http_buffer_init(&buffer, 9);
+    sink = http_buffer_sink(&buffer);
+    assert_int_equal(run_get(&s, 3, 5, &sink, &response, NULL), SEAF_ERR_PROTOCOL);
+    http_buffer_release(&buffer);
+}
+
+static void test_capture_header(void **state)
+{
+    struct script s = {.statuses = {400},
+                       .count = 1,
+                       .extra_headers = "X-Seafile-OTP:  required \r\n",
+                       .body = "{\"non_field_errors\": [\"Two factor auth token is missing.\"]}"};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct http_pool *pool = make_pool(0, 5);
+    struct http_response response;
+
+    (void)state;
+    struct http_request request = {.method = HTTP_POST,
+                                   .url = url_of(server, "/api2/auth-token/"),
+                                   .capture_header = "x-seafile-otp"};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(response.status, 400);
+    assert_true(response.has_captured);
+    assert_string_equal(response.captured, "required");
+    assert_non_null(strstr(response.error_text, "Two factor"));
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
+static void test_bad_urls(void **state)
+{
+    struct http_pool *pool = make_pool(0, 5);
+    struct http_response response;
+    struct http_request ftp = {.method = HTTP_GET, .url = "ftp://127.0.0.1/x"};
+    struct http_request junk = {.method = HTTP_GET, .url = "not a url"};
+    struct http_request none = {.method = HTTP_GET};
+
+    (void)state;
+    assert_int_equal(http_pool_perform(pool, &ftp, &response), SEAF_ERR_INVALID_ARG);
+    assert_int_equal(http_pool_perform(pool, &junk, &response), SEAF_ERR_INVALID_ARG);
+    assert_int_equal(http_pool_perform(pool, &none, &response), SEAF_ERR_INVALID_ARG);
+    http_pool_free(pool);
+}
+
+static void test_tls_failure_is_tls_error(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct http_pool *pool = make_pool(2, 5);
+    struct http_response response;
+    char url[256];
+
+    (void)state;
+    /* The test server speaks plain HTTP: the TLS handshake cannot succeed. */
+    snprintf(url, sizeof(url), "https://%s/x", test_server_url(server) + strlen("http://"));
+    struct http_request request = {.method = HTTP_GET, .url = url, .idempotent = true};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_ERR_TLS);
+    assert_int_equal(response.attempts, 1);
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
+struct log_capture {
+    char text[16384];
+    size_t len;
+    unsigned warnings;
+};
+
+static void capture_log(void *ctx, enum http_log_level level, const char *message)
+{
+    struct log_capture *c = ctx;
+    int n = snprintf(c->text + c->len, sizeof(c->text) - c->len, "%s\n", message);
+
+    if (n > 0 && (size_t)n < sizeof(c->text) - c->len)
+        c->len += (size_t)n;
+    if (level == HTTP_LOG_WARNING)
+        c->warnings++;
+}
+
+static void test_debug_log_redacts_credentials(void **state)
+{
+    struct script s = {.statuses = {200},
+                       .count = 1,
+                       .extra_headers = "Set-Cookie: session=SECRETCOOKIE\r\n",
+                       .body = "ok"};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct log_capture capture = {.len = 0};
+    struct http_pool_options options = {.debug = true, .log = capture_log, .log_ctx = &capture};
+    seaf_err err;
+    struct http_pool *pool = http_pool_new(&options, &err);
+    const char *headers[] = {"Seafile-Repo-Token: SECRETREPOTOKEN",
+                             "Authorization: Token SECRETAPITOKEN", "X-SEAFILE-OTP: 123456", NULL};
+    struct http_response response;
+
+    (void)state;
+    struct http_request request = {.method = HTTP_POST,
+                                   .url = url_of(server, "/api2/auth-token/"),
+                                   .headers = headers,
+                                   .body = "password=SECRETPASSWORD",
+                                   .body_len = 23};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_non_null(strstr(capture.text, "> POST /api2/auth-token/"));
+    assert_non_null(strstr(capture.text, "Seafile-Repo-Token: <redacted>"));
+    assert_non_null(strstr(capture.text, "Authorization: <redacted>"));
+    assert_null(strstr(capture.text, "SECRETREPOTOKEN"));
+    assert_null(strstr(capture.text, "SECRETAPITOKEN"));
+    assert_null(strstr(capture.text, "SECRETPASSWORD"));
+    assert_null(strstr(capture.text, "SECRETCOOKIE"));
+    assert_null(strstr(capture.text, "123456"));
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
+static void test_insecure_option_warns(void **state)
+{
+    struct log_capture capture = {.len = 0};
+    struct http_pool_options options = {
+        .insecure_skip_tls_verify = true, .log = capture_log, .log_ctx = &capture};
+    seaf_err err;
+    struct http_pool *pool = http_pool_new(&options, &err);
+
+    (void)state;
+    assert_non_null(pool);
+    assert_int_equal(capture.warnings, 1);
+    assert_non_null(strstr(capture.text, "DISABLED"));
+    http_pool_free(pool);
+}
+
+static void test_redact_line(void **state)
+{
+    char out[128];
+    const char *plain = "Content-Type: text/plain\r\n";
+
+    (void)state;
+    http_redact_line("authorization: Token abc\r\n", 26, out, sizeof(out));
+    assert_string_equal(out, "authorization: <redacted>");
+    http_redact_line(plain, strlen(plain), out, sizeof(out));
+    assert_string_equal(out, "Content-Type: text/plain");
+    http_redact_line("Seafile-Repo-Tokens: x", 22, out, sizeof(out));
+    assert_string_equal(out, "Seafile-Repo-Tokens: x"); /* only exact names */
+    http_redact_line("X-Seafile-S2FA: k", 17, out, 8);
+    assert_string_equal(out, "X-Seafi"); /* truncated, never overflowing */
+}
+
+static void test_backoff_delay(void **state)
+{
+    (void)state;
+    for (uint64_t r = 0; r < 1000; r += 7) {
+        long d1 = http_backoff_delay_ms(1, 100, 5000, r);
+        long d3 = http_backoff_delay_ms(3, 100, 5000, r);
+        long d20 = http_backoff_delay_ms(20, 100, 5000, r);
+
+        assert_true(d1 >= 50 && d1 <= 100);
+        assert_true(d3 >= 200 && d3 <= 400);
+        assert_true(d20 >= 2500 && d20 <= 5000);
+    }
+    /* The jitter actually varies. */
+    assert_int_not_equal(http_backoff_delay_ms(4, 100, 5000, 1),
+                         http_backoff_delay_ms(4, 100, 5000, 2));
+}
+
+static void test_parse_retry_after(void **state)
+{
+    (void)state;
+    assert_int_equal(http_parse_retry_after_s("120"), 120);
+    assert_int_equal(http_parse_retry_after_s(" 0 "), 0);
+    assert_int_equal(http_parse_retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT"), -1);
+    assert_int_equal(http_parse_retry_after_s("-5"), -1);
+    assert_int_equal(http_parse_retry_after_s("12abc"), -1);
+    assert_int_equal(http_parse_retry_after_s(""), -1);
+    assert_int_equal(http_parse_retry_after_s("99999999999999999999999"), 86400);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_streams_body_and_hashes_it),
+        cmocka_unit_test(test_request_headers_and_body),
+        cmocka_unit_test(test_retries_5xx_until_success),
+        cmocka_unit_test(test_retries_are_bounded),
+        cmocka_unit_test(test_no_retry_on_final_4xx),
+        cmocka_unit_test(test_non_idempotent_not_retried),
+        cmocka_unit_test(test_429_honours_retry_after),
+        cmocka_unit_test(test_mid_body_reset_is_retried_from_scratch),
+        cmocka_unit_test(test_unrestartable_sink_is_not_retried),
+        cmocka_unit_test(test_stall_times_out),
+        cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_sink_error_aborts),
+        cmocka_unit_test(test_buffer_limit),
+        cmocka_unit_test(test_capture_header),
+        cmocka_unit_test(test_bad_urls),
+        cmocka_unit_test(test_tls_failure_is_tls_error),
+        cmocka_unit_test(test_debug_log_redacts_credentials),
+        cmocka_unit_test(test_insecure_option_warns),
+        cmocka_unit_test(test_redact_line),
+        cmocka_unit_test(test_backoff_delay),
+        cmocka_unit_test(test_parse_retry_after),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
