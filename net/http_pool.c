@@ -19,10 +19,11 @@
  * It is never held during network I/O. Lock order: pool->lock, then libcurl's share locks. */
 #include "http_pool.h"
 
+#include "seaf_sha1.h"
+
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -69,7 +70,7 @@ struct transfer {
     struct http_pool *pool;
     const struct http_request *request;
     CURL *curl;
-    EVP_MD_CTX *sha1;
+    struct seaf_sha1 *sha1;
     struct http_response *response;
     size_t error_len;   /* bytes of error_text used */
     long retry_after_s; /* Retry-After of the last response, -1 if none */
@@ -486,7 +487,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     }
     if (len == 0)
         return 0;
-    EVP_DigestUpdate(t->sha1, data, len);
+    seaf_sha1_update(t->sha1, data, len);
     t->response->body_len += len;
     t->delivered = true;
     if (sink && sink->write) {
@@ -716,7 +717,9 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     t->sink_err = SEAF_OK;
     t->delivered = false;
     t->status_known = false;
-    EVP_DigestInit_ex(t->sha1, EVP_sha1(), NULL);
+    /* Finalising starts the hash over: a retried body is hashed from its first byte. */
+    seaf_sha1_final(t->sha1, response->body_id);
+    response->body_id[0] = '\0';
     configure(pool, t, headers);
     rc = curl_easy_perform(t->curl);
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &response->status);
@@ -754,8 +757,7 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
     pthread_mutex_lock(&pool->lock);
     pool->stats.requests++;
     pthread_mutex_unlock(&pool->lock);
-    t.sha1 = EVP_MD_CTX_new();
-    if (!t.sha1)
+    if (seaf_sha1_new(&t.sha1) != SEAF_OK)
         return SEAF_ERR_NOMEM;
     err = acquire_handle(pool, request->url, &origin, &t.curl);
     if (err != SEAF_OK)
@@ -799,13 +801,10 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         pthread_mutex_unlock(&pool->lock);
         sleep_ms(delay);
     }
-    if (err == SEAF_OK && is_success(response->status)) {
-        unsigned int digest_len = 0;
-
-        EVP_DigestFinal_ex(t.sha1, response->body_sha1, &digest_len);
-    }
+    if (err == SEAF_OK && is_success(response->status))
+        seaf_sha1_final(t.sha1, response->body_id);
     release_handle(pool, origin, t.curl);
 out_free_sha1:
-    EVP_MD_CTX_free(t.sha1);
+    seaf_sha1_free(t.sha1);
     return err;
 }

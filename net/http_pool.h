@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "seaf_error.h"
+#include "seaf_ids.h"
 
 struct http_pool;
 
@@ -70,11 +71,11 @@ struct http_request {
 };
 
 struct http_response {
-    long status;                 /* final HTTP status */
-    uint64_t body_len;           /* 2xx body bytes delivered to the sink */
-    unsigned char body_sha1[20]; /* SHA-1 of those bytes */
-    char error_text[256];        /* start of a non-2xx body (NUL-terminated, may be empty) */
-    char captured[256];          /* value of capture_header when present */
+    long status;                   /* final HTTP status */
+    uint64_t body_len;             /* 2xx body bytes delivered to the sink */
+    char body_id[SEAF_ID_LEN + 1]; /* SHA-1 of those bytes as 40 hex digits ("" unless 2xx) */
+    char error_text[256];          /* start of a non-2xx body (NUL-terminated, may be empty) */
+    char captured[256];            /* value of capture_header when present */
     bool has_captured;
     unsigned attempts; /* how many times the request was sent */
 };
