@@ -91,6 +91,13 @@ def test_tool_and_python_agree(tmp_path, tool, size):
     assert sum(n for _, n in expected) == size
 
 
+def test_without_tool_large_files_are_chunked_in_python(tmp_path, monkeypatch):
+    path = tmp_path / "f.bin"
+    path.write_bytes(lcg_bytes(cdc.MIN_SIZE + 4321))
+    monkeypatch.setattr(cdc, "find_tool", lambda: None)
+    assert cdc.chunks(path) == cdc.python_chunks(path)
+
+
 def test_small_files_need_no_tool(tmp_path, monkeypatch):
     path = tmp_path / "hello.txt"
     path.write_bytes(b"hello world\n")

@@ -64,26 +64,23 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def run(args):
+    if args.command == "account":
+        builder.add_account(args.data, args.email, args.password, args.name, is_staff=args.staff)
+    elif args.command == "create":
+        print(builder.create_library(args.data, args.name, args.owner, args.src,
+                                     repo_id=args.repo_id, desc=args.desc,
+                                     shares=dict(args.share), mtime=args.mtime, ctime=args.ctime))
+    else:
+        print(builder.commit_directory(args.data, args.repo_id, args.src,
+                                       description=args.description,
+                                       creator_name=args.creator_name, ctime=args.ctime,
+                                       mtime=args.mtime, move_head=not args.keep_head))
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        if args.command == "account":
-            builder.add_account(args.data, args.email, args.password, args.name,
-                                is_staff=args.staff)
-        elif args.command == "create":
-            print(builder.create_library(args.data, args.name, args.owner, args.src,
-                                         repo_id=args.repo_id, desc=args.desc,
-                                         shares=dict(args.share), mtime=args.mtime,
-                                         ctime=args.ctime))
-        else:
-            print(builder.commit_directory(args.data, args.repo_id, args.src,
-                                           description=args.description,
-                                           creator_name=args.creator_name, ctime=args.ctime,
-                                           mtime=args.mtime, move_head=not args.keep_head))
-    except (builder.BuildError, OSError) as exc:
-        print(f"seafserver.build: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return builder.run_command("seafserver.build", lambda: run(args))
 
 
 if __name__ == "__main__":

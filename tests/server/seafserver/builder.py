@@ -14,6 +14,7 @@ API (POST /libraries/<repo_id> {"head": <commit id>}) instead.
 import hashlib
 import os
 import stat
+import sys
 import time
 import uuid
 
@@ -31,6 +32,17 @@ _READ_SIZE = 1 << 20
 
 class BuildError(Exception):
     """The source directory or the library cannot be turned into a commit."""
+
+
+def run_command(prog, action):
+    """Runs a command-line action: exit status 0, or 1 with the error on stderr when the build
+    fails (BuildError, or an OSError such as a missing source directory)."""
+    try:
+        action()
+    except (BuildError, OSError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def storage_for(data_dir):

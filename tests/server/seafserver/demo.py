@@ -267,12 +267,8 @@ def main(argv=None):
                         help="real-server vectors to include (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
     args = parser.parse_args(argv)
-    try:
-        build_demo(args.data, small=args.small, vectors_dir=args.vectors, force=args.force)
-    except (builder.BuildError, OSError) as exc:
-        print(f"seafserver.demo: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return builder.run_command("seafserver.demo", lambda: build_demo(
+        args.data, small=args.small, vectors_dir=args.vectors, force=args.force))
 
 
 if __name__ == "__main__":
