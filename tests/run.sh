@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds seafs and runs every test: C unit tests (plain -Werror build, ASan+UBSan build,
-# TSan build of the concurrency tests), the clang-format check, and the pytest integration
-# suite against the reference server. Exits non-zero when anything fails.
+# TSan build of the concurrency tests), the clang-format check, a bounded libFuzzer run of
+# the object parsers, and the pytest integration suite against the reference server. Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,6 +32,9 @@ step "concurrency tests under TSan"
 cmake -S . -B build-tsan -DSEAFS_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DSEAFS_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$JOBS"
 ctest --test-dir build-tsan --output-on-failure -L concurrency --no-tests=ignore
+
+step "fuzzing the object parsers (libFuzzer, bounded)"
+bash tests/fuzz/run.sh "${SEAFS_FUZZ_SECONDS:-20}"
 
 step "integration tests (pytest)"
 export SEAFS_BUILD_DIR="$ROOT/build"
