@@ -70,16 +70,37 @@ void block_frame_encode(const void *plain, uint32_t plain_len, void *out, struct
     desc->crc = crc32c_update(0, out, desc->stored_len);
 }
 
-seaf_err block_frame_decode(const struct block_frame *f, const void *stored, void *plain)
+bool block_frame_intact(const struct block_frame *f, const void *stored)
 {
-    if (crc32c_update(0, stored, f->stored_len) != f->crc)
-        return SEAF_ERR_ID_MISMATCH;
+    return crc32c_update(0, stored, f->stored_len) == f->crc;
+}
+
+seaf_err block_frame_decode_prefix(const struct block_frame *f, const void *stored, void *plain,
+                                   uint32_t need, uint32_t *decoded)
+{
+    *decoded = 0;
     if (!(f->flags & BLOCK_FRAME_LZ4)) {
         memcpy(plain, stored, f->plain_len);
+        *decoded = f->plain_len;
         return SEAF_OK;
     }
-    int n = LZ4_decompress_safe(stored, plain, (int)f->stored_len, (int)f->plain_len);
-    return n == (int)f->plain_len ? SEAF_OK : SEAF_ERR_ID_MISMATCH;
+    if (need > f->plain_len)
+        need = f->plain_len;
+    int n = LZ4_decompress_safe_partial(stored, plain, (int)f->stored_len, (int)need,
+                                        (int)f->plain_len);
+    if (n < (int)need || n > (int)f->plain_len)
+        return SEAF_ERR_ID_MISMATCH;
+    *decoded = (uint32_t)n;
+    return SEAF_OK;
+}
+
+seaf_err block_frame_decode(const struct block_frame *f, const void *stored, void *plain)
+{
+    uint32_t decoded;
+    if (!block_frame_intact(f, stored))
+        return SEAF_ERR_ID_MISMATCH;
+    seaf_err err = block_frame_decode_prefix(f, stored, plain, f->plain_len, &decoded);
+    return err == SEAF_OK && decoded != f->plain_len ? SEAF_ERR_ID_MISMATCH : err;
 }
 
 void block_trailer_encode(const struct block_layout *layout, unsigned char *out)

@@ -13,6 +13,7 @@
 #ifndef SEAFS_BLOCK_FORMAT_H
 #define SEAFS_BLOCK_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,7 @@
 #define BLOCK_FORMAT_VERSION     1
 #define BLOCK_FOOTER_SIZE        76
 #define BLOCK_TABLE_ENTRY_SIZE   12
-#define BLOCK_FRAME_SIZE_DEFAULT (256u * 1024u)
+#define BLOCK_FRAME_SIZE_DEFAULT (64u * 1024u)
 #define BLOCK_FRAME_SIZE_MAX     (16u * 1024u * 1024u)
 #define BLOCK_FRAME_LZ4          1u /* flag: the frame is lz4-compressed (else stored raw) */
 
@@ -53,6 +54,13 @@ size_t block_frame_bound(uint32_t plain_len);
 /* Encodes plain_len bytes at plain into out (at least block_frame_bound(plain_len) bytes): lz4 if
  * that is smaller, else a raw copy. Fills desc (offset is left to the caller). Cannot fail. */
 void block_frame_encode(const void *plain, uint32_t plain_len, void *out, struct block_frame *desc);
+/* True when the stored bytes of frame f match its checksum. */
+bool block_frame_intact(const struct block_frame *f, const void *stored);
+/* Decodes the (already checked) stored bytes of frame f into plain (room for f->plain_len bytes):
+ * at least the first `need` bytes, possibly more; *decoded is how many. A raw frame is copied
+ * whole. SEAF_ERR_ID_MISMATCH when the bytes do not decode. */
+seaf_err block_frame_decode_prefix(const struct block_frame *f, const void *stored, void *plain,
+                                   uint32_t need, uint32_t *decoded);
 /* Checks the crc of the stored bytes of frame f and decodes them into plain (f->plain_len bytes).
  * SEAF_ERR_ID_MISMATCH when the checksum or the decoded length is wrong. */
 seaf_err block_frame_decode(const struct block_frame *f, const void *stored, void *plain);

@@ -24,8 +24,10 @@ struct block_reader {
     struct block_layout layout;
     pthread_mutex_t lock;      /* protects everything below */
     unsigned char *stored_buf; /* one stored frame, allocated on first read */
-    unsigned char *plain_buf;  /* the decoded frame cached_frame */
-    int64_t cached_frame;      /* index of the frame in plain_buf, -1 if none */
+    int64_t stored_frame;      /* frame whose checked stored bytes are in stored_buf, or -1 */
+    unsigned char *plain_buf;  /* decoded bytes of frame plain_frame */
+    int64_t plain_frame;       /* frame in plain_buf, -1 if none */
+    uint32_t plain_valid;      /* how many of its bytes are decoded */
     seaf_err broken;           /* SEAF_OK, or the error every read now returns */
 };
 
@@ -73,7 +75,8 @@ seaf_err block_reader_open(int fd, uint32_t kind, const char *id, struct block_r
     }
     r->fd = fd;
     r->file_size = (uint64_t)st.st_size;
-    r->cached_frame = -1;
+    r->stored_frame = -1;
+    r->plain_frame = -1;
     pthread_mutex_init(&r->lock, NULL);
     seaf_err err = load_layout(fd, r->file_size, &r->layout);
     if (err == SEAF_OK && (r->layout.kind != kind || strcmp(r->layout.id, id) != 0))
@@ -96,10 +99,30 @@ uint64_t block_reader_file_size(const struct block_reader *r)
     return r->file_size;
 }
 
-/* Makes frame idx the decoded frame in plain_buf. Called with r->lock held. */
-static seaf_err load_frame(struct block_reader *r, uint32_t idx)
+/* Reads frame idx's stored bytes into stored_buf and checks them, unless they are there already.
+ * Called with r->lock held. */
+static seaf_err load_stored(struct block_reader *r, uint32_t idx)
 {
-    if (r->cached_frame == (int64_t)idx)
+    if (r->stored_frame == (int64_t)idx)
+        return SEAF_OK;
+    const struct block_frame *f = &r->layout.frames[idx];
+    r->stored_frame = -1;
+    seaf_err err = io_pread_all(r->fd, r->stored_buf, f->stored_len, (off_t)f->offset);
+    if (err == SEAF_OK && !block_frame_intact(f, r->stored_buf))
+        err = SEAF_ERR_ID_MISMATCH;
+    if (err == SEAF_OK)
+        r->stored_frame = idx;
+    return err;
+}
+
+/* Makes at least the first `need` plain bytes of frame idx available in plain_buf.
+ * Raw frames are read straight into plain_buf. An lz4 frame met for the first time is decoded
+ * only up to `need` (a random small read pays for part of a frame); if the same frame is asked
+ * for beyond what was decoded (a sequential reader), it is decoded whole, once.
+ * Called with r->lock held. */
+static seaf_err load_frame(struct block_reader *r, uint32_t idx, uint32_t need)
+{
+    if (r->plain_frame == (int64_t)idx && r->plain_valid >= need)
         return SEAF_OK;
     if (r->plain_buf == NULL) {
         r->plain_buf = malloc(r->layout.frame_size);
@@ -108,16 +131,26 @@ static seaf_err load_frame(struct block_reader *r, uint32_t idx)
             return SEAF_ERR_NOMEM;
     }
     const struct block_frame *f = &r->layout.frames[idx];
-    r->cached_frame = -1;
-    seaf_err err = io_pread_all(r->fd, r->stored_buf, f->stored_len, (off_t)f->offset);
+    bool continuing = r->plain_frame == (int64_t)idx;
+    r->plain_frame = -1;
+    seaf_err err;
+    if (f->flags & BLOCK_FRAME_LZ4) {
+        err = load_stored(r, idx);
+        if (err == SEAF_OK)
+            err = block_frame_decode_prefix(f, r->stored_buf, r->plain_buf,
+                                            continuing ? f->plain_len : need, &r->plain_valid);
+    } else {
+        err = io_pread_all(r->fd, r->plain_buf, f->stored_len, (off_t)f->offset);
+        if (err == SEAF_OK && !block_frame_intact(f, r->plain_buf))
+            err = SEAF_ERR_ID_MISMATCH;
+        r->plain_valid = f->plain_len;
+    }
     if (err == SEAF_ERR_MALFORMED) /* the file shrank under us */
         err = SEAF_ERR_ID_MISMATCH;
-    if (err == SEAF_OK)
-        err = block_frame_decode(f, r->stored_buf, r->plain_buf);
     if (err == SEAF_ERR_ID_MISMATCH)
         r->broken = err;
     if (err == SEAF_OK)
-        r->cached_frame = idx;
+        r->plain_frame = idx;
     return err;
 }
 
@@ -132,11 +165,11 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
     while (err == SEAF_OK && len > 0 && off < size) {
         uint32_t idx = (uint32_t)(off / r->layout.frame_size);
         size_t in_frame = (size_t)(off % r->layout.frame_size);
-        err = load_frame(r, idx);
-        if (err != SEAF_OK)
-            break;
         size_t avail = r->layout.frames[idx].plain_len - in_frame;
         size_t n = len < avail ? len : avail;
+        err = load_frame(r, idx, (uint32_t)(in_frame + n));
+        if (err != SEAF_OK)
+            break;
         memcpy(dst, r->plain_buf + in_frame, n);
         dst += n;
         off += n;
@@ -154,7 +187,7 @@ seaf_err block_reader_verify_all(struct block_reader *r)
     seaf_err err = SEAF_OK;
     pthread_mutex_lock(&r->lock);
     for (uint32_t i = 0; err == SEAF_OK && i < r->layout.frame_count; i++)
-        err = load_frame(r, i);
+        err = load_frame(r, i, r->layout.frames[i].plain_len);
     if (err == SEAF_OK)
         err = r->broken;
     pthread_mutex_unlock(&r->lock);

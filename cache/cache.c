@@ -59,8 +59,9 @@ static void teardown(struct cache *c, bool threads)
 {
     if (threads)
         evict_thread_stop(c);
-    if (c->writer != NULL)
-        index_writer_stop(c->writer);
+    /* With every change in the index, the next start may trust it without a scan. */
+    if (index_writer_stop(c->writer) == 0 && threads)
+        index_db_set_clean(c->db, true);
     index_db_close(c->db);
     entry_table_release(&c->table);
     pthread_cond_destroy(&c->evict_wake);

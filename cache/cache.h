@@ -51,7 +51,7 @@ struct cache_stats {
 };
 
 /* Fills o with the defaults: 10 GiB limit, watermarks 90% / 75%, 1 GiB minimum free space,
- * 256 KiB frames, sync_writes off; dir stays NULL. Cannot fail.
+ * 64 KiB frames, sync_writes off; dir stays NULL. Cannot fail.
  * Durability: a pinned object (data that may exist nowhere else) is always fsynced, file and
  * directory, before its commit returns. Other objects are not: a crash of the process loses
  * nothing, and after a power cut a torn file fails its trailer or frame checksums and is dropped,

@@ -1,9 +1,10 @@
 /* index_db: schema, checks and prepared statements of the sqlite3 object index.
  *
- * One table, objects(kind, id, size, seq, pinned), keyed by (kind, id) and WITHOUT ROWID so a row
- * is one b-tree entry. user_version holds the schema version; anything else in that slot means
- * the file is not ours. WAL with synchronous=NORMAL: a crash of the process loses nothing that
- * was committed, a power cut may lose the last batches, which recovery repairs from the files. */
+ * Table objects(kind, id, size, seq, pinned), keyed by (kind, id) and WITHOUT ROWID so a row is
+ * one b-tree entry; table meta holds the clean-shutdown flag. user_version holds the schema
+ * version; anything else in that slot means the file is not ours. WAL with synchronous=NORMAL: a
+ * crash of the process loses nothing that was committed, a power cut may lose the last batches,
+ * which recovery repairs from the files. */
 #include "index_db.h"
 
 #include <limits.h>
@@ -26,7 +27,9 @@ struct index_db {
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS objects ("
                                  " kind INTEGER NOT NULL, id TEXT NOT NULL, size INTEGER NOT NULL,"
                                  " seq INTEGER NOT NULL, pinned INTEGER NOT NULL DEFAULT 0,"
-                                 " PRIMARY KEY (kind, id)) WITHOUT ROWID;";
+                                 " PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+                                 "CREATE TABLE IF NOT EXISTS meta ("
+                                 " key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 /* The value of a one-row, one-column query, or -1 on error. */
 static long long query_int(sqlite3 *db, const char *sql)
@@ -151,6 +154,20 @@ seaf_err index_db_load(struct index_db *db, index_db_row_fn fn, void *ctx)
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? SEAF_OK : SEAF_ERR_MALFORMED;
+}
+
+seaf_err index_db_get_clean(struct index_db *db, bool *clean)
+{
+    long long v = query_int(db->db, "SELECT value FROM meta WHERE key = 'clean'");
+    *clean = v == 1;
+    return SEAF_OK;
+}
+
+seaf_err index_db_set_clean(struct index_db *db, bool clean)
+{
+    const char *sql = clean ? "INSERT OR REPLACE INTO meta(key, value) VALUES ('clean', 1)"
+                            : "INSERT OR REPLACE INTO meta(key, value) VALUES ('clean', 0)";
+    return sqlite3_exec(db->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SEAF_OK : SEAF_ERR_IO;
 }
 
 seaf_err index_db_begin(struct index_db *db)

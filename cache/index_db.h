@@ -28,6 +28,12 @@ typedef int (*index_db_row_fn)(int kind, const char *id, uint64_t size, uint64_t
 /* Calls fn for every row. SEAF_ERR_MALFORMED if the table cannot be read. */
 seaf_err index_db_load(struct index_db *db, index_db_row_fn fn, void *ctx);
 
+/* Whether the last user of the index closed it cleanly (every change written, files and rows
+ * in agreement). A missing flag reads as false. */
+seaf_err index_db_get_clean(struct index_db *db, bool *clean);
+/* Records the clean flag (false at start-up, true after a complete shutdown). */
+seaf_err index_db_set_clean(struct index_db *db, bool clean);
+
 /* Transactions group puts and deletes (the writer thread commits a batch at a time). */
 seaf_err index_db_begin(struct index_db *db);
 seaf_err index_db_commit(struct index_db *db);

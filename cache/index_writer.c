@@ -2,16 +2,23 @@
  *
  * The queue is a growable array under `lock`. The thread takes the whole array (swapping in its
  * own empty one), releases the lock, and applies the commands in one BEGIN..COMMIT, so posting a
- * command costs a lock and a copy of ~64 bytes however slow sqlite is. `applied` counts commands
- * committed, which is what flush() waits for. */
+ * command costs a lock and a copy of ~64 bytes however slow sqlite is. To make batches real, the
+ * thread is woken only when the queue becomes non-empty, and then lets commands gather for up to
+ * BATCH_DELAY_MS (less if BATCH_MAX are queued, a flush is asked for, or the writer stops): a
+ * burst of hits costs one transaction, not one thread wake-up and one transaction per hit.
+ * `applied` counts commands committed, which is what flush() waits for. */
 #include "index_writer.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "index_db.h"
 #include "seaf_ids.h"
+
+#define BATCH_DELAY_MS 20
+#define BATCH_MAX      4096
 
 enum command_op { OP_PUT, OP_DELETE };
 
@@ -41,6 +48,7 @@ struct index_writer {
     uint64_t applied;           /* commands ever taken and processed; protected by lock */
     uint64_t errors;            /* protected by lock */
     uint64_t batches;           /* protected by lock */
+    unsigned flushers;          /* threads waiting in flush(); protected by lock */
     bool stopping;              /* protected by lock */
 };
 
@@ -61,7 +69,8 @@ static void post(struct index_writer *w, const struct command *cmd)
     }
     q->items[q->count++] = *cmd;
     w->queued++;
-    pthread_cond_signal(&w->wake);
+    if (q->count == 1 || q->count == BATCH_MAX)
+        pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -97,6 +106,28 @@ static uint64_t apply(struct index_db *db, const struct command_batch *b)
     return index_db_commit(db) == SEAF_OK ? failed : b->count;
 }
 
+/* True when the queued commands should be applied now rather than gather longer. */
+static bool batch_due(const struct index_writer *w)
+{
+    return w->stopping || w->flushers > 0 || w->queue.count >= BATCH_MAX;
+}
+
+/* Waits (lock held) until the first command of a batch has waited BATCH_DELAY_MS, or sooner if
+ * the batch is due. */
+static void gather(struct index_writer *w)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += BATCH_DELAY_MS * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (!batch_due(w))
+        if (pthread_cond_timedwait(&w->wake, &w->lock, &deadline) != 0)
+            break;
+}
+
 static void *writer_main(void *arg)
 {
     struct index_writer *w = arg;
@@ -107,6 +138,7 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&w->wake, &w->lock);
         if (w->queue.count == 0 && w->stopping)
             break;
+        gather(w);
         struct command_batch taken = w->queue;
         w->queue = mine;
         pthread_mutex_unlock(&w->lock);
@@ -151,8 +183,11 @@ void index_writer_flush(struct index_writer *w)
 {
     pthread_mutex_lock(&w->lock);
     uint64_t target = w->queued;
+    w->flushers++;
+    pthread_cond_signal(&w->wake);
     while (w->applied < target)
         pthread_cond_wait(&w->done, &w->lock);
+    w->flushers--;
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -172,18 +207,20 @@ uint64_t index_writer_batches(struct index_writer *w)
     return v;
 }
 
-void index_writer_stop(struct index_writer *w)
+uint64_t index_writer_stop(struct index_writer *w)
 {
     if (w == NULL)
-        return;
+        return 0;
     pthread_mutex_lock(&w->lock);
     w->stopping = true;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    uint64_t errors = w->errors;
     free(w->queue.items);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->done);
     free(w);
+    return errors;
 }

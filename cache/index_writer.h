@@ -28,7 +28,8 @@ void index_writer_flush(struct index_writer *w);
 uint64_t index_writer_errors(struct index_writer *w);
 /* Batches committed so far. */
 uint64_t index_writer_batches(struct index_writer *w);
-/* Applies what is queued, stops the thread and frees w (the db stays open). NULL is allowed. */
-void index_writer_stop(struct index_writer *w);
+/* Applies what is queued, stops the thread and frees w (the db stays open). Returns the
+ * commands lost over the writer's life (0: the index holds every change). NULL is allowed. */
+uint64_t index_writer_stop(struct index_writer *w);
 
 #endif

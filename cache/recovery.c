@@ -5,7 +5,9 @@
  *  1. delete everything in tmp/ (fills that never reached their rename);
  *  2. open the index; if it is missing, corrupt or of another version, delete it and start an
  *     empty one ("rebuild");
- *  3. load its rows into the entry table;
+ *  3. load its rows into the entry table; if the last run shut down cleanly, the rows and files
+ *     agree and steps 4-5 are skipped (a file removed behind our back is still caught on open);
+ *     the clean flag is cleared until the next clean shutdown;
  *  4. scan the object files: a file matching its row (same size) is kept as is; a file without a
  *     row (the index lags the files by up to one batch, or was rebuilt) is opened and its trailer
  *     validated before it is adopted, with a recency taken from the file's mtime order, newer than
@@ -223,19 +225,23 @@ seaf_err recovery_run(struct cache *c)
 {
     struct recovery r = {.c = c};
     c->stats.recovered_temp = store_clear_temp(&c->store);
+    bool clean = false;
     seaf_err err = open_index(c);
+    if (err == SEAF_OK && (err = index_db_get_clean(c->db, &clean)) == SEAF_OK)
+        err = index_db_set_clean(c->db, false);
     if (err == SEAF_OK)
         err = load_index(c, &r);
-    if (err == SEAF_OK)
+    if (err == SEAF_OK && !clean)
         err = store_scan(&c->store, scan_file, &r);
     if (err == SEAF_OK)
         err = r.err;
-    if (err == SEAF_OK) {
+    if (err == SEAF_OK && !clean) {
         struct cache_entry *stale = NULL;
         entry_table_for_each(&c->table, collect_unseen, &stale);
         reconcile_index(c, &r, stale);
-        err = build_lru(c);
     }
+    if (err == SEAF_OK)
+        err = build_lru(c);
     c->next_seq = r.max_seq + 1;
     free(r.orphans);
     return err;

@@ -19,6 +19,7 @@
 #include "block_format.h"
 #include "cache.h"
 #include "cache_test_util.h"
+#include "index_db.h"
 
 #define FRAME      (64u * 1024u)
 #define BLOCK_SIZE (100u * 1024u) /* random data: two raw frames */
@@ -515,6 +516,41 @@ static void test_index_persists_order_and_pins(void **state)
     fixture_free(f);
 }
 
+/* Makes the last shutdown look like a crash (the clean flag a crash leaves behind). */
+static void mark_unclean(struct fixture *f)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/index.db", f->dir);
+    struct index_db *db;
+    assert_int_equal(index_db_open(path, &db), SEAF_OK);
+    bool clean = false;
+    assert_int_equal(index_db_get_clean(db, &clean), SEAF_OK);
+    assert_true(clean);
+    assert_int_equal(index_db_set_clean(db, false), SEAF_OK);
+    index_db_close(db);
+}
+
+static void test_clean_restart_trusts_index_but_checks_files(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(10, 100, 100);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(put_block(f, i), SEAF_OK);
+    cache_free(f->cache);
+    f->cache = NULL;
+    char path[PATH_MAX];
+    block_path(f, 1, path);
+    unlink(path); /* behind the cache's back, after a clean shutdown */
+    assert_int_equal(cache_new(&f->opts, &f->cache), SEAF_OK);
+    assert_int_equal(stats(f).entries, 3); /* no scan: the index is trusted */
+    assert_false(has_block(f, 1));         /* ... but the missing file is noticed on open */
+    assert_int_equal(stats(f).entries, 2);
+    assert_int_equal(stats(f).used_bytes, 2 * BLOCK_FILE_SIZE);
+    assert_true(has_block(f, 0));
+    assert_true(has_block(f, 2));
+    fixture_free(f);
+}
+
 static void test_recovery_reconciles_files_and_index(void **state)
 {
     (void)state;
@@ -523,6 +559,7 @@ static void test_recovery_reconciles_files_and_index(void **state)
         assert_int_equal(put_block(f, i), SEAF_OK);
     cache_free(f->cache);
     f->cache = NULL;
+    mark_unclean(f);
     /* A leftover temp file, a file deleted behind the cache's back, a damaged trailer. */
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/tmp/1-%s.abcdef", f->dir, f->id[9]);
@@ -641,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_damaged_frame_drops_block),
         cmocka_unit_test(test_metadata_objects),
         cmocka_unit_test(test_index_persists_order_and_pins),
+        cmocka_unit_test(test_clean_restart_trusts_index_but_checks_files),
         cmocka_unit_test(test_recovery_reconciles_files_and_index),
         cmocka_unit_test(test_index_rebuilt_when_missing),
         cmocka_unit_test(test_index_rebuilt_when_corrupt),
