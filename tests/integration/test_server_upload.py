@@ -144,3 +144,15 @@ def test_heads_and_minted_tokens_survive_restart(server, ids):
     fresh = SyncClient(server.port, DOCS, token)
     assert fresh.head() == new_id
     assert fresh.read_file(fresh.tree(new_id)["persist.txt"]) == b"persist"
+
+
+def test_deleted_library_answers_444_and_disappears_from_lists(server, ids):
+    c = client(server, ids)
+    server.delete_library(DOCS)
+    assert c.call("GET", "commit/HEAD", expect=None)[0] == 444
+    assert c.call("GET", "permission-check/?op=download", expect=None)[0] == 444
+    assert c.call("GET", "commit/" + ids["HEAD"], expect=None)[0] == 403
+    auth = {"Authorization": "Token " + ids["API"]}
+    repos = json.loads(send(server.port, "GET", "/api2/repos/", auth)[3])
+    assert DOCS not in [r["id"] for r in repos]
+    assert send(server.port, "GET", "/api2/repos/%s/download-info/" % DOCS, auth)[0] == 404

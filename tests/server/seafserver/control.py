@@ -12,6 +12,7 @@
   GET  /state                  the state (accounts, libraries, tokens)
   POST /accounts/<email>       merge fields into an account (e.g. {"quota": 1000})
   POST /libraries/<repo_id>    merge fields into a library (e.g. {"status": "read-only"})
+  DELETE /libraries/<repo_id>  delete a library (and its sync tokens), as if removed in Seahub
   POST /web-tokens/<token>     set a web access token {"repo_id", "file_id", "name", "email", "one_time"}
   POST /shutdown               stop the server process
 """
@@ -74,6 +75,9 @@ class _ControlHandler(BaseHTTPRequestHandler):
             self._reply(200, {"ok": True})
             threading.Thread(target=runtime.stop, daemon=True).start()
             return None
+        if self.command == "DELETE" and path.startswith("/libraries/"):
+            deleted = runtime.state.delete_library(unquote(path[len("/libraries/"):]))
+            return self._reply(200 if deleted else 404, {"deleted": deleted})
         if self.command == "POST" and path.startswith("/web-tokens/"):
             runtime.state.set_web_token(unquote(path[len("/web-tokens/"):]), body)
             return self._reply(200, body)

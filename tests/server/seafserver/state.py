@@ -131,6 +131,17 @@ class State:
             self._data["libraries"][repo_id] = {**current, **fields}
             self.save()
 
+    def delete_library(self, repo_id):
+        """Forget a library and its sync tokens (its objects stay in storage). False if unknown."""
+        with self.lock:
+            if self._data["libraries"].pop(repo_id, None) is None:
+                return False
+            tokens = self._data["repo_tokens"]
+            for token in [t for t, entry in tokens.items() if entry["repo_id"] == repo_id]:
+                del tokens[token]
+            self.save()
+            return True
+
     def permission(self, repo_id, email):
         """'rw' for the owner, the share permission ('r'/'rw') for a share, else None."""
         with self.lock:

@@ -157,5 +157,8 @@ class SeafServer:
     def set_library(self, repo_id, **fields):
         return self.control("POST", "/libraries/" + repo_id, fields)
 
+    def delete_library(self, repo_id):
+        return self.control("DELETE", "/libraries/" + repo_id)
+
     def set_web_token(self, token, entry):
         return self.control("POST", "/web-tokens/" + token, entry)
