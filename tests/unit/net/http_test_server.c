@@ -146,7 +146,7 @@ static void *connection_main(void *arg)
         req.index = server->request_count;
         if (server->request_count < MAX_RECORDED) {
             server->recorded[server->request_count] = req;
-            server->recorded[server->request_count].body = NULL;
+            server->recorded[server->request_count].body = strdup(req.body);
         }
         server->request_count++;
         server->handler(server->ctx, &req, &reply);
@@ -252,6 +252,8 @@ void test_server_stop(struct test_server *server)
         close(server->connections[i]->fd);
         free(server->connections[i]);
     }
+    for (unsigned i = 0; i < server->request_count && i < MAX_RECORDED; i++)
+        free(server->recorded[i].body);
     close(server->listen_fd);
     pthread_mutex_destroy(&server->lock);
     free(server);
@@ -298,18 +300,26 @@ void test_reply_set(struct test_reply *reply, int status, const char *extra_head
     reply->raw_len = (size_t)head_len + body_len;
 }
 
-bool test_reply_from_file(struct test_reply *reply, const char *path)
+char *test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
+    char *data;
     long size;
 
     if (!f)
-        return false;
+        return NULL;
     fseek(f, 0, SEEK_END);
     size = ftell(f);
     fseek(f, 0, SEEK_SET);
-    reply->raw = malloc((size_t)size);
-    reply->raw_len = fread(reply->raw, 1, (size_t)size, f);
+    data = malloc((size_t)size + 1);
+    *len = fread(data, 1, (size_t)size, f);
+    data[*len] = '\0';
     fclose(f);
-    return reply->raw_len == (size_t)size;
+    return data;
+}
+
+bool test_reply_from_file(struct test_reply *reply, const char *path)
+{
+    reply->raw = test_read_file(path, &reply->raw_len);
+    return reply->raw != NULL;
 }

@@ -39,12 +39,15 @@ void test_server_stop(struct test_server *server);
 /* "http://127.0.0.1:<port>" */
 const char *test_server_url(const struct test_server *server);
 unsigned test_server_connections(struct test_server *server);
-/* Copies the recorded request number index into out; false if there is none. */
+/* Copies the recorded request number index into out (its body stays owned by the server, valid
+ * until test_server_stop); false if there is none. */
 bool test_server_request(struct test_server *server, unsigned index, struct test_request *out);
 
 /* Fills reply with status, extra header lines ("Name: value\r\n"...; may be NULL) and body. */
 void test_reply_set(struct test_reply *reply, int status, const char *extra_headers,
                     const void *body, size_t body_len);
+/* The contents of a file plus a NUL (not counted in *len), malloc'd; NULL if unreadable. */
+char *test_read_file(const char *path, size_t *len);
 /* Fills reply with the bytes of a captured response file (status line, headers, body). */
 bool test_reply_from_file(struct test_reply *reply, const char *path);
 

@@ -1,0 +1,3 @@
+# Unit tests of the Seafile client, against a fake server replaying the captured responses.
+seafs_unit_test(test_seaf_client test_seaf_client.c seafs_net seafs_http_test_server)
+seafs_unit_test(test_token_store test_token_store.c seafs_net)
