@@ -153,14 +153,18 @@ class SeafileClient:
         listed = json.loads(self._cli("list", "-c", str(self.conf_dir), "--json") or "[]")
         return {repo["id"]: pathlib.Path(repo["path"]) for repo in listed}
 
-    def wait_synchronized(self, libraries, timeout_s, server_log=None):
+    def wait_synchronized(self, libraries, timeout_s, server_log=None, progress=None,
+                          stall_timeout_s=None):
         """Waits until every library {repo id: name} is checked out and 'synchronized'.
 
         Returns {repo id: worktree path}. Raises SeafCliError as soon as the client reports an
-        error for one of them, or when `timeout_s` passes; the message holds the last status,
-        the daemon log tail and, if given, `server_log()` (the server's request log tail)."""
-        deadline = time.monotonic() + timeout_s
+        error for one of them, when `timeout_s` passes, or when neither the status output nor
+        `progress()` (e.g. the server's request count) changed for `stall_timeout_s`. The
+        message holds the last status, the daemon log tail and, if given, `server_log()`."""
+        started = time.monotonic()
+        deadline = started + timeout_s
         names = set(libraries.values())
+        last_seen, last_change = None, started
         while True:
             if self._daemon is not None and self._daemon.poll() is not None:
                 raise SeafCliError(f"seaf-daemon died with {self._daemon.returncode}"
@@ -175,7 +179,15 @@ class SeafileClient:
             local = self.local_libraries()
             if all(repo_id in local for repo_id in libraries) and names <= synced - busy:
                 return {repo_id: local[repo_id] for repo_id in libraries}
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            seen = (rows, progress() if progress else None)
+            if seen != last_seen:
+                last_seen, last_change = seen, now
+            if stall_timeout_s is not None and now - last_change > stall_timeout_s:
+                raise SeafCliError(f"no progress for {stall_timeout_s} s after "
+                                   f"{now - started:.0f} s (checked out: {sorted(local)})"
+                                   f"{self.diagnostics(server_log, rows)}")
+            if now > deadline:
                 raise SeafCliError(f"libraries not synchronized after {timeout_s} s "
                                    f"(checked out: {sorted(local)})"
                                    f"{self.diagnostics(server_log, rows)}")

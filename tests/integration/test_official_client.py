@@ -1,10 +1,13 @@
 """Debian's official Seafile client (seaf-cli / seaf-daemon 8.0.10) against the reference server.
 
 The real client logs in through /api2, fetches download-info, then syncs through /seafhttp
-(protocol-version, commit/HEAD, permission-check, commit, fs-id-list, pack-fs, blocks). These
-tests let it download the captured vector libraries (incl. Secret, encrypted v2, and SharedRO,
-shared read-only) and check that every checked-out tree is byte-identical to its source,
-including empty files and empty directories, and that the client uploaded nothing back.
+(protocol-version, commit/HEAD, permission-check, commit, fs-id-list, pack-fs, blocks). The
+server holds the demo data (seafserver.demo: every generated demo library, incl. the 256 MiB
+file, 10,000 files, the 20,000-entry directory and the read-only / read-write shares, plus the
+captured vector libraries); the client downloads every unencrypted demo library and the vector
+libraries Docs, Secret (encrypted v2), SharedRO (shared read-only) and Scratch. Every checked-out
+tree must be byte-identical to its source, including empty files and empty directories, and the
+client must upload nothing back. SEAFS_OFFICIAL_CLIENT_SMALL_DEMO=1 uses the small demo.
 """
 
 import json
@@ -20,8 +23,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
 import seafcli  # noqa: E402
-from seafserver.testing import VECTORS_DIR, SeafServer, write_state  # noqa: E402
-from seafserver.vectors import state_from_vectors  # noqa: E402
+from seafserver import demo  # noqa: E402
+from seafserver.testing import VECTORS_DIR, SeafServer  # noqa: E402
 
 pytestmark = pytest.mark.skipif(seafcli.missing_client_reason() is not None,
                                 reason=seafcli.missing_client_reason() or "")
@@ -31,7 +34,11 @@ USER, USER_PASSWORD = "user@example.com", "secret"
 # Vector libraries whose blocks are all shipped and whose encryption the 8.0.10 client supports
 # (Big has no blocks in the vectors; the client refuses enc v4, see INDEX.md).
 VECTOR_LIBRARIES = ("Docs", "Secret", "SharedRO", "Scratch")
-VECTOR_SYNC_TIMEOUT_S = 120
+SMALL_DEMO = os.environ.get("SEAFS_OFFICIAL_CLIENT_SMALL_DEMO") == "1"
+# Generous: the full demo is ~31,000 files and 350 MiB; a stuck client fails long before.
+SYNC_TIMEOUT_S = 900
+# Fail earlier when neither the client's status nor the server's request count moves this long.
+STALL_TIMEOUT_S = 180
 SERVER_LOG_TAIL = 40
 # (method, path regex) of the requests a download by seaf-daemon 8.0.10 must have made
 # (see vectors/real-server/client-trace/).
@@ -120,19 +127,33 @@ def manifest_empty_dirs(library):
 
 
 @pytest.fixture(scope="module")
-def vectors_server_for_client(tmp_path_factory):
-    """A server of its own over the read-only vectors storage: the client keeps polling it in
-    the background, so it must not share the session-wide vectors server."""
-    data = tmp_path_factory.mktemp("official-client-vectors")
-    write_state(str(data), state_from_vectors(str(VECTORS)))
-    server = SeafServer(str(data), storage=str(VECTORS / "storage"))
+def demo_server(tmp_path_factory):
+    """A server of its own over freshly built demo data: the client keeps polling it in the
+    background, so it must not share the session-wide vectors server."""
+    data = tmp_path_factory.mktemp("official-client-demo")
+    demo_ids = demo.build_demo(data, small=SMALL_DEMO, vectors_dir=VECTORS, log=lambda _: None)
+    server = SeafServer(str(data))
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server, demo_ids
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def official_client():
+def demo_sources(tmp_path_factory, demo_server):
+    """{demo library name: local source tree}, regenerated exactly as the demo built them."""
+    root = tmp_path_factory.mktemp("official-client-demo-sources")
+    sources = {}
+    for name in demo_server[1]:
+        sources[name] = root / name
+        demo.write_source(name, sources[name])
+    return sources
+
+
+@pytest.fixture(scope="module")
+def official_client(demo_server):
+    """One client for all downloads; depends on the server so that it is stopped first."""
     client = seafcli.SeafileClient()
     try:
         client.init()
@@ -144,38 +165,67 @@ def official_client():
 
 
 @pytest.fixture(scope="module")
-def vector_checkouts(official_client, vectors_server_for_client):
-    """Downloads every vector library with the official client; {name: worktree path}."""
-    server = vectors_server_for_client
-    repos = vector_repos()
-    dest = official_client.root / "vectors"
+def checkouts(official_client, demo_server):
+    """Downloads every demo and vector library with the official client, all at once, and waits
+    until the client reports them synchronized; {library name: worktree path}."""
+    server, demo_ids = demo_server
+    wanted = {name: (repo_id, None) for name, repo_id in demo_ids.items()}
+    wanted.update({name: (repo["repo_id"], repo["password"])
+                   for name, repo in vector_repos().items()})
+    dest = official_client.root / "libraries"
     dest.mkdir()
     started = time.monotonic()
-    for repo in repos.values():
-        official_client.download(repo["repo_id"], server.url, dest, USER, USER_PASSWORD,
-                                 library_password=repo["password"])
+    for repo_id, password in wanted.values():
+        official_client.download(repo_id, server.url, dest, USER, USER_PASSWORD,
+                                 library_password=password)
     paths = official_client.wait_synchronized(
-        {repo["repo_id"]: name for name, repo in repos.items()}, VECTOR_SYNC_TIMEOUT_S,
-        server_log=lambda: server_log_tail(server))
-    print(f"official client synced {len(repos)} vector libraries in "
-          f"{time.monotonic() - started:.1f} s")
-    return {name: paths[repo["repo_id"]] for name, repo in repos.items()}
+        {repo_id: name for name, (repo_id, _) in wanted.items()}, SYNC_TIMEOUT_S,
+        server_log=lambda: server_log_tail(server),
+        progress=lambda: server.counters()["requests"], stall_timeout_s=STALL_TIMEOUT_S)
+    print(f"\nofficial client synced {len(wanted)} libraries "
+          f"({'small' if SMALL_DEMO else 'full'} demo) in {time.monotonic() - started:.1f} s")
+    return {name: paths[repo_id] for name, (repo_id, _) in wanted.items()}
+
+
+def test_demo_has_the_libraries_the_issue_asks_for(demo_server):
+    server, demo_ids = demo_server
+    assert {"Demo", "Many Files", "Shared Read-Only", "Shared Read-Write"} <= set(demo_ids)
+    if not SMALL_DEMO:
+        assert {"Big File", "Wide Directory"} <= set(demo_ids)
+    libraries = server.state()["libraries"]
+    assert not any(libraries[repo_id]["encrypted"] for repo_id in demo_ids.values())
+    shared = libraries[demo_ids["Shared Read-Only"]]
+    assert shared["owner"] != USER and shared["shares"] == {USER: "r"}
+
+
+def test_demo_sources_hold_empty_files_and_empty_dirs(demo_sources):
+    listing = tree_listing(demo_sources["Demo"])
+    empty_files = [rel for rel, path in listing.items() if path and path.stat().st_size == 0]
+    empty_dirs = [rel for rel, path in listing.items()
+                  if path is None and not any((demo_sources["Demo"] / rel).iterdir())]
+    assert empty_files and empty_dirs
+
+
+@pytest.mark.parametrize("library", demo.library_names(SMALL_DEMO))
+def test_official_client_downloads_demo_library_byte_identical(library, checkouts, demo_sources):
+    checked = assert_same_tree(demo_sources[library], checkouts[library])
+    assert checked > 0
 
 
 @pytest.mark.parametrize("library", VECTOR_LIBRARIES)
-def test_official_client_downloads_vector_library_byte_identical(library, vector_checkouts):
-    checked = assert_same_tree(VECTORS / "plain" / library, vector_checkouts[library],
+def test_official_client_downloads_vector_library_byte_identical(library, checkouts):
+    checked = assert_same_tree(VECTORS / "plain" / library, checkouts[library],
                                manifest_empty_dirs(library))
-    assert checked == len(tree_listing(vector_checkouts[library])) > 0
+    assert checked > 0
 
 
-def test_official_client_checkout_names_libraries_by_name(vector_checkouts):
-    assert {path.name for path in vector_checkouts.values()} == set(VECTOR_LIBRARIES)
+def test_official_client_names_worktrees_after_the_libraries(checkouts):
+    assert {name: path.name for name, path in checkouts.items()} == {
+        name: name for name in checkouts}
 
 
-def test_official_client_used_the_sync_protocol_and_uploaded_nothing(
-        vector_checkouts, vectors_server_for_client):
-    log = vectors_server_for_client.log()
+def test_official_client_used_the_sync_protocol_and_uploaded_nothing(checkouts, demo_server):
+    log = demo_server[0].log()
     for method, path in SYNC_REQUESTS:
         assert any(e["method"] == method and re.search(path, e["path"]) for e in log), (
             f"the client never sent {method} {path}")
@@ -185,15 +235,14 @@ def test_official_client_used_the_sync_protocol_and_uploaded_nothing(
     assert not failures, f"server errors during the client's sync: {failures[:10]}"
 
 
-def test_official_client_refuses_encrypted_library_with_wrong_password(
-        vectors_server_for_client):
+def test_official_client_refuses_encrypted_library_with_wrong_password(demo_server):
     secret = vector_repos()["Secret"]
     client = seafcli.SeafileClient()
     try:
         client.init()
         client.start()
         with pytest.raises(seafcli.SeafCliError, match="(?i)incorrect password"):
-            client.download(secret["repo_id"], vectors_server_for_client.url, client.root, USER,
+            client.download(secret["repo_id"], demo_server[0].url, client.root, USER,
                             USER_PASSWORD, library_password="not-the-password")
         assert client.local_libraries() == {}
     finally:
