@@ -12,7 +12,7 @@ from replay import load_captures, send
 from syncclient import SyncClient, parse_pack
 from seafserver.objects import EMPTY_SHA1, Commit, SeafFile, compress
 from seafserver.storage import Storage
-from seafserver.testing import PACKAGE_PARENT, PYTHON, VECTORS_DIR
+from seafserver.testing import PACKAGE_PARENT, PYTHON, VECTORS_DIR, write_state
 from seafserver.vectors import captured_ids
 
 REPO = "0a0a0a0a-1111-2222-3333-444444444444"
@@ -91,3 +91,18 @@ def test_invalid_state_file_is_a_clear_startup_error(tmp_path):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "state.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_state_written_by_another_process_is_picked_up(server_factory):
+    server = server_factory(state=synthetic_state(), storage=None)
+    api = {"Authorization": "Token " + "cd" * 20}
+    assert send(server.port, "GET", "/api2/repos/", api)[0] == 401
+    changed = synthetic_state()
+    changed["libraries"][REPO]["name"] = "Renamed"
+    changed["api_tokens"]["cd" * 20] = "u@example.com"
+    write_state(server.data_dir, changed)
+    status, _r, _h, body = send(server.port, "GET", "/api2/repos/", api)
+    assert status == 200 and [r["name"] for r in json.loads(body)] == ["Renamed"]
+    with open(os.path.join(server.data_dir, "state.json"), "w") as f:
+        f.write("{broken")
+    assert send(server.port, "GET", "/api2/repos/", api)[0] == 200

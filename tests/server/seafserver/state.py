@@ -2,11 +2,15 @@
 
 All access goes through State, which holds a re-entrant lock (the server is threaded) and persists
 every mutation atomically (temp file + rename), so a stop/start of the server loses nothing.
+Changes written to the file by another process while the server runs are picked up on the next
+access.
 """
+import contextlib
 import copy
 import json
 import os
 import secrets
+import sys
 import tempfile
 import threading
 
@@ -60,16 +64,42 @@ class State:
     def __init__(self, data_dir):
         self.path = os.path.join(data_dir, "state.json")
         self.lock = threading.RLock()
-        if os.path.exists(self.path):
+        self._load()
+
+    # --- persistence --------------------------------------------------------------------
+
+    def _file_stamp(self):
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _load(self):
+        stamp = self._file_stamp()
+        if stamp is None:
+            self._data = empty_state()
+        else:
             try:
                 with open(self.path, encoding="utf-8") as f:
                     self._data = _normalized(json.load(f))
             except (OSError, ValueError, TypeError) as exc:
                 raise StateError("%s: %s" % (self.path, exc)) from exc
-        else:
-            self._data = empty_state()
+        self._stamp = stamp
 
-    # --- persistence --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _current(self):
+        """Hold the lock with the state as on disk: changes another process wrote since the
+        last load or save (e.g. the library builder moving a head) are picked up. A broken file
+        written meanwhile is reported once and the previous state kept."""
+        with self.lock:
+            if self._file_stamp() != self._stamp:
+                try:
+                    self._load()
+                except StateError as exc:
+                    print("seafserver: keeping the previous state: %s" % exc, file=sys.stderr)
+                    self._stamp = self._file_stamp()
+            yield
 
     def save(self):
         with self.lock:
@@ -81,27 +111,28 @@ class State:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
+            self._stamp = self._file_stamp()
 
     def snapshot(self):
-        with self.lock:
+        with self._current():
             return copy.deepcopy(self._data)
 
     # --- accounts -----------------------------------------------------------------------
 
     def account(self, email):
-        with self.lock:
+        with self._current():
             account = self._data["accounts"].get(email)
             return copy.deepcopy(account) if account is not None else None
 
     def update_account(self, email, fields):
-        with self.lock:
+        with self._current():
             current = self._data["accounts"].get(email, dict(_ACCOUNT_DEFAULTS))
             self._data["accounts"][email] = {**current, **fields}
             self.save()
 
     def api_token_for(self, email):
         """The user's API token, minted on first use (Seahub's per-user token)."""
-        with self.lock:
+        with self._current():
             for token, owner in sorted(self._data["api_tokens"].items()):
                 if owner == email:
                     return token
@@ -111,29 +142,29 @@ class State:
             return token
 
     def email_for_api_token(self, token):
-        with self.lock:
+        with self._current():
             return self._data["api_tokens"].get(token)
 
     # --- libraries ----------------------------------------------------------------------
 
     def library(self, repo_id):
-        with self.lock:
+        with self._current():
             lib = self._data["libraries"].get(repo_id)
             return copy.deepcopy(lib) if lib is not None else None
 
     def library_ids(self):
-        with self.lock:
+        with self._current():
             return list(self._data["libraries"])
 
     def update_library(self, repo_id, fields):
-        with self.lock:
+        with self._current():
             current = self._data["libraries"].get(repo_id, copy.deepcopy(_LIBRARY_DEFAULTS))
             self._data["libraries"][repo_id] = {**current, **fields}
             self.save()
 
     def delete_library(self, repo_id):
         """Forget a library and its sync tokens (its objects stay in storage). False if unknown."""
-        with self.lock:
+        with self._current():
             if self._data["libraries"].pop(repo_id, None) is None:
                 return False
             tokens = self._data["repo_tokens"]
@@ -144,7 +175,7 @@ class State:
 
     def permission(self, repo_id, email):
         """'rw' for the owner, the share permission ('r'/'rw') for a share, else None."""
-        with self.lock:
+        with self._current():
             lib = self._data["libraries"].get(repo_id)
             if lib is None or email is None:
                 return None
@@ -154,7 +185,7 @@ class State:
 
     def compare_and_set_head(self, repo_id, expected_head, new_head, new_name=None):
         """Move the library head from `expected_head` to `new_head`; False if it moved meanwhile."""
-        with self.lock:
+        with self._current():
             lib = self._data["libraries"].get(repo_id)
             if lib is None or lib["head"] != expected_head:
                 return False
@@ -167,19 +198,19 @@ class State:
     # --- sync (repo) tokens ---------------------------------------------------------------
 
     def mint_repo_token(self, repo_id, email):
-        with self.lock:
+        with self._current():
             token = new_token()
             self._data["repo_tokens"][token] = {"repo_id": repo_id, "email": email, "peer_id": None}
             self.save()
             return token
 
     def repo_token(self, token):
-        with self.lock:
+        with self._current():
             entry = self._data["repo_tokens"].get(token)
             return copy.deepcopy(entry) if entry is not None else None
 
     def set_token_peer(self, token, peer_id):
-        with self.lock:
+        with self._current():
             entry = self._data["repo_tokens"].get(token)
             if entry is not None and entry.get("peer_id") != peer_id:
                 entry["peer_id"] = peer_id
@@ -189,13 +220,13 @@ class State:
 
     def set_web_token(self, token, entry):
         """Store a web access token: {"repo_id", "file_id", "name", "email", "one_time"}."""
-        with self.lock:
+        with self._current():
             self._data["web_tokens"][token] = dict(entry)
             self.save()
 
     def use_web_token(self, token):
         """The token's entry (removed when it is one-time), or None if unknown."""
-        with self.lock:
+        with self._current():
             entry = self._data["web_tokens"].get(token)
             if entry is not None and entry.get("one_time", True):
                 del self._data["web_tokens"][token]
