@@ -72,11 +72,16 @@ struct transfer {
     CURL *curl;
     struct seaf_sha1 *sha1;
     struct http_response *response;
-    size_t error_len;   /* bytes of error_text used */
-    long retry_after_s; /* Retry-After of the last response, -1 if none */
-    seaf_err sink_err;  /* the sink's failure, which aborted the transfer */
-    bool delivered;     /* the sink received bytes during this attempt */
-    bool status_known;  /* status read on the first body chunk */
+    size_t error_len;      /* bytes of error_text used */
+    long retry_after_s;    /* Retry-After of the last response, -1 if none */
+    seaf_err sink_err;     /* the sink's failure, which aborted the transfer */
+    bool delivered;        /* the sink received bytes during this attempt */
+    bool status_known;     /* status read on the first body chunk */
+    bool stalled;          /* aborted for making no progress */
+    long no_progress_ms;   /* the bound on a silence */
+    long last_progress_ms; /* when bytes last moved (either direction) */
+    curl_off_t last_down;  /* byte counts seen at that time */
+    curl_off_t last_up;
 };
 
 static pthread_once_t curl_global_once = PTHREAD_ONCE_INIT;
@@ -545,6 +550,29 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
     return len;
 }
 
+/* Aborts a transfer during which no byte moved for no_progress_ms: libcurl's own low-speed
+ * check averages over several seconds, so alone it would overshoot the configured bound. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct transfer *t = ctx;
+    long now = now_ms();
+
+    (void)dltotal;
+    (void)ultotal;
+    if (dlnow != t->last_down || ulnow != t->last_up) {
+        t->last_down = dlnow;
+        t->last_up = ulnow;
+        t->last_progress_ms = now;
+        return 0;
+    }
+    if (now - t->last_progress_ms > t->no_progress_ms) {
+        t->stalled = true;
+        return 1;
+    }
+    return 0;
+}
+
 static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *ctx)
 {
     struct http_pool *pool = ctx;
@@ -636,6 +664,13 @@ static void configure(struct http_pool *pool, struct transfer *t, struct curl_sl
     curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    t->no_progress_ms = low_speed_time * 1000;
+    t->last_progress_ms = now_ms();
+    t->last_down = 0;
+    t->last_up = 0;
     if (pool->options.debug && pool->options.log) {
         curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
         curl_easy_setopt(c, CURLOPT_DEBUGDATA, pool);
@@ -717,6 +752,7 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     t->sink_err = SEAF_OK;
     t->delivered = false;
     t->status_known = false;
+    t->stalled = false;
     /* Finalising starts the hash over: a retried body is hashed from its first byte. */
     seaf_sha1_final(t->sha1, response->body_id);
     response->body_id[0] = '\0';
@@ -732,6 +768,8 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     pthread_mutex_unlock(&pool->lock);
     if (t->sink_err != SEAF_OK)
         return t->sink_err;
+    if (rc == CURLE_ABORTED_BY_CALLBACK && t->stalled)
+        rc = CURLE_OPERATION_TIMEDOUT;
     if (rc != CURLE_OK) {
         *retryable = curl_error_retryable(rc);
         pool_log(pool, HTTP_LOG_INFO, "request to %s failed: %s", t->request->url,

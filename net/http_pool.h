@@ -22,8 +22,9 @@ typedef void (*http_log_fn)(void *ctx, enum http_log_level level, const char *me
 struct http_pool_options {
     unsigned max_connections_per_host; /* concurrent connections per scheme://host:port; 0 = 4 */
     long connect_timeout_ms;           /* 0 = 10000 */
-    long low_speed_time_s;             /* abort a transfer slower than low_speed_limit bytes/s
-                                          during this many seconds; 0 = 60 */
+    long low_speed_time_s;             /* abort a transfer (as SEAF_ERR_TIMEOUT) when no byte has
+                                          moved for this many seconds, or when it stays slower
+                                          than low_speed_limit bytes/s that long; 0 = 60 */
     long low_speed_limit;              /* bytes per second; 0 = 1 */
     unsigned max_retries;              /* extra attempts of idempotent requests; see retry_set */
     bool retry_set;                    /* false: use 4 retries (max_retries ignored) */
