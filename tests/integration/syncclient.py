@@ -3,29 +3,27 @@ pack-fs with the 1 MiB cut-off handled, blocks) and uploads changes in SeaDrive'
 check-fs, recv-fs, check-blocks, PUT block, update-branch). One block per file, no encryption."""
 import hashlib
 import json
-import struct
 import time
 import zlib
 
 from replay import send
 from seafserver.objects import EMPTY_SHA1, MODE_DIR, MODE_FILE, Commit, Dirent, SeafDir, SeafFile, compress
+from seafserver.packfs import encode_record, parse_packed_objects
 
 PACK_BATCH = 100
 
 
 def parse_pack(body):
-    """[(id, stored bytes)] of a pack-fs body."""
-    records, pos = [], 0
-    while pos < len(body):
-        obj_id = body[pos:pos + 40].decode("ascii")
-        (length,) = struct.unpack(">I", body[pos + 40:pos + 44])
-        records.append((obj_id, body[pos + 44:pos + 44 + length]))
-        pos += 44 + length
+    """[(id, stored bytes)] of a pack-fs body (the framing is checked against the real server's
+    captured pack-fs answers by test_server_replay)."""
+    records = parse_packed_objects(body) if body else []
+    if records is None:
+        raise ProtocolError("malformed pack-fs body")
     return records
 
 
 def pack(records):
-    return b"".join(i.encode() + struct.pack(">I", len(d)) + d for i, d in records)
+    return b"".join(encode_record(obj_id, data) for obj_id, data in records)
 
 
 class ProtocolError(AssertionError):

@@ -1,5 +1,7 @@
 """Request routing between Seahub (/api2/...) and the file server (/seafhttp/... on the main
 port, like the standard nginx layout; every path on the optional bare file-server port)."""
+import copy
+
 from .fileserver import FileServer, reply
 from .seahub import Seahub, json_response
 
@@ -49,7 +51,6 @@ class FileServerApp:
 
 def _with_path(request, path):
     """The same request with its path replaced (the fault/log layer keeps the original)."""
-    clone = object.__new__(type(request))
-    clone.__dict__.update(request.__dict__)
+    clone = copy.copy(request)
     clone.path = path
     return clone

@@ -5,18 +5,18 @@ check order, trailing-slash rules and bodies follow the captures in vectors/real
 """
 import json
 import re
-import struct
 
 from .branch import update_branch
 from .messages import Response, compact_json
 from .objects import EMPTY_SHA1, is_object_id, is_repo_id
+from .packfs import encode_record, parse_packed_objects
 from .trees import MissingObject, fs_id_list
+from .validation import commit_is_valid
 from .webaccess import serve_file
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 OBJ = r"[0-9a-f]{40}"
 MAX_OBJECT_PACK_SIZE = 1 << 20
-PACK_HEADER = 44
 _CLIENT_VER_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
 # (route name, path regex, {method: handler name} or a handler name for any method)
@@ -257,7 +257,7 @@ class FileServer:
             data = self.storage.read("fs", repo_id, obj_id)
             if data is None:
                 return reply(500, bytes(packed))
-            packed += obj_id.encode("ascii") + struct.pack(">I", len(data)) + data
+            packed += encode_record(obj_id, data)
             total += len(data)
             if total >= MAX_OBJECT_PACK_SIZE:
                 break
@@ -352,52 +352,3 @@ class FileServer:
                 entry.update(owner=info["owner"], type=kind)
             entries.append(entry)
         return reply(200, compact_json(entries))
-
-
-def parse_packed_objects(body):
-    """[(id, data)] from recv-fs framing (40-byte ASCII id, uint32 BE length, data), or None."""
-    if len(body) < PACK_HEADER:
-        return None
-    records = []
-    pos = 0
-    while pos < len(body):
-        if len(body) - pos < PACK_HEADER:
-            return None
-        obj_id = body[pos:pos + 40].decode("ascii", "replace")
-        (length,) = struct.unpack(">I", body[pos + 40:pos + PACK_HEADER])
-        end = pos + PACK_HEADER + length
-        if not is_object_id(obj_id) or end > len(body):
-            return None
-        records.append((obj_id, body[pos + PACK_HEADER:end]))
-        pos = end
-    return records
-
-
-_ENC_LENGTHS = {1: {"magic": 32}, 2: {"magic": 64, "key": 96},
-                3: {"magic": 64, "key": 96, "salt": 64}, 4: {"magic": 64, "key": 96, "salt": 64}}
-
-
-def commit_is_valid(commit, repo_id):
-    """The C server's checks on an uploaded commit (§3.7 of the protocol doc)."""
-    if not isinstance(commit, dict):
-        return False
-    if commit.get("repo_id") != repo_id or not is_object_id(commit.get("root_id")):
-        return False
-    creator = commit.get("creator")
-    if not isinstance(creator, str) or len(creator) != 40:
-        return False
-    for key in ("parent_id", "second_parent_id"):
-        if commit.get(key) is not None and not is_object_id(commit.get(key)):
-            return False
-    if commit.get("encrypted") == "true":
-        enc_version = commit.get("enc_version")
-        if not isinstance(enc_version, int) or not 0 <= enc_version <= 4:
-            return False
-        lengths = dict(_ENC_LENGTHS.get(enc_version, {}))
-        if "magic" not in commit and "pwd_hash" in commit:
-            lengths.pop("magic", None)
-        for key, length in lengths.items():
-            value = commit.get(key)
-            if not isinstance(value, str) or len(value) != length:
-                return False
-    return True
