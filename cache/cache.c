@@ -67,6 +67,7 @@ static void teardown(struct cache *c, bool threads)
     pthread_cond_destroy(&c->evict_wake);
     pthread_cond_destroy(&c->changed);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->pin_lock);
     free(c);
 }
 
@@ -82,6 +83,7 @@ seaf_err cache_new(const struct cache_options *o, struct cache **out)
     c->opts.dir = NULL; /* not kept: the store has its own copy */
     c->high_water = percent_of(o->size_limit, o->high_water_pct);
     c->low_water = percent_of(o->size_limit, o->low_water_pct);
+    pthread_mutex_init(&c->pin_lock, NULL);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->changed, NULL);
     pthread_cond_init(&c->evict_wake, NULL);
@@ -144,8 +146,11 @@ void cache_begin_removal_locked(struct cache *c, struct cache_entry *e)
 
 void cache_finish_removal(struct cache *c, struct cache_entry *chain, bool evicted)
 {
-    for (struct cache_entry *e = chain; e != NULL; e = e->work_next)
+    for (struct cache_entry *e = chain; e != NULL; e = e->work_next) {
         store_remove(&c->store, e->kind, e->id);
+        if (e->pinned) /* set while READY, under the lock: stable now */
+            store_pin_clear(&c->store, e->kind, e->id);
+    }
     pthread_mutex_lock(&c->lock);
     while (chain != NULL) {
         struct cache_entry *e = chain;
@@ -394,6 +399,10 @@ seaf_err cache_fill_commit(struct cache_fill *f, struct cache_handle **handle)
     seaf_err err = block_writer_finish(f->writer, sync, sha1, &file_size);
     if (err == SEAF_OK && cache_kind_id_is_sha1(e->kind) && strcmp(sha1, e->id) != 0)
         err = SEAF_ERR_ID_MISMATCH;
+    /* The marker goes first: a crash before the rename leaves a marker without an object, which
+     * recovery deletes; never a pinned object without its marker. */
+    if (err == SEAF_OK && f->pin)
+        err = store_pin_mark(&c->store, e->kind, e->id);
     if (err == SEAF_OK) {
         pthread_mutex_lock(&c->lock);
         err = evict_reserve_locked(c, file_size);
@@ -408,6 +417,8 @@ seaf_err cache_fill_commit(struct cache_fill *f, struct cache_handle **handle)
         }
     }
     if (err != SEAF_OK) {
+        if (f->pin)
+            store_pin_clear(&c->store, e->kind, e->id);
         finish_failed_fill(f, err);
         return err;
     }
@@ -443,23 +454,44 @@ void cache_fill_abort(struct cache_fill *f, seaf_err reason)
         finish_failed_fill(f, reason == SEAF_OK ? SEAF_ERR_IO : reason);
 }
 
+/* The READY entry of (kind, id) with an extra reference, or NULL. Called with c->lock held. */
+static struct cache_entry *ref_ready_locked(struct cache *c, int kind, const char *id)
+{
+    struct cache_entry *e = entry_table_find(&c->table, kind, id);
+    if (e == NULL || e->state != ENTRY_READY)
+        return NULL;
+    e->refs++;
+    return e;
+}
+
 seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned)
 {
     if (!key_valid(kind, id))
         return SEAF_ERR_INVALID_ARG;
+    pthread_mutex_lock(&c->pin_lock);
     pthread_mutex_lock(&c->lock);
-    struct cache_entry *e = entry_table_find(&c->table, kind, id);
-    seaf_err err = SEAF_ERR_NOT_FOUND;
-    if (e != NULL && e->state == ENTRY_READY) {
-        if (e->pinned != pinned) {
-            c->stats.pinned += pinned ? 1 : (uint64_t)-1;
-            e->pinned = pinned;
-            index_put_locked(c, e);
-            evict_kick_locked(c);
-        }
-        err = SEAF_OK;
-    }
+    struct cache_entry *e = ref_ready_locked(c, kind, id);
+    bool change = e != NULL && e->pinned != pinned;
     pthread_mutex_unlock(&c->lock);
+    seaf_err err = e == NULL ? SEAF_ERR_NOT_FOUND : SEAF_OK;
+    /* Pinning writes the durable marker before the flag; unpinning clears the flag first. */
+    if (change && pinned)
+        err = store_pin_mark(&c->store, kind, id);
+    pthread_mutex_lock(&c->lock);
+    if (change && err == SEAF_OK && e->state == ENTRY_READY) {
+        c->stats.pinned += pinned ? 1 : (uint64_t)-1;
+        e->pinned = pinned;
+        index_put_locked(c, e);
+        evict_kick_locked(c);
+    } else if (change && err == SEAF_OK) {
+        err = SEAF_ERR_NOT_FOUND; /* removed meanwhile */
+    }
+    if (e != NULL)
+        entry_unref(e);
+    pthread_mutex_unlock(&c->lock);
+    if (change && (!pinned || err != SEAF_OK))
+        store_pin_clear(&c->store, kind, id);
+    pthread_mutex_unlock(&c->pin_lock);
     return err;
 }
 

@@ -1,10 +1,11 @@
 /* cache_int: the private state of a cache, shared by cache.c (API), evict.c (space) and
  * recovery.c (start-up). Not for use outside cache/.
  *
- * Lock order: cache->lock, then the index writer's queue lock (commands are posted under
- * cache->lock so the index sees changes of one object in the order they were made). No disk I/O
- * other than statvfs is done under cache->lock: unlink, open, read and rename happen outside it,
- * with the entry's state (FILLING / REMOVING) keeping other threads off that object meanwhile. */
+ * Lock order: cache->pin_lock (held across pin-marker I/O), then cache->lock, then the index
+ * writer's queue lock (commands are posted under cache->lock so the index sees changes of one
+ * object in the order they were made). No disk I/O other than statvfs is done under cache->lock:
+ * unlink, open, read and rename happen outside it, with the entry's state (FILLING / REMOVING)
+ * keeping other threads off that object meanwhile. */
 #ifndef SEAFS_CACHE_INT_H
 #define SEAFS_CACHE_INT_H
 
@@ -26,6 +27,7 @@ struct cache {
     uint64_t high_water; /* bytes */
     uint64_t low_water;  /* bytes */
 
+    pthread_mutex_t pin_lock; /* serializes cache_pin calls with their pin-marker writes */
     pthread_mutex_t lock;
     pthread_cond_t changed;   /* broadcast whenever an entry changes state; protected by lock */
     struct entry_table table; /* protected by lock */

@@ -13,7 +13,9 @@
  *     validated before it is adopted, with a recency taken from the file's mtime order, newer than
  *     every indexed object; a file that fails validation is deleted;
  *  5. rows without a file are deleted;
- *  6. the LRU list is rebuilt in recency order and the used bytes are summed.
+ *  6. pins are taken from the pin markers (the durable record; a row may lag them), and markers
+ *     of objects that are not there are deleted;
+ *  7. the LRU list is rebuilt in recency order and the used bytes are summed.
  * Frame checksums are not verified here (that would read the whole cache); every read checks the
  * frames it touches. */
 #include <stdlib.h>
@@ -203,6 +205,46 @@ static void reconcile_index(struct cache *c, struct recovery *r, struct cache_en
     index_db_commit(c->db);
 }
 
+static void clear_pin(struct cache_entry *e, void *ctx)
+{
+    (void)ctx;
+    e->seen = e->pinned; /* remember the indexed pin to see what changed */
+    e->pinned = false;
+}
+
+static int apply_pin_marker(int kind, const char *id, void *ctx)
+{
+    struct cache *c = ctx;
+    struct cache_entry *e = entry_table_find(&c->table, kind, id);
+    if (e == NULL)
+        store_pin_clear(&c->store, kind, id);
+    else
+        e->pinned = true;
+    return 0;
+}
+
+static void write_changed_pin(struct cache_entry *e, void *ctx)
+{
+    struct cache *c = ctx;
+    if (e->seen != e->pinned) {
+        index_db_put(c->db, e->kind, e->id, e->disk_size, e->seq, e->pinned);
+        c->stats.recovered_rows++;
+    }
+}
+
+/* Sets every entry's pin from the markers and writes the rows that change. */
+static seaf_err apply_pins(struct cache *c)
+{
+    entry_table_for_each(&c->table, clear_pin, NULL);
+    seaf_err err = store_scan_pins(&c->store, apply_pin_marker, c);
+    if (err != SEAF_OK)
+        return err;
+    index_db_begin(c->db);
+    entry_table_for_each(&c->table, write_changed_pin, c);
+    index_db_commit(c->db);
+    return SEAF_OK;
+}
+
 /* Orders the LRU list by recency and sums the used bytes. */
 static seaf_err build_lru(struct cache *c)
 {
@@ -239,6 +281,7 @@ seaf_err recovery_run(struct cache *c)
         struct cache_entry *stale = NULL;
         entry_table_for_each(&c->table, collect_unseen, &stale);
         reconcile_index(c, &r, stale);
+        err = apply_pins(c);
     }
     if (err == SEAF_OK)
         err = build_lru(c);

@@ -16,6 +16,7 @@
 #include "seaf_ids.h"
 
 #define TEMP_DIR "tmp"
+#define PINS_DIR "pins"
 
 static seaf_err make_dir(const char *path)
 {
@@ -32,6 +33,9 @@ seaf_err store_init(struct store *s, const char *root)
     seaf_err err = make_dir(s->root);
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", s->root, TEMP_DIR);
+    if (err == SEAF_OK)
+        err = make_dir(path);
+    snprintf(path, sizeof(path), "%s/%s", s->root, PINS_DIR);
     if (err == SEAF_OK)
         err = make_dir(path);
     for (int kind = CACHE_KIND_FIRST; err == SEAF_OK && kind <= CACHE_KIND_LAST; kind++) {
@@ -100,6 +104,56 @@ seaf_err store_remove(const struct store *s, int kind, const char *id)
     if (unlink(path) == 0 || errno == ENOENT)
         return SEAF_OK;
     return SEAF_ERR_IO;
+}
+
+static void pin_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
+{
+    snprintf(out, PATH_MAX, "%s/%s/%d-%s", s->root, PINS_DIR, kind, id);
+}
+
+seaf_err store_pin_mark(const struct store *s, int kind, const char *id)
+{
+    char path[PATH_MAX];
+    pin_path(s, kind, id, path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return io_err_from_errno(errno);
+    close(fd);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/%s", s->root, PINS_DIR);
+    return sync_dir(dir);
+}
+
+seaf_err store_pin_clear(const struct store *s, int kind, const char *id)
+{
+    char path[PATH_MAX];
+    pin_path(s, kind, id, path);
+    return unlink(path) == 0 || errno == ENOENT ? SEAF_OK : SEAF_ERR_IO;
+}
+
+seaf_err store_scan_pins(const struct store *s, store_pin_fn fn, void *ctx)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", s->root, PINS_DIR);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return SEAF_ERR_IO;
+    struct dirent *e;
+    int stop = 0;
+    while (!stop && (e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        int kind = name[0] - '0';
+        const char *id = name + 2;
+        if (!cache_kind_valid(kind) || name[1] != '-' || !seaf_id_valid(id, strlen(id))) {
+            unlinkat(dirfd(d), name, 0);
+            continue;
+        }
+        stop = fn(kind, id, ctx);
+    }
+    closedir(d);
+    return SEAF_OK;
 }
 
 unsigned store_clear_temp(const struct store *s)

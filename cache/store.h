@@ -1,9 +1,10 @@
 /* store: where cached objects live on disk, and the file operations that keep them whole.
  *
  * Layout under the cache directory: <kind dir>/<id[0..1]>/<id> for finished objects (kind dir is
- * "blocks", "commits" or "fs") and tmp/ for files being written. A file only ever appears under
- * its final name by rename() of a complete temporary file, so a reader never sees a partial
- * object and a crash leaves at most stray files in tmp/. */
+ * "blocks", "commits" or "fs"), tmp/ for files being written, and pins/<kind>-<id>, empty files
+ * that record durably which objects are pinned (the index only mirrors them). A file only ever
+ * appears under its final name by rename() of a complete temporary file, so a reader never sees a
+ * partial object and a crash leaves at most stray files in tmp/. */
 #ifndef SEAFS_STORE_H
 #define SEAFS_STORE_H
 
@@ -37,6 +38,15 @@ seaf_err store_open_object(const struct store *s, int kind, const char *id, int 
 seaf_err store_remove(const struct store *s, int kind, const char *id);
 /* Deletes every file in tmp/ (left over from interrupted writes). Returns how many. */
 unsigned store_clear_temp(const struct store *s);
+
+/* Creates the pin marker of (kind, id) and makes it durable (fsync of the directory). */
+seaf_err store_pin_mark(const struct store *s, int kind, const char *id);
+/* Removes the pin marker of (kind, id); a missing marker is not an error. */
+seaf_err store_pin_clear(const struct store *s, int kind, const char *id);
+/* Called for each pin marker by store_scan_pins; returning non-zero stops the scan. */
+typedef int (*store_pin_fn)(int kind, const char *id, void *ctx);
+/* Calls fn for every pin marker; markers with malformed names are deleted. */
+seaf_err store_scan_pins(const struct store *s, store_pin_fn fn, void *ctx);
 
 /* Called for each object file by store_scan; returning non-zero stops the scan. */
 typedef int (*store_scan_fn)(int kind, const char *id, uint64_t file_size, time_t mtime, void *ctx);

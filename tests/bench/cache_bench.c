@@ -1,6 +1,6 @@
 /* cache_bench: figures for the block cache, printed in one run.
  *
- *  1. lz4 frames (256 KiB): compression ratio and CPU time on text-like, real source text and
+ *  1. lz4 frames (the default frame size): compression ratio and CPU time on text-like, real source text and
  *     random data (compress; decompress including the crc32c check).
  *  2. Read throughput of cached blocks, sequential (128 KiB reads, as FUSE sends) and random
  *     4 KiB, next to reading the same bytes from a plain local file in the same directory; warm
@@ -127,7 +127,8 @@ static void bench_lz4(const char *name, const unsigned char *data, size_t len)
 
 static void section_lz4(void)
 {
-    printf("\n1. lz4 frames of 256 KiB (median of %d runs; CPU time of this process)\n", RUNS);
+    printf("\n1. lz4 frames of %u KiB (median of %d runs; CPU time of this process)\n",
+           BLOCK_FRAME_SIZE_DEFAULT / 1024, RUNS);
     size_t len = 32u * 1024 * 1024;
     unsigned char *buf = malloc(len);
     test_fill_text(buf, len, 1);
@@ -270,8 +271,7 @@ static double random_cache(struct read_setup *s, int reads, uint64_t seed)
     for (int i = 0; i < reads; i++) {
         uint64_t pos = test_rand(&rng) % ((uint64_t)BLOCKS * BLOCK_BYTES - sizeof(buf));
         size_t n;
-        seaf_err err =
-            cache_read(s->h[pos / BLOCK_BYTES], pos % BLOCK_BYTES, sizeof(buf), buf, &n);
+        seaf_err err = cache_read(s->h[pos / BLOCK_BYTES], pos % BLOCK_BYTES, sizeof(buf), buf, &n);
         if (err != SEAF_OK)
             die("read", err);
     }
@@ -378,7 +378,7 @@ static void section_hits(const char *dir)
     snprintf(cache_dir, sizeof(cache_dir), "%s/hits", dir);
     double startup;
     struct cache *c = open_hit_cache(cache_dir, &startup);
-    char (*ids)[SEAF_ID_LEN + 1] = malloc((size_t)HIT_OBJECTS * sizeof(*ids));
+    char(*ids)[SEAF_ID_LEN + 1] = malloc((size_t)HIT_OBJECTS * sizeof(*ids));
     char obj[512];
     double t0 = now_s(CLOCK_MONOTONIC);
     for (int i = 0; i < HIT_OBJECTS; i++) {
@@ -434,8 +434,7 @@ static void section_hits(const char *dir)
     }
     printf("  hit on a small object (open + read + close):          %6.1f us\n",
            median(meta, RUNS));
-    printf("  hit on an 8 MiB block (open + 4 KiB read + close):    %6.1f us\n",
-           median(blk, RUNS));
+    printf("  hit on an 8 MiB block (open + 4 KiB read + close):    %6.1f us\n", median(blk, RUNS));
     cache_free(c);
 
     char db[PATH_MAX + 16];
@@ -444,8 +443,8 @@ static void section_hits(const char *dir)
     c = open_hit_cache(cache_dir, &startup);
     struct cache_stats st;
     cache_get_stats(c, &st);
-    printf("  index rebuilt from the files (db deleted): %.0f ms for %llu objects\n",
-           startup * 1e3, (unsigned long long)st.entries);
+    printf("  index rebuilt from the files (db deleted): %.0f ms for %llu objects\n", startup * 1e3,
+           (unsigned long long)st.entries);
     cache_free(c);
     free(ids);
     test_remove_tree(cache_dir);
@@ -459,9 +458,14 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("cache_bench: work directory %s\n", dir);
+    double t0 = now_s(CLOCK_MONOTONIC);
     section_lz4();
+    double t1 = now_s(CLOCK_MONOTONIC);
     section_reads(dir);
+    double t2 = now_s(CLOCK_MONOTONIC);
     section_hits(dir);
+    double t3 = now_s(CLOCK_MONOTONIC);
     test_remove_tree(dir);
+    printf("\n(sections took %.0f s, %.0f s, %.0f s of wall time)\n", t1 - t0, t2 - t1, t3 - t2);
     return 0;
 }
