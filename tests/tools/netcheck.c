@@ -4,7 +4,7 @@
  *
  *   seafs-netcheck --server URL (--user U --password P | --user U --token T) [options] COMMAND
  *   COMMAND: repos | account | head REPO | metadata REPO | cat REPO PATH OUT | blocks REPO PATH
- *   options: --fileserver URL --token-dir DIR --connections N --parallel N --retries N
+ *   options: --fileserver URL --token-dir DIR --connections N --parallel N --repeat N --retries N
  *            --low-speed-time S --connect-timeout-ms MS --retry-budget-ms MS --otp CODE --debug
  */
 #include <getopt.h>
@@ -33,6 +33,7 @@ struct settings {
     const char *otp;
     unsigned connections;
     unsigned parallel;
+    unsigned repeat;
     long retries;
     long low_speed_time;
     long connect_timeout_ms;
@@ -54,14 +55,29 @@ static void log_stderr(void *ctx, enum http_log_level level, const char *message
     fprintf(stderr, "[%d] %s\n", (int)level, message);
 }
 
-static int fail(seaf_err err, const char *what, double started)
+/* Adds the pool's counters and the elapsed time to out, prints it and frees it. */
+static void print_result(json_t *out, struct http_pool *pool, double started)
 {
-    json_t *out = json_pack("{s:b, s:s, s:i, s:s, s:f}", "ok", 0, "error", seaf_strerror(err),
-                            "code", (int)err, "during", what, "seconds", now_s() - started);
+    struct http_pool_stats stats;
 
+    json_object_set_new(out, "seconds", json_real(now_s() - started));
+    if (pool) {
+        http_pool_get_stats(pool, &stats);
+        json_object_set_new(out, "requests", json_integer((json_int_t)stats.requests));
+        json_object_set_new(out, "retries", json_integer((json_int_t)stats.retries));
+        json_object_set_new(out, "connections_opened",
+                            json_integer((json_int_t)stats.connections_opened));
+    }
     json_dumpf(out, stdout, JSON_COMPACT);
     putchar('\n');
     json_decref(out);
+}
+
+static int fail(seaf_err err, const char *what, struct http_pool *pool, double started)
+{
+    print_result(json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "error", seaf_strerror(err), "code",
+                           (int)err, "during", what),
+                 pool, started);
     return 1;
 }
 
@@ -238,6 +254,7 @@ struct block_job {
     const char *repo;
     json_t *blocks;
     const int64_t *offsets;
+    size_t total; /* fetches to make: the blocks, repeat times over */
     int fd;
     atomic_size_t next;
     atomic_int first_error;
@@ -248,12 +265,13 @@ static void *block_worker(void *arg)
     struct block_job *job = arg;
 
     for (;;) {
-        size_t i = atomic_fetch_add(&job->next, 1);
+        size_t k = atomic_fetch_add(&job->next, 1);
+        size_t i = k % json_array_size(job->blocks);
         struct file_sink sink;
         struct http_sink http;
         seaf_err err;
 
-        if (i >= json_array_size(job->blocks) || atomic_load(&job->first_error) != SEAF_OK)
+        if (k >= job->total || atomic_load(&job->first_error) != SEAF_OK)
             return NULL;
         sink = (struct file_sink){.fd = job->fd, .start = job->offsets[i], .pos = job->offsets[i]};
         http = (struct http_sink){.write = file_write, .reset = file_reset, .ctx = &sink};
@@ -269,9 +287,9 @@ static void *block_worker(void *arg)
     }
 }
 
-/* Fetches the blocks of file `entry` into fd (or only counts them when fd < 0). */
+/* Fetches the blocks of file `entry` into fd (or only counts them when fd < 0), repeat times. */
 static seaf_err fetch_blocks(struct seaf_client *client, const char *repo, json_t *entry, int fd,
-                             unsigned parallel, const char **stage)
+                             unsigned parallel, unsigned repeat, const char **stage)
 {
     json_t *blocks = json_object_get(entry, "blocks");
     size_t n = json_array_size(blocks);
@@ -292,8 +310,12 @@ static seaf_err fetch_blocks(struct seaf_client *client, const char *repo, json_
     for (size_t i = 0; err == SEAF_OK && i < n; i++)
         offsets[i + 1] = offsets[i] + sizes[i];
     if (err == SEAF_OK) {
-        struct block_job job = {
-            .client = client, .repo = repo, .blocks = blocks, .offsets = offsets, .fd = fd};
+        struct block_job job = {.client = client,
+                                .repo = repo,
+                                .blocks = blocks,
+                                .offsets = offsets,
+                                .fd = fd,
+                                .total = n * repeat};
 
         *stage = "blocks";
         atomic_init(&job.next, 0);
@@ -330,21 +352,6 @@ static seaf_err connect_account(struct seaf_client *client, const struct setting
     return err;
 }
 
-static void print_ok(json_t *out, struct http_pool *pool, double started)
-{
-    struct http_pool_stats stats;
-
-    http_pool_get_stats(pool, &stats);
-    json_object_set_new(out, "ok", json_true());
-    json_object_set_new(out, "seconds", json_real(now_s() - started));
-    json_object_set_new(out, "requests", json_integer((json_int_t)stats.requests));
-    json_object_set_new(out, "retries", json_integer((json_int_t)stats.retries));
-    json_object_set_new(out, "connections_opened",
-                        json_integer((json_int_t)stats.connections_opened));
-    json_dumpf(out, stdout, JSON_COMPACT);
-    putchar('\n');
-}
-
 static int run(struct seaf_client *client, struct http_pool *pool, const struct settings *s,
                int argc, char **argv, double started)
 {
@@ -354,7 +361,7 @@ static int run(struct seaf_client *client, struct http_pool *pool, const struct 
     seaf_err err = connect_account(client, s);
 
     if (err != SEAF_OK)
-        return fail(err, "login", started);
+        return fail(err, "login", pool, started);
     if (strcmp(command, "repos") == 0) {
         struct seahub_repo_list list;
 
@@ -421,11 +428,14 @@ static int run(struct seaf_client *client, struct http_pool *pool, const struct 
                     err = SEAF_ERR_IO;
             }
             if (err == SEAF_OK)
-                err = fetch_blocks(client, argv[1], entry, fd, s->parallel, &stage);
+                err = fetch_blocks(client, argv[1], entry, fd, s->parallel, s->repeat, &stage);
             if (fd >= 0)
                 close(fd);
             if (err == SEAF_OK) {
-                json_object_set_new(out, "bytes", json_incref(json_object_get(entry, "size")));
+                json_object_set_new(
+                    out, "bytes",
+                    json_integer(json_integer_value(json_object_get(entry, "size")) *
+                                 (json_int_t)s->repeat));
                 json_object_set_new(
                     out, "blocks",
                     json_integer((json_int_t)json_array_size(json_object_get(entry, "blocks"))));
@@ -443,10 +453,10 @@ static int run(struct seaf_client *client, struct http_pool *pool, const struct 
     }
     if (err != SEAF_OK) {
         json_decref(out);
-        return fail(err, stage, started);
+        return fail(err, stage, pool, started);
     }
-    print_ok(out, pool, started);
-    json_decref(out);
+    json_object_set_new(out, "ok", json_true());
+    print_result(out, pool, started);
     return 0;
 }
 
@@ -463,13 +473,14 @@ int main(int argc, char **argv)
         {"connections", required_argument, NULL, 'c'},
         {"parallel", required_argument, NULL, 'j'},
         {"retries", required_argument, NULL, 'r'},
+        {"repeat", required_argument, NULL, 'R'},
         {"low-speed-time", required_argument, NULL, 'l'},
         {"connect-timeout-ms", required_argument, NULL, 'C'},
         {"retry-budget-ms", required_argument, NULL, 'B'},
         {"debug", no_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
-    struct settings s = {.connections = 4, .parallel = 1, .retries = -1};
+    struct settings s = {.connections = 4, .parallel = 1, .repeat = 1, .retries = -1};
     struct http_pool *pool;
     struct seaf_client *client = NULL;
     double started = now_s();
@@ -509,6 +520,9 @@ int main(int argc, char **argv)
         case 'r':
             s.retries = atol(optarg);
             break;
+        case 'R':
+            s.repeat = (unsigned)atoi(optarg);
+            break;
         case 'l':
             s.low_speed_time = atol(optarg);
             break;
@@ -525,7 +539,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!s.server || !s.user || optind >= argc || s.parallel == 0) {
+    if (!s.server || !s.user || optind >= argc || s.parallel == 0 || s.repeat == 0) {
         fprintf(stderr, "usage: seafs-netcheck --server URL --user U (--password P | --token T) "
                         "[options] repos|account|head|metadata|cat|blocks ...\n");
         return 2;
@@ -540,7 +554,7 @@ int main(int argc, char **argv)
                                              .log = log_stderr};
     pool = http_pool_new(&pool_options, &err);
     if (!pool)
-        return fail(err, "setup", started);
+        return fail(err, "setup", NULL, started);
     struct seaf_client_options client_options = {.server_url = s.server,
                                                  .fileserver_url = s.fileserver,
                                                  .username = s.user,
@@ -551,7 +565,7 @@ int main(int argc, char **argv)
     err = seaf_client_new(&client_options, pool, &client);
     if (err != SEAF_OK) {
         http_pool_free(pool);
-        return fail(err, "setup", started);
+        return fail(err, "setup", NULL, started);
     }
     rc = run(client, pool, &s, argc - optind, argv + optind, started);
     seaf_client_free(client);
