@@ -92,6 +92,9 @@ void cache_close(struct cache_handle *h);
 /* Appends bytes of the object being filled. SEAF_ERR_NOSPACE when the object alone would exceed
  * the cache limit, SEAF_ERR_IO; after an error only cache_fill_abort is allowed. */
 seaf_err cache_fill_write(struct cache_fill *f, const void *data, size_t len);
+/* Forgets everything written to the fill so far, so a retried download can start over (the
+ * `reset` of a net sink). SEAF_ERR_IO, SEAF_ERR_NOMEM. */
+seaf_err cache_fill_reset(struct cache_fill *f);
 /* Asks for the object to be pinned when committed (for data not yet uploaded, for example); it
  * is then also made durable (fsync) before the commit returns. */
 void cache_fill_pin(struct cache_fill *f);

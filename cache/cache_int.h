@@ -1,5 +1,6 @@
-/* cache_int: the private state of a cache, shared by cache.c (API), evict.c (space) and
- * recovery.c (start-up). Not for use outside cache/.
+/* cache_int: the private state of a cache, shared by cache.c (lifecycle, pins), cache_handle.c
+ * (reads), cache_fill.c (fills), evict.c (space) and recovery.c (start-up). Not for use outside
+ * cache/.
  *
  * Lock order: cache->pin_lock (held across pin-marker I/O), then cache->lock, then the index
  * writer's queue lock (commands are posted under cache->lock so the index sees changes of one
@@ -71,6 +72,20 @@ void evict_thread_stop(struct cache *c);
 void cache_finish_removal(struct cache *c, struct cache_entry *chain, bool evicted);
 /* Marks a READY entry REMOVING and takes it out of the LRU list. Called with c->lock held. */
 void cache_begin_removal_locked(struct cache *c, struct cache_entry *e);
+
+/* Shared by the API files (cache.c, cache_handle.c, cache_fill.c). */
+/* True for a valid kind and a 40-hex-digit id. */
+bool cache_key_valid(int kind, const char *id);
+/* Posts the current state of e to the index writer. Called with c->lock held. */
+void cache_index_put_locked(struct cache *c, const struct cache_entry *e);
+/* Claims a READY entry for a new handle (open count, reference, LRU touch, hit counter). Called
+ * with c->lock held. */
+void cache_claim_open_locked(struct cache *c, struct cache_entry *e);
+/* Builds a handle on an entry the caller has claimed. fd < 0 means "open the file"; otherwise the
+ * reader takes the given descriptor. On a damaged or missing file the entry is dropped, the claim
+ * released, and SEAF_ERR_NOT_FOUND returned. */
+seaf_err cache_make_handle(struct cache *c, struct cache_entry *e, int fd,
+                           struct cache_handle **out);
 
 /* Start-up recovery (recovery.c): clears temporary files, loads the index into c->table,
  * reconciles it with the files (rebuilding a missing or corrupt index), and sets c->used,

@@ -189,6 +189,24 @@ static void test_fill_with_wrong_bytes_is_refused(void **state)
     fixture_free(f);
 }
 
+static void test_fill_reset_starts_over(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(10, 100, 100);
+    struct cache_handle *h;
+    struct cache_fill *fill;
+    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
+    /* A download that delivered a frame and a half of wrong bytes, then was retried. */
+    assert_int_equal(cache_fill_write(fill, f->data[1], FRAME + FRAME / 2), SEAF_OK);
+    assert_int_equal(cache_fill_reset(fill), SEAF_OK);
+    assert_int_equal(cache_fill_write(fill, f->data[0], BLOCK_SIZE), SEAF_OK);
+    assert_int_equal(cache_fill_commit(fill, NULL), SEAF_OK);
+    assert_true(has_block(f, 0));
+    assert_int_equal(stats(f).used_bytes, BLOCK_FILE_SIZE);
+    assert_int_equal(object_bytes(f), BLOCK_FILE_SIZE);
+    fixture_free(f);
+}
+
 struct waiter {
     struct fixture *f;
     int block;
@@ -722,6 +740,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_miss_fill_hit),
         cmocka_unit_test(test_fill_with_wrong_bytes_is_refused),
+        cmocka_unit_test(test_fill_reset_starts_over),
         cmocka_unit_test(test_waiters_share_one_fill),
         cmocka_unit_test(test_lru_order_pins_and_open_objects),
         cmocka_unit_test(test_fill_pinned_survives_eviction),
