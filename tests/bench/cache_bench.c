@@ -1,7 +1,7 @@
 /* cache_bench: figures for the block cache, printed in one run.
  *
- *  1. lz4 frames (the default frame size): compression ratio and CPU time on text-like, real source
- * text and random data (compress; decompress including the crc32c check).
+ *  1. lz4 frames of the default size: compression ratio and CPU time on text-like, real source
+ *     text and random data (compress; decompress including the crc32c check).
  *  2. Read throughput of cached blocks, sequential (128 KiB reads, as FUSE sends) and random
  *     4 KiB, next to reading the same bytes from a plain local file in the same directory; warm
  *     (page cache) and cold (the files' pages dropped with posix_fadvise first).
