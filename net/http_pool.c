@@ -42,6 +42,9 @@
 #define DEFAULT_RETRY_MAX_DELAY_MS 10000
 #define DEFAULT_RETRY_BUDGET_MS    60000
 #define MAX_REDIRECTS              5
+/* Bytes libcurl reads from the socket at once (its default, 16 KiB, is small for bodies of
+ * several MiB). */
+#define RECEIVE_BUFFER_SIZE (256L * 1024)
 
 /* The pooled easy handles of one origin. */
 struct origin {
@@ -648,6 +651,7 @@ static void configure(struct http_pool *pool, struct transfer *t, struct curl_sl
     curl_easy_setopt(c, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
     curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, RECEIVE_BUFFER_SIZE);
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(c, CURLOPT_USERAGENT, pool->user_agent);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, pool->options.connect_timeout_ms);
