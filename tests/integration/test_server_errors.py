@@ -187,3 +187,17 @@ def test_repo_list_filters(vectors_server):
     assert [(r["type"], r["name"], r["permission"]) for r in shared] == [("srepo", "SharedRO", "r")]
     mine = seahub(vectors_server, "GET", "/api2/repos/?type=mine&nameContains=secret", API)[1]
     assert sorted(r["name"] for r in mine) == ["Secret", "Secret4"]
+
+
+def test_chunked_request_bodies_are_read(vectors_server):
+    import socket
+    body = b'["%s"]' % ("f" * 40).encode()
+    request = (b"POST /seafhttp/repo/%s/check-fs/ HTTP/1.1\r\nHost: x\r\nSeafile-Repo-Token: %s\r\n"
+               b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+               % (DOCS.encode(), IDS["TD"].encode(), len(body), body))
+    with socket.create_connection(("127.0.0.1", vectors_server.port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b'["' + b"f" * 40 + b'"]')

@@ -35,6 +35,13 @@ class ConnectionHandler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # the Recorder keeps the log
         pass
 
+    def handle(self):
+        """Serve requests until the peer closes; a peer that vanishes is not an error."""
+        try:
+            super().handle()
+        except OSError:  # reset, broken pipe, timeout, or a connection dropped by stop()
+            self.close_connection = True
+
     def handle_one_request(self):
         self.raw_requestline = self.rfile.readline(65537)
         if not self.raw_requestline:
@@ -67,7 +74,10 @@ class ConnectionHandler(BaseHTTPRequestHandler):
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(parts)
-                parts.append(self.rfile.read(size))
+                chunk = self.rfile.read(size)
+                if len(chunk) != size:
+                    raise BodyError("truncated chunk")
+                parts.append(chunk)
                 self.rfile.readline(1024)
         length = self.headers.get("Content-Length")
         if length is None:
@@ -104,11 +114,14 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         self._send_and_record(request.method, full_path, route, response)
 
     def _send_and_record(self, method, path, route, response):
+        """Record, then send. Recording first means that a client which has read a complete
+        response always finds it in the log and counters."""
         server = self.server
         plan = server.faults.body_fault(path, len(response.body))
         head = response.head_bytes()
         body = response.body if plan is None else response.body[:plan[1]]
-        outcome = "ok" if plan is None else plan[0]
+        entry = server.recorder.record(method, path, route, response.status, len(head) + len(body),
+                                       "ok" if plan is None else plan[0])
         try:
             bandwidth = server.faults.bandwidth()
             if bandwidth or plan is not None:
@@ -119,8 +132,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
             if plan is not None and plan[0] == "stall":
                 server.faults.stall_event().wait()
         except OSError:
-            outcome = "client-gone"
-        server.recorder.record(method, path, route, response.status, len(head) + len(body), outcome)
+            server.recorder.set_outcome(entry, "client-gone")
         if plan is not None:
             self._abort(reset=plan[0] == "reset")
 

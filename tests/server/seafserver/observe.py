@@ -27,6 +27,7 @@ class Recorder:
             self._connections += 1
 
     def record(self, method, path, route, status, bytes_sent, outcome="ok"):
+        """Log one request and count it; returns the log entry (see set_outcome)."""
         entry = {"time": round(time.time(), 3), "method": method, "path": path, "route": route,
                  "status": status, "bytes_sent": bytes_sent, "outcome": outcome}
         with self._lock:
@@ -42,6 +43,14 @@ class Recorder:
                 with open(self._log_path, "a", encoding="utf-8") as f:
                     f.write("%(time).3f %(method)s %(path)s %(status)s %(bytes_sent)s %(route)s "
                             "%(outcome)s\n" % entry)
+        return entry
+
+    def set_outcome(self, entry, outcome):
+        """Correct the outcome of a recorded request (e.g. the client went away mid-send)."""
+        with self._lock:
+            self._outcomes[entry["outcome"]] -= 1
+            self._outcomes[outcome] += 1
+            entry["outcome"] = outcome
 
     def log(self):
         with self._lock:
