@@ -332,24 +332,30 @@ seaf_err seaf_client_repo_token(struct seaf_client *client, const char *repo_id,
 
 /* ---- file-server discovery ---------------------------------------------------------- */
 
-/* True when base answers GET base/protocol-version with a JSON object holding "version". */
-static bool is_fileserver(struct seaf_client *c, const char *base)
+/* SEAF_OK when base answers GET base/protocol-version with a JSON object holding "version";
+ * else the transport error, or SEAF_ERR_PROTOCOL for any other answer. */
+static seaf_err probe_fileserver(struct seaf_client *c, const char *base)
 {
     char url[URL_MAX];
     struct http_buffer body;
     struct seaf_call call = {.method = HTTP_GET, .url = url, .response_body = &body};
     json_t *root = NULL;
-    bool ok = false;
+    seaf_err err;
 
     snprintf(url, sizeof(url), "%s/protocol-version", base);
     http_buffer_init(&body, 4096);
-    if (seaf_client_call(c, &call, NULL) == SEAF_OK && body.data) {
-        root = json_loadb(body.data, body.len, 0, NULL);
-        ok = json_is_object(root) && json_is_integer(json_object_get(root, "version"));
+    err = seaf_client_call(c, &call, NULL);
+    if (err == SEAF_OK) {
+        root = body.data ? json_loadb(body.data, body.len, 0, NULL) : NULL;
+        if (!json_is_object(root) || !json_is_integer(json_object_get(root, "version")))
+            err = SEAF_ERR_PROTOCOL;
+    } else if (err != SEAF_ERR_NETWORK && err != SEAF_ERR_TIMEOUT && err != SEAF_ERR_TLS &&
+               err != SEAF_ERR_NOMEM) {
+        err = SEAF_ERR_PROTOCOL; /* an HTTP answer, but not a file server's */
     }
     json_decref(root);
     http_buffer_release(&body);
-    return ok;
+    return err;
 }
 
 /* Candidate 2 of §1.2: http://host:8082 (port replaced or appended). */
@@ -368,6 +374,7 @@ seaf_err seaf_client_fileserver_url(struct seaf_client *client, char *out, size_
     char candidate[URL_MAX + 16];
     char *found = NULL;
     bool known;
+    seaf_err err;
 
     pthread_mutex_lock(&client->lock);
     known = client->fileserver_url != NULL;
@@ -380,12 +387,13 @@ seaf_err seaf_client_fileserver_url(struct seaf_client *client, char *out, size_
 
     seaf_url_origin(client->server_url, origin, sizeof(origin));
     snprintf(candidate, sizeof(candidate), "%s/seafhttp", origin);
-    if (!is_fileserver(client, candidate)) {
-        if (strncmp(origin, "http://", 7) != 0 ||
-            !port_8082_base(origin, candidate, sizeof(candidate)) ||
-            !is_fileserver(client, candidate))
-            return SEAF_ERR_NETWORK;
-    }
+    err = probe_fileserver(client, candidate);
+    /* Only plain http falls back to the file server's own port (§1.2). */
+    if (err != SEAF_OK && strncmp(origin, "http://", 7) == 0 &&
+        port_8082_base(origin, candidate, sizeof(candidate)))
+        err = probe_fileserver(client, candidate);
+    if (err != SEAF_OK)
+        return err;
     found = strdup(candidate);
     if (!found)
         return SEAF_ERR_NOMEM;

@@ -49,8 +49,9 @@ void seaf_client_forget_api_token(struct seaf_client *client);
 bool seaf_client_has_api_token(struct seaf_client *client);
 
 /* The file-server base URL, discovering it on first use (§1.2: <scheme://host[:port]>/seafhttp,
- * else for plain http the host's port 8082). Copies it to out (size out_size). SEAF_ERR_NETWORK /
- * SEAF_ERR_PROTOCOL when neither answers as a Seafile file server. Blocks on the network. */
+ * else for plain http the host's port 8082). Copies it to out (size out_size). When no candidate
+ * answers as a Seafile file server: the last candidate's transport error (SEAF_ERR_NETWORK,
+ * SEAF_ERR_TIMEOUT, SEAF_ERR_TLS) or SEAF_ERR_PROTOCOL. Blocks on the network. */
 seaf_err seaf_client_fileserver_url(struct seaf_client *client, char *out, size_t out_size);
 
 /* The sync token of a library: from memory, else the token store, else a new one from

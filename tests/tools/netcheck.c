@@ -3,8 +3,10 @@
  * {"ok": false, "error": ..., "code": ...}. Credentials are never printed.
  *
  *   seafs-netcheck --server URL (--user U --password P | --user U --token T) [options] COMMAND
- *   COMMAND: repos | account | head REPO | metadata REPO | cat REPO PATH OUT | blocks REPO PATH
+ *   COMMAND: discover | repos | account | head REPO | metadata REPO | cat REPO PATH OUT |
+ *            blocks REPO PATH          (discover needs no credentials)
  *   options: --fileserver URL --token-dir DIR --connections N --parallel N --repeat N --retries N
+ *            --ca-file PEM --insecure
  *            --low-speed-time S --connect-timeout-ms MS --retry-budget-ms MS --otp CODE --debug
  */
 #include <getopt.h>
@@ -31,6 +33,8 @@ struct settings {
     const char *token;
     const char *token_dir;
     const char *otp;
+    const char *ca_file;
+    bool insecure;
     unsigned connections;
     unsigned parallel;
     unsigned repeat;
@@ -358,10 +362,26 @@ static int run(struct seaf_client *client, struct http_pool *pool, const struct 
     const char *command = argv[0];
     const char *stage = command;
     json_t *out = json_object();
-    seaf_err err = connect_account(client, s);
+    seaf_err err = SEAF_OK;
 
-    if (err != SEAF_OK)
+    if (strcmp(command, "discover") == 0) {
+        char url[1024];
+        int version = 0;
+
+        err = seaf_client_fileserver_url(client, url, sizeof(url));
+        if (err == SEAF_OK)
+            err = fileserver_protocol_version(client, &version);
+        if (err == SEAF_OK) {
+            json_object_set_new(out, "fileserver", json_string(url));
+            json_object_set_new(out, "version", json_integer(version));
+        }
+        goto done;
+    }
+    err = connect_account(client, s);
+    if (err != SEAF_OK) {
+        json_decref(out);
         return fail(err, "login", pool, started);
+    }
     if (strcmp(command, "repos") == 0) {
         struct seahub_repo_list list;
 
@@ -451,6 +471,7 @@ static int run(struct seaf_client *client, struct http_pool *pool, const struct 
         json_decref(out);
         return 2;
     }
+done:
     if (err != SEAF_OK) {
         json_decref(out);
         return fail(err, stage, pool, started);
@@ -478,6 +499,8 @@ int main(int argc, char **argv)
         {"connect-timeout-ms", required_argument, NULL, 'C'},
         {"retry-budget-ms", required_argument, NULL, 'B'},
         {"debug", no_argument, NULL, 'D'},
+        {"ca-file", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     struct settings s = {.connections = 4, .parallel = 1, .repeat = 1, .retries = -1};
@@ -535,6 +558,12 @@ int main(int argc, char **argv)
         case 'D':
             s.debug = true;
             break;
+        case 'A':
+            s.ca_file = optarg;
+            break;
+        case 'I':
+            s.insecure = true;
+            break;
         default:
             return 2;
         }
@@ -551,6 +580,8 @@ int main(int argc, char **argv)
                                              .max_retries = s.retries < 0 ? 0 : (unsigned)s.retries,
                                              .retry_set = s.retries >= 0,
                                              .debug = s.debug,
+                                             .ca_file = s.ca_file,
+                                             .insecure_skip_tls_verify = s.insecure,
                                              .log = log_stderr};
     pool = http_pool_new(&pool_options, &err);
     if (!pool)
