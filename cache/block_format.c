@@ -137,7 +137,7 @@ static seaf_err check_footer_fields(const struct block_layout *l)
 {
     if (l->frame_size == 0 || l->frame_size > BLOCK_FRAME_SIZE_MAX)
         return SEAF_ERR_MALFORMED;
-    uint64_t expect_frames = (l->plain_size + l->frame_size - 1) / l->frame_size;
+    uint64_t expect_frames = l->plain_size / l->frame_size + (l->plain_size % l->frame_size != 0);
     if (expect_frames != l->frame_count || !seaf_id_valid(l->id, SEAF_ID_LEN))
         return SEAF_ERR_MALFORMED;
     return SEAF_OK;

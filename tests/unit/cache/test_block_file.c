@@ -240,6 +240,40 @@ static void test_damaged_trailer_or_wrong_object_refused(void **state)
     free(dir);
 }
 
+/* Encodes a trailer for the given fields (no frames) and decodes it as a whole file. */
+static seaf_err decode_fields(uint64_t plain_size, uint32_t frame_size, uint32_t frame_count)
+{
+    struct block_frame frames[2] = {{.stored_len = 0, .flags = 0}, {.stored_len = 0}};
+    struct block_layout l = {.kind = CACHE_KIND_BLOCK,
+                             .plain_size = plain_size,
+                             .frame_size = frame_size,
+                             .frame_count = frame_count,
+                             .frames = frames};
+    test_sha1_id("", 0, l.id);
+    unsigned char buf[256];
+    size_t len = block_trailer_size(frame_count);
+    block_trailer_encode(&l, buf);
+    struct block_layout out;
+    seaf_err err = block_trailer_decode(buf, len, len, &out);
+    if (err == SEAF_OK)
+        block_layout_release(&out);
+    return err;
+}
+
+static void test_trailer_fields_must_agree(void **state)
+{
+    (void)state;
+    /* Well-formed (checksum right) but impossible trailers are refused, not trusted. */
+    assert_int_equal(decode_fields(0, FRAME, 0), SEAF_OK);
+    assert_int_equal(decode_fields(UINT64_MAX, FRAME, 0), SEAF_ERR_MALFORMED);
+    assert_int_equal(decode_fields(UINT64_MAX - FRAME + 2, FRAME, 0), SEAF_ERR_MALFORMED);
+    assert_int_equal(decode_fields(1, FRAME, 0), SEAF_ERR_MALFORMED);
+    assert_int_equal(decode_fields(0, 0, 0), SEAF_ERR_MALFORMED);
+    assert_int_equal(decode_fields(0, BLOCK_FRAME_SIZE_MAX + 1, 0), SEAF_ERR_MALFORMED);
+    /* One frame claimed, but its stored bytes are not in the file. */
+    assert_int_equal(decode_fields(0, FRAME, 1), SEAF_ERR_MALFORMED);
+}
+
 static int count_objects(int kind, const char *id, uint64_t size, time_t mtime, void *ctx)
 {
     (void)kind;
@@ -308,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_10mib_block),
         cmocka_unit_test(test_corrupt_frame_is_never_served),
         cmocka_unit_test(test_damaged_trailer_or_wrong_object_refused),
+        cmocka_unit_test(test_trailer_fields_must_agree),
         cmocka_unit_test(test_store_publish_is_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
