@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 struct fake {
     unsigned packfs_max_records; /* > 0: answer at most this many records per pack-fs */
     bool packfs_empty;           /* answer pack-fs with 200 and no record */
+    bool packfs_corrupt;         /* flip a byte inside the first record's object */
+    bool packfs_500;             /* answer 500 with the records anyway, as the C server does */
     bool corrupt_block;
     bool require_otp;
     unsigned packfs_requests;
@@ -95,7 +98,9 @@ static void reply_pack_fs(struct fake *fake, const struct test_request *request,
         free(obj);
     }
     json_decref(ids);
-    test_reply_set(reply, 200, NULL, out, len);
+    if (fake->packfs_corrupt && len > 60)
+        out[60] ^= 0x20;
+    test_reply_set(reply, fake->packfs_500 ? 500 : 200, NULL, out, len);
     free(out);
 }
 
@@ -484,6 +489,77 @@ static void test_pack_fs_without_progress_stops(void **state)
     free(c.ids);
 }
 
+static void test_pack_fs_corrupted_object_is_rejected(void **state)
+{
+    struct env *env = *state;
+    struct collected c;
+    seaf_err err;
+
+    env->fake.packfs_corrupt = true;
+    err = fetch_all(env, &c);
+    assert_true(err == SEAF_ERR_ID_MISMATCH || err == SEAF_ERR_MALFORMED);
+    free(c.ids);
+}
+
+static void test_pack_fs_500_is_a_server_error(void **state)
+{
+    struct env *env = *state;
+    struct collected c;
+
+    env->fake.packfs_500 = true;
+    assert_int_equal(fetch_all(env, &c), SEAF_ERR_SERVER);
+    assert_int_equal(c.n, 0);                       /* the records of a 500 answer are never used */
+    assert_int_equal(env->fake.packfs_requests, 2); /* one retry (env pool: max_retries 1) */
+    free(c.ids);
+}
+
+struct worker {
+    struct seaf_client *client;
+    int failures;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    for (int i = 0; i < 20; i++) {
+        char token[SEAF_ID_LEN + 1];
+        char head[SEAF_ID_LEN + 1];
+        struct http_buffer buffer;
+        struct http_sink sink;
+
+        http_buffer_init(&buffer, 4096);
+        sink = http_buffer_sink(&buffer);
+        if (seaf_client_repo_token(w->client, DOCS, token) != SEAF_OK ||
+            strcmp(token, DOCS_TOKEN) != 0 ||
+            fileserver_get_block(w->client, DOCS, README_BLOCK, &sink, NULL) != SEAF_OK ||
+            buffer.len != 56 || fileserver_head_commit(w->client, DOCS, head) != SEAF_OK ||
+            strcmp(head, DOCS_HEAD) != 0)
+            w->failures++;
+        http_buffer_release(&buffer);
+    }
+    return NULL;
+}
+
+/* Many threads share one client: first use discovers the file server and fetches the sync token
+ * through download-info concurrently; every call must still succeed. */
+static void test_threads_share_a_client(void **state)
+{
+    struct env *env = *state;
+    pthread_t threads[6];
+    struct worker workers[6];
+
+    assert_int_equal(seaf_client_set_api_token(env->client, API_TOKEN), SEAF_OK);
+    for (int i = 0; i < 6; i++) {
+        workers[i] = (struct worker){.client = env->client};
+        assert_int_equal(pthread_create(&threads[i], NULL, worker_main, &workers[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(workers[i].failures, 0);
+    }
+}
+
 static void test_block_is_verified(void **state)
 {
     struct env *env = *state;
@@ -617,6 +693,11 @@ int main(void)
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_pack_fs_without_progress_stops, env_setup,
                                         env_teardown),
+        cmocka_unit_test_setup_teardown(test_pack_fs_corrupted_object_is_rejected, env_setup,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_pack_fs_500_is_a_server_error, env_setup,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_threads_share_a_client, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_block_is_verified, env_setup, env_teardown),
         cmocka_unit_test(test_parse_vectors),
         cmocka_unit_test(test_parse_rejects_bad_entries),
