@@ -23,7 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
 import seafcli  # noqa: E402
-from seafserver import demo  # noqa: E402
+from seafserver import cdc, demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR, SeafServer  # noqa: E402
 
 pytestmark = pytest.mark.skipif(seafcli.missing_client_reason() is not None,
@@ -130,6 +130,10 @@ def manifest_empty_dirs(library):
 def demo_server(tmp_path_factory):
     """A server of its own over freshly built demo data: the client keeps polling it in the
     background, so it must not share the session-wide vectors server."""
+    if not SMALL_DEMO and cdc.find_tool() is None:
+        pytest.fail("seafs-cdc is not built, so the full demo (256 MiB file) would be chunked in "
+                    "Python for a very long time: build first (bash tests/run.sh, or cmake "
+                    "--build build) or set SEAFS_OFFICIAL_CLIENT_SMALL_DEMO=1")
     data = tmp_path_factory.mktemp("official-client-demo")
     demo_ids = demo.build_demo(data, small=SMALL_DEMO, vectors_dir=VECTORS, log=lambda _: None)
     server = SeafServer(str(data))
@@ -210,6 +214,18 @@ def test_demo_sources_hold_empty_files_and_empty_dirs(demo_sources):
 def test_official_client_downloads_demo_library_byte_identical(library, checkouts, demo_sources):
     checked = assert_same_tree(demo_sources[library], checkouts[library])
     assert checked > 0
+
+
+def test_official_client_gives_files_the_source_mtimes(checkouts, demo_sources):
+    """The builder stores each file's mtime in its dirent; the client applies it on checkout."""
+    differ = []
+    for name, source in demo_sources.items():
+        for rel, path in tree_listing(source).items():
+            if path is not None:
+                want, got = int(path.stat().st_mtime), int((checkouts[name] / rel).stat().st_mtime)
+                if want != got:
+                    differ.append((name, rel, want, got))
+    assert not differ, f"{len(differ)} files with another mtime, e.g. {differ[:10]}"
 
 
 @pytest.mark.parametrize("library", VECTOR_LIBRARIES)
