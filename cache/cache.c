@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "block_format.h"
 #include "cache_int.h"
@@ -53,6 +54,8 @@ static void teardown(struct cache *c, bool threads)
         index_db_set_clean(c->db, true);
     index_db_close(c->db);
     entry_table_release(&c->table);
+    if (c->lock_fd >= 0)
+        close(c->lock_fd);
     pthread_cond_destroy(&c->evict_wake);
     pthread_cond_destroy(&c->changed);
     pthread_mutex_destroy(&c->lock);
@@ -76,9 +79,12 @@ seaf_err cache_new(const struct cache_options *o, struct cache **out)
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->changed, NULL);
     pthread_cond_init(&c->evict_wake, NULL);
+    c->lock_fd = -1;
     seaf_err err = entry_table_init(&c->table);
     if (err == SEAF_OK)
         err = store_init(&c->store, o->dir);
+    if (err == SEAF_OK)
+        err = store_lock(&c->store, &c->lock_fd);
     if (err == SEAF_OK && snprintf(c->db_path, sizeof(c->db_path), "%s/index.db", c->store.root) >=
                               (int)sizeof(c->db_path))
         err = SEAF_ERR_INVALID_ARG;

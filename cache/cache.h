@@ -61,7 +61,8 @@ void cache_options_init(struct cache_options *o);
 /* Opens the cache in o->dir, recovering from any earlier crash: temporary files are deleted, the
  * index is reconciled with the files (rebuilt from them if it is missing or corrupt), and the
  * cache is brought under its limit. Starts the index writer and evictor threads.
- * SEAF_ERR_INVALID_ARG for bad options, SEAF_ERR_IO, SEAF_ERR_NOMEM. */
+ * SEAF_ERR_INVALID_ARG for bad options, SEAF_ERR_IO (also when another cache, in this or another
+ * process, has the directory open), SEAF_ERR_NOMEM. */
 seaf_err cache_new(const struct cache_options *o, struct cache **out);
 /* Flushes the index, stops the threads and frees the cache. NULL is allowed. */
 void cache_free(struct cache *c);

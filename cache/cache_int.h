@@ -23,6 +23,7 @@ struct index_writer;
 
 struct cache {
     struct store store;
+    int lock_fd; /* holds the directory lock (store_lock) */
     struct cache_options opts;
     char db_path[PATH_MAX];
     uint64_t high_water; /* bytes */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +44,20 @@ seaf_err store_init(struct store *s, const char *root)
         err = make_dir(path);
     }
     return err;
+}
+
+seaf_err store_lock(const struct store *s, int *fd)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/lock", s->root);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return io_err_from_errno(errno);
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+        return SEAF_OK;
+    close(*fd);
+    *fd = -1;
+    return SEAF_ERR_IO;
 }
 
 void store_object_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])

@@ -22,6 +22,9 @@ struct store {
 /* Creates the directory layout under root (root itself too) and fills s. SEAF_ERR_INVALID_ARG if
  * root is too long, SEAF_ERR_IO if it cannot be created. */
 seaf_err store_init(struct store *s, const char *root);
+/* Takes the directory's lock (flock on <root>/lock) so that only one cache uses it at a time;
+ * sets *fd, which holds the lock until closed. SEAF_ERR_IO when another cache holds it. */
+seaf_err store_lock(const struct store *s, int *fd);
 /* Writes the final path of object (kind, id) to out (PATH_MAX bytes). */
 void store_object_path(const struct store *s, int kind, const char *id, char out[PATH_MAX]);
 /* Creates a new empty temporary file for (kind, id); sets *fd (read-write) and its path in

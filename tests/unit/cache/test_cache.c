@@ -735,6 +735,20 @@ static void test_bad_options_refused(void **state)
     assert_null(c);
 }
 
+static void test_directory_used_by_one_cache_at_a_time(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(10, 100, 100);
+    assert_int_equal(put_block(f, 0), SEAF_OK);
+    struct cache *second;
+    assert_int_equal(cache_new(&f->opts, &second), SEAF_ERR_IO);
+    assert_null(second);
+    assert_true(has_block(f, 0)); /* the first one is unharmed */
+    reopen(f);                    /* and once it is closed, the directory can be opened again */
+    assert_true(has_block(f, 0));
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_pin_markers_are_the_durable_record),
         cmocka_unit_test(test_lower_limit_enforced_at_start),
         cmocka_unit_test(test_bad_options_refused),
+        cmocka_unit_test(test_directory_used_by_one_cache_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
