@@ -841,7 +841,12 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         pthread_mutex_lock(&pool->lock);
         pool->stats.retries++;
         pthread_mutex_unlock(&pool->lock);
+        /* Other requests may use the connection slot while this one waits. */
+        release_handle(pool, origin, t.curl);
         sleep_ms(delay);
+        err = acquire_handle(pool, request->url, &origin, &t.curl);
+        if (err != SEAF_OK)
+            goto out_free_sha1;
     }
     if (err == SEAF_OK && is_success(response->status))
         seaf_sha1_final(t.sha1, response->body_id);

@@ -360,6 +360,46 @@ static void test_capture_header(void **state)
     test_server_stop(server);
 }
 
+/* Answers /old with a redirect to /new, and /new with the method and body it received. */
+static void redirecting(void *ctx, const struct test_request *request, struct test_reply *reply)
+{
+    char body[256];
+    int len;
+
+    (void)ctx;
+    if (strcmp(request->target, "/old") == 0) {
+        test_reply_set(reply, 302, "Location: /new\r\n", "", 0);
+        return;
+    }
+    len = snprintf(body, sizeof(body), "%s %s %s", request->method, request->target,
+                   request->body ? request->body : "");
+    test_reply_set(reply, 200, NULL, body, (size_t)len);
+}
+
+static void test_redirect_keeps_post_and_body(void **state)
+{
+    struct test_server *server = test_server_start(redirecting, NULL);
+    struct http_pool *pool = make_pool(0, 5);
+    struct http_buffer buffer;
+    struct http_sink sink;
+    struct http_response response;
+
+    (void)state;
+    http_buffer_init(&buffer, 1024);
+    sink = http_buffer_sink(&buffer);
+    struct http_request request = {.method = HTTP_POST,
+                                   .url = url_of(server, "/old"),
+                                   .body = "[\"x\"]",
+                                   .body_len = 5,
+                                   .sink = &sink};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_string_equal(buffer.data, "POST /new [\"x\"]");
+    http_buffer_release(&buffer);
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
 static void test_bad_urls(void **state)
 {
     struct http_pool *pool = make_pool(0, 5);
@@ -521,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_sink_error_aborts),
         cmocka_unit_test(test_buffer_limit),
         cmocka_unit_test(test_capture_header),
+        cmocka_unit_test(test_redirect_keeps_post_and_body),
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_tls_failure_is_tls_error),
         cmocka_unit_test(test_debug_log_redacts_credentials),

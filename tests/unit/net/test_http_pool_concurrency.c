@@ -10,7 +10,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http_pool.h"
 #include "http_test_server.h"
@@ -96,10 +98,72 @@ static void test_threads_share_bounded_connections(void **state)
     test_server_stop(server);
 }
 
+/* /slow: 429 with Retry-After: 1 the first time, then 200; anything else: 200 at once. */
+static void slow_then_ok(void *ctx, const struct test_request *request, struct test_reply *reply)
+{
+    int *slow_seen = ctx;
+
+    if (strcmp(request->target, "/slow") == 0 && (*slow_seen)++ == 0) {
+        test_reply_set(reply, 429, "Retry-After: 1\r\n", "", 0);
+        return;
+    }
+    test_reply_set(reply, 200, NULL, "ok", 2);
+}
+
+struct timed_get {
+    struct http_pool *pool;
+    char url[256];
+    atomic_int *finished; /* completion counter shared by the requests */
+    int rank;             /* 1 if this request finished first */
+};
+
+static void *timed_get_main(void *arg)
+{
+    struct timed_get *g = arg;
+    struct http_response response;
+    struct http_request request = {.method = HTTP_GET, .url = g->url, .idempotent = true};
+
+    if (http_pool_perform(g->pool, &request, &response) == SEAF_OK && response.status == 200)
+        g->rank = atomic_fetch_add(g->finished, 1) + 1;
+    return NULL;
+}
+
+/* With one connection per host, a request waiting out a Retry-After must not hold the slot. */
+static void test_backoff_frees_the_connection_slot(void **state)
+{
+    int slow_seen = 0;
+    struct test_server *server = test_server_start(slow_then_ok, &slow_seen);
+    struct http_pool_options options = {.max_connections_per_host = 1};
+    seaf_err err;
+    struct http_pool *pool = http_pool_new(&options, &err);
+    atomic_int finished;
+    struct timed_get slow = {.pool = pool, .finished = &finished};
+    struct timed_get fast = {.pool = pool, .finished = &finished};
+    pthread_t slow_thread;
+    pthread_t fast_thread;
+
+    (void)state;
+    atomic_init(&finished, 0);
+    snprintf(slow.url, sizeof(slow.url), "%s/slow", test_server_url(server));
+    snprintf(fast.url, sizeof(fast.url), "%s/fast", test_server_url(server));
+    assert_int_equal(pthread_create(&slow_thread, NULL, timed_get_main, &slow), 0);
+    while (test_server_connections(server) == 0)
+        usleep(1000);
+    usleep(100 * 1000); /* the slow request is now (almost surely) in its backoff */
+    assert_int_equal(pthread_create(&fast_thread, NULL, timed_get_main, &fast), 0);
+    pthread_join(fast_thread, NULL);
+    pthread_join(slow_thread, NULL);
+    assert_int_equal(fast.rank, 1);
+    assert_int_equal(slow.rank, 2);
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_share_bounded_connections),
+        cmocka_unit_test(test_backoff_frees_the_connection_slot),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
