@@ -3,7 +3,10 @@
  * SHA-1 of "server URL \n username", so two accounts or servers never share a file.
  *
  * Locking: client->lock protects api_token, fileserver_url and the repo token table; it is never
- * held during network I/O (a discovery or download-info racing in two threads just runs twice). */
+ * held during network I/O (a discovery racing in two threads just runs twice). fetch_lock
+ * serialises only the minting of new sync tokens (download-info creates a token row on the
+ * server at every call), so threads starting on the same library together mint one. Lock order:
+ * fetch_lock, then lock. */
 #include "seaf_client.h"
 
 #include <jansson.h>
@@ -33,6 +36,7 @@ struct seaf_client {
     char *token_dir;
     char account_key[SEAF_ID_LEN + 1]; /* SHA-1 of server URL + username: token file names */
     struct http_pool *pool;
+    pthread_mutex_t fetch_lock;
     pthread_mutex_t lock;
     char api_token[SEAF_ID_LEN + 1]; /* "" when none; protected by lock */
     char *fileserver_url;            /* NULL until discovered; protected by lock */
@@ -102,6 +106,7 @@ seaf_err seaf_client_new(const struct seaf_client_options *options, struct http_
     c->token_dir = dup_or_null(options->token_dir, &failed);
     c->fileserver_url = dup_or_null(options->fileserver_url, &failed);
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->fetch_lock, NULL);
     if (failed) {
         seaf_client_free(c);
         return SEAF_ERR_NOMEM;
@@ -134,6 +139,7 @@ void seaf_client_free(struct seaf_client *client)
     if (!client)
         return;
     pthread_mutex_destroy(&client->lock);
+    pthread_mutex_destroy(&client->fetch_lock);
     free(client->server_url);
     free(client->username);
     free(client->device_id);
@@ -306,28 +312,41 @@ void seaf_client_forget_repo_token(struct seaf_client *client, const char *repo_
     }
 }
 
+/* The token from memory or the store; false when neither has one. */
+static bool known_repo_token(struct seaf_client *client, const char *repo_id, char *out)
+{
+    char name[160];
+
+    if (lookup_repo_token(client, repo_id, out))
+        return true;
+    if (!client->token_dir)
+        return false;
+    repo_token_name(client, repo_id, name, sizeof(name));
+    return token_store_load(client->token_dir, name, out) == SEAF_OK &&
+           remember_repo_token(client, repo_id, out) == SEAF_OK;
+}
+
 seaf_err seaf_client_repo_token(struct seaf_client *client, const char *repo_id,
                                 char out[SEAF_ID_LEN + 1])
 {
     struct seahub_download_info info;
-    char name[160];
-    seaf_err err;
+    seaf_err err = SEAF_OK;
 
     if (!repo_id || !seaf_repo_id_valid(repo_id, strlen(repo_id)))
         return SEAF_ERR_INVALID_ARG;
-    if (lookup_repo_token(client, repo_id, out))
+    if (known_repo_token(client, repo_id, out))
         return SEAF_OK;
-    if (client->token_dir) {
-        repo_token_name(client, repo_id, name, sizeof(name));
-        if (token_store_load(client->token_dir, name, out) == SEAF_OK)
-            return remember_repo_token(client, repo_id, out);
+    pthread_mutex_lock(&client->fetch_lock);
+    if (!known_repo_token(client, repo_id, out)) { /* another thread may have minted it */
+        err = seahub_download_info(client, repo_id, &info);
+        if (err == SEAF_OK) {
+            memcpy(out, info.token, SEAF_ID_LEN + 1);
+            seahub_download_info_release(&info);
+            err = seaf_client_set_repo_token(client, repo_id, out);
+        }
     }
-    err = seahub_download_info(client, repo_id, &info);
-    if (err != SEAF_OK)
-        return err;
-    memcpy(out, info.token, SEAF_ID_LEN + 1);
-    seahub_download_info_release(&info);
-    return seaf_client_set_repo_token(client, repo_id, out);
+    pthread_mutex_unlock(&client->fetch_lock);
+    return err;
 }
 
 /* ---- file-server discovery ---------------------------------------------------------- */

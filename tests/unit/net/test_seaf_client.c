@@ -38,6 +38,7 @@ struct fake {
     bool corrupt_block;
     bool require_otp;
     unsigned packfs_requests;
+    unsigned download_infos;
 };
 
 /* The body of a captured response file. */
@@ -128,6 +129,7 @@ static void fake_handler(void *ctx, const struct test_request *request, struct t
         reply_vector(reply, strstr(request->headers, "Token " API_TOKEN) ? "shim-repos.http"
                                                                          : "shim-bad-token.http");
     } else if (strcmp(t, "/api2/repos/" DOCS "/download-info/") == 0) {
+        fake->download_infos++;
         reply_vector(reply, "shim-download-info-docs.http");
     } else if (strcmp(t, "/seafhttp/protocol-version") == 0) {
         reply_vector(reply, "protocol-version.http");
@@ -541,8 +543,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Many threads share one client: first use discovers the file server and fetches the sync token
- * through download-info concurrently; every call must still succeed. */
+/* Many threads share one client: first use discovers the file server and needs the sync token
+ * concurrently; every call must succeed and only one token is minted (download-info). */
 static void test_threads_share_a_client(void **state)
 {
     struct env *env = *state;
@@ -558,6 +560,7 @@ static void test_threads_share_a_client(void **state)
         pthread_join(threads[i], NULL);
         assert_int_equal(workers[i].failures, 0);
     }
+    assert_int_equal(env->fake.download_infos, 1);
 }
 
 static void test_block_is_verified(void **state)
