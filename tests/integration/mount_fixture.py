@@ -1,0 +1,346 @@
+"""Real FUSE mounts of seafs for the integration tests and the benchmark: builds a 0600
+credentials file, starts the `seafs` binary against a reference server with a private cache
+directory, waits until the kernel lists the mount, and always unmounts (fusermount3 -u, then
+-uz as a last resort) and stops the daemon, also when the test failed. The daemon's output is
+kept in a log file whose tail goes into failure messages.
+
+While the binary itself says that mounting is not part of the build, starting a mount skips the
+test with that reason; any other failure to mount fails the test."""
+
+import fcntl
+import os
+import pathlib
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("SEAFS_BUILD_DIR") or ROOT / "build")
+SEAFS = BUILD / "fs" / "seafs"
+USER, PASSWORD = "user@example.com", "secret"
+MOUNT_TIMEOUT_S = 60
+UNMOUNT_TIMEOUT_S = 15
+LOG_TAIL_LINES = 40
+# What the binary prints while the mount is not implemented (fs/main.c); only this skips.
+MOUNT_UNAVAILABLE = re.compile(r"mounting is (not part of this build|not available|unavailable)")
+
+
+class MountError(AssertionError):
+    """seafs did not mount (or unmount) as expected; the message carries the daemon log."""
+
+
+def seafs_binary():
+    if not SEAFS.exists():
+        if os.environ.get("SEAFS_BUILD_DIR"):
+            pytest.fail("SEAFS_BUILD_DIR is set but fs/seafs was not built there")
+        pytest.skip("seafs is not built (cmake --build build)")
+    return SEAFS
+
+
+def write_credentials(path, password=PASSWORD, mode=0o600):
+    """The credentials file: the password on one line, created with `mode`."""
+    path = pathlib.Path(path)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    os.chmod(path, mode)
+    return path
+
+
+def mount_entry(mountpoint):
+    """The /proc/self/mountinfo fields (fstype, source, options) of a mountpoint, or None."""
+    target = os.path.realpath(mountpoint)
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape")
+            if point == target:
+                rest = fields[fields.index("-") + 1:]
+                return {"fstype": rest[0], "source": rest[1], "options": fields[5]}
+    return None
+
+
+def is_mounted(mountpoint):
+    return mount_entry(mountpoint) is not None
+
+
+def options_string(options):
+    """-o value from a dict; True means a flag without value."""
+    return ",".join(k if v is True else "%s=%s" % (k, v) for k, v in options.items())
+
+
+def daemon_pids(mountpoint):
+    """PIDs of seafs processes whose command line names this mountpoint (for mounts started by
+    mount(8), whose daemon is not our child)."""
+    target = os.path.realpath(mountpoint).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            args = pathlib.Path("/proc", entry, "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and os.path.basename(args[0]).startswith(b"seafs") and target in args:
+            pids.append(int(entry))
+    return pids
+
+
+def unmount(mountpoint):
+    """fusermount3 -u, then a lazy unmount as last resort; returns the error text or ''."""
+    if not is_mounted(mountpoint):
+        return ""
+    done = subprocess.run(["fusermount3", "-u", str(mountpoint)], capture_output=True, text=True,
+                          timeout=UNMOUNT_TIMEOUT_S)
+    if done.returncode == 0 and not is_mounted(mountpoint):
+        return ""
+    subprocess.run(["fusermount3", "-uz", str(mountpoint)], capture_output=True,
+                   timeout=UNMOUNT_TIMEOUT_S)
+    return "fusermount3 -u failed (%s); unmounted lazily" % done.stderr.strip()
+
+
+def stop_process(pid, timeout=UNMOUNT_TIMEOUT_S):
+    """SIGTERM, then SIGKILL after `timeout`; for a process that is not our child."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pathlib.Path("/proc", str(pid)).exists():
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def log_tail(path, lines=LOG_TAIL_LINES):
+    try:
+        text = pathlib.Path(path).read_text(errors="replace")
+    except OSError:
+        return "(no daemon log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(daemon log is empty)"
+
+
+class SeafsMount:
+    """One seafs daemon in the foreground (-f, our child) serving `mountpoint`.
+
+    mount = SeafsMount(server_url, workdir, poll_interval=1); mount.start(); ...; mount.stop()
+    Keyword options become -o options; the user, credentials and cache_dir are filled in.
+    The cache directory survives stop()/start() (remount with the same cache)."""
+
+    def __init__(self, server_url, workdir, user=USER, password=PASSWORD, debug=False,
+                 **options):
+        self.server_url = server_url
+        self.workdir = pathlib.Path(workdir)
+        self.mountpoint = self.workdir / "mnt"
+        self.cache_dir = self.workdir / "cache"
+        self.credentials = self.workdir / "credentials"
+        self.log_path = self.workdir / "seafs.log"
+        self.user = user
+        self.password = password
+        self.debug = debug
+        self.options = options
+        self.process = None
+
+    def command(self):
+        options = {"user": self.user, "credentials": self.credentials,
+                   "cache_dir": self.cache_dir}
+        options.update(self.options)
+        args = [str(seafs_binary()), self.server_url, str(self.mountpoint),
+                "-o", options_string(options), "-f"]
+        return args + (["-d"] if self.debug else [])
+
+    def start(self, timeout=MOUNT_TIMEOUT_S):
+        """Starts the daemon and returns once the mount is live; skips while the binary says
+        mounting is unavailable, raises MountError (with the log) on any other failure."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.mountpoint.mkdir(exist_ok=True)
+        self.cache_dir.mkdir(mode=0o700, exist_ok=True)
+        write_credentials(self.credentials, self.password)
+        log = open(self.log_path, "ab")
+        log.write(("\n--- %s\n" % " ".join(self.command())).encode())
+        log.flush()
+        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not is_mounted(self.mountpoint):
+            if self.process.poll() is not None:
+                self._exited_before_mounting()
+            if time.monotonic() > deadline:
+                self.stop()
+                raise MountError("seafs did not mount within %d s\n%s"
+                                 % (timeout, log_tail(self.log_path)))
+            time.sleep(0.05)
+        entry = mount_entry(self.mountpoint)
+        if not entry["fstype"].startswith("fuse"):
+            self.stop()
+            raise MountError("unexpected file system type at the mountpoint: %r" % entry)
+        return self
+
+    def _exited_before_mounting(self):
+        code = self.process.returncode
+        self.process = None
+        text = log_tail(self.log_path)
+        unavailable = MOUNT_UNAVAILABLE.search(text)
+        if unavailable:
+            pytest.skip("seafs reports that %s (no FUSE mount to test yet)" % unavailable.group(0))
+        raise MountError("seafs exited with %s before mounting\n%s" % (code, text))
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    def path(self, *parts):
+        return self.mountpoint.joinpath(*parts)
+
+    def log_tail(self):
+        return log_tail(self.log_path)
+
+    def stop(self):
+        """Unmounts and waits for the daemon to exit (kills it if it does not); safe to call
+        twice. Returns a problem description or '' (clean unmount and exit 0)."""
+        problems = []
+        try:
+            problem = unmount(self.mountpoint)
+        except subprocess.TimeoutExpired:
+            problem = "fusermount3 hung"
+            subprocess.run(["fusermount3", "-uz", str(self.mountpoint)], capture_output=True)
+        if problem:
+            problems.append(problem)
+        if self.process is not None:
+            try:
+                code = self.process.wait(UNMOUNT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.terminate()
+                try:
+                    code = self.process.wait(UNMOUNT_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    code = self.process.wait()
+                problems.append("daemon did not exit after the unmount")
+            if code != 0:
+                problems.append("daemon exited with %s" % code)
+            self.process = None
+        for pid in daemon_pids(self.mountpoint):
+            stop_process(pid)
+        return "; ".join(problems)
+
+    def remove_cache(self):
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def mount_factory(tmp_path):
+    """make(server, name="m", **options) -> a started SeafsMount; every mount is unmounted and
+    its daemon stopped in teardown. The teardown fails the test when an unmount was unclean."""
+    mounts = []
+
+    def make(server, name="m", start=True, **options):
+        mount = SeafsMount(server.url, tmp_path / name, **options)
+        mounts.append(mount)
+        return mount.start() if start else mount
+
+    yield make
+    problems = ["%s: %s\n%s" % (m.mountpoint, p, m.log_tail())
+                for m in mounts for p in [m.stop()] if p]
+    if problems:
+        pytest.fail("unclean unmount: " + "\n".join(problems))
+
+
+# --- demo data ---------------------------------------------------------------------------------
+
+def demo_data(small):
+    """A demo data directory built by seafserver.demo (kept between runs under /tmp, rebuilt
+    only when the generating code changes; $SEAFS_DEMO_DATA names the full one instead).
+    Returns (data dir, {library name: repo id}). Servers use it as read-only storage."""
+    from seafserver import cdc, demo
+
+    if not small and cdc.find_tool() is None:
+        pytest.fail("seafs-cdc is not built: the full demo would be chunked in Python for a "
+                    "very long time (cmake --build build)")
+    default = pathlib.Path("/tmp") / ("seafs-mount-demo-" + ("small" if small else "full"))
+    data = pathlib.Path(os.environ.get("SEAFS_DEMO_DATA") or default) if not small else default
+    data.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(data) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ids = demo.build_demo(data, small=small, log=lambda _: None)
+    return data, ids
+
+
+def demo_server(data, workdir):
+    """A started SeafServer over the demo's storage (read-only) with a private copy of its
+    state; the caller stops it."""
+    from seafserver.testing import SeafServer
+
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(pathlib.Path(data) / "state.json", workdir / "state.json")
+    return SeafServer(str(workdir), storage=str(pathlib.Path(data) / "storage")).start()
+
+
+# --- comparing a mounted tree with its source ----------------------------------------------------
+
+def tree_entries(root):
+    """{relative path: lstat result} of everything under root (directories included)."""
+    root = pathlib.Path(root)
+    entries = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = pathlib.Path(dirpath, name)
+            entries[str(path.relative_to(root))] = path.lstat()
+    return entries
+
+
+def file_differs(expected, actual, chunk=1 << 20):
+    """'' when both files hold the same bytes, else what differs (first differing offset)."""
+    with open(expected, "rb") as fe, open(actual, "rb") as fa:
+        offset = 0
+        while True:
+            want, got = fe.read(chunk), fa.read(chunk)
+            if want != got:
+                at = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b),
+                          min(len(want), len(got)))
+                return "bytes differ at offset %d (expected %d more bytes, read %d)" % (
+                    offset + at, len(want), len(got))
+            if not want:
+                return ""
+            offset += len(want)
+
+
+def assert_same_tree(source, mounted, check_mtimes=True):
+    """The mounted tree has exactly the source's files and directories (empty ones included),
+    the same file types, sizes, bytes and (optionally) mtimes. Returns the number of entries."""
+    expected, actual = tree_entries(source), tree_entries(mounted)
+    missing = sorted(set(expected) - set(actual))
+    unexpected = sorted(set(actual) - set(expected))
+    assert not missing and not unexpected, (
+        "%s: missing %s (%d), unexpected %s (%d)" % (mounted, missing[:10], len(missing),
+                                                    unexpected[:10], len(unexpected)))
+    problems = []
+    for rel, want in sorted(expected.items()):
+        got = actual[rel]
+        if stat.S_IFMT(want.st_mode) != stat.S_IFMT(got.st_mode):
+            problems.append("%s: type %o, expected %o" % (rel, stat.S_IFMT(got.st_mode),
+                                                          stat.S_IFMT(want.st_mode)))
+            continue
+        if check_mtimes and int(got.st_mtime) != int(want.st_mtime):
+            problems.append("%s: mtime %d, expected %d" % (rel, got.st_mtime, want.st_mtime))
+        if stat.S_ISREG(want.st_mode):
+            if got.st_size != want.st_size:
+                problems.append("%s: size %d, expected %d" % (rel, got.st_size, want.st_size))
+                continue
+            difference = file_differs(pathlib.Path(source, rel), pathlib.Path(mounted, rel))
+            if difference:
+                problems.append("%s: %s" % (rel, difference))
+    assert not problems, "%d differences, e.g.\n%s" % (len(problems), "\n".join(problems[:20]))
+    return len(expected)

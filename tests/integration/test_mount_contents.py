@@ -1,0 +1,96 @@
+"""What a seafs mount shows of the small demo (seafserver.demo --small, which also holds the
+captured vector libraries): every library of the account as a top-level folder, and every file
+of every library byte-identical to its source (the demo builder's regenerated trees, the
+vectors' plain/ files), with the same sizes, mtimes, empty files and empty directories and the
+unicode, emoji and space names. Encrypted libraries appear but refuse reads."""
+
+import hashlib
+import json
+import os
+import pathlib
+import stat
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from mount_fixture import (USER, assert_same_tree, demo_data, demo_server,  # noqa: E402
+                           mount_factory)
+from seafserver import demo  # noqa: E402
+from seafserver.testing import VECTORS_DIR  # noqa: E402
+
+assert mount_factory  # a fixture, used by name
+VECTORS = pathlib.Path(VECTORS_DIR)
+MANIFEST = json.loads((VECTORS / "plain-manifest.json").read_text())
+PLAIN_VECTOR_LIBRARIES = ("Docs", "SharedRO", "Scratch")
+ENCRYPTED_VECTOR_LIBRARIES = ("Secret", "Secret4")
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    data, ids = demo_data(small=True)
+    server = demo_server(data, tmp_path_factory.mktemp("mount-contents-server"))
+    yield server, ids
+    server.stop()
+
+
+@pytest.fixture
+def mounted(small_demo, mount_factory):
+    server, _ = small_demo
+    return mount_factory(server)
+
+
+def visible_library_names(state):
+    return sorted(lib["name"] for lib in state["libraries"].values()
+                  if lib["owner"] == USER or USER in lib.get("shares", {}))
+
+
+def test_every_library_is_a_top_level_folder(small_demo, mounted):
+    server, _ = small_demo
+    names = sorted(os.listdir(mounted.mountpoint))
+    assert names == visible_library_names(server.state())
+    for name in names:
+        assert stat.S_ISDIR(os.stat(mounted.path(name)).st_mode), name
+
+
+@pytest.mark.parametrize("library", demo.library_names(small=True))
+def test_demo_library_reads_byte_identical(library, mounted, tmp_path):
+    source = tmp_path / "source"
+    demo.write_source(library, source)
+    count = assert_same_tree(source, mounted.path(library))
+    assert count > 0
+
+
+@pytest.mark.parametrize("library", PLAIN_VECTOR_LIBRARIES)
+def test_vector_library_reads_byte_identical(library, mounted):
+    # plain/ is a reconstruction whose mtimes are not the server's, so only bytes are compared.
+    count = assert_same_tree(VECTORS / "plain" / library, mounted.path(library),
+                             check_mtimes=False)
+    expected = [k for k in MANIFEST if k.startswith(library + "/")]
+    assert count >= len(expected)
+
+
+def test_vector_big_library_matches_the_manifest(mounted):
+    """Big's blocks are not shipped; the demo regenerates them, the manifest has the digests."""
+    files = {k[len("Big/"):]: v for k, v in MANIFEST.items() if k.startswith("Big/")}
+    assert sorted(os.listdir(mounted.path("Big"))) == sorted(files)
+    for name, entry in files.items():
+        digest = hashlib.sha1()
+        with open(mounted.path("Big", name), "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        assert digest.hexdigest() == entry["sha1"], name
+        assert os.stat(mounted.path("Big", name)).st_size == entry["size"]
+
+
+@pytest.mark.parametrize("library", ENCRYPTED_VECTOR_LIBRARIES)
+def test_encrypted_library_appears_but_refuses_reads(library, mounted):
+    folder = mounted.path(library)
+    assert folder.is_dir()
+    name = next(k for k in sorted(MANIFEST) if k.startswith(library + "/")
+                and not k.endswith("/") and MANIFEST[k]["size"] > 0)
+    with pytest.raises(OSError) as error:
+        with open(mounted.path(name), "rb") as f:
+            f.read()
+    assert error.value.errno is not None, error.value
