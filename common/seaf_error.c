@@ -1,4 +1,5 @@
-/* seaf_error (common/): the closed set of error codes used across seafs, their text and their errno. */
+/* seaf_error (common/): the closed set of error codes used across seafs, their text and their
+ * errno. */
 #include "seaf_error.h"
 
 #include <errno.h>
