@@ -53,7 +53,8 @@ seaf_err store_lock(const struct store *s, int *fd)
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*fd < 0)
         return io_err_from_errno(errno);
-    if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+    /* A filesystem without flock support cannot tell us about other users: go on unlocked. */
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
         return SEAF_OK;
     close(*fd);
     *fd = -1;
