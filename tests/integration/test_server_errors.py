@@ -159,7 +159,7 @@ def test_seahub_authentication_errors(vectors_server):
         (401, {"detail": "Invalid token"})
     assert seahub(vectors_server, "GET", "/api2/auth/ping/", API) == (200, "pong")
     assert seahub(vectors_server, "GET", "/api2/ping/") == (200, "pong")
-    assert seahub(vectors_server, "POST", "/api2/repos/", API, b"name=x")[0] == 405
+    assert seahub(vectors_server, "PUT", "/api2/repos/", API, b"name=x")[0] == 405
     assert seahub(vectors_server, "GET", "/api2/nothing/", API)[0] == 404
 
 

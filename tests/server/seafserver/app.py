@@ -31,7 +31,7 @@ class MainApp:
         inner = self._fileserver_path(request.path)
         if inner is not None:
             return self.fileserver.handle(_with_path(request, inner))
-        if request.path.startswith("/api2/"):
+        if request.path.startswith(("/api2/", "/api/")):
             return self.seahub.handle(request)
         return json_response(404, {"detail": "Not found."})
 

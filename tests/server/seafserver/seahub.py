@@ -1,10 +1,12 @@
-"""The Seahub REST API subset a sync client needs (/api2/...), shaped like the captured
-responses (vectors/real-server/http/shim-*.http) and protocol doc §2."""
+"""The Seahub REST API subset a sync client needs (/api2/..., library deletion also under
+/api/v2.1/), shaped like the captured responses (vectors/real-server/http/shim-*.http) and
+protocol doc §2."""
 import json
 import re
 from email.utils import formatdate
 from urllib.parse import parse_qs
 
+from .libraries import LibraryError, create_library, delete_library, rename_library
 from .messages import Response
 from .webaccess import mint_download_url
 
@@ -12,19 +14,21 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 RELAY_ID = "44e8f253849ad910dc142247227c8ece8ec0f971"
 SERVER_VERSION = "11.0.0"
 
-# (route name, path regex, method, handler name, needs an API token)
+# (route name, path regex, {method: handler name}, needs an API token)
 ROUTES = [
-    ("ping", r"^/api2/ping/$", "GET", "ping", False),
-    ("auth-ping", r"^/api2/auth/ping/$", "GET", "ping", True),
-    ("auth-token", r"^/api2/auth-token/$", "POST", "auth_token", False),
-    ("server-info", r"^/api2/server-info/$", "GET", "server_info", False),
-    ("account-info", r"^/api2/account/info/$", "GET", "account_info", True),
-    ("repos", r"^/api2/repos/$", "GET", "repos", True),
-    ("repo", r"^/api2/repos/(%s)/$" % UUID, "GET", "repo", True),
-    ("download-info", r"^/api2/repos/(%s)/download-info/$" % UUID, "GET", "download_info", True),
-    ("file", r"^/api2/repos/(%s)/file/$" % UUID, "GET", "file_link", True),
+    ("ping", r"^/api2/ping/$", {"GET": "ping"}, False),
+    ("auth-ping", r"^/api2/auth/ping/$", {"GET": "ping"}, True),
+    ("auth-token", r"^/api2/auth-token/$", {"POST": "auth_token"}, False),
+    ("server-info", r"^/api2/server-info/$", {"GET": "server_info"}, False),
+    ("account-info", r"^/api2/account/info/$", {"GET": "account_info"}, True),
+    ("repos", r"^/api2/repos/$", {"GET": "repos", "POST": "create_repo"}, True),
+    ("repo", r"^/api2/repos/(%s)/$" % UUID, {"GET": "repo", "POST": "repo_op", "DELETE": "delete_repo"},
+     True),
+    ("repo-v2.1", r"^/api/v2\.1/repos/(%s)/$" % UUID, {"DELETE": "delete_repo_v21"}, True),
+    ("download-info", r"^/api2/repos/(%s)/download-info/$" % UUID, {"GET": "download_info"}, True),
+    ("file", r"^/api2/repos/(%s)/file/$" % UUID, {"GET": "file_link"}, True),
 ]
-_COMPILED = [(n, re.compile(r), m, h, a) for n, r, m, h, a in ROUTES]
+_COMPILED = [(n, re.compile(r), m, a) for n, r, m, a in ROUTES]
 
 
 def json_response(status, value, headers=None):
@@ -68,17 +72,18 @@ class Seahub:
 
     @staticmethod
     def route_name(request):
-        for name, regex, _method, _handler, _auth in _COMPILED:
+        for name, regex, _methods, _auth in _COMPILED:
             if regex.match(request.path):
                 return name
         return "unknown"
 
     def handle(self, request):
-        for _name, regex, method, handler, needs_auth in _COMPILED:
+        for _name, regex, methods, needs_auth in _COMPILED:
             m = regex.match(request.path)
             if not m:
                 continue
-            if request.method != method:
+            handler = methods.get(request.method)
+            if handler is None:
                 return json_response(405, {"detail": 'Method "%s" not allowed.' % request.method})
             args = m.groups()
             if needs_auth:
@@ -167,6 +172,42 @@ class Seahub:
                    for info, kind, perm in self.catalog.accessible(email)
                    if wanted[kind] and needle in info["name"].lower()]
         return json_response(200, entries, [("enable_encrypted_library", "True")])
+
+    def create_repo(self, request, email):
+        try:
+            repo_id = create_library(self.state, self.catalog.storage, email, parse_form(request))
+        except LibraryError as exc:
+            return json_response(exc.status, {"error_msg": exc.message})
+        return self.download_info(request, email, repo_id)
+
+    def repo_op(self, request, email, repo_id):
+        """POST /api2/repos/<id>/?op=rename (form repo_name[, repo_desc])."""
+        info, _perm, error = self._visible(repo_id, email)
+        if error:
+            return error
+        if request.query.get("op", "setpassword") != "rename":
+            return json_response(400, {"error_msg": "op can only be rename here."})
+        form = parse_form(request)
+        try:
+            rename_library(self.catalog, repo_id, email, form.get("repo_name", ""), form.get("repo_desc"))
+        except LibraryError as exc:
+            return json_response(exc.status, {"error_msg": exc.message})
+        return json_response(200, "success")
+
+    def _delete(self, repo_id, email):
+        if self.state.library(repo_id) is None:
+            return json_response(404, {"error_msg": "Library %s not found." % repo_id})
+        try:
+            delete_library(self.state, repo_id, email)
+        except LibraryError as exc:
+            return json_response(exc.status, {"error_msg": exc.message})
+        return None
+
+    def delete_repo(self, request, email, repo_id):
+        return self._delete(repo_id, email) or json_response(200, "success")
+
+    def delete_repo_v21(self, request, email, repo_id):
+        return self._delete(repo_id, email) or json_response(200, {"success": True})
 
     def _visible(self, repo_id, email):
         """(library info, permission, None) or (None, None, error response)."""

@@ -1,0 +1,95 @@
+"""Library management through the reference server's Seahub API: create (plain, with a password,
+with client-side encryption parameters), rename, delete; and the password-based encryption
+parameters checked against the real server's encrypted vector library."""
+import json
+import pathlib
+
+import pytest
+
+from replay import send
+from syncclient import SyncClient
+from seafserver import crypto
+from seafserver.testing import VECTORS_DIR
+from seafserver.vectors import captured_ids
+
+IDS = captured_ids(VECTORS_DIR)
+API = {"Authorization": "Token " + IDS["API"], "Content-Type": "application/x-www-form-urlencoded"}
+SECRET = "c8d1b0af-b71e-4f9c-8c07-9aa91e318d46"
+DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+SHARED_RO = "ffcb8cab-919c-42fc-acb5-8811e70ece5b"
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory(copy_vectors=True)
+
+
+def api(server, method, path, body=b""):
+    status, _r, _h, data = send(server.port, method, path, API, body)
+    return status, json.loads(data) if data else None
+
+
+def test_v2_parameters_match_the_real_servers_library():
+    repo = json.loads(pathlib.Path(VECTORS_DIR, "repos.json").read_text())["Secret"]
+    assert crypto.magic(SECRET, "s3cret") == repo["magic"]
+    key, iv = crypto.v2_file_key(repo["random_key"], "s3cret")
+    assert (key.hex(), iv.hex()) == ("2c5c08abc37c1faa02e3ef7294e53ef6cbc41c0b99e97e9f57f3849d98f0fed3",
+                                     "8938bafc4590cb809460c1c59b867da8")
+    fresh = crypto.v2_parameters(SECRET, "s3cret", secret=b"\x01" * 32)
+    assert fresh["magic"] == repo["magic"] and len(fresh["random_key"]) == 96
+    assert crypto.v2_file_key(fresh["random_key"], "s3cret") == crypto.derive(b"\x01" * 32)
+
+
+def test_create_plain_library_then_upload_to_it(server):
+    status, info = api(server, "POST", "/api2/repos/", b"name=New%20Lib&desc=made%20by%20test")
+    assert status == 200 and info["repo_name"] == "New Lib" and info["encrypted"] == ""
+    assert info["repo_desc"] == "made by test" and info["permission"] == "rw"
+    client = SyncClient(server.port, info["repo_id"], info["token"])
+    head = client.head()
+    assert head == info["head_commit_id"] and client.commit(head)["description"] == "Created library"
+    assert client.upload(head, {"first.txt": b"first"})[0] == 200
+    assert [r["name"] for r in api(server, "GET", "/api2/repos/")[1]][0] == "New Lib"
+
+
+def test_create_encrypted_libraries(server):
+    status, info = api(server, "POST", "/api2/repos/", b"name=Vault&passwd=pw")
+    assert status == 200 and info["encrypted"] == 1 and info["enc_version"] == 2
+    assert info["magic"] == crypto.magic(info["repo_id"], "pw")
+    commit = SyncClient(server.port, info["repo_id"], info["token"]).commit(info["head_commit_id"])
+    assert (commit["encrypted"], commit["key"]) == ("true", info["random_key"])
+    client_side = ("name=Mine&repo_id=%s&enc_version=2&magic=%s&random_key=%s"
+                   % ("12345678-1234-1234-1234-123456789abc", "a" * 64, "b" * 96)).encode()
+    status, info = api(server, "POST", "/api2/repos/", client_side)
+    assert status == 200 and (info["repo_id"], info["magic"]) == ("12345678-1234-1234-1234-123456789abc", "a" * 64)
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"desc=x", "Library name is required."),
+    (b"name=a%2Fb", "name invalid."),
+    (b"name=x&enc_version=4&magic=" + b"a" * 64 + b"&random_key=" + b"b" * 96, "Invalid enc_version param."),
+    (b"name=x&enc_version=2&magic=short&random_key=" + b"b" * 96, "Invalid encryption params."),
+    (b"name=x&repo_id=" + DOCS.encode(), "Invalid repo_id param."),
+])
+def test_create_library_errors(server, body, message):
+    assert api(server, "POST", "/api2/repos/", body) == (400, {"error_msg": message})
+
+
+def test_rename_moves_the_head_with_the_new_name(server):
+    before = api(server, "GET", "/api2/repos/%s/" % DOCS)[1]
+    assert api(server, "POST", "/api2/repos/%s/?op=rename" % DOCS, b"repo_name=Documents") == (200, "success")
+    after = api(server, "GET", "/api2/repos/%s/" % DOCS)[1]
+    assert after["name"] == "Documents" and after["root"] == before["root"]
+    client = SyncClient(server.port, DOCS, IDS["TD"])
+    commit = client.commit(client.head())
+    assert (commit["repo_name"], commit["parent_id"]) == ("Documents", before["head_commit_id"])
+    assert api(server, "POST", "/api2/repos/%s/?op=rename" % DOCS, b"repo_name=") == (400, {"error_msg": "name invalid."})
+    assert api(server, "POST", "/api2/repos/%s/?op=rename" % SHARED_RO, b"repo_name=x")[0] == 403
+
+
+def test_delete_library_owner_only(server):
+    assert api(server, "DELETE", "/api/v2.1/repos/%s/" % SHARED_RO) == (403, {"error_msg": "Permission denied."})
+    assert api(server, "DELETE", "/api/v2.1/repos/%s/" % SECRET) == (200, {"success": True})
+    assert api(server, "DELETE", "/api2/repos/%s/" % DOCS) == (200, "success")
+    assert api(server, "DELETE", "/api2/repos/%s/" % DOCS)[0] == 404
+    assert SyncClient(server.port, DOCS, IDS["TD"]).call("GET", "commit/HEAD", expect=None)[0] == 444
+    assert {r["name"] for r in api(server, "GET", "/api2/repos/")[1]} == {"Big", "Secret4", "Scratch", "SharedRO"}

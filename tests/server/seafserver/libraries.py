@@ -1,0 +1,110 @@
+"""Library management done through Seahub: create (plain, server-side encrypted with a password,
+or client-side encrypted with the client's parameters), rename (a new head commit carrying the
+new name, as seaf-server's edit_repo does) and delete."""
+import time
+import uuid
+
+from .crypto import v2_parameters
+from .objects import EMPTY_SHA1, Commit, is_repo_id
+
+MAX_CLIENT_ENC_VERSION = 2  # server-info announces encrypted_library_version 2
+_ENC_FIELDS = ("magic", "random_key", "salt")
+
+
+class LibraryError(Exception):
+    """A request to create or change a library is invalid; carries (status, message)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _store_commit(storage, **fields):
+    """Write a server-made commit (creator EMPTY_SHA1) with a unique id; return its id."""
+    ctime = int(time.time())
+    while True:
+        commit = Commit(ctime=ctime, creator=EMPTY_SHA1, no_local_history=1, version=1, **fields)
+        if not storage.exists("commits", commit.repo_id, commit.commit_id):
+            storage.write("commits", commit.repo_id, commit.commit_id, commit.to_json())
+            return commit.commit_id
+        ctime += 1
+
+
+def _encryption(form, repo_id):
+    """Encryption fields of a new library from the create form, or {} for a plain library."""
+    if form.get("passwd"):
+        return v2_parameters(repo_id, form["passwd"])
+    if not form.get("enc_version"):
+        return {}
+    try:
+        enc_version = int(form["enc_version"])
+    except ValueError:
+        enc_version = -1
+    if not 1 <= enc_version <= MAX_CLIENT_ENC_VERSION:
+        raise LibraryError(400, "Invalid enc_version param.")
+    fields = {key: form.get(key, "") for key in _ENC_FIELDS}
+    if len(fields["magic"]) != 64 or len(fields["random_key"]) != 96:
+        raise LibraryError(400, "Invalid encryption params.")
+    return dict(fields, enc_version=enc_version)
+
+
+def create_library(state, storage, owner, form):
+    """Create a library from Seahub's create form; returns its repo id."""
+    name = form.get("name", "")
+    if not name:
+        raise LibraryError(400, "Library name is required.")
+    if "/" in name:
+        raise LibraryError(400, "name invalid.")
+    repo_id = form.get("repo_id") or str(uuid.uuid4())
+    if not is_repo_id(repo_id) or state.library(repo_id) is not None:
+        raise LibraryError(400, "Invalid repo_id param.")
+    enc = _encryption(form, repo_id)
+    commit_fields = {}
+    if enc:
+        commit_fields = {"encrypted": True, "enc_version": enc["enc_version"], "magic": enc["magic"],
+                         "key": enc["random_key"]}
+        if enc["enc_version"] >= 3:
+            commit_fields["salt"] = enc["salt"]
+    head = _store_commit(storage, root_id=EMPTY_SHA1, repo_id=repo_id, creator_name=owner,
+                         description="Created library", repo_name=name,
+                         repo_desc=form.get("desc", ""), **commit_fields)
+    state.update_library(repo_id, {
+        "name": name, "desc": form.get("desc", ""), "owner": owner, "head": head, "version": 1,
+        "status": "normal", "encrypted": bool(enc), "enc_version": enc.get("enc_version", 0),
+        "magic": enc.get("magic", ""), "random_key": enc.get("random_key", ""),
+        "salt": enc.get("salt", ""), "shares": {}})
+    return repo_id
+
+
+def rename_library(catalog, repo_id, email, name, desc=None):
+    """Give the library a new name through a new head commit (owner only)."""
+    state, storage = catalog.state, catalog.storage
+    lib = state.library(repo_id)
+    if lib["owner"] != email:
+        raise LibraryError(403, "Permission denied.")
+    if not name or "/" in name:
+        raise LibraryError(400, "name invalid.")
+    for _attempt in range(3):
+        head = catalog.head_commit(repo_id)
+        if head is None:
+            raise LibraryError(520, "Failed to rename library.")
+        inherited = {k: head[k] for k in ("magic", "key", "salt", "enc_version") if k in head}
+        new_head = _store_commit(
+            storage, root_id=head["root_id"], repo_id=repo_id, creator_name=email,
+            description="Changed library name or description", parent_id=lib["head"],
+            repo_name=name, repo_desc=head.get("repo_desc", "") if desc is None else desc,
+            encrypted=head.get("encrypted") == "true", **inherited)
+        if state.compare_and_set_head(repo_id, lib["head"], new_head, name):
+            if desc is not None:
+                state.update_library(repo_id, {"desc": desc})
+            return
+        lib = state.library(repo_id)
+    raise LibraryError(520, "Failed to rename library.")
+
+
+def delete_library(state, repo_id, email):
+    lib = state.library(repo_id)
+    if lib["owner"] != email:
+        raise LibraryError(403, "Permission denied.")
+    state.delete_library(repo_id)
