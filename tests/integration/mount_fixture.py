@@ -8,6 +8,7 @@ While the binary itself says that mounting is not part of the build, starting a 
 test with that reason; any other failure to mount fails the test."""
 
 import fcntl
+import json
 import os
 import pathlib
 import re
@@ -15,7 +16,10 @@ import shutil
 import signal
 import stat
 import subprocess
+import threading
 import time
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -51,6 +55,24 @@ def write_credentials(path, password=PASSWORD, mode=0o600):
         f.write(password + "\n")
     os.chmod(path, mode)
     return path
+
+
+def read_with_bound(path, bound_s):
+    """(bytes or None, OSError or None) of reading path in a thread; the test fails when
+    the read is still blocked after bound_s (a hang), instead of hanging with it."""
+    result = {}
+
+    def read():
+        try:
+            result["data"] = pathlib.Path(path).read_bytes()
+        except OSError as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(bound_s)
+    assert not thread.is_alive(), "reading %s still blocked after %d s" % (path, bound_s)
+    return result.get("data"), result.get("error")
 
 
 def mount_entry(mountpoint):
@@ -143,6 +165,7 @@ class SeafsMount:
         self.workdir = pathlib.Path(workdir)
         self.mountpoint = self.workdir / "mnt"
         self.cache_dir = self.workdir / "cache"
+        self.state_dir = self.workdir / "state"
         self.credentials = self.workdir / "credentials"
         self.log_path = self.workdir / "seafs.log"
         self.user = user
@@ -153,7 +176,7 @@ class SeafsMount:
 
     def command(self):
         options = {"user": self.user, "credentials": self.credentials,
-                   "cache_dir": self.cache_dir}
+                   "cache_dir": self.cache_dir, "state_dir": self.state_dir}
         options.update(self.options)
         args = [str(seafs_binary()), self.server_url, str(self.mountpoint),
                 "-o", options_string(options), "-f"]
@@ -165,6 +188,7 @@ class SeafsMount:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.mountpoint.mkdir(exist_ok=True)
         self.cache_dir.mkdir(mode=0o700, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, exist_ok=True)
         write_credentials(self.credentials, self.password)
         log = open(self.log_path, "ab")
         log.write(("\n--- %s\n" % " ".join(self.command())).encode())
@@ -235,8 +259,14 @@ class SeafsMount:
             stop_process(pid)
         return "; ".join(problems)
 
-    def remove_cache(self):
-        shutil.rmtree(self.cache_dir, ignore_errors=True)
+
+
+def cleanup_mountpoint(mountpoint):
+    """For mounts made by mount(8) or a backgrounded seafs: unmount, stop the daemon."""
+    problem = unmount(mountpoint)
+    for pid in daemon_pids(mountpoint):
+        stop_process(pid)
+    return problem
 
 
 @pytest.fixture
@@ -275,6 +305,15 @@ def demo_data(small):
         fcntl.flock(lock, fcntl.LOCK_EX)
         ids = demo.build_demo(data, small=small, log=lambda _: None)
     return data, ids
+
+
+@pytest.fixture(scope="module")
+def small_demo_server(tmp_path_factory):
+    """A server over the small demo, private to the test module: (server, {name: repo id})."""
+    data, ids = demo_data(small=True)
+    server = demo_server(data, tmp_path_factory.mktemp("small-demo-server"))
+    yield server, ids
+    server.stop()
 
 
 def demo_server(data, workdir):
@@ -344,3 +383,48 @@ def assert_same_tree(source, mounted, check_mtimes=True):
                 problems.append("%s: %s" % (rel, difference))
     assert not problems, "%d differences, e.g.\n%s" % (len(problems), "\n".join(problems[:20]))
     return len(expected)
+
+
+# --- what the server holds (to compare with what the mount does) ---------------------------------
+
+def file_layout(server, repo_id, path):
+    """(file id, [(block id, offset, size)]) of a file at the library's current head, read from
+    the server's storage."""
+    from seafserver import builder
+    from seafserver.objects import parse_stored_fs_object
+    from seafserver.storage import Storage
+
+    root = server.storage or os.path.join(server.data_dir, "storage")
+    storage = Storage(root)
+    head = server.state()["libraries"][repo_id]["head"]
+    root_id = json.loads(storage.read("commits", repo_id, head))["root_id"]
+    dirent = builder.tree_entries(storage, repo_id, root_id)[path]
+    blocks, offset = [], 0
+    for block_id in parse_stored_fs_object(storage.read("fs", repo_id, dirent.id)).block_ids:
+        size = os.path.getsize(os.path.join(root, "blocks", repo_id, block_id[:2], block_id[2:]))
+        blocks.append((block_id, offset, size))
+        offset += size
+    return dirent.id, blocks
+
+
+def block_bytes(server, repo_id, block_id):
+    root = server.storage or os.path.join(server.data_dir, "storage")
+    return pathlib.Path(root, "blocks", repo_id, block_id[:2], block_id[2:]).read_bytes()
+
+
+def block_gets(server):
+    """{block id: GET count} since the last counter reset."""
+    return server.counters()["block_gets"]
+
+
+def account_info(server, user=USER, password=PASSWORD):
+    """The /api2/account/info/ answer for user (quota "total" and "usage")."""
+    login = urllib.request.Request(server.url + "/api2/auth-token/", method="POST",
+                                   data=urllib.parse.urlencode({"username": user,
+                                                                "password": password}).encode())
+    with urllib.request.urlopen(login, timeout=10) as response:
+        token = json.loads(response.read())["token"]
+    request = urllib.request.Request(server.url + "/api2/account/info/",
+                                     headers={"Authorization": "Token " + token})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())

@@ -15,29 +15,21 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (USER, assert_same_tree, demo_data, demo_server,  # noqa: E402
-                           mount_factory)
+from mount_fixture import (USER, assert_same_tree, mount_factory,  # noqa: E402
+                           small_demo_server)
 from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
 
-assert mount_factory  # a fixture, used by name
+assert mount_factory and small_demo_server  # fixtures, used by name
 VECTORS = pathlib.Path(VECTORS_DIR)
 MANIFEST = json.loads((VECTORS / "plain-manifest.json").read_text())
 PLAIN_VECTOR_LIBRARIES = ("Docs", "SharedRO", "Scratch")
 ENCRYPTED_VECTOR_LIBRARIES = ("Secret", "Secret4")
 
 
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory):
-    data, ids = demo_data(small=True)
-    server = demo_server(data, tmp_path_factory.mktemp("mount-contents-server"))
-    yield server, ids
-    server.stop()
-
-
 @pytest.fixture
-def mounted(small_demo, mount_factory):
-    server, _ = small_demo
+def mounted(small_demo_server, mount_factory):
+    server, _ = small_demo_server
     return mount_factory(server)
 
 
@@ -46,8 +38,8 @@ def visible_library_names(state):
                   if lib["owner"] == USER or USER in lib.get("shares", {}))
 
 
-def test_every_library_is_a_top_level_folder(small_demo, mounted):
-    server, _ = small_demo
+def test_every_library_is_a_top_level_folder(small_demo_server, mounted):
+    server, _ = small_demo_server
     names = sorted(os.listdir(mounted.mountpoint))
     assert names == visible_library_names(server.state())
     for name in names:

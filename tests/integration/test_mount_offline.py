@@ -1,0 +1,99 @@
+"""A seafs mount without its server: it starts from the cached metadata when the server process
+is down, cached files read normally, uncached reads fail with EIO (or EHOSTDOWN) within the
+timeout instead of hanging, and once the server is back the same mount reads everything again
+without a remount."""
+
+import errno
+import os
+import pathlib
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from mount_fixture import (assert_same_tree, file_differs, mount_factory,  # noqa: E402
+                           read_with_bound)
+from seafserver.testing import VECTORS_DIR  # noqa: E402
+from seafserver.vectors import state_from_vectors  # noqa: E402
+
+assert mount_factory  # a fixture, used by name
+VECTORS = pathlib.Path(VECTORS_DIR)
+PLAIN_DOCS = VECTORS / "plain" / "Docs"
+TIMEOUTS = {"connect_timeout": 2, "timeout": 3}
+# A failing read must return within the timeouts plus this much (generous: a loaded machine).
+ERROR_BOUND_S = 45
+# After the server is back, how long the mount may take to use it again.
+RECOVERY_BOUND_S = 60
+CACHED = ["exact-4096.bin", "one-byte.bin", "docs/file-001.txt"]
+UNCACHED = ["exact-1MiB.bin", "1MiB-plus-1.bin"]
+OFFLINE_ERRORS = (errno.EIO, errno.EHOSTDOWN)
+
+
+@pytest.fixture
+def docs_server(server_factory):
+    return server_factory(state=state_from_vectors(VECTORS_DIR), storage=str(VECTORS / "storage"))
+
+
+def assert_offline_error(path):
+    data, error = read_with_bound(path, ERROR_BOUND_S)
+    assert data is None, "an uncached read without server returned %d bytes" % len(data)
+    assert error.errno in OFFLINE_ERRORS, error
+
+
+def warm_up(mount):
+    """Lists the whole Docs tree (metadata into the cache) and reads the CACHED files."""
+    listing = sorted(str(p.relative_to(mount.path("Docs"))) for p in mount.path("Docs").rglob("*"))
+    for rel in CACHED:
+        assert not file_differs(PLAIN_DOCS / rel, mount.path("Docs", rel))
+    return listing
+
+
+def test_offline_start_reads_cached_files(docs_server, mount_factory):
+    mount = mount_factory(docs_server, **TIMEOUTS)
+    listing = warm_up(mount)
+    assert mount.stop() == ""
+
+    docs_server.stop()
+    mount.start()
+    assert "Docs" in os.listdir(mount.mountpoint)
+    assert sorted(str(p.relative_to(mount.path("Docs")))
+                  for p in mount.path("Docs").rglob("*")) == listing
+    for rel in CACHED:
+        assert not file_differs(PLAIN_DOCS / rel, mount.path("Docs", rel))
+    assert_offline_error(mount.path("Docs", UNCACHED[0]))
+
+    docs_server.start()
+    assert_reads_again(mount, UNCACHED[0])
+
+
+def test_server_loss_while_mounted(docs_server, mount_factory):
+    mount = mount_factory(docs_server, **TIMEOUTS)
+    warm_up(mount)
+    docs_server.unreachable()
+    for rel in CACHED:
+        assert not file_differs(PLAIN_DOCS / rel, mount.path("Docs", rel))
+    for rel in UNCACHED:
+        assert_offline_error(mount.path("Docs", rel))
+    docs_server.reachable()
+    for rel in UNCACHED:
+        assert_reads_again(mount, rel)
+    assert_same_tree(PLAIN_DOCS, mount.path("Docs"), check_mtimes=False)
+
+
+def assert_reads_again(mount, rel):
+    """The file reads correctly within RECOVERY_BOUND_S of the server coming back (earlier
+    attempts may still fail with an offline error, never with wrong bytes)."""
+    expected = (PLAIN_DOCS / rel).read_bytes()
+    deadline = time.monotonic() + RECOVERY_BOUND_S
+    while time.monotonic() < deadline:
+        data, error = read_with_bound(mount.path("Docs", rel), ERROR_BOUND_S)
+        if data is not None:
+            assert data == expected, "%s: wrong bytes after the server came back" % rel
+            return
+        assert error.errno in OFFLINE_ERRORS, error
+        time.sleep(1)
+    pytest.fail("%s still unreadable %d s after the server came back\n%s"
+                % (rel, RECOVERY_BOUND_S, mount.log_tail()))
+
