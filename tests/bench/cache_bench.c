@@ -1,10 +1,11 @@
 /* cache_bench: figures for the block cache, printed in one run.
  *
- *  1. lz4 frames of the default size: compression ratio and CPU time on text-like, real source
- *     text and random data (compress; decompress including the crc32c check).
+ *  1. lz4 frames of the default size and of 256 KiB: compression ratio and CPU time on text-like,
+ *     real source text and random data (compress; decompress including the crc32c check).
  *  2. Read throughput of cached blocks, sequential (128 KiB reads, as FUSE sends) and random
  *     4 KiB, next to reading the same bytes from a plain local file in the same directory; warm
- *     (page cache) and cold (the files' pages dropped with posix_fadvise first).
+ *     (page cache) and cold (the files' pages dropped with posix_fadvise first); and random 4 KiB
+ *     reads with each frame size.
  *  3. The cost of a hit with 100,000 objects in the index (open + read + close), the index load
  *     at start-up, and a rebuild of the index from the files.
  * Every figure is the median of several runs. Usage: cache_bench [work dir] (default ./bench-data;
@@ -87,9 +88,8 @@ static size_t load_source_text(unsigned char *buf, size_t max)
     return len;
 }
 
-static void bench_lz4(const char *name, const unsigned char *data, size_t len)
+static void bench_lz4(const char *name, const unsigned char *data, size_t len, uint32_t frame)
 {
-    uint32_t frame = BLOCK_FRAME_SIZE_DEFAULT;
     size_t frames = (len + frame - 1) / frame;
     unsigned char *stored = malloc(frames * block_frame_bound(frame));
     unsigned char *plain = malloc(frame);
@@ -116,28 +116,33 @@ static void bench_lz4(const char *name, const unsigned char *data, size_t len)
     size_t lz4_frames = 0;
     for (size_t i = 0; i < frames; i++)
         lz4_frames += desc[i].flags & BLOCK_FRAME_LZ4 ? 1 : 0;
-    printf("  %-28s %7.1f MiB  ratio %5.2f  frames lz4/raw %zu/%zu  compress %7.0f MiB/s CPU"
-           "  decompress+check %7.0f MiB/s CPU\n",
-           name, (double)len / MIB, (double)len / (double)stored_total, lz4_frames,
+    printf("  %-28s %3u KiB frames  %5.1f MiB  ratio %5.2f  lz4/raw %zu/%zu  compress %5.0f MiB/s"
+           "  decompress+check %5.0f MiB/s\n",
+           name, frame / 1024, (double)len / MIB, (double)len / (double)stored_total, lz4_frames,
            frames - lz4_frames, median(comp, RUNS), median(decomp, RUNS));
     free(stored);
     free(plain);
     free(desc);
 }
 
+/* The default frame size and the 256 KiB the issue suggested, for comparison. */
+static const uint32_t frame_sizes[] = {BLOCK_FRAME_SIZE_DEFAULT, 256u * 1024u};
+#define FRAME_SIZES (sizeof(frame_sizes) / sizeof(frame_sizes[0]))
+
 static void section_lz4(void)
 {
-    printf("\n1. lz4 frames of %u KiB (median of %d runs; CPU time of this process)\n",
-           BLOCK_FRAME_SIZE_DEFAULT / 1024, RUNS);
+    printf("\n1. lz4 frames (median of %d runs; MiB/s of CPU time of this process)\n", RUNS);
     size_t len = 32u * 1024 * 1024;
     unsigned char *buf = malloc(len);
-    test_fill_text(buf, len, 1);
-    bench_lz4("text-like (generated words)", buf, len);
-    size_t src = load_source_text(buf, len);
-    if (src >= 1024 * 1024)
-        bench_lz4("source text (/usr/include)", buf, src);
-    test_fill_random(buf, len, 1);
-    bench_lz4("random (incompressible)", buf, len);
+    for (size_t f = 0; f < FRAME_SIZES; f++) {
+        test_fill_text(buf, len, 1);
+        bench_lz4("text-like (generated words)", buf, len, frame_sizes[f]);
+        size_t src = load_source_text(buf, len);
+        if (src >= 1024 * 1024)
+            bench_lz4("source text (/usr/include)", buf, src, frame_sizes[f]);
+        test_fill_random(buf, len, 1);
+        bench_lz4("random (incompressible)", buf, len, frame_sizes[f]);
+    }
     free(buf);
 }
 
@@ -175,7 +180,7 @@ static void drop_all_pages(const struct read_setup *s)
 
 /* Fills the cache with BLOCKS blocks and writes the same bytes to a plain file. Returns the fill
  * throughput (MiB/s, wall clock, including SHA-1 check and lz4). */
-static double setup_reads(struct read_setup *s, bool text)
+static double setup_reads(struct read_setup *s, bool text, uint32_t frame_size)
 {
     struct cache_options o;
     cache_options_init(&o);
@@ -183,6 +188,7 @@ static double setup_reads(struct read_setup *s, bool text)
     snprintf(cache_dir, sizeof(cache_dir), "%s/cache", s->dir);
     o.dir = cache_dir;
     o.min_free_bytes = 0;
+    o.frame_size = frame_size;
     seaf_err err = cache_new(&o, &s->cache);
     if (err != SEAF_OK)
         die("cache_new", err);
@@ -303,9 +309,11 @@ static void print_pair(const char *what, const char *unit, double cache, double 
 static void bench_reads(const char *dir, bool text)
 {
     struct read_setup s = {.dir = dir};
-    double fill = setup_reads(&s, text);
-    printf(" %s data, %d blocks of 8 MiB (%.0f MiB); fill (lz4 + SHA-1 check + write) %.0f MiB/s\n",
-           text ? "text-like" : "random", BLOCKS, BLOCKS * (double)BLOCK_BYTES / MIB, fill);
+    double fill = setup_reads(&s, text, BLOCK_FRAME_SIZE_DEFAULT);
+    printf(" %s data, %d blocks of 8 MiB (%.0f MiB), %u KiB frames; fill (lz4 + SHA-1 check +"
+           " write) %.0f MiB/s\n",
+           text ? "text-like" : "random", BLOCKS, BLOCKS * (double)BLOCK_BYTES / MIB,
+           BLOCK_FRAME_SIZE_DEFAULT / 1024, fill);
     double c[RUNS], p[RUNS];
     for (int r = 0; r < RUNS; r++) {
         c[r] = seq_cache(&s);
@@ -334,12 +342,31 @@ static void bench_reads(const char *dir, bool text)
     teardown_reads(&s);
 }
 
+/* Random 4 KiB reads (warm) with each frame size, for the choice of the default. */
+static void bench_frame_sizes(const char *dir)
+{
+    for (int text = 1; text >= 0; text--) {
+        for (size_t f = 0; f < FRAME_SIZES; f++) {
+            struct read_setup s = {.dir = dir};
+            setup_reads(&s, text, frame_sizes[f]);
+            double c[RUNS];
+            for (int r = 0; r < RUNS; r++)
+                c[r] = random_cache(&s, RANDOM_READS, (uint64_t)r + 1);
+            printf("  random 4 KiB, warm, %-9s data, %3u KiB frames: %6.1f us per read\n",
+                   text ? "text-like" : "random", frame_sizes[f] / 1024, median(c, RUNS));
+            teardown_reads(&s);
+        }
+    }
+}
+
 static void section_reads(const char *dir)
 {
     printf("\n2. Read throughput, cache vs plain file in the same directory (median of %d runs)\n",
            RUNS);
     bench_reads(dir, true);
     bench_reads(dir, false);
+    printf(" frame size\n");
+    bench_frame_sizes(dir);
 }
 
 /* ---------------------------------------------------------------------------------------- */
