@@ -25,6 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 import seafcli  # noqa: E402
 from seafserver import cdc, demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR, SeafServer  # noqa: E402
+from seafserver.vectors import state_from_vectors  # noqa: E402
 
 pytestmark = pytest.mark.skipif(seafcli.missing_client_reason() is not None,
                                 reason=seafcli.missing_client_reason() or "")
@@ -251,16 +252,44 @@ def test_official_client_used_the_sync_protocol_and_uploaded_nothing(checkouts, 
     assert not failures, f"server errors during the client's sync: {failures[:10]}"
 
 
-def test_official_client_refuses_encrypted_library_with_wrong_password(demo_server):
+def vectors_only_server(server_factory):
+    """A server of the vector libraries only, for tests that need no demo data."""
+    return server_factory(state=state_from_vectors(str(VECTORS)), storage=str(VECTORS / "storage"))
+
+
+def test_official_client_refuses_encrypted_library_with_wrong_password(server_factory):
+    server = vectors_only_server(server_factory)
     secret = vector_repos()["Secret"]
     client = seafcli.SeafileClient()
     try:
         client.init()
         client.start()
         with pytest.raises(seafcli.SeafCliError, match="(?i)incorrect password"):
-            client.download(secret["repo_id"], demo_server[0].url, client.root, USER,
+            client.download(secret["repo_id"], server.url, client.root, USER,
                             USER_PASSWORD, library_password="not-the-password")
         assert client.local_libraries() == {}
     finally:
         client.stop()
         client.remove()
+
+
+def test_client_failure_is_reported_with_both_logs(server_factory):
+    """A block GET answered 500 makes the client give up; the driver must fail at once with the
+    client's error, the daemon log and the server's request log (what a failing run shows)."""
+    server = vectors_only_server(server_factory)
+    server.set_faults(error={"status": 500, "match": "/block/"})
+    docs = vector_repos()["Docs"]
+    client = seafcli.SeafileClient()
+    try:
+        client.init()
+        client.start()
+        client.download(docs["repo_id"], server.url, client.root, USER, USER_PASSWORD)
+        with pytest.raises(seafcli.SeafCliError) as failure:
+            client.wait_synchronized({docs["repo_id"]: "Docs"}, STALL_TIMEOUT_S,
+                                     server_log=lambda: server_log_tail(server))
+    finally:
+        client.stop()
+        client.remove()
+    message = str(failure.value)
+    assert "client reported errors" in message and "Docs" in message
+    assert "seafile.log" in message and "/block/" in message and "-> 500" in message
