@@ -1,14 +1,35 @@
-/* seafs entry point: command line of the `seafs` binary. */
-#define FUSE_USE_VERSION 35
-#include <fuse_lowlevel.h>
+/* seafs entry point: command line, password, start-up (login, library list or the saved one
+ * when offline, cache), mount, and the background daemon.
+ *
+ * Background mode forks before anything starts a thread; the parent waits on a pipe until the
+ * child reports that the mount is live (exit 0) or why it failed (exit 1, the child having
+ * printed the reason on the inherited stderr). So `mount`, fstab and systemd see the real
+ * outcome. SIGTERM/SIGINT/SIGHUP and fusermount3 -u end the session loop; everything is then
+ * torn down in reverse order. */
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <lz4.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include "credentials.h"
+#include "file.h"
+#include "fuse_ops.h"
+#include "log.h"
+#include "poll.h"
+#include "seafs.h"
+#include "state_dirs.h"
+
+#define TREE_MEMORY_LIMIT (32u << 20)
+#define PREFETCH_QUEUE    256
 
 static void print_versions(void)
 {
@@ -18,23 +39,364 @@ static void print_versions(void)
            sqlite3_libversion(), JANSSON_VERSION, zlibVersion());
 }
 
-static void print_usage(FILE *out)
+/* Paths of one mount, derived from the options. */
+struct mount_paths {
+    char cache_dir[4096];
+    char state_dir[4096];
+    char token_dir[4096];
+};
+
+/* a + "/" + b into out; -1 when it does not fit. */
+static int path_join(char *out, size_t size, const char *a, const char *b)
 {
-    fprintf(out, "usage: seafs SERVER_URL MOUNTPOINT [-o options] [-f] [-d]\n"
-                 "       seafs --version\n");
+    int n = snprintf(out, size, "%s/%s", a, b);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static int choose_paths(const struct seafs_options *o, struct mount_paths *p)
+{
+    char account[512], base[3600];
+    if (state_dirs_account_name(o->user, o->server_url, account, sizeof(account)) != 0) {
+        log_msg(LOG_ERR, "user name or server URL too long");
+        return -1;
+    }
+    if (o->cache_dir) {
+        snprintf(p->cache_dir, sizeof(p->cache_dir), "%s", o->cache_dir);
+    } else if (state_dirs_default_base("cache", base, sizeof(base)) == 0) {
+        if (path_join(p->cache_dir, sizeof(p->cache_dir), base, account) != 0)
+            return -1;
+    } else {
+        log_msg(LOG_ERR, "no home directory: give cache_dir= and state_dir=");
+        return -1;
+    }
+    if (o->state_dir) {
+        snprintf(p->state_dir, sizeof(p->state_dir), "%s", o->state_dir);
+    } else if (state_dirs_default_base("state", base, sizeof(base)) == 0) {
+        if (path_join(p->state_dir, sizeof(p->state_dir), base, account) != 0)
+            return -1;
+    } else {
+        log_msg(LOG_ERR, "no home directory: give cache_dir= and state_dir=");
+        return -1;
+    }
+    if (path_join(p->token_dir, sizeof(p->token_dir), p->state_dir, "tokens") != 0) {
+        log_msg(LOG_ERR, "state_dir path too long");
+        return -1;
+    }
+    int rc = state_dirs_create(p->state_dir, 0700);
+    if (rc == 0)
+        rc = state_dirs_create(p->cache_dir, 0700);
+    if (rc) {
+        log_msg(LOG_ERR, "cannot create %s or %s: %s", p->state_dir, p->cache_dir, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The password, from the credentials file, SEAFS_PASSWORD or the terminal (in that order). */
+static char *find_password(struct seafs_options *o)
+{
+    if (o->credentials_file) {
+        char *user = NULL, *password = NULL, err[256];
+        if (credentials_read_file(o->credentials_file, &user, &password, err, sizeof(err)) != 0) {
+            log_msg(LOG_ERR, "credentials file %s %s", o->credentials_file, err);
+            return NULL;
+        }
+        if (user && strcmp(user, o->user) != 0)
+            log_msg(LOG_WARNING, "credentials file names user %s; mounting as %s", user, o->user);
+        credentials_free_secret(user);
+        return password;
+    }
+    const char *env = getenv("SEAFS_PASSWORD");
+    if (env && *env)
+        return strdup(env);
+    char *typed = credentials_prompt(o->user);
+    if (!typed)
+        log_msg(LOG_ERR,
+                "no API token stored for %s and no password: use credentials=FILE, "
+                "SEAFS_PASSWORD or run seafs on a terminal once",
+                o->user);
+    return typed;
+}
+
+/* Background mode: forks; the parent waits for the child's verdict and exits with it. Returns
+ * (in the child) the write end of the pipe, or -1 in the foreground. */
+static int daemonize_early(bool foreground)
+{
+    if (foreground)
+        return -1;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("seafs: pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("seafs: fork");
+        exit(1);
+    }
+    if (pid > 0) {
+        close(fds[1]);
+        unsigned char status = 1;
+        ssize_t n;
+        do
+            n = read(fds[0], &status, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? status : 1);
+    }
+    close(fds[0]);
+    setsid();
+    return fds[1];
+}
+
+/* Tells the waiting parent the outcome and, on success, leaves the terminal. */
+static void report_to_parent(int *fd, int status)
+{
+    if (*fd < 0)
+        return;
+    unsigned char byte = (unsigned char)status;
+    ssize_t ignored = write(*fd, &byte, 1);
+    (void)ignored;
+    close(*fd);
+    *fd = -1;
+    if (status == 0) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+            close(null);
+        }
+        if (chdir("/") != 0)
+            log_msg(LOG_WARNING, "chdir /: %s", strerror(errno));
+        log_use_syslog();
+    }
+}
+
+/* Logs in with password when given. 0, or -1 after logging why. */
+static int login(struct seafs *fs, const char *password, bool *offline_ok)
+{
+    *offline_ok = false;
+    if (!password)
+        return 0;
+    bool otp_required = false;
+    seaf_err err = seaf_client_login(fs->client, password, NULL, &otp_required);
+    if (err == SEAF_OK)
+        return 0;
+    if (otp_required)
+        log_msg(LOG_ERR, "the account needs a two-factor code, which seafs cannot ask for yet");
+    else
+        log_msg(LOG_ERR, "login as %s failed: %s", fs->opts->user, seaf_strerror(err));
+    *offline_ok = err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_SERVER;
+    return -1;
+}
+
+/* Gets the library list from the server, else the saved one (offline start). */
+static int load_libraries(struct seafs *fs)
+{
+    seaf_err err = SEAF_OK;
+    atomic_store(&fs->online, true);
+    if (seaf_client_has_api_token(fs->client) && poll_refresh(fs, &err) == 0)
+        return 0;
+    if (err == SEAF_ERR_AUTH) {
+        seaf_client_forget_api_token(fs->client);
+        log_msg(LOG_ERR, "the server refused the stored API token; mount again with a password");
+        return -1;
+    }
+    int rc = library_list_load(fs->libraries_file, fs->opts->layout, &fs->libs);
+    if (rc) {
+        log_msg(LOG_ERR, "cannot reach %s (%s) and no saved library list in %s",
+                fs->opts->server_url, seaf_strerror(err), fs->libraries_file);
+        return -1;
+    }
+    for (size_t i = 0; i < fs->libs.n; i++)
+        fs->libs.libs[i].generation = ++fs->next_generation;
+    atomic_store(&fs->online, false);
+    log_msg(LOG_WARNING, "server unreachable: starting offline with %zu cached libraries",
+            fs->libs.n);
+    return 0;
+}
+
+static int run_session(struct seafs *fs, int *parent_fd)
+{
+    const struct seafs_options *o = fs->opts;
+    char fsname[600];
+    snprintf(fsname, sizeof(fsname), "-ofsname=%s,subtype=seafs", o->server_url);
+    const char *argv[8];
+    int argc = 0;
+    argv[argc++] = "seafs";
+    if (!strchr(o->server_url, ','))
+        argv[argc++] = fsname;
+    if (o->fuse_opts && *o->fuse_opts) {
+        argv[argc++] = "-o";
+        argv[argc++] = o->fuse_opts;
+    }
+    if (o->debug)
+        argv[argc++] = "-d";
+    struct fuse_args args = FUSE_ARGS_INIT(argc, (char **)argv);
+    struct fuse_session *se = fuse_session_new(&args, &seafs_fuse_ops, sizeof(seafs_fuse_ops), fs);
+    if (!se) {
+        log_msg(LOG_ERR, "cannot create the FUSE session (bad FUSE option?)");
+        return -1;
+    }
+    int rc = -1;
+    if (fuse_set_signal_handlers(se) != 0)
+        goto out_destroy;
+    if (fuse_session_mount(se, o->mountpoint) != 0) {
+        log_msg(LOG_ERR, "cannot mount on %s", o->mountpoint);
+        goto out_signals;
+    }
+    fs->session = se;
+    log_msg(LOG_INFO, "mounted %s for %s on %s (%zu libraries)", o->server_url, o->user,
+            o->mountpoint, fs->libs.n);
+    report_to_parent(parent_fd, 0);
+    struct poller *poller = poll_start(fs);
+    if (o->single_thread) {
+        rc = fuse_session_loop(se);
+    } else {
+        struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 16};
+        rc = fuse_session_loop_mt(se, &config);
+    }
+    poll_stop(poller);
+    fs->session = NULL;
+    fuse_session_unmount(se);
+    log_msg(LOG_INFO, "unmounted %s", o->mountpoint);
+    rc = 0;
+out_signals:
+    fuse_remove_signal_handlers(se);
+out_destroy:
+    fuse_session_destroy(se);
+    return rc;
+}
+
+static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths, char *password,
+               int *parent_fd)
+{
+    bool offline_ok;
+    int rc = login(fs, password, &offline_ok);
+    credentials_free_secret(password);
+    if (rc && !offline_ok)
+        return -1;
+    struct cache_options co;
+    cache_options_init(&co);
+    co.dir = paths->cache_dir;
+    co.size_limit = o->cache_size;
+    if (co.min_free_bytes > o->cache_size)
+        co.min_free_bytes = 0;
+    seaf_err err = cache_new(&co, &fs->cache);
+    if (err != SEAF_OK) {
+        log_msg(LOG_ERR, "cannot open the cache in %s: %s (is it used by another mount?)",
+                paths->cache_dir, seaf_strerror(err));
+        return -1;
+    }
+    struct inode_info root = {.kind = INODE_ROOT_DIR, .mode = SEAF_MODE_DIR, .mtime = time(NULL)};
+    fs->tree = tree_new(fs->cache, fs->client, TREE_MEMORY_LIMIT);
+    fs->inodes = inode_table_new(&root);
+    if (!fs->tree || !fs->inodes)
+        return -1;
+    if (load_libraries(fs) != 0)
+        return -1;
+    if (o->readahead)
+        fs->prefetch = prefetch_pool_new(o->connections, PREFETCH_QUEUE, file_prefetch_block, fs);
+    return run_session(fs, parent_fd);
+}
+
+static void teardown(struct seafs *fs)
+{
+    prefetch_pool_free(fs->prefetch);
+    tree_free(fs->tree);
+    inode_table_free(fs->inodes);
+    cache_free(fs->cache);
+    library_list_release(&fs->libs);
+    seaf_client_free(fs->client);
+    http_pool_free(fs->pool);
+    pthread_rwlock_destroy(&fs->libs_lock);
+}
+
+static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths)
+{
+    struct http_pool_options po = {
+        .max_connections_per_host = o->connections,
+        .connect_timeout_ms = (long)o->connect_timeout * 1000,
+        .low_speed_time_s = o->timeout,
+        .retry_budget_ms = (long)o->timeout * 1000,
+        .ca_file = o->ca_file,
+        .insecure_skip_tls_verify = o->insecure,
+        .debug = o->debug,
+        .log = log_http,
+    };
+    seaf_err err;
+    fs->pool = http_pool_new(&po, &err);
+    if (!fs->pool) {
+        log_msg(LOG_ERR, "cannot set up HTTP: %s", seaf_strerror(err));
+        return -1;
+    }
+    char device_id[41];
+    int rc = state_dirs_device_id(paths->state_dir, device_id);
+    if (rc) {
+        log_msg(LOG_ERR, "cannot keep a device id in %s: %s", paths->state_dir, strerror(-rc));
+        return -1;
+    }
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "seafs");
+    host[sizeof(host) - 1] = '\0';
+    struct seaf_client_options co = {
+        .server_url = o->server_url,
+        .username = o->user,
+        .device_id = device_id,
+        .device_name = host,
+        .token_dir = paths->token_dir,
+    };
+    err = seaf_client_new(&co, fs->pool, &fs->client);
+    if (err != SEAF_OK) {
+        log_msg(LOG_ERR, "bad server URL %s: %s", o->server_url, seaf_strerror(err));
+        return -1;
+    }
+    if (path_join(fs->libraries_file, sizeof(fs->libraries_file), paths->state_dir,
+                  "libraries.json") != 0) {
+        log_msg(LOG_ERR, "state_dir path too long");
+        return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        print_versions();
+    struct seafs_options o;
+    options_init(&o);
+    char err[512];
+    if (options_parse(&o, argc, argv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "seafs: %s\n", err);
+        options_release(&o);
+        return 1;
+    }
+    if (o.show_help || o.show_version) {
+        if (o.show_version)
+            print_versions();
+        else
+            options_print_help(stdout);
+        options_release(&o);
         return 0;
     }
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        print_usage(stdout);
-        return 0;
-    }
-    print_usage(stderr);
-    fprintf(stderr, "seafs: mounting is not part of this build yet\n");
-    return 2;
+    log_init(o.debug);
+    umask(077);
+    struct seafs fs;
+    memset(&fs, 0, sizeof(fs));
+    fs.opts = &o;
+    pthread_rwlock_init(&fs.libs_lock, NULL);
+    struct mount_paths paths;
+    int rc = 1;
+    int parent_fd = -1;
+    if (choose_paths(&o, &paths) != 0 || setup_client(&o, &fs, &paths) != 0)
+        goto out;
+    char *password = NULL;
+    if (seaf_client_load_api_token(fs.client) != SEAF_OK && !(password = find_password(&o)))
+        goto out;
+    parent_fd = daemonize_early(o.foreground);
+    rc = run(&o, &fs, &paths, password, &parent_fd) == 0 ? 0 : 1;
+out:
+    report_to_parent(&parent_fd, rc);
+    teardown(&fs);
+    options_release(&o);
+    return rc;
 }

@@ -1,0 +1,45 @@
+/* fetch: the seam between net/ and cache/ (cvmfs's TransactionSink idea). The cache hands out a
+ * fill; net/ streams the block body into it through an http_sink whose reset lets net/ retry a
+ * broken download from the start; net/ checks the SHA-1 after the last byte and the cache checks
+ * it again at commit, so a corrupted block is never stored nor returned. */
+#include "fetch.h"
+
+#include "fileserver_api.h"
+#include "log.h"
+
+static seaf_err sink_write(void *ctx, const void *data, size_t len)
+{
+    return cache_fill_write(ctx, data, len);
+}
+
+static seaf_err sink_reset(void *ctx)
+{
+    return cache_fill_reset(ctx);
+}
+
+int fetch_block(struct cache *cache, struct seaf_client *client, const char *repo_id,
+                const char *block_id, struct cache_handle **out)
+{
+    struct cache_fill *fill = NULL;
+    *out = NULL;
+    seaf_err err = cache_open_or_fill(cache, CACHE_KIND_BLOCK, block_id, out, &fill);
+    if (err != SEAF_OK)
+        return -seaf_err_to_errno(err);
+    if (*out)
+        return 0;
+    struct http_sink sink = {.write = sink_write, .reset = sink_reset, .ctx = fill};
+    err = fileserver_get_block(client, repo_id, block_id, &sink, NULL);
+    if (err != SEAF_OK) {
+        log_msg(LOG_ERR, "library %s: block %s: %s", repo_id, block_id, seaf_strerror(err));
+        cache_fill_abort(fill, err);
+        return -seaf_err_to_errno(err);
+    }
+    err = cache_fill_commit(fill, out);
+    if (err != SEAF_OK) {
+        log_msg(LOG_ERR, "library %s: block %s not stored: %s", repo_id, block_id,
+                seaf_strerror(err));
+        return -seaf_err_to_errno(err);
+    }
+    log_msg(LOG_DEBUG, "library %s: block %s fetched", repo_id, block_id);
+    return 0;
+}

@@ -1,0 +1,247 @@
+/* file: open-file handles and the read path (style-models §2.2). The block offsets are computed
+ * once per open: a one-block file needs nothing, a file whose blocks are all cached takes them
+ * from the cache, anything else asks the server for the block map (one small request). A read
+ * finds its first block by binary search over the offsets, opens each block it spans through
+ * fetch.c (cache hit, or a shared single-flight download) and copies the bytes out. */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch.h"
+#include "fileserver_api.h"
+#include "log.h"
+#include "node.h"
+
+struct open_file {
+    char repo_id[SEAF_REPO_ID_LEN + 1];
+    char file_id[SEAF_ID_LEN + 1];
+    uint64_t size;
+    size_t n_blocks;
+    char (*block_ids)[SEAF_ID_LEN + 1]; /* copied: the handle owns its version */
+    uint64_t *offsets;                  /* n_blocks + 1 entries; offsets[n_blocks] == size */
+    pthread_mutex_t lock;
+    struct readahead ra; /* protected by lock */
+};
+
+void file_close(struct open_file *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_destroy(&h->lock);
+    free(h->block_ids);
+    free(h->offsets);
+    free(h);
+}
+
+/* Block sizes from the cache; false when a block is not cached. */
+static bool offsets_from_cache(struct seafs *fs, struct open_file *h)
+{
+    for (size_t i = 0; i < h->n_blocks; i++) {
+        struct cache_handle *ch = NULL;
+        if (cache_open(fs->cache, CACHE_KIND_BLOCK, h->block_ids[i], &ch) != SEAF_OK)
+            return false;
+        h->offsets[i + 1] = h->offsets[i] + cache_handle_size(ch);
+        cache_close(ch);
+    }
+    return true;
+}
+
+static int compute_offsets(struct seafs *fs, struct open_file *h)
+{
+    h->offsets[0] = 0;
+    if (h->n_blocks == 1) {
+        h->offsets[1] = h->size;
+        return 0;
+    }
+    if (offsets_from_cache(fs, h) && h->offsets[h->n_blocks] == h->size)
+        return 0;
+    int64_t *sizes = NULL;
+    size_t n = 0;
+    seaf_err err = fileserver_block_map(fs->client, h->repo_id, h->file_id, &sizes, &n);
+    if (err != SEAF_OK) {
+        log_msg(LOG_ERR, "library %s: block map of file %s: %s", h->repo_id, h->file_id,
+                seaf_strerror(err));
+        return -seaf_err_to_errno(err);
+    }
+    int rc = n == h->n_blocks ? 0 : -EIO;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (sizes[i] <= 0)
+            rc = -EIO;
+        else
+            h->offsets[i + 1] = h->offsets[i] + (uint64_t)sizes[i];
+    }
+    if (rc == 0 && h->offsets[h->n_blocks] != h->size)
+        rc = -EIO;
+    if (rc)
+        log_msg(LOG_ERR, "library %s: block map of file %s does not match the file", h->repo_id,
+                h->file_id);
+    free(sizes);
+    return rc;
+}
+
+static int library_read_check(struct seafs *fs, const char *repo_id)
+{
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo_id);
+    bool encrypted = lib && lib->encrypted;
+    char name[256];
+    snprintf(name, sizeof(name), "%s", lib ? lib->folder : "?");
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (!encrypted)
+        return 0;
+    log_msg(LOG_WARNING,
+            "library '%s' (%s) is encrypted: reading encrypted libraries is not "
+            "supported yet (EACCES)",
+            name, repo_id);
+    return -EACCES;
+}
+
+int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
+{
+    *out = NULL;
+    struct inode_info info;
+    int rc = node_resolve(fs, ino, &info);
+    if (rc)
+        return rc;
+    if (info.kind != INODE_FILE)
+        return -EISDIR;
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+        return -node_write_errno(fs, ino);
+    if ((rc = library_read_check(fs, info.repo_id)) != 0)
+        return rc;
+    struct open_file *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    pthread_mutex_init(&h->lock, NULL);
+    readahead_init(&h->ra, fs->opts->readahead);
+    memcpy(h->repo_id, info.repo_id, sizeof(h->repo_id));
+    memcpy(h->file_id, info.obj_id, sizeof(h->file_id));
+    h->size = (uint64_t)info.size;
+    if (h->size == 0) {
+        *out = h;
+        return 0;
+    }
+    struct tree_obj *obj = NULL;
+    rc = tree_get(fs->tree, info.repo_id, info.obj_id, SEAF_FSOBJ_FILE, &obj);
+    if (rc)
+        goto fail;
+    const struct seaf_file *file = &tree_obj_fsobj(obj)->file;
+    if ((uint64_t)file->size != h->size) {
+        log_msg(LOG_ERR, "library %s: file %s: object size differs from the directory's",
+                info.repo_id, info.obj_id);
+        rc = -EIO;
+        tree_obj_unref(fs->tree, obj);
+        goto fail;
+    }
+    h->n_blocks = file->n_blocks;
+    h->block_ids = malloc(h->n_blocks * sizeof(*h->block_ids));
+    h->offsets = calloc(h->n_blocks + 1, sizeof(*h->offsets));
+    if (h->block_ids && h->offsets)
+        memcpy(h->block_ids, file->block_ids, h->n_blocks * sizeof(*h->block_ids));
+    tree_obj_unref(fs->tree, obj);
+    if (!h->block_ids || !h->offsets) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = compute_offsets(fs, h)) != 0)
+        goto fail;
+    *out = h;
+    return 0;
+fail:
+    file_close(h);
+    return rc;
+}
+
+/* Index of the block holding byte off (< size). */
+static size_t block_index(const struct open_file *h, uint64_t off)
+{
+    size_t lo = 0, hi = h->n_blocks;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->offsets[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void file_prefetch_block(void *ctx, const char *repo_id, const char *block_id)
+{
+    struct seafs *fs = ctx;
+    struct cache_handle *ch = NULL;
+    if (fetch_block(fs->cache, fs->client, repo_id, block_id, &ch) == 0)
+        cache_close(ch);
+}
+
+/* Queues the blocks of [start, end) that the current read [read_start, read_end) does not. */
+static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t start, uint64_t end,
+                            uint64_t read_end)
+{
+    if (!fs->prefetch || start >= end)
+        return;
+    for (size_t i = block_index(h, start); i < h->n_blocks && h->offsets[i] < end; i++) {
+        if (h->offsets[i + 1] <= read_end)
+            continue;
+        if (h->offsets[i] < read_end)
+            continue; /* the reader fetches this one itself */
+        prefetch_pool_submit(fs->prefetch, h->repo_id, h->block_ids[i]);
+    }
+}
+
+ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)
+{
+    if (off >= h->size || size == 0)
+        return 0;
+    uint64_t end = off + size < h->size ? off + size : h->size;
+    uint64_t ra_start, ra_end;
+    pthread_mutex_lock(&h->lock);
+    readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, &ra_start, &ra_end);
+    pthread_mutex_unlock(&h->lock);
+    queue_readahead(fs, h, ra_start, ra_end, end);
+
+    uint64_t pos = off;
+    for (size_t i = block_index(h, off); pos < end; i++) {
+        struct cache_handle *ch = NULL;
+        int rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[i], &ch);
+        if (rc)
+            return rc;
+        uint64_t block_end = h->offsets[i + 1] < end ? h->offsets[i + 1] : end;
+        size_t want = (size_t)(block_end - pos), got = 0;
+        seaf_err err = cache_read(ch, pos - h->offsets[i], want, buf + (pos - off), &got);
+        cache_close(ch);
+        if (err != SEAF_OK || got != want) {
+            log_msg(LOG_ERR, "library %s: block %s: read failed: %s", h->repo_id, h->block_ids[i],
+                    err != SEAF_OK ? seaf_strerror(err) : "short block");
+            return -EIO;
+        }
+        pos = block_end;
+    }
+    return (ssize_t)(end - off);
+}
+
+int file_is_cached(struct seafs *fs, const struct inode_info *info, bool *cached)
+{
+    *cached = true;
+    if (info->kind != INODE_FILE || info->size == 0)
+        return 0;
+    struct tree_obj *obj = NULL;
+    int rc = tree_get(fs->tree, info->repo_id, info->obj_id, SEAF_FSOBJ_FILE, &obj);
+    if (rc)
+        return rc;
+    const struct seaf_file *file = &tree_obj_fsobj(obj)->file;
+    for (size_t i = 0; i < file->n_blocks && *cached; i++) {
+        struct cache_handle *ch = NULL;
+        if (cache_open(fs->cache, CACHE_KIND_BLOCK, file->block_ids[i], &ch) == SEAF_OK)
+            cache_close(ch);
+        else
+            *cached = false;
+    }
+    tree_obj_unref(fs->tree, obj);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* file: open files. Opening resolves the file's object once -- its block list and the offset of
+ * every block -- and the handle keeps it, so a file open for reading keeps reading the version
+ * it was opened at even when the library changes meanwhile. Reads fetch only the blocks they
+ * touch and queue read-ahead when reading is sequential. */
+#ifndef SEAFS_FS_FILE_H
+#define SEAFS_FS_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "seafs.h"
+
+struct open_file;
+
+/* Opens ino for reading (flags as in open(2)): 0 and *out, or -errno: -EISDIR, -EROFS/-EACCES
+ * for write access, -EACCES for encrypted libraries, -EIO when the file's object or block map
+ * cannot be had. May block on the network. */
+int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out);
+/* Reads up to size bytes at off into buf: the byte count (short only at the end of the file) or
+ * -errno. Thread-safe on one handle. */
+ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off);
+/* Closes the handle. NULL is a no-op. */
+void file_close(struct open_file *h);
+
+/* Whether every block of the file info stands for is in the cache (no network needed for the
+ * answer except fetching the file object when it is not cached). */
+int file_is_cached(struct seafs *fs, const struct inode_info *info, bool *cached);
+
+/* Runs one read-ahead job (a prefetch_fn; ctx is the struct seafs). */
+void file_prefetch_block(void *ctx, const char *repo_id, const char *block_id);
+
+#endif

@@ -1,0 +1,406 @@
+/* fuse_ops: glue between libfuse's low-level API and the filesystem core. Errors from the core
+ * are negative errnos; fuse_reply_err takes them positive. Entries and attributes get long
+ * kernel timeouts because poll.c invalidates them when a library changes, so `ls -l` of a large
+ * cached folder costs no round trip per entry (readdirplus hands out entry and attributes at
+ * once). Write-class operations answer EROFS, or EACCES inside read-only libraries. */
+#include "fuse_ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "log.h"
+#include "node.h"
+
+#define KERNEL_TIMEOUT 86400.0 /* seconds; changes are pushed by invalidation */
+
+static struct seafs *fs_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+static void sfs_ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+    (void)userdata;
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+    if (conn->capable & FUSE_CAP_ASYNC_READ)
+        conn->want |= FUSE_CAP_ASYNC_READ;
+}
+
+static void fill_entry(struct fuse_entry_param *e, uint64_t ino, const struct stat *st)
+{
+    memset(e, 0, sizeof(*e));
+    e->ino = ino;
+    e->attr = *st;
+    e->attr_timeout = KERNEL_TIMEOUT;
+    e->entry_timeout = KERNEL_TIMEOUT;
+}
+
+static void sfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    uint64_t ino;
+    struct stat st;
+    int rc = node_lookup(fs_of(req), parent, name, &ino, &st);
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    struct fuse_entry_param e;
+    fill_entry(&e, ino, &st);
+    if (fuse_reply_entry(req, &e) != 0)
+        inode_table_forget(fs_of(req)->inodes, ino, 1);
+}
+
+static void sfs_ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    inode_table_forget(fs_of(req)->inodes, ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void sfs_ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+    for (size_t i = 0; i < count; i++)
+        inode_table_forget(fs_of(req)->inodes, forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void sfs_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    struct stat st;
+    int rc = node_getattr(fs_of(req), ino, &st);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, KERNEL_TIMEOUT);
+}
+
+static void sfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct node_listing *listing = NULL;
+    int rc = node_list(fs_of(req), ino, &listing);
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fi->fh = (uintptr_t)listing;
+    fi->keep_cache = 1;
+    fi->cache_readdir = 1;
+    if (fuse_reply_open(req, fi) != 0)
+        node_listing_free(fs_of(req), listing);
+}
+
+static void sfs_ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino;
+    node_listing_free(fs_of(req), (struct node_listing *)(uintptr_t)fi->fh);
+    fuse_reply_err(req, 0);
+}
+
+/* Entry i of a listing: 0 ".", 1 "..", then the directory's entries. */
+static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi, bool plus)
+{
+    struct seafs *fs = fs_of(req);
+    struct node_listing *listing = (struct node_listing *)(uintptr_t)fi->fh;
+    char *buf = calloc(1, size ? size : 1);
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    size_t total = node_listing_count(listing) + 2;
+    for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
+        const char *name;
+        struct inode_info info;
+        struct fuse_entry_param e;
+        memset(&e, 0, sizeof(e));
+        bool dot = i < 2;
+        if (dot) {
+            name = i == 0 ? "." : "..";
+            e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
+            e.attr.st_mode = S_IFDIR;
+        } else {
+            node_listing_entry(listing, i - 2, &name, &info);
+            node_stat(fs, 0, &info, &e.attr);
+        }
+        size_t need = plus ? fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0)
+                           : fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+        if (used + need > size)
+            break;
+        if (plus && !dot) {
+            uint64_t child = inode_table_ref(fs->inodes, ino, name, &info);
+            if (!child)
+                break;
+            fill_entry(&e, child, &e.attr);
+            e.attr.st_ino = child;
+            used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
+        } else if (plus) {
+            used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
+        } else {
+            if (!dot) {
+                uint64_t known = inode_table_find(fs->inodes, ino, name);
+                e.attr.st_ino = known ? known : 0xffffffffu;
+            }
+            used += fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+        }
+    }
+    fuse_reply_buf(req, buf, used);
+    free(buf);
+}
+
+static void sfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+    read_dir(req, ino, size, off, fi, false);
+}
+
+static void sfs_ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                               struct fuse_file_info *fi)
+{
+    read_dir(req, ino, size, off, fi, true);
+}
+
+static void sfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct open_file *h = NULL;
+    int rc = file_open(fs_of(req), ino, fi->flags, &h);
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fi->fh = (uintptr_t)h;
+    fi->keep_cache = 1;
+    if (fuse_reply_open(req, fi) != 0)
+        file_close(h);
+}
+
+static void sfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        struct fuse_file_info *fi)
+{
+    (void)ino;
+    char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    ssize_t n = file_read(fs_of(req), (struct open_file *)(uintptr_t)fi->fh, buf, size,
+                          off < 0 ? 0 : (uint64_t)off);
+    if (n < 0)
+        fuse_reply_err(req, (int)-n);
+    else
+        fuse_reply_buf(req, buf, (size_t)n);
+    free(buf);
+}
+
+static void sfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino;
+    file_close((struct open_file *)(uintptr_t)fi->fh);
+    fuse_reply_err(req, 0);
+}
+
+static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    (void)ino;
+    struct seafs *fs = fs_of(req);
+    const uint64_t frsize = 4096;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    int64_t total = fs->quota_total, used = fs->quota_used;
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (used < 0)
+        used = 0;
+    uint64_t free_bytes = total > used ? (uint64_t)(total - used) : 0;
+    if (total <= 0) /* unlimited: report a petabyte free */
+        free_bytes = 1ULL << 50;
+    struct statvfs sv;
+    memset(&sv, 0, sizeof(sv));
+    sv.f_bsize = frsize;
+    sv.f_frsize = frsize;
+    sv.f_blocks = ((uint64_t)used + free_bytes) / frsize;
+    sv.f_bfree = free_bytes / frsize;
+    sv.f_bavail = sv.f_bfree;
+    sv.f_files = inode_table_count(fs->inodes);
+    sv.f_namemax = 255;
+    fuse_reply_statfs(req, &sv);
+}
+
+/* Value of a user.seafs.* attribute into out (NUL-free text); -ENODATA when ino has none. */
+static int xattr_value(struct seafs *fs, fuse_ino_t ino, const char *name, char *out,
+                       size_t out_size)
+{
+    struct inode_info info;
+    int rc = node_resolve(fs, ino, &info);
+    if (rc)
+        return rc;
+    if (strcmp(name, "user.seafs.library_id") == 0 && info.repo_id[0]) {
+        snprintf(out, out_size, "%s", info.repo_id);
+    } else if (strcmp(name, "user.seafs.file_id") == 0 && info.kind == INODE_FILE) {
+        snprintf(out, out_size, "%s", info.obj_id);
+    } else if (strcmp(name, "user.seafs.dir_id") == 0 &&
+               (info.kind == INODE_DIR || info.kind == INODE_LIBRARY)) {
+        uint64_t generation;
+        if (info.kind == INODE_LIBRARY &&
+            (rc = node_library_root(fs, info.repo_id, info.obj_id, &generation)) != 0)
+            return rc;
+        snprintf(out, out_size, "%s", info.obj_id);
+    } else if (strcmp(name, "user.seafs.cached") == 0 && info.kind == INODE_FILE) {
+        bool cached;
+        if ((rc = file_is_cached(fs, &info, &cached)) != 0)
+            return rc;
+        snprintf(out, out_size, "%d", cached ? 1 : 0);
+    } else {
+        return -ENODATA;
+    }
+    return 0;
+}
+
+static void reply_xattr_bytes(fuse_req_t req, const char *data, size_t len, size_t size)
+{
+    if (size == 0)
+        fuse_reply_xattr(req, len);
+    else if (size < len)
+        fuse_reply_err(req, ERANGE);
+    else
+        fuse_reply_buf(req, data, len);
+}
+
+static void sfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    char value[64];
+    int rc = xattr_value(fs_of(req), ino, name, value, sizeof(value));
+    if (rc)
+        fuse_reply_err(req, -rc);
+    else
+        reply_xattr_bytes(req, value, strlen(value), size);
+}
+
+static void sfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    struct inode_info info;
+    int rc = node_resolve(fs_of(req), ino, &info);
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    static const char file_names[] = "user.seafs.cached\0user.seafs.library_id\0"
+                                     "user.seafs.file_id";
+    static const char dir_names[] = "user.seafs.library_id\0user.seafs.dir_id";
+    if (info.kind == INODE_FILE)
+        reply_xattr_bytes(req, file_names, sizeof(file_names), size);
+    else if (info.kind == INODE_DIR || info.kind == INODE_LIBRARY)
+        reply_xattr_bytes(req, dir_names, sizeof(dir_names), size);
+    else
+        reply_xattr_bytes(req, "", 0, size);
+}
+
+static void sfs_ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+    fuse_reply_err(req, (mask & W_OK) ? node_write_errno(fs_of(req), ino) : 0);
+}
+
+/* ---- write-class operations: refused in this read-only version ---- */
+
+static void refuse(fuse_req_t req, fuse_ino_t ino)
+{
+    fuse_reply_err(req, node_write_errno(fs_of(req), ino));
+}
+
+static void sfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                           struct fuse_file_info *fi)
+{
+    (void)attr, (void)to_set, (void)fi;
+    refuse(req, ino);
+}
+
+static void sfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                         dev_t rdev)
+{
+    (void)name, (void)mode, (void)rdev;
+    refuse(req, parent);
+}
+
+static void sfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    (void)name, (void)mode;
+    refuse(req, parent);
+}
+
+static void sfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    (void)name;
+    refuse(req, parent);
+}
+
+static void sfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+    (void)link, (void)name;
+    refuse(req, parent);
+}
+
+static void sfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                          const char *newname, unsigned int flags)
+{
+    (void)name, (void)newparent, (void)newname, (void)flags;
+    refuse(req, parent);
+}
+
+static void sfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+    (void)ino, (void)newname;
+    refuse(req, newparent);
+}
+
+static void sfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                          struct fuse_file_info *fi)
+{
+    (void)name, (void)mode, (void)fi;
+    refuse(req, parent);
+}
+
+static void sfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                            size_t size, int flags)
+{
+    (void)name, (void)value, (void)size, (void)flags;
+    refuse(req, ino);
+}
+
+static void sfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+    (void)name;
+    refuse(req, ino);
+}
+
+const struct fuse_lowlevel_ops seafs_fuse_ops = {
+    .init = sfs_ll_init,
+    .lookup = sfs_ll_lookup,
+    .forget = sfs_ll_forget,
+    .forget_multi = sfs_ll_forget_multi,
+    .getattr = sfs_ll_getattr,
+    .setattr = sfs_ll_setattr,
+    .mknod = sfs_ll_mknod,
+    .mkdir = sfs_ll_mkdir,
+    .unlink = sfs_ll_unlink,
+    .rmdir = sfs_ll_unlink,
+    .symlink = sfs_ll_symlink,
+    .rename = sfs_ll_rename,
+    .link = sfs_ll_link,
+    .open = sfs_ll_open,
+    .read = sfs_ll_read,
+    .release = sfs_ll_release,
+    .opendir = sfs_ll_opendir,
+    .readdir = sfs_ll_readdir,
+    .readdirplus = sfs_ll_readdirplus,
+    .releasedir = sfs_ll_releasedir,
+    .statfs = sfs_ll_statfs,
+    .setxattr = sfs_ll_setxattr,
+    .getxattr = sfs_ll_getxattr,
+    .listxattr = sfs_ll_listxattr,
+    .removexattr = sfs_ll_removexattr,
+    .access = sfs_ll_access,
+    .create = sfs_ll_create,
+};

@@ -1,0 +1,292 @@
+/* inode: inode table with two hash indexes -- by number (what the kernel sends) and by
+ * (parent, name) (what lookup and readdirplus resolve) -- chained in fixed bucket arrays that
+ * grow by doubling. Numbers come from a counter and are never reused during a mount, so a stale
+ * number from the kernel can never reach another file. */
+#include "inode.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct inode {
+    uint64_t ino;
+    uint64_t parent;
+    char *name;
+    uint64_t lookups;
+    struct inode_info info;
+    struct inode *next_by_ino;  /* bucket chain of the number index */
+    struct inode *next_by_name; /* bucket chain of the (parent, name) index */
+};
+
+struct inode_table {
+    pthread_mutex_t lock;
+    struct inode **by_ino;  /* protected by lock */
+    struct inode **by_name; /* protected by lock */
+    size_t n_buckets;       /* protected by lock; a power of two */
+    size_t count;           /* protected by lock */
+    uint64_t next_ino;      /* protected by lock */
+};
+
+static uint64_t hash_ino(uint64_t ino)
+{
+    ino ^= ino >> 33;
+    ino *= 0xff51afd7ed558ccdULL;
+    ino ^= ino >> 33;
+    return ino;
+}
+
+static uint64_t hash_name(uint64_t parent, const char *name)
+{
+    uint64_t h = 1469598103934665603ULL ^ hash_ino(parent);
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+static struct inode *find_ino(struct inode_table *t, uint64_t ino)
+{
+    struct inode *node = t->by_ino[hash_ino(ino) & (t->n_buckets - 1)];
+    while (node && node->ino != ino)
+        node = node->next_by_ino;
+    return node;
+}
+
+static struct inode *find_name(struct inode_table *t, uint64_t parent, const char *name)
+{
+    struct inode *node = t->by_name[hash_name(parent, name) & (t->n_buckets - 1)];
+    while (node && (node->parent != parent || strcmp(node->name, name) != 0))
+        node = node->next_by_name;
+    return node;
+}
+
+static void link_node(struct inode_table *t, struct inode *node)
+{
+    size_t i = hash_ino(node->ino) & (t->n_buckets - 1);
+    node->next_by_ino = t->by_ino[i];
+    t->by_ino[i] = node;
+    size_t j = hash_name(node->parent, node->name) & (t->n_buckets - 1);
+    node->next_by_name = t->by_name[j];
+    t->by_name[j] = node;
+}
+
+static void unlink_node(struct inode_table *t, struct inode *node)
+{
+    struct inode **p = &t->by_ino[hash_ino(node->ino) & (t->n_buckets - 1)];
+    while (*p != node)
+        p = &(*p)->next_by_ino;
+    *p = node->next_by_ino;
+    p = &t->by_name[hash_name(node->parent, node->name) & (t->n_buckets - 1)];
+    while (*p != node)
+        p = &(*p)->next_by_name;
+    *p = node->next_by_name;
+}
+
+/* Doubles the bucket arrays when the table is fuller than one node per bucket. */
+static void maybe_grow(struct inode_table *t)
+{
+    if (t->count < t->n_buckets)
+        return;
+    size_t old_n = t->n_buckets;
+    struct inode **old = t->by_ino;
+    struct inode **by_ino = calloc(old_n * 2, sizeof(*by_ino));
+    struct inode **by_name = calloc(old_n * 2, sizeof(*by_name));
+    if (!by_ino || !by_name) {
+        free(by_ino);
+        free(by_name);
+        return; /* still correct, only slower */
+    }
+    free(t->by_name);
+    t->by_ino = by_ino;
+    t->by_name = by_name;
+    t->n_buckets = old_n * 2;
+    for (size_t i = 0; i < old_n; i++) {
+        struct inode *node = old[i];
+        while (node) {
+            struct inode *next = node->next_by_ino;
+            link_node(t, node);
+            node = next;
+        }
+    }
+    free(old);
+}
+
+struct inode_table *inode_table_new(const struct inode_info *root)
+{
+    struct inode_table *t = calloc(1, sizeof(*t));
+    struct inode *node = calloc(1, sizeof(*node));
+    if (!t || !node)
+        goto fail;
+    t->n_buckets = 1024;
+    t->by_ino = calloc(t->n_buckets, sizeof(*t->by_ino));
+    t->by_name = calloc(t->n_buckets, sizeof(*t->by_name));
+    node->name = strdup("");
+    if (!t->by_ino || !t->by_name || !node->name)
+        goto fail;
+    pthread_mutex_init(&t->lock, NULL);
+    node->ino = INODE_ROOT;
+    node->parent = 0;
+    node->lookups = 1;
+    node->info = *root;
+    link_node(t, node);
+    t->count = 1;
+    t->next_ino = INODE_ROOT + 1;
+    return t;
+fail:
+    if (node)
+        free(node->name);
+    free(node);
+    if (t) {
+        free(t->by_ino);
+        free(t->by_name);
+    }
+    free(t);
+    return NULL;
+}
+
+void inode_table_free(struct inode_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_buckets; i++) {
+        struct inode *node = t->by_ino[i];
+        while (node) {
+            struct inode *next = node->next_by_ino;
+            free(node->name);
+            free(node);
+            node = next;
+        }
+    }
+    free(t->by_ino);
+    free(t->by_name);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *name,
+                         const struct inode_info *info)
+{
+    uint64_t ino = 0;
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_name(t, parent, name);
+    if (!node) {
+        node = calloc(1, sizeof(*node));
+        if (!node || !(node->name = strdup(name))) {
+            free(node);
+            goto out;
+        }
+        node->ino = t->next_ino++;
+        node->parent = parent;
+        link_node(t, node);
+        t->count++;
+        maybe_grow(t);
+    }
+    node->info = *info;
+    node->lookups++;
+    ino = node->ino;
+out:
+    pthread_mutex_unlock(&t->lock);
+    return ino;
+}
+
+uint64_t inode_table_find(struct inode_table *t, uint64_t parent, const char *name)
+{
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_name(t, parent, name);
+    uint64_t ino = node ? node->ino : 0;
+    pthread_mutex_unlock(&t->lock);
+    return ino;
+}
+
+void inode_table_forget(struct inode_table *t, uint64_t ino, uint64_t n)
+{
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_ino(t, ino);
+    if (node && ino != INODE_ROOT) {
+        node->lookups = n >= node->lookups ? 0 : node->lookups - n;
+        if (node->lookups == 0) {
+            unlink_node(t, node);
+            t->count--;
+            free(node->name);
+            free(node);
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+bool inode_table_get(struct inode_table *t, uint64_t ino, struct inode_info *info, uint64_t *parent,
+                     char **name)
+{
+    bool found = false;
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_ino(t, ino);
+    if (node) {
+        found = true;
+        if (info)
+            *info = node->info;
+        if (parent)
+            *parent = node->parent;
+        if (name && !(*name = strdup(node->name)))
+            found = false;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return found;
+}
+
+bool inode_table_update(struct inode_table *t, uint64_t ino, const struct inode_info *info)
+{
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_ino(t, ino);
+    if (node)
+        node->info = *info;
+    pthread_mutex_unlock(&t->lock);
+    return node != NULL;
+}
+
+uint64_t inode_table_lookups(struct inode_table *t, uint64_t ino)
+{
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_ino(t, ino);
+    uint64_t n = node ? node->lookups : 0;
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
+size_t inode_table_count(struct inode_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    size_t n = t->count;
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
+size_t inode_table_collect(struct inode_table *t, const char *repo_id, struct inode_ref **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&t->lock);
+    struct inode_ref *refs = calloc(t->count, sizeof(*refs));
+    size_t n = 0;
+    for (size_t i = 0; refs && i < t->n_buckets; i++) {
+        for (struct inode *node = t->by_ino[i]; node; node = node->next_by_ino) {
+            if (node->ino == INODE_ROOT)
+                continue;
+            if (repo_id && strcmp(node->info.repo_id, repo_id) != 0)
+                continue;
+            refs[n].name = strdup(node->name);
+            if (!refs[n].name)
+                continue;
+            refs[n].ino = node->ino;
+            refs[n].parent = node->parent;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    *out = refs;
+    return n;
+}
+
+void inode_refs_free(struct inode_ref *refs, size_t n)
+{
+    for (size_t i = 0; refs && i < n; i++)
+        free(refs[i].name);
+    free(refs);
+}

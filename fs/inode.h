@@ -1,0 +1,73 @@
+/* inode: the table of inodes the kernel knows, keyed by (parent inode, name) -- never by Seafile
+ * object ids, which are shared by identical content and change on every edit. Each inode keeps
+ * the kernel's lookup count (one per fuse_reply_entry / readdirplus entry) and is freed when
+ * forget brings it to zero. It also caches what the name resolved to (object id, mode, size,
+ * mtime) together with the library generation it was resolved at, so a change of the library's
+ * head makes the next access resolve it again. Thread-safe (one mutex). */
+#ifndef SEAFS_FS_INODE_H
+#define SEAFS_FS_INODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seaf_ids.h"
+
+#define INODE_ROOT 1 /* FUSE_ROOT_ID */
+
+enum inode_kind {
+    INODE_ROOT_DIR, /* the mount point */
+    INODE_CATEGORY, /* a SeaDrive-layout folder grouping libraries */
+    INODE_LIBRARY,  /* a library's top folder */
+    INODE_DIR,      /* a folder inside a library */
+    INODE_FILE,     /* a file inside a library */
+};
+
+/* What an inode stands for, as copied in and out of the table. */
+struct inode_info {
+    enum inode_kind kind;
+    char repo_id[SEAF_REPO_ID_LEN + 1]; /* library, dir, file; "" otherwise */
+    char obj_id[SEAF_ID_LEN + 1];       /* dir / file object id (SEAF_EMPTY_ID when empty) */
+    uint32_t mode;                      /* Seafile dirent mode (files: exec bit) */
+    int64_t size;                       /* file bytes */
+    int64_t mtime;                      /* Unix seconds */
+    uint64_t generation;                /* library generation obj_id was resolved at */
+};
+
+struct inode_table;
+
+/* A new table holding only the root (lookup count 1, never freed). NULL on ENOMEM. */
+struct inode_table *inode_table_new(const struct inode_info *root);
+void inode_table_free(struct inode_table *table);
+
+/* Finds or creates the inode of name in parent, stores info in it and adds one lookup. Returns
+ * its number, or 0 on ENOMEM. */
+uint64_t inode_table_ref(struct inode_table *table, uint64_t parent, const char *name,
+                         const struct inode_info *info);
+/* The number of name in parent, or 0 when the kernel does not know it. */
+uint64_t inode_table_find(struct inode_table *table, uint64_t parent, const char *name);
+/* Drops n lookups; the inode is freed at zero (the root never is). Unknown numbers are ignored. */
+void inode_table_forget(struct inode_table *table, uint64_t ino, uint64_t n);
+/* Copies the info of ino (and, when not NULL, its parent and a malloc'd copy of its name).
+ * false if unknown (or ENOMEM for the name). */
+bool inode_table_get(struct inode_table *table, uint64_t ino, struct inode_info *info,
+                     uint64_t *parent, char **name);
+/* Replaces the info of ino (after resolving it again). false if unknown. */
+bool inode_table_update(struct inode_table *table, uint64_t ino, const struct inode_info *info);
+/* Lookup count of ino (0 if unknown). For tests and statistics. */
+uint64_t inode_table_lookups(struct inode_table *table, uint64_t ino);
+/* Number of inodes in the table, root included. */
+size_t inode_table_count(struct inode_table *table);
+
+/* One inode to invalidate in the kernel: the inode itself and its entry (parent, name). */
+struct inode_ref {
+    uint64_t ino;
+    uint64_t parent;
+    char *name; /* malloc'd */
+};
+/* Collects every inode of library repo_id (repo_id NULL: every inode below the root, i.e.
+ * all of them except the root) into a malloc'd array; free with inode_refs_free. */
+size_t inode_table_collect(struct inode_table *table, const char *repo_id, struct inode_ref **out);
+void inode_refs_free(struct inode_ref *refs, size_t n);
+
+#endif

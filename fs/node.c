@@ -1,0 +1,366 @@
+/* node: resolution of inodes and names against the current state of the libraries.
+ *
+ * An inode remembers what it resolved to and at which library generation. When the poller sees
+ * a library's head move it gives the library a new generation; the next access to any inode of
+ * that library walks again from the parent (recursively up to the library's new root), so names
+ * keep their inode numbers across remote changes while their contents follow the new commit.
+ * The top levels (mount point, SeaDrive category folders, libraries) come from the library list
+ * under libs_lock; everything below from directory objects via tree.c. */
+#include "node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct listing_item {
+    char *name;
+    struct inode_info info;
+};
+
+struct node_listing {
+    struct tree_obj *dir;       /* library or folder listing: its directory object */
+    struct inode_info parent;   /* repo_id and generation given to the entries */
+    struct listing_item *items; /* mount point / category listing */
+    size_t n_items;
+};
+
+int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_LEN + 1],
+                      uint64_t *generation)
+{
+    char head[SEAF_ID_LEN + 1];
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo_id);
+    if (!lib) {
+        pthread_rwlock_unlock(&fs->libs_lock);
+        return -ENOENT;
+    }
+    *generation = lib->generation;
+    bool known = lib->root_id[0] != '\0';
+    if (known)
+        memcpy(root, lib->root_id, SEAF_ID_LEN + 1);
+    memcpy(head, lib->head_commit_id, sizeof(head));
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (known)
+        return 0;
+    int rc = tree_commit_root(fs->tree, repo_id, head, root);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&fs->libs_lock);
+    lib = library_list_find(&fs->libs, repo_id);
+    if (lib && lib->generation == *generation)
+        memcpy(lib->root_id, root, SEAF_ID_LEN + 1);
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return 0;
+}
+
+static void library_info(const struct library *lib, struct inode_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->kind = INODE_LIBRARY;
+    memcpy(info->repo_id, lib->id, sizeof(info->repo_id));
+    info->mode = SEAF_MODE_DIR;
+    info->mtime = lib->mtime;
+    info->generation = lib->generation;
+}
+
+static void dirent_info(const struct seaf_dirent *d, const struct inode_info *parent,
+                        struct inode_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->kind = seaf_dirent_is_dir(d) ? INODE_DIR : INODE_FILE;
+    memcpy(info->repo_id, parent->repo_id, sizeof(info->repo_id));
+    memcpy(info->obj_id, d->id, sizeof(info->obj_id));
+    info->mode = d->mode;
+    info->size = d->size;
+    info->mtime = d->mtime;
+    info->generation = parent->generation;
+}
+
+/* The directory object id and generation a DIR or LIBRARY inode stands for now. */
+static int dir_object(struct seafs *fs, uint64_t ino, struct inode_info *info)
+{
+    int rc = node_resolve(fs, ino, info);
+    if (rc)
+        return rc;
+    if (info->kind == INODE_LIBRARY)
+        return node_library_root(fs, info->repo_id, info->obj_id, &info->generation);
+    return info->kind == INODE_DIR ? 0 : -ENOTDIR;
+}
+
+/* Finds name in the directory object of the DIR/LIBRARY inode parent. */
+static int lookup_in_dir(struct seafs *fs, uint64_t parent, const char *name,
+                         struct inode_info *info)
+{
+    struct inode_info dir_info;
+    int rc = dir_object(fs, parent, &dir_info);
+    if (rc)
+        return rc;
+    struct tree_obj *obj = NULL;
+    rc = tree_get(fs->tree, dir_info.repo_id, dir_info.obj_id, SEAF_FSOBJ_DIR, &obj);
+    if (rc)
+        return rc;
+    const struct seaf_dirent *d = seaf_dir_lookup(&tree_obj_fsobj(obj)->dir, name, strlen(name));
+    if (d)
+        dirent_info(d, &dir_info, info);
+    tree_obj_unref(fs->tree, obj);
+    return d ? 0 : -ENOENT;
+}
+
+/* Latest mtime of the libraries in category (SeaDrive layout). Caller holds libs_lock. */
+static int64_t category_mtime(const struct seafs *fs, const char *category)
+{
+    int64_t mtime = 0;
+    for (size_t i = 0; i < fs->libs.n; i++)
+        if (strcmp(fs->libs.libs[i].category, category) == 0 && fs->libs.libs[i].mtime > mtime)
+            mtime = fs->libs.libs[i].mtime;
+    return mtime;
+}
+
+/* Finds name among the libraries (and categories) shown in a top-level directory: category is
+ * NULL for the mount point. */
+static int lookup_top(struct seafs *fs, const char *category, const char *name,
+                      struct inode_info *info)
+{
+    int rc = -ENOENT;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    bool seadrive = fs->opts->layout == SEAFS_LAYOUT_SEADRIVE;
+    for (size_t i = 0; i < fs->libs.n && rc; i++) {
+        const struct library *lib = &fs->libs.libs[i];
+        if (seadrive && !category) {
+            if (strcmp(lib->category, name) == 0) {
+                memset(info, 0, sizeof(*info));
+                info->kind = INODE_CATEGORY;
+                info->mode = SEAF_MODE_DIR;
+                info->mtime = category_mtime(fs, name);
+                rc = 0;
+            }
+        } else if ((!category || strcmp(lib->category, category) == 0) &&
+                   strcmp(lib->folder, name) == 0) {
+            library_info(lib, info);
+            rc = 0;
+        }
+    }
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return rc;
+}
+
+static int lookup_info(struct seafs *fs, uint64_t parent, const char *name, struct inode_info *info)
+{
+    struct inode_info parent_info;
+    char *parent_name = NULL;
+    if (!inode_table_get(fs->inodes, parent, &parent_info, NULL, &parent_name))
+        return -ENOENT;
+    int rc;
+    switch (parent_info.kind) {
+    case INODE_ROOT_DIR:
+        rc = lookup_top(fs, NULL, name, info);
+        break;
+    case INODE_CATEGORY:
+        rc = lookup_top(fs, parent_name, name, info);
+        break;
+    case INODE_LIBRARY:
+    case INODE_DIR:
+        rc = lookup_in_dir(fs, parent, name, info);
+        break;
+    default:
+        rc = -ENOTDIR;
+    }
+    free(parent_name);
+    return rc;
+}
+
+int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
+{
+    uint64_t parent = 0;
+    char *name = NULL;
+    if (!inode_table_get(fs->inodes, ino, info, &parent, &name))
+        return -ENOENT;
+    int rc = 0;
+    if (info->kind == INODE_ROOT_DIR || info->kind == INODE_CATEGORY)
+        goto out;
+    uint64_t generation = 0;
+    bool exists = false;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, info->repo_id);
+    if (lib) {
+        exists = true;
+        generation = lib->generation;
+        if (info->kind == INODE_LIBRARY)
+            info->mtime = lib->mtime;
+    }
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (!exists) {
+        rc = -ENOENT;
+        goto out;
+    }
+    if (info->kind == INODE_LIBRARY || info->generation == generation)
+        goto out;
+    /* The library changed since this inode was resolved: find its name again. */
+    struct inode_info fresh;
+    rc = lookup_in_dir(fs, parent, name, &fresh);
+    if (rc == 0) {
+        *info = fresh;
+        inode_table_update(fs->inodes, ino, info);
+    }
+out:
+    free(name);
+    return rc;
+}
+
+void node_stat(const struct seafs *fs, uint64_t ino, const struct inode_info *info, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = ino;
+    st->st_uid = fs->opts->uid;
+    st->st_gid = fs->opts->gid;
+    st->st_blksize = 128 * 1024;
+    if (info->kind == INODE_FILE) {
+        mode_t perm = info->mode == SEAF_MODE_FILE_EXEC ? 0555 : 0444;
+        st->st_mode = S_IFREG | (perm & ~fs->opts->umask);
+        st->st_nlink = 1;
+        st->st_size = info->size;
+        st->st_blocks = (info->size + 511) / 512;
+    } else {
+        st->st_mode = S_IFDIR | (0555 & ~fs->opts->umask);
+        st->st_nlink = 2;
+        st->st_size = 4096;
+    }
+    st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = (time_t)info->mtime;
+}
+
+int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino, struct stat *st)
+{
+    struct inode_info info;
+    int rc = lookup_info(fs, parent, name, &info);
+    if (rc)
+        return rc;
+    *ino = inode_table_ref(fs->inodes, parent, name, &info);
+    if (*ino == 0)
+        return -ENOMEM;
+    node_stat(fs, *ino, &info, st);
+    return 0;
+}
+
+int node_getattr(struct seafs *fs, uint64_t ino, struct stat *st)
+{
+    struct inode_info info;
+    int rc = node_resolve(fs, ino, &info);
+    if (rc == 0)
+        node_stat(fs, ino, &info, st);
+    return rc;
+}
+
+int node_write_errno(struct seafs *fs, uint64_t ino)
+{
+    struct inode_info info;
+    if (!inode_table_get(fs->inodes, ino, &info, NULL, NULL) || !info.repo_id[0])
+        return EROFS;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, info.repo_id);
+    bool read_only = lib && lib->read_only;
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return read_only ? EACCES : EROFS;
+}
+
+static int add_item(struct node_listing *l, size_t *cap, const char *name,
+                    const struct inode_info *info)
+{
+    for (size_t i = 0; i < l->n_items; i++)
+        if (strcmp(l->items[i].name, name) == 0)
+            return 0; /* category already listed */
+    if (l->n_items == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 16;
+        struct listing_item *grown = realloc(l->items, grown_cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        l->items = grown;
+        *cap = grown_cap;
+    }
+    if (!(l->items[l->n_items].name = strdup(name)))
+        return -ENOMEM;
+    l->items[l->n_items++].info = *info;
+    return 0;
+}
+
+/* Lists the mount point (category NULL) or a category folder. */
+static int list_top(struct seafs *fs, const char *category, struct node_listing *l)
+{
+    size_t cap = 0;
+    int rc = 0;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    bool seadrive = fs->opts->layout == SEAFS_LAYOUT_SEADRIVE;
+    for (size_t i = 0; i < fs->libs.n && rc == 0; i++) {
+        const struct library *lib = &fs->libs.libs[i];
+        struct inode_info info;
+        if (seadrive && !category) {
+            memset(&info, 0, sizeof(info));
+            info.kind = INODE_CATEGORY;
+            info.mode = SEAF_MODE_DIR;
+            info.mtime = category_mtime(fs, lib->category);
+            rc = add_item(l, &cap, lib->category, &info);
+        } else if (!category || strcmp(lib->category, category) == 0) {
+            library_info(lib, &info);
+            rc = add_item(l, &cap, lib->folder, &info);
+        }
+    }
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return rc;
+}
+
+int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
+{
+    struct node_listing *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    struct inode_info info;
+    char *name = NULL;
+    int rc = 0;
+    if (!inode_table_get(fs->inodes, ino, &info, NULL, &name)) {
+        rc = -ENOENT;
+    } else if (info.kind == INODE_ROOT_DIR || info.kind == INODE_CATEGORY) {
+        rc = list_top(fs, info.kind == INODE_CATEGORY ? name : NULL, l);
+    } else {
+        rc = dir_object(fs, ino, &l->parent);
+        if (rc == 0)
+            rc = tree_get(fs->tree, l->parent.repo_id, l->parent.obj_id, SEAF_FSOBJ_DIR, &l->dir);
+    }
+    free(name);
+    if (rc) {
+        node_listing_free(fs, l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+size_t node_listing_count(const struct node_listing *l)
+{
+    return l->dir ? tree_obj_fsobj(l->dir)->dir.n_entries : l->n_items;
+}
+
+void node_listing_entry(const struct node_listing *l, size_t i, const char **name,
+                        struct inode_info *info)
+{
+    if (l->dir) {
+        const struct seaf_dirent *d = &tree_obj_fsobj(l->dir)->dir.entries[i];
+        *name = d->name;
+        dirent_info(d, &l->parent, info);
+    } else {
+        *name = l->items[i].name;
+        *info = l->items[i].info;
+    }
+}
+
+void node_listing_free(struct seafs *fs, struct node_listing *l)
+{
+    if (!l)
+        return;
+    tree_obj_unref(fs->tree, l->dir);
+    for (size_t i = 0; i < l->n_items; i++)
+        free(l->items[i].name);
+    free(l->items);
+    free(l);
+}

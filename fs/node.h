@@ -1,0 +1,42 @@
+/* node: the metadata side of the filesystem core -- what an inode or a name stands for now
+ * (resolving again after the library's head moved), its attributes, and directory listings of
+ * the mount point, SeaDrive category folders, libraries and folders. Knows nothing of FUSE
+ * replies. Functions return 0 or -errno and may block on the network (uncached metadata). */
+#ifndef SEAFS_FS_NODE_H
+#define SEAFS_FS_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "seafs.h"
+
+/* Resolves name in directory parent, adds a lookup to its inode and gives its number and
+ * attributes. -ENOENT, -ENOTDIR, ... */
+int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino,
+                struct stat *st);
+/* What ino stands for now (resolved again if its library changed). -ENOENT if it vanished. */
+int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info);
+/* The attributes of ino. */
+int node_getattr(struct seafs *fs, uint64_t ino, struct stat *st);
+/* Attributes for info (ino used as st_ino). Cannot fail. */
+void node_stat(const struct seafs *fs, uint64_t ino, const struct inode_info *info,
+               struct stat *st);
+/* The errno a write-class operation on ino gets: EACCES inside a read-only library, else
+ * EROFS (this version mounts everything read-only). */
+int node_write_errno(struct seafs *fs, uint64_t ino);
+
+/* A snapshot of one directory's entries (what an open directory handle reads from). */
+struct node_listing;
+int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out);
+size_t node_listing_count(const struct node_listing *listing);
+/* Entry i (< count): its name (valid as long as the listing) and what it stands for. */
+void node_listing_entry(const struct node_listing *listing, size_t i, const char **name,
+                        struct inode_info *info);
+void node_listing_free(struct seafs *fs, struct node_listing *listing);
+
+/* The current root directory id and generation of library repo_id. */
+int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_LEN + 1],
+                      uint64_t *generation);
+
+#endif

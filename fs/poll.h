@@ -1,0 +1,21 @@
+/* poll: keeps the mount current. Every poll_interval seconds it asks for the library list (which
+ * carries every head commit) and the account quota, gives changed libraries a new generation,
+ * saves the list for offline starts, and tells the kernel to drop what it cached for what
+ * changed (entries, attributes, data). Also used once at start-up. */
+#ifndef SEAFS_FS_POLL_H
+#define SEAFS_FS_POLL_H
+
+#include "seafs.h"
+
+/* One round: library list (+ quota) from the server into fs, invalidating kernel caches when
+ * fs->session is set. 0, or -errno when the server could not be asked (fs unchanged; the
+ * SEAF error is in *err when err is not NULL). */
+int poll_refresh(struct seafs *fs, seaf_err *err);
+
+struct poller;
+/* Starts the polling thread (interval from the options; 0 = none: returns NULL too). */
+struct poller *poll_start(struct seafs *fs);
+/* Stops and joins it. NULL is a no-op. */
+void poll_stop(struct poller *poller);
+
+#endif

@@ -1,0 +1,162 @@
+/* readahead: the sequential detector (as sshfs's is_seq and mountpoint-s3's growing window) and
+ * a small fixed thread pool that runs block fetches ahead of the reader. The pool only starts
+ * fetches; sharing a download with a reader that arrives meanwhile is the cache's single-flight
+ * fill, so a block is never downloaded twice. */
+#include "readahead.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+void readahead_init(struct readahead *ra, uint64_t max_window)
+{
+    memset(ra, 0, sizeof(*ra));
+    ra->max_window = max_window;
+}
+
+void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t file_size,
+                       uint64_t *start, uint64_t *end)
+{
+    uint64_t read_end = off + len;
+    bool sequential =
+        off + READAHEAD_SLACK >= ra->next_off && off <= ra->next_off + READAHEAD_SLACK;
+    if (!sequential) {
+        ra->window = 0;
+        ra->prefetched_to = 0;
+        ra->next_off = read_end;
+    } else {
+        if (ra->window == 0)
+            ra->window = READAHEAD_INITIAL_WINDOW;
+        else
+            ra->window *= 2;
+        if (ra->window > ra->max_window)
+            ra->window = ra->max_window;
+        if (read_end > ra->next_off)
+            ra->next_off = read_end;
+    }
+    *start = *end = 0;
+    if (ra->window == 0 || read_end >= file_size)
+        return;
+    uint64_t from = read_end > ra->prefetched_to ? read_end : ra->prefetched_to;
+    uint64_t to = read_end + ra->window;
+    if (to > file_size)
+        to = file_size;
+    if (from < to) {
+        *start = from;
+        *end = to;
+        ra->prefetched_to = to;
+    }
+}
+
+struct prefetch_job {
+    char repo_id[SEAF_REPO_ID_LEN + 1];
+    char block_id[SEAF_ID_LEN + 1];
+};
+
+struct prefetch_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct prefetch_job *queue; /* ring buffer, protected by lock */
+    size_t queue_max;
+    size_t head;   /* protected by lock */
+    size_t length; /* protected by lock */
+    bool stopping; /* protected by lock */
+    prefetch_fn fn;
+    void *ctx;
+    pthread_t *threads;
+    unsigned n_threads;
+};
+
+static void *worker(void *arg)
+{
+    struct prefetch_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->stopping && pool->length == 0)
+            pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->stopping)
+            break;
+        struct prefetch_job job = pool->queue[pool->head];
+        pool->head = (pool->head + 1) % pool->queue_max;
+        pool->length--;
+        pthread_mutex_unlock(&pool->lock);
+        pool->fn(pool->ctx, job.repo_id, job.block_id);
+        pthread_mutex_lock(&pool->lock);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+struct prefetch_pool *prefetch_pool_new(unsigned n_threads, size_t queue_max, prefetch_fn fn,
+                                        void *ctx)
+{
+    struct prefetch_pool *pool = calloc(1, sizeof(*pool));
+    if (!pool || n_threads == 0 || queue_max == 0)
+        goto fail;
+    pool->queue = calloc(queue_max, sizeof(*pool->queue));
+    pool->threads = calloc(n_threads, sizeof(*pool->threads));
+    if (!pool->queue || !pool->threads)
+        goto fail;
+    pool->queue_max = queue_max;
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    for (; pool->n_threads < n_threads; pool->n_threads++) {
+        if (pthread_create(&pool->threads[pool->n_threads], NULL, worker, pool) != 0)
+            break;
+    }
+    if (pool->n_threads == 0) {
+        prefetch_pool_free(pool);
+        return NULL;
+    }
+    return pool;
+fail:
+    if (pool) {
+        free(pool->queue);
+        free(pool->threads);
+    }
+    free(pool);
+    return NULL;
+}
+
+bool prefetch_pool_submit(struct prefetch_pool *pool, const char *repo_id, const char *block_id)
+{
+    bool queued = false;
+    pthread_mutex_lock(&pool->lock);
+    if (pool->stopping || pool->length == pool->queue_max)
+        goto out;
+    for (size_t i = 0; i < pool->length; i++) {
+        const struct prefetch_job *job = &pool->queue[(pool->head + i) % pool->queue_max];
+        if (strcmp(job->block_id, block_id) == 0)
+            goto out;
+    }
+    struct prefetch_job *job = &pool->queue[(pool->head + pool->length) % pool->queue_max];
+    snprintf(job->repo_id, sizeof(job->repo_id), "%s", repo_id);
+    snprintf(job->block_id, sizeof(job->block_id), "%s", block_id);
+    pool->length++;
+    queued = true;
+    pthread_cond_signal(&pool->wake);
+out:
+    pthread_mutex_unlock(&pool->lock);
+    return queued;
+}
+
+void prefetch_pool_free(struct prefetch_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->stopping = true;
+    pool->length = 0;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (unsigned i = 0; i < pool->n_threads; i++)
+        pthread_join(pool->threads[i], NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->queue);
+    free(pool->threads);
+    free(pool);
+}

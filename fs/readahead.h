@@ -1,0 +1,48 @@
+/* readahead: sequential-read detection per open file and the bounded pool of threads that
+ * fetch the following blocks ahead of the reader. The window starts small, doubles while reads
+ * stay sequential, and falls back to nothing on a seek. */
+#ifndef SEAFS_FS_READAHEAD_H
+#define SEAFS_FS_READAHEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seaf_ids.h"
+
+/* Reads that land this close to where the previous one ended still count as sequential (the
+ * kernel issues its read-ahead requests concurrently, slightly out of order). */
+#define READAHEAD_SLACK (1u << 20)
+/* First window after a sequential start (capped by the maximum). */
+#define READAHEAD_INITIAL_WINDOW (4u << 20)
+
+/* Per-open-file state; not thread-safe (the caller locks the file handle). */
+struct readahead {
+    uint64_t next_off;      /* where a sequential read would start next */
+    uint64_t window;        /* current window in bytes; 0 = not sequential */
+    uint64_t max_window;    /* the readahead= option; 0 disables read-ahead */
+    uint64_t prefetched_to; /* bytes before this were already queued */
+};
+
+/* Starts with nothing read. Cannot fail. */
+void readahead_init(struct readahead *ra, uint64_t max_window);
+/* Records a read of len bytes at off in a file of file_size bytes and gives the range
+ * [*start, *end) to fetch ahead (*start == *end: nothing). */
+void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t file_size,
+                       uint64_t *start, uint64_t *end);
+
+/* Runs one prefetch job (called on a pool thread). */
+typedef void (*prefetch_fn)(void *ctx, const char *repo_id, const char *block_id);
+
+struct prefetch_pool;
+
+/* Starts n_threads workers with a queue of at most queue_max jobs. NULL on failure. */
+struct prefetch_pool *prefetch_pool_new(unsigned n_threads, size_t queue_max, prefetch_fn fn,
+                                        void *ctx);
+/* Queues a job unless the same block is already queued or the queue is full (then false:
+ * read-ahead is best effort). Thread-safe. */
+bool prefetch_pool_submit(struct prefetch_pool *pool, const char *repo_id, const char *block_id);
+/* Drops queued jobs, waits for running ones, stops the workers. NULL is a no-op. */
+void prefetch_pool_free(struct prefetch_pool *pool);
+
+#endif

@@ -1,0 +1,43 @@
+/* seafs: the state of one mount shared by the fs/ modules (options, server client, cache,
+ * libraries, inodes, read-ahead) and the lock rules around it. */
+#ifndef SEAFS_FS_SEAFS_H
+#define SEAFS_FS_SEAFS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "http_pool.h"
+#include "inode.h"
+#include "libraries.h"
+#include "options.h"
+#include "readahead.h"
+#include "seaf_client.h"
+#include "tree.h"
+
+struct fuse_session;
+
+/* Lock order: libs_lock before the inode table's and the tree's internal locks. No lock is held
+ * across network I/O or fuse_reply_*. */
+struct seafs {
+    const struct seafs_options *opts;
+    struct http_pool *pool;
+    struct seaf_client *client;
+    struct cache *cache;
+    struct tree *tree;
+    struct inode_table *inodes;
+    struct prefetch_pool *prefetch;
+    struct fuse_session *session;
+
+    pthread_rwlock_t libs_lock;
+    struct library_list libs;  /* protected by libs_lock */
+    uint64_t next_generation;  /* protected by libs_lock */
+    int64_t quota_total;       /* protected by libs_lock; bytes, <= 0 = unlimited */
+    int64_t quota_used;        /* protected by libs_lock */
+    char libraries_file[4096]; /* where the library list is saved for offline starts */
+    atomic_bool online;        /* the last library-list request succeeded */
+};
+
+#endif

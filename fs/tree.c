@@ -1,0 +1,410 @@
+/* tree: loading of commits and fs objects for the FUSE layer.
+ *
+ * The cache stores fs objects as their plain JSON (what their id hashes), while the parser in
+ * net/ takes the stored zlib form, so objects read back from the cache are compressed again
+ * (fast level) before parsing, and objects arriving from pack-fs are inflated before they are
+ * cached. A directory that had to come from the server brings the objects of its entries with
+ * it (one pack-fs call, batched by net/), which is what makes `tar`, `find` or `ls -lR` of a
+ * fresh tree cost a request per directory instead of one per file.
+ *
+ * In memory, parsed objects live in a hash map with reference counts; unused ones stay in an
+ * LRU list until their estimated size exceeds the limit. */
+#include "tree.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "fileserver_api.h"
+#include "log.h"
+
+#define TREE_BUCKETS 4096
+
+struct tree_obj {
+    char id[SEAF_ID_LEN + 1];
+    struct seaf_fsobj *fsobj;
+    size_t cost;               /* estimated bytes in memory */
+    unsigned refs;             /* protected by tree lock */
+    struct tree_obj *next;     /* hash chain */
+    struct tree_obj *lru_prev; /* unused list (refs == 0), newest first */
+    struct tree_obj *lru_next;
+    bool in_lru;
+};
+
+struct tree {
+    struct cache *cache;
+    struct seaf_client *client;
+    size_t mem_limit;
+    pthread_mutex_t lock;
+    struct tree_obj *buckets[TREE_BUCKETS]; /* protected by lock */
+    struct tree_obj *lru_head;              /* protected by lock */
+    struct tree_obj *lru_tail;              /* protected by lock */
+    size_t lru_cost;                        /* protected by lock */
+    struct tree_obj empty_dir;              /* SEAF_EMPTY_ID; never freed */
+    struct seaf_fsobj empty_dir_obj;
+};
+
+static size_t bucket_of(const char *id)
+{
+    size_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h * 16 + (size_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+    return h % TREE_BUCKETS;
+}
+
+struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t mem_limit)
+{
+    struct tree *tree = calloc(1, sizeof(*tree));
+    if (!tree)
+        return NULL;
+    tree->cache = cache;
+    tree->client = client;
+    tree->mem_limit = mem_limit;
+    pthread_mutex_init(&tree->lock, NULL);
+    tree->empty_dir_obj.type = SEAF_FSOBJ_DIR;
+    tree->empty_dir.fsobj = &tree->empty_dir_obj;
+    memcpy(tree->empty_dir.id, SEAF_EMPTY_ID, sizeof(tree->empty_dir.id));
+    return tree;
+}
+
+static void obj_free(struct tree_obj *obj)
+{
+    seaf_fsobj_free(obj->fsobj);
+    free(obj);
+}
+
+void tree_free(struct tree *tree)
+{
+    if (!tree)
+        return;
+    for (size_t i = 0; i < TREE_BUCKETS; i++) {
+        struct tree_obj *obj = tree->buckets[i];
+        while (obj) {
+            struct tree_obj *next = obj->next;
+            obj_free(obj);
+            obj = next;
+        }
+    }
+    pthread_mutex_destroy(&tree->lock);
+    free(tree);
+}
+
+static void lru_remove(struct tree *tree, struct tree_obj *obj)
+{
+    if (!obj->in_lru)
+        return;
+    if (obj->lru_prev)
+        obj->lru_prev->lru_next = obj->lru_next;
+    else
+        tree->lru_head = obj->lru_next;
+    if (obj->lru_next)
+        obj->lru_next->lru_prev = obj->lru_prev;
+    else
+        tree->lru_tail = obj->lru_prev;
+    obj->lru_prev = obj->lru_next = NULL;
+    obj->in_lru = false;
+    tree->lru_cost -= obj->cost;
+}
+
+static void unhash(struct tree *tree, struct tree_obj *obj)
+{
+    struct tree_obj **p = &tree->buckets[bucket_of(obj->id)];
+    while (*p != obj)
+        p = &(*p)->next;
+    *p = obj->next;
+}
+
+/* Finds id in memory and takes a reference; caller holds the lock. */
+static struct tree_obj *find_locked(struct tree *tree, const char *id)
+{
+    for (struct tree_obj *obj = tree->buckets[bucket_of(id)]; obj; obj = obj->next) {
+        if (strcmp(obj->id, id) == 0) {
+            lru_remove(tree, obj);
+            obj->refs++;
+            return obj;
+        }
+    }
+    return NULL;
+}
+
+void tree_obj_unref(struct tree *tree, struct tree_obj *obj)
+{
+    if (!obj || obj == &tree->empty_dir)
+        return;
+    struct tree_obj *victims = NULL;
+    pthread_mutex_lock(&tree->lock);
+    if (--obj->refs == 0) {
+        obj->in_lru = true;
+        obj->lru_next = tree->lru_head;
+        if (tree->lru_head)
+            tree->lru_head->lru_prev = obj;
+        tree->lru_head = obj;
+        if (!tree->lru_tail)
+            tree->lru_tail = obj;
+        tree->lru_cost += obj->cost;
+        while (tree->lru_cost > tree->mem_limit && tree->lru_tail) {
+            struct tree_obj *old = tree->lru_tail;
+            lru_remove(tree, old);
+            unhash(tree, old);
+            old->next = victims;
+            victims = old;
+        }
+    }
+    pthread_mutex_unlock(&tree->lock);
+    while (victims) {
+        struct tree_obj *next = victims->next;
+        obj_free(victims);
+        victims = next;
+    }
+}
+
+const struct seaf_fsobj *tree_obj_fsobj(const struct tree_obj *obj)
+{
+    return obj->fsobj;
+}
+
+/* Adds a parsed object (taking ownership) and returns the shared one with a reference. */
+static struct tree_obj *insert(struct tree *tree, const char *id, struct seaf_fsobj *fsobj,
+                               size_t cost)
+{
+    struct tree_obj *obj = calloc(1, sizeof(*obj));
+    if (!obj) {
+        seaf_fsobj_free(fsobj);
+        return NULL;
+    }
+    memcpy(obj->id, id, sizeof(obj->id));
+    obj->fsobj = fsobj;
+    obj->cost = cost + sizeof(*obj);
+    obj->refs = 1;
+    pthread_mutex_lock(&tree->lock);
+    struct tree_obj *existing = find_locked(tree, id);
+    if (!existing) {
+        size_t b = bucket_of(id);
+        obj->next = tree->buckets[b];
+        tree->buckets[b] = obj;
+    }
+    pthread_mutex_unlock(&tree->lock);
+    if (existing) {
+        obj_free(obj);
+        return existing;
+    }
+    return obj;
+}
+
+/* Inflates a stored fs object into its JSON (malloc'd). */
+static int inflate_object(const void *stored, size_t len, char **json, size_t *json_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit(&zs) != Z_OK)
+        return -ENOMEM;
+    size_t cap = len * 4 + 256, used = 0;
+    char *out = malloc(cap);
+    int rc = out ? 0 : -ENOMEM;
+    zs.next_in = (Bytef *)stored;
+    zs.avail_in = (uInt)len;
+    while (rc == 0) {
+        if (used == cap) {
+            if (cap >= SEAF_FSOBJ_MAX_SIZE) {
+                rc = -EIO;
+                break;
+            }
+            cap *= 2;
+            char *grown = realloc(out, cap);
+            if (!grown) {
+                rc = -ENOMEM;
+                break;
+            }
+            out = grown;
+        }
+        zs.next_out = (Bytef *)out + used;
+        zs.avail_out = (uInt)(cap - used);
+        int z = inflate(&zs, Z_NO_FLUSH);
+        used = cap - zs.avail_out;
+        if (z == Z_STREAM_END)
+            break;
+        if (z != Z_OK && !(z == Z_BUF_ERROR && zs.avail_out == 0))
+            rc = -EIO;
+    }
+    inflateEnd(&zs);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *json = out;
+    *json_len = used;
+    return 0;
+}
+
+/* Parses plain JSON (from the cache) by compressing it to the stored form the parser takes. */
+static int parse_json(const char *id, const char *json, size_t len, struct seaf_fsobj **out)
+{
+    uLongf zlen = compressBound((uLong)len);
+    Bytef *z = malloc(zlen);
+    if (!z)
+        return -ENOMEM;
+    int rc = -EIO;
+    if (compress2(z, &zlen, (const Bytef *)json, (uLong)len, 1) == Z_OK) {
+        struct seaf_parse_msg msg;
+        seaf_err err = seaf_fsobj_parse(z, zlen, id, out, &msg);
+        rc = err == SEAF_OK ? 0 : -seaf_err_to_errno(err);
+        if (err != SEAF_OK)
+            log_msg(LOG_ERR, "cached fs object %s is unusable: %s", id, seaf_strerror(err));
+    }
+    free(z);
+    return rc;
+}
+
+/* Collects pack-fs answers: every object goes into the cache; the one asked for is parsed. */
+struct pack_ctx {
+    struct tree *tree;
+    const char *wanted;       /* NULL: only cache the objects */
+    struct seaf_fsobj *found; /* parsed copy of wanted */
+    size_t found_cost;
+};
+
+static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, size_t stored_len,
+                                 const struct seaf_fsobj *obj)
+{
+    struct pack_ctx *pc = ctx;
+    (void)obj;
+    char *json = NULL;
+    size_t json_len = 0;
+    if (inflate_object(stored, stored_len, &json, &json_len) != 0)
+        return SEAF_ERR_MALFORMED;
+    seaf_err err = cache_put_object(pc->tree->cache, CACHE_KIND_FS, id, json, json_len);
+    free(json);
+    if (err != SEAF_OK)
+        log_msg(LOG_WARNING, "could not cache fs object %s: %s", id, seaf_strerror(err));
+    if (pc->wanted && !pc->found && strcmp(id, pc->wanted) == 0) {
+        err = seaf_fsobj_parse(stored, stored_len, id, &pc->found, NULL);
+        if (err != SEAF_OK)
+            return err;
+        pc->found_cost = json_len * 2;
+    }
+    return SEAF_OK;
+}
+
+static bool cached(struct tree *tree, const char *id)
+{
+    struct cache_handle *h = NULL;
+    if (cache_open(tree->cache, CACHE_KIND_FS, id, &h) != SEAF_OK)
+        return false;
+    cache_close(h);
+    return true;
+}
+
+/* Fetches (into the cache) the objects of dir's entries that are not cached yet. */
+static void fetch_children(struct tree *tree, const char *repo_id, const struct seaf_dir *dir)
+{
+    const char **ids = calloc(dir->n_entries ? dir->n_entries : 1, sizeof(*ids));
+    if (!ids)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < dir->n_entries; i++) {
+        const char *id = dir->entries[i].id;
+        if (strcmp(id, SEAF_EMPTY_ID) != 0 && !cached(tree, id))
+            ids[n++] = id;
+    }
+    if (n) {
+        struct pack_ctx pc = {.tree = tree};
+        seaf_err err = fileserver_pack_fs(tree->client, repo_id, ids, n, on_packed_object, &pc);
+        if (err != SEAF_OK)
+            log_msg(LOG_WARNING, "library %s: fetching %zu objects ahead failed: %s", repo_id, n,
+                    seaf_strerror(err));
+    }
+    free(ids);
+}
+
+int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_fsobj_type type,
+             struct tree_obj **out)
+{
+    *out = NULL;
+    if (strcmp(id, SEAF_EMPTY_ID) == 0) {
+        if (type != SEAF_FSOBJ_DIR)
+            return -EIO;
+        *out = &tree->empty_dir;
+        return 0;
+    }
+    pthread_mutex_lock(&tree->lock);
+    struct tree_obj *obj = find_locked(tree, id);
+    pthread_mutex_unlock(&tree->lock);
+    if (!obj) {
+        struct seaf_fsobj *fsobj = NULL;
+        size_t cost = 0;
+        bool from_server = false;
+        char *json = NULL;
+        size_t json_len = 0;
+        seaf_err err = cache_get_object(tree->cache, CACHE_KIND_FS, id, &json, &json_len);
+        if (err == SEAF_OK) {
+            int rc = parse_json(id, json, json_len, &fsobj);
+            free(json);
+            if (rc)
+                return rc;
+            cost = json_len * 2;
+        } else {
+            struct pack_ctx pc = {.tree = tree, .wanted = id};
+            const char *ids[1] = {id};
+            err = fileserver_pack_fs(tree->client, repo_id, ids, 1, on_packed_object, &pc);
+            if (err != SEAF_OK || !pc.found) {
+                seaf_fsobj_free(pc.found);
+                log_msg(LOG_ERR, "library %s: fs object %s unavailable: %s", repo_id, id,
+                        seaf_strerror(err != SEAF_OK ? err : SEAF_ERR_PROTOCOL));
+                return -seaf_err_to_errno(err != SEAF_OK ? err : SEAF_ERR_PROTOCOL);
+            }
+            fsobj = pc.found;
+            cost = pc.found_cost;
+            from_server = true;
+        }
+        obj = insert(tree, id, fsobj, cost);
+        if (!obj)
+            return -ENOMEM;
+        if (from_server && obj->fsobj->type == SEAF_FSOBJ_DIR)
+            fetch_children(tree, repo_id, &obj->fsobj->dir);
+    }
+    if (obj->fsobj->type != type) {
+        log_msg(LOG_ERR, "library %s: fs object %s has the wrong type", repo_id, id);
+        tree_obj_unref(tree, obj);
+        return -EIO;
+    }
+    *out = obj;
+    return 0;
+}
+
+int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_id,
+                     char root_out[SEAF_ID_LEN + 1])
+{
+    char *raw = NULL;
+    size_t raw_len = 0;
+    struct seaf_commit *commit = NULL;
+    seaf_err err = cache_get_object(tree->cache, CACHE_KIND_COMMIT, commit_id, &raw, &raw_len);
+    if (err == SEAF_OK) {
+        err = seaf_commit_parse(raw, raw_len, &commit, NULL);
+        if (err == SEAF_OK && strcmp(commit->commit_id, commit_id) != 0)
+            err = SEAF_ERR_ID_MISMATCH;
+        if (err != SEAF_OK) {
+            seaf_commit_free(commit);
+            commit = NULL;
+            cache_remove(tree->cache, CACHE_KIND_COMMIT, commit_id);
+        }
+        free(raw);
+        raw = NULL;
+    }
+    if (!commit) {
+        err = fileserver_get_commit(tree->client, repo_id, commit_id, &commit, &raw, &raw_len);
+        if (err != SEAF_OK) {
+            log_msg(LOG_ERR, "library %s: commit %s unavailable: %s", repo_id, commit_id,
+                    seaf_strerror(err));
+            return -seaf_err_to_errno(err);
+        }
+        seaf_err put = cache_put_object(tree->cache, CACHE_KIND_COMMIT, commit_id, raw, raw_len);
+        if (put != SEAF_OK)
+            log_msg(LOG_WARNING, "could not cache commit %s: %s", commit_id, seaf_strerror(put));
+        free(raw);
+    }
+    memcpy(root_out, commit->root_id, SEAF_ID_LEN + 1);
+    seaf_commit_free(commit);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* tree: a library's directory tree, loaded lazily one directory at a time. Commit and fs
+ * objects come from the cache's metadata store when there (so a cached tree costs no request
+ * and works offline) and otherwise from the server; loading a directory from the server also
+ * fetches, in batched pack-fs requests, the objects of all its entries, so walking or reading a
+ * tree costs one request per directory rather than one per file. Parsed objects are shared and
+ * kept in a bounded in-memory set. Thread-safe. Functions return 0 or -errno. */
+#ifndef SEAFS_FS_TREE_H
+#define SEAFS_FS_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cache.h"
+#include "seaf_client.h"
+#include "seaf_fsobj.h"
+
+struct tree;
+struct tree_obj;
+
+/* A tree store over cache and client (both outlive it); keeps up to mem_limit bytes (about) of
+ * parsed objects nobody uses. NULL on ENOMEM. */
+struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t mem_limit);
+void tree_free(struct tree *tree);
+
+/* The root directory id of commit_id of repo_id (commit from the cache, else the server; then
+ * cached). May block on the network. */
+int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_id,
+                     char root_out[SEAF_ID_LEN + 1]);
+/* The parsed fs object id of repo_id, which must be of type (SEAF_EMPTY_ID gives an empty
+ * directory). -EIO when it is of another type or damaged. Release with tree_obj_unref. May
+ * block on the network. */
+int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_fsobj_type type,
+             struct tree_obj **out);
+/* The object inside (valid until tree_obj_unref). */
+const struct seaf_fsobj *tree_obj_fsobj(const struct tree_obj *obj);
+void tree_obj_unref(struct tree *tree, struct tree_obj *obj);
+
+#endif
