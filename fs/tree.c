@@ -257,35 +257,22 @@ static int parse_json(const char *id, const char *json, size_t len, struct seaf_
     return rc;
 }
 
-/* Collects pack-fs answers: every object goes into the cache; the one asked for is parsed. */
+/* Collects pack-fs answers: every object goes into the cache; the one asked for is parsed; the
+ * entries of directories are gathered for the next level of a subtree fetch. */
 struct pack_ctx {
     struct tree *tree;
     const char *wanted;       /* NULL: only cache the objects */
     struct seaf_fsobj *found; /* parsed copy of wanted */
     size_t found_cost;
+    struct id_list *next; /* NULL: do not collect */
 };
 
-static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, size_t stored_len,
-                                 const struct seaf_fsobj *obj)
-{
-    struct pack_ctx *pc = ctx;
-    (void)obj;
-    char *json = NULL;
-    size_t json_len = 0;
-    if (inflate_object(stored, stored_len, &json, &json_len) != 0)
-        return SEAF_ERR_MALFORMED;
-    seaf_err err = cache_put_object(pc->tree->cache, CACHE_KIND_FS, id, json, json_len);
-    free(json);
-    if (err != SEAF_OK)
-        log_msg(LOG_WARNING, "could not cache fs object %s: %s", id, seaf_strerror(err));
-    if (pc->wanted && !pc->found && strcmp(id, pc->wanted) == 0) {
-        err = seaf_fsobj_parse(stored, stored_len, id, &pc->found, NULL);
-        if (err != SEAF_OK)
-            return err;
-        pc->found_cost = json_len * 2;
-    }
-    return SEAF_OK;
-}
+/* A growing list of object ids. */
+struct id_list {
+    char (*ids)[SEAF_ID_LEN + 1];
+    size_t n;
+    size_t cap;
+};
 
 static bool cached(struct tree *tree, const char *id)
 {
@@ -296,26 +283,80 @@ static bool cached(struct tree *tree, const char *id)
     return true;
 }
 
-/* Fetches (into the cache) the objects of dir's entries that are not cached yet. */
-static void fetch_children(struct tree *tree, const char *repo_id, const struct seaf_dir *dir)
+/* Adds the uncached, non-empty entry ids of dir to list, up to limit ids in total. */
+static void collect_children(struct tree *tree, const struct seaf_dir *dir, struct id_list *list,
+                             size_t limit)
 {
-    const char **ids = calloc(dir->n_entries ? dir->n_entries : 1, sizeof(*ids));
-    if (!ids)
-        return;
-    size_t n = 0;
-    for (size_t i = 0; i < dir->n_entries; i++) {
+    for (size_t i = 0; i < dir->n_entries && list->n < limit; i++) {
         const char *id = dir->entries[i].id;
-        if (strcmp(id, SEAF_EMPTY_ID) != 0 && !cached(tree, id))
-            ids[n++] = id;
+        if (strcmp(id, SEAF_EMPTY_ID) == 0 || cached(tree, id))
+            continue;
+        if (list->n == list->cap) {
+            size_t cap = list->cap ? list->cap * 2 : 256;
+            void *grown = realloc(list->ids, cap * sizeof(*list->ids));
+            if (!grown)
+                return;
+            list->ids = grown;
+            list->cap = cap;
+        }
+        memcpy(list->ids[list->n++], id, SEAF_ID_LEN + 1);
     }
-    if (n) {
-        struct pack_ctx pc = {.tree = tree};
-        seaf_err err = fileserver_pack_fs(tree->client, repo_id, ids, n, on_packed_object, &pc);
+}
+
+/* Most fs objects fetched ahead when a directory is first loaded from the server. */
+#define SUBTREE_FETCH_LIMIT 20000
+
+static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, size_t stored_len,
+                                 const struct seaf_fsobj *obj)
+{
+    struct pack_ctx *pc = ctx;
+    char *json = NULL;
+    size_t json_len = 0;
+    if (inflate_object(stored, stored_len, &json, &json_len) != 0)
+        return SEAF_ERR_MALFORMED;
+    seaf_err err = cache_put_object(pc->tree->cache, CACHE_KIND_FS, id, json, json_len);
+    free(json);
+    if (err != SEAF_OK)
+        log_msg(LOG_WARNING, "could not cache fs object %s: %s", id, seaf_strerror(err));
+    if (pc->next && obj->type == SEAF_FSOBJ_DIR)
+        collect_children(pc->tree, &obj->dir, pc->next, SUBTREE_FETCH_LIMIT);
+    if (pc->wanted && !pc->found && strcmp(id, pc->wanted) == 0) {
+        err = seaf_fsobj_parse(stored, stored_len, id, &pc->found, NULL);
         if (err != SEAF_OK)
-            log_msg(LOG_WARNING, "library %s: fetching %zu objects ahead failed: %s", repo_id, n,
-                    seaf_strerror(err));
+            return err;
+        pc->found_cost = json_len * 2;
     }
-    free(ids);
+    return SEAF_OK;
+}
+
+/* Fetches (into the cache) the objects below dir that are not cached yet, one level at a time
+ * so that each level costs one batched pack-fs call, up to SUBTREE_FETCH_LIMIT objects. */
+static void fetch_subtree(struct tree *tree, const char *repo_id, const struct seaf_dir *dir)
+{
+    struct id_list level = {0};
+    collect_children(tree, dir, &level, SUBTREE_FETCH_LIMIT);
+    size_t fetched = 0;
+    while (level.n && fetched < SUBTREE_FETCH_LIMIT) {
+        struct id_list next = {0};
+        const char **ids = calloc(level.n, sizeof(*ids));
+        if (!ids)
+            break;
+        for (size_t i = 0; i < level.n; i++)
+            ids[i] = level.ids[i];
+        struct pack_ctx pc = {.tree = tree, .next = &next};
+        seaf_err err =
+            fileserver_pack_fs(tree->client, repo_id, ids, level.n, on_packed_object, &pc);
+        free(ids);
+        fetched += level.n;
+        free(level.ids);
+        level = next;
+        if (err != SEAF_OK) {
+            log_msg(LOG_WARNING, "library %s: fetching objects ahead failed: %s", repo_id,
+                    seaf_strerror(err));
+            break;
+        }
+    }
+    free(level.ids);
 }
 
 int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_fsobj_type type,
@@ -362,7 +403,7 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
         if (!obj)
             return -ENOMEM;
         if (from_server && obj->fsobj->type == SEAF_FSOBJ_DIR)
-            fetch_children(tree, repo_id, &obj->fsobj->dir);
+            fetch_subtree(tree, repo_id, &obj->fsobj->dir);
     }
     if (obj->fsobj->type != type) {
         log_msg(LOG_ERR, "library %s: fs object %s has the wrong type", repo_id, id);
