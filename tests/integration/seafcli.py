@@ -7,6 +7,7 @@ and polls `seaf-cli status` / `seaf-cli list --json` until every library is sync
 or a deadline passes. Failures carry the client's status output and the tail of its log.
 """
 
+import ctypes
 import json
 import os
 import pathlib
@@ -24,6 +25,13 @@ DAEMON_READY_TIMEOUT_S = 30
 DAEMON_STOP_TIMEOUT_S = 10
 POLL_INTERVAL_S = 1.0
 SYNCED_STATE = "synchronized"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent():
+    """Runs in the daemon's child process before exec: SIGKILL it when the test process dies,
+    so even a killed pytest leaves no seaf-daemon behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class SeafCliError(Exception):
@@ -118,7 +126,7 @@ class SeafileClient:
             [SEAF_DAEMON, "-c", str(self.conf_dir), "-d", str(self.data_dir),
              "-w", str(self.worktree_dir)],
             env=self._env(), stdin=subprocess.DEVNULL, stdout=self._daemon_output,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + DAEMON_READY_TIMEOUT_S
         while True:
             if self._daemon.poll() is not None:
@@ -175,9 +183,9 @@ class SeafileClient:
                 raise SeafCliError(f"client reported errors: {failed}"
                                    f"{self.diagnostics(server_log, rows)}")
             synced = {row[0] for row in rows if row[1] == SYNCED_STATE}
-            busy = {row[0] for row in rows if row[1] != SYNCED_STATE}
+            still_busy = {row[0] for row in rows if row[1] != SYNCED_STATE}
             local = self.local_libraries()
-            if all(repo_id in local for repo_id in libraries) and names <= synced - busy:
+            if all(repo_id in local for repo_id in libraries) and names <= synced - still_busy:
                 return {repo_id: local[repo_id] for repo_id in libraries}
             now = time.monotonic()
             seen = (rows, progress() if progress else None)
