@@ -1,0 +1,106 @@
+/* Unit tests of fs/credentials: the permission rule for credentials files and their format. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "credentials.h"
+
+static void test_permission_rule(void **state)
+{
+    (void)state;
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFREG | 0600;
+    st.st_uid = 1000;
+    assert_null(credentials_file_problem(&st, 1000));
+    st.st_mode = S_IFREG | 0400;
+    assert_null(credentials_file_problem(&st, 1000));
+    st.st_mode = S_IFREG | 0640;
+    assert_non_null(credentials_file_problem(&st, 1000));
+    st.st_mode = S_IFREG | 0604;
+    assert_non_null(credentials_file_problem(&st, 1000));
+    st.st_mode = S_IFREG | 0600;
+    assert_non_null(credentials_file_problem(&st, 1001)); /* someone else's file */
+    st.st_uid = 0;
+    assert_null(credentials_file_problem(&st, 1001)); /* root's file is fine */
+    st.st_mode = S_IFDIR | 0700;
+    assert_non_null(credentials_file_problem(&st, 0));
+}
+
+static char *write_file(const char *text, mode_t mode)
+{
+    char *path = strdup("/tmp/seafs-cred-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(chmod(path, mode), 0);
+    return path;
+}
+
+static void read_ok(const char *text, const char *want_user, const char *want_password)
+{
+    char *path = write_file(text, 0600);
+    char *user = NULL, *password = NULL, err[256];
+    assert_int_equal(credentials_read_file(path, &user, &password, err, sizeof(err)), 0);
+    if (want_user)
+        assert_string_equal(user, want_user);
+    else
+        assert_null(user);
+    assert_string_equal(password, want_password);
+    credentials_free_secret(user);
+    credentials_free_secret(password);
+    unlink(path);
+    free(path);
+}
+
+static void test_formats(void **state)
+{
+    (void)state;
+    read_ok("s3cret\n", NULL, "s3cret");
+    read_ok("with spaces and = sign\r\n", NULL, "with spaces and = sign");
+    read_ok("userpass-looking-password\n", NULL, "userpass-looking-password");
+    read_ok("user=alice@example.com\npassword=pw\n", "alice@example.com", "pw");
+    read_ok("password=pw=x\n# comment\nusername=bob\n", "bob", "pw=x");
+}
+
+static void read_fails(const char *text, mode_t mode, const char *fragment)
+{
+    char *path = write_file(text, mode);
+    char *user = NULL, *password = NULL, err[256] = "";
+    assert_int_equal(credentials_read_file(path, &user, &password, err, sizeof(err)), -1);
+    assert_null(password);
+    assert_null(user);
+    if (!strstr(err, fragment))
+        fail_msg("error '%s' does not mention '%s'", err, fragment);
+    unlink(path);
+    free(path);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    read_fails("pw\n", 0644, "group or others");
+    read_fails("pw\n", 0660, "group or others");
+    read_fails("", 0600, "no password");
+    read_fails("user=alice\n", 0600, "no password");
+    read_fails("user=alice\nfoo=bar\n", 0600, "not user=");
+    char *user = NULL, *password = NULL, err[256];
+    assert_int_equal(
+        credentials_read_file("/nonexistent/seafs", &user, &password, err, sizeof(err)), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_permission_rule),
+                                       cmocka_unit_test(test_formats),
+                                       cmocka_unit_test(test_refusals)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

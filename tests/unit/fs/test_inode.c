@@ -1,0 +1,143 @@
+/* Unit tests of fs/inode: numbers by (parent, name), lookup counts, forget, growth, threads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inode.h"
+
+static struct inode_info file_info(const char *repo, int64_t size)
+{
+    struct inode_info info;
+    memset(&info, 0, sizeof(info));
+    info.kind = INODE_FILE;
+    snprintf(info.repo_id, sizeof(info.repo_id), "%s", repo);
+    memset(info.obj_id, 'a', SEAF_ID_LEN);
+    info.size = size;
+    return info;
+}
+
+static void test_lookup_counts_and_forget(void **state)
+{
+    (void)state;
+    struct inode_info root = {.kind = INODE_ROOT_DIR};
+    struct inode_table *t = inode_table_new(&root);
+    struct inode_info a = file_info("r1", 5);
+    uint64_t ino = inode_table_ref(t, INODE_ROOT, "a", &a);
+    assert_true(ino > INODE_ROOT);
+    /* Same name again: same number, one more lookup; info is refreshed. */
+    a.size = 7;
+    assert_int_equal(inode_table_ref(t, INODE_ROOT, "a", &a), ino);
+    assert_int_equal(inode_table_lookups(t, ino), 2);
+    struct inode_info got;
+    uint64_t parent;
+    char *name = NULL;
+    assert_true(inode_table_get(t, ino, &got, &parent, &name));
+    assert_int_equal(got.size, 7);
+    assert_int_equal(parent, INODE_ROOT);
+    assert_string_equal(name, "a");
+    free(name);
+    /* Same content elsewhere: a different inode (numbers are not object ids). */
+    uint64_t other = inode_table_ref(t, INODE_ROOT, "b", &a);
+    assert_int_not_equal(other, ino);
+    assert_int_equal(inode_table_find(t, INODE_ROOT, "b"), other);
+    inode_table_forget(t, ino, 1);
+    assert_int_equal(inode_table_lookups(t, ino), 1);
+    inode_table_forget(t, ino, 1);
+    assert_false(inode_table_get(t, ino, &got, NULL, NULL));
+    assert_int_equal(inode_table_find(t, INODE_ROOT, "a"), 0);
+    /* A new lookup of the forgotten name gets a fresh number, never the old one. */
+    uint64_t again = inode_table_ref(t, INODE_ROOT, "a", &a);
+    assert_true(again != ino && again != other);
+    /* The root is never freed; unknown numbers are ignored. */
+    inode_table_forget(t, INODE_ROOT, 100);
+    assert_true(inode_table_get(t, INODE_ROOT, &got, NULL, NULL));
+    inode_table_forget(t, 999999, 1);
+    assert_int_equal(inode_table_count(t), 3);
+    inode_table_free(t);
+}
+
+static void test_growth_and_collect(void **state)
+{
+    (void)state;
+    struct inode_info root = {.kind = INODE_ROOT_DIR};
+    struct inode_table *t = inode_table_new(&root);
+    enum { N = 5000 };
+    static uint64_t inos[N];
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        struct inode_info info = file_info(i % 2 ? "odd" : "even", i);
+        inos[i] = inode_table_ref(t, i < 10 ? INODE_ROOT : inos[i % 10], name, &info);
+        assert_true(inos[i] != 0);
+    }
+    assert_int_equal(inode_table_count(t), N + 1);
+    for (int i = 0; i < N; i++) {
+        struct inode_info got;
+        assert_true(inode_table_get(t, inos[i], &got, NULL, NULL));
+        assert_int_equal(got.size, i);
+    }
+    struct inode_ref *refs;
+    size_t n = inode_table_collect(t, "odd", &refs);
+    assert_int_equal(n, N / 2);
+    for (size_t i = 0; i < n; i++) {
+        struct inode_info got;
+        assert_true(inode_table_get(t, refs[i].ino, &got, NULL, NULL));
+        assert_string_equal(got.repo_id, "odd");
+        assert_int_equal(inode_table_find(t, refs[i].parent, refs[i].name), refs[i].ino);
+    }
+    inode_refs_free(refs, n);
+    n = inode_table_collect(t, NULL, &refs);
+    assert_int_equal(n, N); /* everything but the root */
+    inode_refs_free(refs, n);
+    inode_table_free(t);
+}
+
+struct worker_arg {
+    struct inode_table *t;
+    int id;
+};
+
+static void *lookup_forget_loop(void *p)
+{
+    struct worker_arg *w = p;
+    char name[16];
+    struct inode_info info = file_info("r", 1);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(name, sizeof(name), "n%d", i % 50);
+        uint64_t ino = inode_table_ref(w->t, INODE_ROOT, name, &info);
+        inode_table_forget(w->t, ino, 1);
+    }
+    return NULL;
+}
+
+static void test_concurrent_lookups(void **state)
+{
+    (void)state;
+    struct inode_info root = {.kind = INODE_ROOT_DIR};
+    struct inode_table *t = inode_table_new(&root);
+    pthread_t threads[4];
+    struct worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct worker_arg){t, i};
+        pthread_create(&threads[i], NULL, lookup_forget_loop, &args[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(threads[i], NULL);
+    /* Every lookup was forgotten: only the root is left. */
+    assert_int_equal(inode_table_count(t), 1);
+    inode_table_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_lookup_counts_and_forget),
+                                       cmocka_unit_test(test_growth_and_collect),
+                                       cmocka_unit_test(test_concurrent_lookups)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
