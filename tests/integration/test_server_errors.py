@@ -201,3 +201,12 @@ def test_chunked_request_bodies_are_read(vectors_server):
         while chunk := sock.recv(4096):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b'["' + b"f" * 40 + b'"]')
+
+
+def test_multipart_login(vectors_server):
+    boundary = "XyZ"
+    body = "".join('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, k, v)
+                   for k, v in (("username", "user@example.com"), ("password", "secret")))
+    body = (body + "--%s--\r\n" % boundary).encode()
+    headers = {"Content-Type": "multipart/form-data; boundary=" + boundary}
+    assert seahub(vectors_server, "POST", "/api2/auth-token/", headers, body) == (200, {"token": IDS["API"]})

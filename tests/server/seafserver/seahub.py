@@ -1,6 +1,8 @@
 """The Seahub REST API subset a sync client needs (/api2/..., library deletion also under
 /api/v2.1/), shaped like the captured responses (vectors/real-server/http/shim-*.http) and
 protocol doc §2."""
+import email
+import email.policy
 import json
 import re
 from email.utils import formatdate
@@ -53,10 +55,24 @@ def filesizeformat(size):
     raise AssertionError("unreachable")
 
 
+def _multipart_fields(content_type, body):
+    message = email.message_from_bytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body,
+                                       policy=email.policy.HTTP)
+    fields = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if name and name not in fields:
+            fields[name] = part.get_payload(decode=True).decode("utf-8", "replace")
+    return fields
+
+
 def parse_form(request):
-    """Fields of a form-urlencoded or JSON request body (first value of each field)."""
+    """Fields of a form-urlencoded, multipart or JSON request body (first value of each field)."""
+    content_type = request.header("Content-Type") or ""
+    if content_type.startswith("multipart/form-data"):
+        return _multipart_fields(content_type, request.body)
     body = request.body.decode("utf-8", "replace")
-    if "json" in (request.header("Content-Type") or ""):
+    if "json" in content_type:
         try:
             value = json.loads(body)
         except ValueError:
