@@ -210,3 +210,14 @@ def test_multipart_login(vectors_server):
     body = (body + "--%s--\r\n" % boundary).encode()
     headers = {"Content-Type": "multipart/form-data; boundary=" + boundary}
     assert seahub(vectors_server, "POST", "/api2/auth-token/", headers, body) == (200, {"token": IDS["API"]})
+
+
+def test_head_request_gets_headers_without_body_and_keeps_the_connection(vectors_server):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", vectors_server.ports["fileserver_port"], timeout=5)
+    conn.request("HEAD", "/protocol-version")
+    response = conn.getresponse()
+    assert (response.status, response.getheader("Content-Length"), response.read()) == (200, "14", b"")
+    conn.request("GET", "/protocol-version")
+    assert conn.getresponse().read() == b'{"version": 2}'
+    conn.close()

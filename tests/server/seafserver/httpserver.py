@@ -120,6 +120,8 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         plan = server.faults.body_fault(path, len(response.body))
         head = response.head_bytes()
         body = response.body if plan is None else response.body[:plan[1]]
+        if method == "HEAD":  # HTTP: the headers of a GET, never a body
+            body = b""
         entry = server.recorder.record(method, path, route, response.status, len(head) + len(body),
                                        "ok" if plan is None else plan[0])
         try:
