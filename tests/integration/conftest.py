@@ -20,11 +20,13 @@ def vectors_dir():
 
 @pytest.fixture(scope="session")
 def vectors_server(tmp_path_factory, vectors_dir):
-    """A server over the read-only vectors storage, with the captured users and tokens, and the
-    bare file-server port enabled. Tests that change its state must restore it."""
+    """A server over the shared vectors storage (opened read-only: uploads fail with 500 instead
+    of changing the shared files), with the captured users and tokens, and the bare file-server
+    port enabled. Tests that change its state must restore it."""
     data = tmp_path_factory.mktemp("vectors-server")
     write_state(str(data), state_from_vectors(str(vectors_dir)))
-    server = SeafServer(str(data), storage=str(vectors_dir / "storage"), fileserver_port=True)
+    server = SeafServer(str(data), storage=str(vectors_dir / "storage"), fileserver_port=True,
+                        readonly_storage=True)
     server.start()
     yield server
     server.stop()

@@ -221,3 +221,9 @@ def test_head_request_gets_headers_without_body_and_keeps_the_connection(vectors
     conn.request("GET", "/protocol-version")
     assert conn.getresponse().read() == b'{"version": 2}'
     conn.close()
+
+
+def test_readonly_storage_refuses_uploads_with_500(vectors_server):
+    assert fs(vectors_server, "PUT", repo("block/" + "e" * 40), TD, b"data")[0] == 500
+    assert fs(vectors_server, "POST", repo("recv-fs/"), TD, b"e" * 40 + b"\x00\x00\x00\x01x")[0] == 500
+    assert fs(vectors_server, "GET", repo("block/" + "e" * 40))[0] == 500

@@ -1,6 +1,7 @@
 """Command line entry: python3 -m seafserver --data DIR [--storage DIR] --port P --control-port C
-[--fileserver-port F] [--host 127.0.0.1] [--log FILE]. Prints one JSON line with the bound ports
-once it is serving, and runs until SIGTERM/SIGINT or POST /shutdown on the control port."""
+[--fileserver-port F] [--host 127.0.0.1] [--log FILE] [--readonly-storage]. Prints one JSON line
+with the bound ports once it is serving, and runs until SIGTERM/SIGINT or POST /shutdown on the
+control port."""
 import argparse
 import json
 import signal
@@ -19,6 +20,8 @@ def parse_args(argv):
     parser.add_argument("--control-port", type=int, required=True, help="control API port (0 = any)")
     parser.add_argument("--fileserver-port", type=int, help="optional bare file-server port (like 8082)")
     parser.add_argument("--log", help="append the request log to this file")
+    parser.add_argument("--readonly-storage", action="store_true",
+                        help="never write to the storage (uploads then fail with 500)")
     return parser.parse_args(argv)
 
 
@@ -26,7 +29,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runtime = ServerRuntime(args.data, args.storage, args.host, args.port, args.control_port,
-                                args.fileserver_port, args.log)
+                                args.fileserver_port, args.log, args.readonly_storage)
         runtime.start()
     except (StateError, OSError) as exc:
         print("seafserver: %s" % exc, file=sys.stderr)

@@ -103,8 +103,11 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         status = server.faults.injected_status(full_path)
         try:
             response = Response(status) if status else server.app.handle(request)
-        except Exception:  # a handler bug must not kill the connection silently
-            traceback.print_exc(file=sys.stderr)
+        except Exception as exc:  # a handler bug must not kill the connection silently
+            if isinstance(exc, OSError):  # e.g. a write to a read-only storage: like a disk error
+                print("seafserver: %s %s: %s" % (request.method, full_path, exc), file=sys.stderr)
+            else:
+                traceback.print_exc(file=sys.stderr)
             response = Response(500)
         if response.no_reply:
             server.recorder.record(request.method, full_path, route, 0, 0, "no-reply")

@@ -11,11 +11,17 @@ import zlib
 from .objects import EMPTY_SHA1, is_object_id
 
 
-class Storage:
-    """Reads and writes commits, fs objects and blocks of libraries under one storage root."""
+class ReadOnlyStorage(OSError):
+    """A write was attempted on a storage opened read-only."""
 
-    def __init__(self, root):
+
+class Storage:
+    """Reads and writes commits, fs objects and blocks of libraries under one storage root.
+    With writable=False every write raises ReadOnlyStorage (protects shared test vectors)."""
+
+    def __init__(self, root, writable=True):
         self.root = os.path.abspath(root)
+        self.writable = writable
 
     def path(self, kind, repo_id, obj_id):
         return os.path.join(self.root, kind, repo_id, obj_id[:2], obj_id[2:])
@@ -43,6 +49,8 @@ class Storage:
         """Store `data` under `obj_id` atomically (overwrites, as the real server does)."""
         if not is_object_id(obj_id):
             raise ValueError("invalid object id %r" % (obj_id,))
+        if not self.writable:
+            raise ReadOnlyStorage("storage %s is read-only" % self.root)
         target = self.path(kind, repo_id, obj_id)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")

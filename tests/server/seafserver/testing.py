@@ -29,12 +29,14 @@ def write_state(data_dir, state):
 
 
 class SeafServer:
-    def __init__(self, data_dir, storage=None, fileserver_port=False, log=None, start_timeout=15):
+    def __init__(self, data_dir, storage=None, fileserver_port=False, log=None, start_timeout=15,
+                 readonly_storage=False):
         self.data_dir = data_dir
         self.storage = storage
         self.want_fileserver_port = fileserver_port
         self.log_path = log
         self.start_timeout = start_timeout
+        self.readonly_storage = readonly_storage
         self.ports = {}
         self.process = None
 
@@ -50,6 +52,8 @@ class SeafServer:
             cmd += ["--fileserver-port", str(self.ports.get("fileserver_port", 0))]
         if self.log_path:
             cmd += ["--log", self.log_path]
+        if self.readonly_storage:
+            cmd.append("--readonly-storage")
         return cmd
 
     def start(self):
