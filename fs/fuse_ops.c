@@ -271,6 +271,10 @@ static void reply_xattr_bytes(fuse_req_t req, const char *data, size_t len, size
 
 static void sfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+    if (strncmp(name, "user.seafs.", 11) != 0) { /* ACLs, SELinux labels, capabilities... */
+        fuse_reply_err(req, ENODATA);
+        return;
+    }
     char value[64];
     int rc = xattr_value(fs_of(req), ino, name, value, sizeof(value));
     if (rc)

@@ -62,7 +62,7 @@ void log_http(void *ctx, enum http_log_level level, const char *message)
     static const int levels[] = {
         [HTTP_LOG_ERROR] = LOG_ERR,
         [HTTP_LOG_WARNING] = LOG_WARNING,
-        [HTTP_LOG_INFO] = LOG_INFO,
+        [HTTP_LOG_INFO] = LOG_DEBUG, /* per-request outcomes: only with -d */
         [HTTP_LOG_DEBUG] = LOG_DEBUG,
     };
     int syslog_level = (unsigned)level <= HTTP_LOG_DEBUG ? levels[level] : LOG_DEBUG;

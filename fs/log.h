@@ -18,7 +18,8 @@ void log_use_syslog(void);
 bool log_enabled(int level);
 /* Writes one message (no trailing newline needed). */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* An http_log_fn for net/'s pool (ctx unused): forwards its messages with the matching level. */
+/* An http_log_fn for net/'s pool (ctx unused): forwards errors and warnings
+ * (retries) as such and net/'s per-request information as debug messages. */
 void log_http(void *ctx, enum http_log_level level, const char *message);
 
 #endif
