@@ -37,7 +37,8 @@ def server_factory(tmp_path):
     """make(state=None, storage=None, copy_vectors=False, **kw) -> a started SeafServer.
 
     copy_vectors=True copies the vectors storage into the data dir (for tests that write) and
-    uses the vectors state unless `state` is given."""
+    uses the vectors state unless `state` is given. A server given the shared vectors storage
+    itself opens it read-only unless readonly_storage=False is passed."""
     started = []
 
     def make(state=None, storage=None, copy_vectors=False, name="server", **kwargs):
@@ -47,6 +48,9 @@ def server_factory(tmp_path):
             shutil.copytree(pathlib.Path(VECTORS_DIR) / "storage", data / "storage")
             state = state if state is not None else state_from_vectors(VECTORS_DIR)
         write_state(str(data), state or {})
+        shared = pathlib.Path(VECTORS_DIR, "storage").resolve()
+        if storage is not None and pathlib.Path(storage).resolve() == shared:
+            kwargs.setdefault("readonly_storage", True)
         server = SeafServer(str(data), storage=storage, **kwargs)
         started.append(server)
         return server.start()
