@@ -13,8 +13,10 @@
 /* Reads that land this close to where the previous one ended still count as sequential (the
  * kernel issues its read-ahead requests concurrently, slightly out of order). */
 #define READAHEAD_SLACK (1u << 20)
-/* First window after a sequential start (capped by the maximum). */
-#define READAHEAD_INITIAL_WINDOW (4u << 20)
+/* First window after a sequential start (capped by the maximum): one typical Seafile block
+ * (CDC blocks average 8 MiB), so the second block is already on its way while the first one
+ * arrives. */
+#define READAHEAD_INITIAL_WINDOW (8u << 20)
 
 /* Per-open-file state; not thread-safe (the caller locks the file handle). */
 struct readahead {
