@@ -4,8 +4,17 @@
  * it again at commit, so a corrupted block is never stored nor returned. */
 #include "fetch.h"
 
+#include <errno.h>
+
 #include "fileserver_api.h"
 #include "log.h"
+
+int fetch_errno(seaf_err err)
+{
+    if (err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_PROTOCOL)
+        return EIO;
+    return seaf_err_to_errno(err);
+}
 
 static seaf_err sink_write(void *ctx, const void *data, size_t len)
 {
@@ -24,7 +33,7 @@ int fetch_block(struct cache *cache, struct seaf_client *client, const char *rep
     *out = NULL;
     seaf_err err = cache_open_or_fill(cache, CACHE_KIND_BLOCK, block_id, out, &fill);
     if (err != SEAF_OK)
-        return -seaf_err_to_errno(err);
+        return -fetch_errno(err);
     if (*out)
         return 0;
     struct http_sink sink = {.write = sink_write, .reset = sink_reset, .ctx = fill};
@@ -32,13 +41,13 @@ int fetch_block(struct cache *cache, struct seaf_client *client, const char *rep
     if (err != SEAF_OK) {
         log_msg(LOG_ERR, "library %s: block %s: %s", repo_id, block_id, seaf_strerror(err));
         cache_fill_abort(fill, err);
-        return -seaf_err_to_errno(err);
+        return -fetch_errno(err);
     }
     err = cache_fill_commit(fill, out);
     if (err != SEAF_OK) {
         log_msg(LOG_ERR, "library %s: block %s not stored: %s", repo_id, block_id,
                 seaf_strerror(err));
-        return -seaf_err_to_errno(err);
+        return -fetch_errno(err);
     }
     log_msg(LOG_DEBUG, "library %s: block %s fetched", repo_id, block_id);
     return 0;

@@ -66,7 +66,7 @@ static int compute_offsets(struct seafs *fs, struct open_file *h)
     if (err != SEAF_OK) {
         log_msg(LOG_ERR, "library %s: block map of file %s: %s", h->repo_id, h->file_id,
                 seaf_strerror(err));
-        return -seaf_err_to_errno(err);
+        return -fetch_errno(err);
     }
     int rc = n == h->n_blocks ? 0 : -EIO;
     for (size_t i = 0; i < n && rc == 0; i++) {

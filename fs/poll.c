@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fetch.h"
 #include "log.h"
 
 struct poller {
@@ -91,7 +92,7 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
         if (atomic_exchange(&fs->online, false))
             log_msg(LOG_WARNING, "server unreachable (%s): working from the cache",
                     seaf_strerror(err));
-        return -seaf_err_to_errno(err);
+        return -fetch_errno(err);
     }
     if (!atomic_exchange(&fs->online, true))
         log_msg(LOG_INFO, "server reachable: library list refreshed");
