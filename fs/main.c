@@ -234,6 +234,7 @@ static int run_session(struct seafs *fs, int *parent_fd)
         argv[argc++] = "-d";
     struct fuse_args args = FUSE_ARGS_INIT(argc, (char **)argv);
     struct fuse_session *se = fuse_session_new(&args, &seafs_fuse_ops, sizeof(seafs_fuse_ops), fs);
+    fuse_opt_free_args(&args);
     if (!se) {
         log_msg(LOG_ERR, "cannot create the FUSE session (bad FUSE option?)");
         return -1;
