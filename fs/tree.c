@@ -330,8 +330,97 @@ static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, 
     return SEAF_OK;
 }
 
+/* Parallel pack-fs requests of one level (each a batch of FILESERVER_PACK_FS_BATCH ids): the
+ * server and the cache's per-object writes overlap instead of taking turns. */
+#define PACK_FS_PARALLEL 4
+
+struct level_job {
+    struct tree *tree;
+    const char *repo_id;
+    const struct id_list *level;
+    pthread_mutex_t lock;
+    size_t next_batch;  /* protected by lock */
+    seaf_err first_err; /* protected by lock */
+};
+
+struct level_worker {
+    struct level_job *job;
+    struct id_list found; /* entries of the directories this worker received */
+    pthread_t thread;
+};
+
+static void *level_worker_main(void *arg)
+{
+    struct level_worker *w = arg;
+    struct level_job *job = w->job;
+    const char *ids[FILESERVER_PACK_FS_BATCH];
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        size_t start = job->next_batch * FILESERVER_PACK_FS_BATCH;
+        bool stop = start >= job->level->n || job->first_err != SEAF_OK;
+        job->next_batch++;
+        pthread_mutex_unlock(&job->lock);
+        if (stop)
+            break;
+        size_t n = job->level->n - start;
+        if (n > FILESERVER_PACK_FS_BATCH)
+            n = FILESERVER_PACK_FS_BATCH;
+        for (size_t i = 0; i < n; i++)
+            ids[i] = job->level->ids[start + i];
+        struct pack_ctx pc = {.tree = job->tree, .next = &w->found};
+        seaf_err err =
+            fileserver_pack_fs(job->tree->client, job->repo_id, ids, n, on_packed_object, &pc);
+        if (err != SEAF_OK) {
+            pthread_mutex_lock(&job->lock);
+            if (job->first_err == SEAF_OK)
+                job->first_err = err;
+            pthread_mutex_unlock(&job->lock);
+        }
+    }
+    return NULL;
+}
+
+/* Fetches the objects of level into the cache, gathering the entries of the directories among
+ * them into next. */
+static seaf_err fetch_level(struct tree *tree, const char *repo_id, const struct id_list *level,
+                            struct id_list *next)
+{
+    struct level_job job = {.tree = tree, .repo_id = repo_id, .level = level};
+    pthread_mutex_init(&job.lock, NULL);
+    struct level_worker workers[PACK_FS_PARALLEL];
+    size_t batches = (level->n + FILESERVER_PACK_FS_BATCH - 1) / FILESERVER_PACK_FS_BATCH;
+    size_t n_workers = batches < PACK_FS_PARALLEL ? batches : PACK_FS_PARALLEL;
+    size_t started = 0;
+    for (size_t i = 0; i < n_workers; i++) {
+        workers[i] = (struct level_worker){.job = &job};
+        if (i > 0 && pthread_create(&workers[i].thread, NULL, level_worker_main, &workers[i]) != 0)
+            break;
+        started++;
+    }
+    level_worker_main(&workers[0]); /* the calling thread works too */
+    for (size_t i = 0; i < started; i++) {
+        if (i > 0)
+            pthread_join(workers[i].thread, NULL);
+        struct id_list *found = &workers[i].found;
+        for (size_t k = 0; k < found->n && next->n < SUBTREE_FETCH_LIMIT; k++) {
+            if (next->n == next->cap) {
+                size_t cap = next->cap ? next->cap * 2 : 256;
+                void *grown = realloc(next->ids, cap * sizeof(*next->ids));
+                if (!grown)
+                    break;
+                next->ids = grown;
+                next->cap = cap;
+            }
+            memcpy(next->ids[next->n++], found->ids[k], SEAF_ID_LEN + 1);
+        }
+        free(found->ids);
+    }
+    pthread_mutex_destroy(&job.lock);
+    return job.first_err;
+}
+
 /* Fetches (into the cache) the objects below dir that are not cached yet, one level at a time
- * so that each level costs one batched pack-fs call, up to SUBTREE_FETCH_LIMIT objects. */
+ * (each level in parallel batched pack-fs requests), up to SUBTREE_FETCH_LIMIT objects. */
 static void fetch_subtree(struct tree *tree, const char *repo_id, const struct seaf_dir *dir)
 {
     struct id_list level = {0};
@@ -339,15 +428,7 @@ static void fetch_subtree(struct tree *tree, const char *repo_id, const struct s
     size_t fetched = 0;
     while (level.n && fetched < SUBTREE_FETCH_LIMIT) {
         struct id_list next = {0};
-        const char **ids = calloc(level.n, sizeof(*ids));
-        if (!ids)
-            break;
-        for (size_t i = 0; i < level.n; i++)
-            ids[i] = level.ids[i];
-        struct pack_ctx pc = {.tree = tree, .next = &next};
-        seaf_err err =
-            fileserver_pack_fs(tree->client, repo_id, ids, level.n, on_packed_object, &pc);
-        free(ids);
+        seaf_err err = fetch_level(tree, repo_id, &level, &next);
         fetched += level.n;
         free(level.ids);
         level = next;
