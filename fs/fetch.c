@@ -27,25 +27,31 @@ static seaf_err sink_reset(void *ctx)
 }
 
 int fetch_block(struct cache *cache, struct seaf_client *client, const char *repo_id,
-                const char *block_id, struct cache_handle **out)
+                const char *block_id, struct cache_handle **out, seaf_err *cause)
 {
+    seaf_err ignored;
+    if (!cause)
+        cause = &ignored;
     struct cache_fill *fill = NULL;
     *out = NULL;
     seaf_err err = cache_open_or_fill(cache, CACHE_KIND_BLOCK, block_id, out, &fill);
+    *cause = err;
     if (err != SEAF_OK)
         return -fetch_errno(err);
     if (*out)
         return 0;
     struct http_sink sink = {.write = sink_write, .reset = sink_reset, .ctx = fill};
     err = fileserver_get_block(client, repo_id, block_id, &sink, NULL);
+    *cause = err;
     if (err != SEAF_OK) {
-        log_msg(LOG_ERR, "library %s: block %s: %s", repo_id, block_id, seaf_strerror(err));
+        log_msg(LOG_DEBUG, "library %s: block %s: %s", repo_id, block_id, seaf_strerror(err));
         cache_fill_abort(fill, err);
         return -fetch_errno(err);
     }
     err = cache_fill_commit(fill, out);
+    *cause = err;
     if (err != SEAF_OK) {
-        log_msg(LOG_ERR, "library %s: block %s not stored: %s", repo_id, block_id,
+        log_msg(LOG_DEBUG, "library %s: block %s not stored: %s", repo_id, block_id,
                 seaf_strerror(err));
         return -fetch_errno(err);
     }

@@ -7,15 +7,17 @@
 #include "cache.h"
 #include "seaf_client.h"
 
-/* Opens block_id of repo_id for reading: 0 and *out (cache_close it), or -errno (-EIO for a
- * corrupted or missing block or an unreachable server, ...). May block on the network. */
 /* The errno a filesystem operation reports for err: seaf_err_to_errno(), except that losing
  * the server (SEAF_ERR_NETWORK, SEAF_ERR_TIMEOUT) is EIO, as issue 5 asks for reads that
  * cannot be served -- ENOTCONN would read as "Transport endpoint is not connected", i.e. a
  * dead mount -- and so is an answer the protocol does not allow (SEAF_ERR_PROTOCOL). */
 int fetch_errno(seaf_err err);
 
+/* Opens block_id of repo_id for reading: 0 and *out (cache_close it), or -errno (-EIO for a
+ * corrupted or missing block or an unreachable server, ...) with the reason in *cause (may be
+ * NULL). Logs nothing above debug level: the caller reports the failure once, with the path.
+ * May block on the network. */
 int fetch_block(struct cache *cache, struct seaf_client *client, const char *repo_id,
-                const char *block_id, struct cache_handle **out);
+                const char *block_id, struct cache_handle **out, seaf_err *cause);
 
 #endif

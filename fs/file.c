@@ -18,6 +18,7 @@
 #include "node.h"
 
 struct open_file {
+    char path[512]; /* for log messages */
     char repo_id[SEAF_REPO_ID_LEN + 1];
     char file_id[SEAF_ID_LEN + 1];
     uint64_t size;
@@ -25,7 +26,8 @@ struct open_file {
     char (*block_ids)[SEAF_ID_LEN + 1]; /* copied: the handle owns its version */
     uint64_t *offsets;                  /* n_blocks + 1 entries; offsets[n_blocks] == size */
     pthread_mutex_t lock;
-    struct readahead ra; /* protected by lock */
+    struct readahead ra;      /* protected by lock */
+    size_t last_failed_block; /* protected by lock; index + 1 of the last failure logged */
 };
 
 void file_close(struct open_file *h)
@@ -64,8 +66,7 @@ static int compute_offsets(struct seafs *fs, struct open_file *h)
     size_t n = 0;
     seaf_err err = fileserver_block_map(fs->client, h->repo_id, h->file_id, &sizes, &n);
     if (err != SEAF_OK) {
-        log_msg(LOG_ERR, "library %s: block map of file %s: %s", h->repo_id, h->file_id,
-                seaf_strerror(err));
+        log_msg(LOG_ERR, "open of '%s': block map: %s", h->path, seaf_strerror(err));
         return -fetch_errno(err);
     }
     int rc = n == h->n_blocks ? 0 : -EIO;
@@ -78,8 +79,7 @@ static int compute_offsets(struct seafs *fs, struct open_file *h)
     if (rc == 0 && h->offsets[h->n_blocks] != h->size)
         rc = -EIO;
     if (rc)
-        log_msg(LOG_ERR, "library %s: block map of file %s does not match the file", h->repo_id,
-                h->file_id);
+        log_msg(LOG_ERR, "open of '%s': the block map does not match the file", h->path);
     free(sizes);
     return rc;
 }
@@ -119,6 +119,7 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         return -ENOMEM;
     pthread_mutex_init(&h->lock, NULL);
     readahead_init(&h->ra, fs->opts->readahead);
+    node_path(fs, ino, h->path, sizeof(h->path));
     memcpy(h->repo_id, info.repo_id, sizeof(h->repo_id));
     memcpy(h->file_id, info.obj_id, sizeof(h->file_id));
     h->size = (uint64_t)info.size;
@@ -132,8 +133,8 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         goto fail;
     const struct seaf_file *file = &tree_obj_fsobj(obj)->file;
     if ((uint64_t)file->size != h->size) {
-        log_msg(LOG_ERR, "library %s: file %s: object size differs from the directory's",
-                info.repo_id, info.obj_id);
+        log_msg(LOG_ERR, "open of '%s': file object %s: size differs from the directory's", h->path,
+                info.obj_id);
         rc = -EIO;
         tree_obj_unref(fs->tree, obj);
         goto fail;
@@ -175,7 +176,7 @@ void file_prefetch_block(void *ctx, const char *repo_id, const char *block_id)
 {
     struct seafs *fs = ctx;
     struct cache_handle *ch = NULL;
-    if (fetch_block(fs->cache, fs->client, repo_id, block_id, &ch) == 0)
+    if (fetch_block(fs->cache, fs->client, repo_id, block_id, &ch, NULL) == 0)
         cache_close(ch);
 }
 
@@ -208,15 +209,19 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
     uint64_t pos = off;
     for (size_t i = block_index(h, off); pos < end; i++) {
         struct cache_handle *ch = NULL;
-        int rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[i], &ch);
-        if (rc)
+        seaf_err cause;
+        int rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[i], &ch, &cause);
+        if (rc) {
+            log_msg(LOG_ERR, "read of '%s' at %llu: block %s: %s", h->path, (unsigned long long)pos,
+                    h->block_ids[i], seaf_strerror(cause));
             return rc;
+        }
         uint64_t block_end = h->offsets[i + 1] < end ? h->offsets[i + 1] : end;
         size_t want = (size_t)(block_end - pos), got = 0;
         seaf_err err = cache_read(ch, pos - h->offsets[i], want, buf + (pos - off), &got);
         cache_close(ch);
         if (err != SEAF_OK || got != want) {
-            log_msg(LOG_ERR, "library %s: block %s: read failed: %s", h->repo_id, h->block_ids[i],
+            log_msg(LOG_ERR, "read of '%s': cached block %s: %s", h->path, h->block_ids[i],
                     err != SEAF_OK ? seaf_strerror(err) : "short block");
             return -EIO;
         }

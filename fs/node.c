@@ -364,3 +364,29 @@ void node_listing_free(struct seafs *fs, struct node_listing *l)
     free(l->items);
     free(l);
 }
+
+void node_path(struct seafs *fs, uint64_t ino, char *out, size_t size)
+{
+    char path[4096] = "";
+    size_t len = 0;
+    for (int depth = 0; ino != INODE_ROOT && depth < 256; depth++) {
+        uint64_t parent = 0;
+        char *name = NULL;
+        if (!inode_table_get(fs->inodes, ino, NULL, &parent, &name)) {
+            name = NULL;
+            parent = INODE_ROOT;
+        }
+        const char *part = name ? name : "?";
+        size_t part_len = strlen(part);
+        if (len + part_len + 1 < sizeof(path)) {
+            memmove(path + part_len + (len ? 1 : 0), path, len + 1);
+            memcpy(path, part, part_len);
+            if (len)
+                path[part_len] = '/';
+            len += part_len + (len ? 1 : 0);
+        }
+        free(name);
+        ino = parent;
+    }
+    snprintf(out, size, "%s", path);
+}

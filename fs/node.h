@@ -35,6 +35,10 @@ void node_listing_entry(const struct node_listing *listing, size_t i, const char
                         struct inode_info *info);
 void node_listing_free(struct seafs *fs, struct node_listing *listing);
 
+/* The path of ino below the mount point ("Library/dir/file") into out; "?" parts for inodes
+ * the kernel already forgot. For log messages. Cannot fail. */
+void node_path(struct seafs *fs, uint64_t ino, char *out, size_t size);
+
 /* The current root directory id and generation of library repo_id. */
 int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_LEN + 1],
                       uint64_t *generation);
