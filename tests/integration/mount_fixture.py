@@ -30,6 +30,8 @@ USER, PASSWORD = "user@example.com", "secret"
 MOUNT_TIMEOUT_S = 60
 UNMOUNT_TIMEOUT_S = 15
 LOG_TAIL_LINES = 40
+# Built demo data is kept here between runs (not under /tmp/seafs*, which other tools clean).
+DEMO_CACHE = pathlib.Path(os.environ.get("SEAFS_MOUNT_TEST_DATA") or "/var/tmp/mountsuite")
 # What the binary prints while the mount is not implemented (fs/main.c); only this skips.
 MOUNT_UNAVAILABLE = re.compile(r"mounting is (not part of this build|not available|unavailable)")
 
@@ -290,7 +292,7 @@ def mount_factory(tmp_path):
 # --- demo data ---------------------------------------------------------------------------------
 
 def demo_data(small):
-    """A demo data directory built by seafserver.demo (kept between runs under /tmp, rebuilt
+    """A demo data directory built by seafserver.demo (kept between runs in DEMO_CACHE, rebuilt
     only when the generating code changes; $SEAFS_DEMO_DATA names the full one instead).
     Returns (data dir, {library name: repo id}). Servers use it as read-only storage."""
     from seafserver import cdc, demo
@@ -298,7 +300,7 @@ def demo_data(small):
     if not small and cdc.find_tool() is None:
         pytest.fail("seafs-cdc is not built: the full demo would be chunked in Python for a "
                     "very long time (cmake --build build)")
-    default = pathlib.Path("/tmp") / ("seafs-mount-demo-" + ("small" if small else "full"))
+    default = DEMO_CACHE / ("demo-" + ("small" if small else "full"))
     data = pathlib.Path(os.environ.get("SEAFS_DEMO_DATA") or default) if not small else default
     data.parent.mkdir(parents=True, exist_ok=True)
     with open(str(data) + ".lock", "w") as lock:
@@ -356,10 +358,24 @@ def file_differs(expected, actual, chunk=1 << 20):
             offset += len(want)
 
 
-def assert_same_tree(source, mounted, check_mtimes=True):
-    """The mounted tree has exactly the source's files and directories (empty ones included),
-    the same file types, sizes, bytes and (optionally) mtimes. Returns the number of entries."""
+def vector_empty_dirs(library):
+    """Empty directories of a vector library: plain/ (kept in git) cannot hold them, the
+    manifest lists them."""
+    from seafserver.testing import VECTORS_DIR
+
+    manifest = json.loads(pathlib.Path(VECTORS_DIR, "plain-manifest.json").read_text())
+    return [k[len(library) + 1:].rstrip("/") for k, v in manifest.items()
+            if k.startswith(library + "/") and v.get("empty_dir")]
+
+
+def assert_same_tree(source, mounted, check_mtimes=True, extra_empty_dirs=()):
+    """The mounted tree has exactly the source's files and directories (empty ones included,
+    plus extra_empty_dirs the source cannot hold), the same file types, sizes, bytes and
+    (optionally) mtimes. Returns the number of entries."""
     expected, actual = tree_entries(source), tree_entries(mounted)
+    for rel in extra_empty_dirs:
+        expected[rel] = os.stat(source)
+        check_mtimes = False
     missing = sorted(set(expected) - set(actual))
     unexpected = sorted(set(actual) - set(expected))
     assert not missing and not unexpected, (

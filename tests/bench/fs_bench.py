@@ -1,0 +1,289 @@
+"""Benchmark of the seafs FUSE mount (not a test): real mounts over the full demo served by the
+reference server, each figure next to its reference measured in the same run (plain curl
+fetching the same blocks from the same server, or the same tree on the local disk), medians of
+--runs runs, and the daemon's peak RSS.
+
+  /usr/bin/python3 tests/bench/fs_bench.py [--runs 3] [--parallel 8] [--only ROW,...]
+
+Rows: cold sequential read of the 256 MiB file (and with 40 ms added latency) vs parallel curl;
+warm sequential read (blocks cached, page cache dropped) vs a local file; cold random 4 KiB
+read latency vs one curl block fetch; `tar` of the 10,000-file library vs the local tree and vs
+curl; `ls -lR` / `find` of it cold and warm, and `ls -l` of the 20,000-entry folder warm, vs the
+local trees. Needs root for dropping the page cache (echo 3 > /proc/sys/vm/drop_caches). The
+demo data is built on first use (seafserver.demo, ~1 minute) and kept in /var/tmp/mountsuite."""
+
+import argparse
+import json
+import os
+import pathlib
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "server"))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "tests" / "bench"))
+
+import mount_fixture  # noqa: E402
+import pytest  # noqa: E402  (mount_fixture reports "cannot mount yet" as a pytest skip)
+from mount_fixture import SeafsMount, block_bytes, demo_data, demo_server, file_layout  # noqa
+from net_bench import api_token, curl_run, sync_token  # noqa: E402
+from seafserver import builder, demo  # noqa: E402
+from seafserver.objects import parse_stored_fs_object  # noqa: E402
+from seafserver.storage import Storage  # noqa: E402
+
+BIG_LIBRARY, BIG_FILE = "Big File", "random-256MiB.bin"
+MANY_LIBRARY, WIDE_LIBRARY, WIDE_DIR = "Many Files", "Wide Directory", "20000 entries"
+RANDOM_READS = 16
+LATENCY_MS = 40
+MIB = 1 << 20
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+def drop_page_cache():
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def timed(action):
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def read_file(path):
+    with open(path, "rb", buffering=0) as f:
+        while f.read(MIB):
+            pass
+
+
+def shell(command, cwd):
+    subprocess.run(command, cwd=cwd, shell=True, check=True, stdout=subprocess.DEVNULL)
+
+
+TAR = "tar cf - . | wc -c"  # through a pipe: GNU tar skips reading files when writing /dev/null
+LS_LR = "ls -lR"
+FIND = "find ."
+LS_L = "ls -l"
+
+
+class Bench:
+    def __init__(self, args, server, ids, workdir):
+        self.args = args
+        self.server = server
+        self.ids = ids
+        self.workdir = pathlib.Path(workdir)
+        self.mounts = 0
+        self.active = []
+        self.peak_rss_kib = 0
+        api = api_token(server)
+        self.repo_tokens = {name: sync_token(server, ids[name], api)
+                            for name in (BIG_LIBRARY, MANY_LIBRARY)}
+        self.big_blocks = file_layout(server, ids[BIG_LIBRARY], "/" + BIG_FILE)[1]
+        self.many_blocks = library_blocks(server, ids[MANY_LIBRARY])
+        self.local = self.workdir / "local"
+        self.local.mkdir()
+        with open(self.local / BIG_FILE, "wb") as f:
+            for block_id, _, _ in self.big_blocks:
+                f.write(block_bytes(server, ids[BIG_LIBRARY], block_id))
+        for name in (MANY_LIBRARY, WIDE_LIBRARY):
+            demo.write_source(name, self.local / name)
+
+    def mount(self):
+        """A started mount with a fresh cache."""
+        self.mounts += 1
+        mount = SeafsMount(self.server.url, self.workdir / ("mount-%d" % self.mounts),
+                           connections=self.args.parallel,
+                           poll_interval=0)
+        self.active.append(mount)
+        try:
+            return mount.start()
+        except pytest.skip.Exception as reason:
+            sys.exit("fs_bench: %s" % reason)
+
+    def unmount(self, mount):
+        status = pathlib.Path("/proc", str(mount.pid), "status").read_text()
+        hwm = next(int(line.split()[1]) for line in status.splitlines()
+                   if line.startswith("VmHWM:"))
+        self.peak_rss_kib = max(self.peak_rss_kib, hwm)
+        self.active.remove(mount)
+        problem = mount.stop()
+        if problem:
+            print("warning: %s\n%s" % (problem, mount.log_tail()), file=sys.stderr)
+
+    def curl_seconds(self, library, blocks, parallel):
+        size = sum(b[2] for b in blocks)
+        speed, _ = curl_run(self.server, self.ids[library], [b[0] for b in blocks],
+                            self.repo_tokens[library], parallel)
+        return size / (speed * MIB)
+
+    def cleanup(self):
+        """Unmounts whatever an interrupted run left mounted."""
+        for mount in self.active:
+            mount.stop()
+        self.active = []
+
+    # --- rows: each returns (seafs value, reference value) for one run --------------------------
+
+    def cold_sequential(self):
+        mount = self.mount()
+        drop_page_cache()
+        seconds = timed(lambda: read_file(mount.path(BIG_LIBRARY, BIG_FILE)))
+        self.unmount(mount)
+        size = sum(b[2] for b in self.big_blocks)
+        return size / seconds / MIB, size / self.curl_seconds(
+            BIG_LIBRARY, self.big_blocks, self.args.parallel) / MIB
+
+    def cold_sequential_latency(self):
+        self.server.set_faults(latency_ms=LATENCY_MS)
+        try:
+            return self.cold_sequential()
+        finally:
+            self.server.clear_faults()
+
+    def warm_sequential(self):
+        mount = self.mount()
+        read_file(mount.path(BIG_LIBRARY, BIG_FILE))
+        drop_page_cache()
+        seconds = timed(lambda: read_file(mount.path(BIG_LIBRARY, BIG_FILE)))
+        self.unmount(mount)
+        drop_page_cache()
+        local = timed(lambda: read_file(self.local / BIG_FILE))
+        size = sum(b[2] for b in self.big_blocks)
+        return size / seconds / MIB, size / local / MIB
+
+    def cold_random_4k(self):
+        rng = random.Random(4096 + self.mounts)
+        size = sum(b[2] for b in self.big_blocks)
+        offsets = [rng.randrange(0, size // 4096) * 4096 for _ in range(RANDOM_READS)]
+        mount = self.mount()
+        drop_page_cache()
+        fd = os.open(mount.path(BIG_LIBRARY, BIG_FILE), os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+            latencies = [timed(lambda o=o: os.pread(fd, 4096, o)) for o in offsets]
+        finally:
+            os.close(fd)
+        self.unmount(mount)
+        blocks = [next(b for b in self.big_blocks if b[1] <= o < b[1] + b[2]) for o in offsets]
+        curl = [self.curl_seconds(BIG_LIBRARY, [b], 1) for b in blocks]
+        return statistics.median(latencies) * 1000, statistics.median(curl) * 1000
+
+    def tar_many(self):
+        """(seafs s, local s, curl s) of reading every file of the 10,000-file library."""
+        mount = self.mount()
+        drop_page_cache()
+        seconds = timed(lambda: shell(TAR, mount.path(MANY_LIBRARY)))
+        self.unmount(mount)
+        drop_page_cache()
+        local = timed(lambda: shell(TAR, self.local / MANY_LIBRARY))
+        return seconds, local, self.curl_seconds(MANY_LIBRARY, self.many_blocks,
+                                                 self.args.parallel)
+
+    def listings(self):
+        """{row: (seafs s, local s)} of the metadata walks, cold and warm."""
+        rows = {}
+        mount = self.mount()
+        drop_page_cache()
+        for name, command in (("ls -lR", LS_LR), ("find", FIND)):
+            many = mount.path(MANY_LIBRARY)
+            rows[name + " cold"] = [timed(lambda: shell(command, many))]
+            rows[name + " warm"] = [timed(lambda: shell(command, many))]
+        wide = mount.path(WIDE_LIBRARY, WIDE_DIR)
+        shell(LS_L, wide)
+        rows["ls -l 20,000 warm"] = [timed(lambda: shell(LS_L, wide))]
+        self.unmount(mount)
+        drop_page_cache()
+        for name, command in (("ls -lR", LS_LR), ("find", FIND)):
+            many = self.local / MANY_LIBRARY
+            rows[name + " cold"].append(timed(lambda: shell(command, many)))
+            rows[name + " warm"].append(timed(lambda: shell(command, many)))
+        wide = self.local / WIDE_LIBRARY / WIDE_DIR
+        shell(LS_L, wide)
+        rows["ls -l 20,000 warm"].append(timed(lambda: shell(LS_L, wide)))
+        return rows
+
+
+def library_blocks(server, repo_id):
+    """[(block id, 0, size)] of every block of every file in a library (from the storage)."""
+    storage = Storage(server.storage)
+    head = server.state()["libraries"][repo_id]["head"]
+    root_id = json.loads(storage.read("commits", repo_id, head))["root_id"]
+    blocks = {}
+    for dirent in builder.tree_entries(storage, repo_id, root_id).values():
+        if dirent.is_dir or dirent.size == 0:
+            continue
+        for block_id in parse_stored_fs_object(storage.read("fs", repo_id, dirent.id)).block_ids:
+            blocks[block_id] = len(block_bytes(server, repo_id, block_id))
+    return [(block_id, 0, size) for block_id, size in sorted(blocks.items())]
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+def median_runs(runs, measure):
+    results = [measure() for _ in range(runs)]
+    return [statistics.median(column) for column in zip(*results)], results
+
+
+def row(name, value, reference, unit, ref_name, target=""):
+    ratio = value / reference if reference else float("nan")
+    print("%-34s %12.2f %12.2f  %-7s %6.2f  %-16s %s" % (name, value, reference, unit, ratio,
+                                                        ref_name, target))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=8,
+                        help="seafs connections= and curl --parallel-max (default 8)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("fs_bench: needs root (FUSE mounts, dropping the page cache)")
+    started = time.perf_counter()
+    data, ids = demo_data(small=False)
+    workdir = tempfile.mkdtemp(prefix="fsbench-", dir=str(mount_fixture.DEMO_CACHE))
+    server = demo_server(data, pathlib.Path(workdir) / "server")
+    bench = None
+    try:
+        bench = Bench(args, server, ids, workdir)
+        print("setup %.0f s; %d runs each, medians; %d connections / curl --parallel-max %d"
+              % (time.perf_counter() - started, args.runs, args.parallel, args.parallel))
+        print("%-34s %12s %12s  %-7s %6s  %-16s %s" % ("row", "seafs", "reference", "unit",
+                                                       "ratio", "reference is", "target"))
+        (value, ref), _ = median_runs(args.runs, bench.cold_sequential)
+        row("cold sequential 256 MiB", value, ref, "MiB/s", "curl parallel", ">= 0.8")
+        (value, ref), _ = median_runs(args.runs, bench.cold_sequential_latency)
+        row("cold sequential, +%d ms latency" % LATENCY_MS, value, ref, "MiB/s",
+            "curl parallel", ">= 0.7")
+        (value, ref), _ = median_runs(args.runs, bench.warm_sequential)
+        row("warm sequential (page cache dropped)", value, ref, "MiB/s", "local file", ">= 0.6")
+        (value, ref), _ = median_runs(args.runs, bench.cold_random_4k)
+        row("cold random 4 KiB read", value, ref, "ms", "curl 1 block")
+        (value, local, curl), _ = median_runs(args.runs, bench.tar_many)
+        row("tar 10,000 files (cold)", value, local, "s", "local tree")
+        row("tar 10,000 files (cold)", value, curl, "s", "curl parallel")
+        listings = [bench.listings() for _ in range(args.runs)]
+        for name in listings[0]:
+            value = statistics.median(run[name][0] for run in listings)
+            local = statistics.median(run[name][1] for run in listings)
+            row(name, value, local, "s", "local tree", "<= 3" if "warm" in name else "")
+        print("%-34s %12.1f %12s  %-7s %6s  %-16s %s" % (
+            "daemon peak RSS (VmHWM), max", bench.peak_rss_kib / 1024, "", "MiB", "", "",
+            "< 100 MiB"))
+        print("total %.0f s, %d mounts" % (time.perf_counter() - started, bench.mounts))
+    finally:
+        if bench:
+            bench.cleanup()
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
