@@ -138,8 +138,11 @@ static int append_fuse_opt(struct seafs_options *o, const char *opt, char *err, 
 /* Options mount(8), mount.fuse3, systemd and desktop tools add; they mean nothing to seafs. */
 static bool is_ignored(const char *opt)
 {
-    static const char *const exact[] = {"_netdev", "nofail", "noauto", "auto",  "defaults", "user",
-                                        "users",   "nouser", "owner",  "group", NULL};
+    /* relatime & co. are the kernel's default or unknown to libfuse 3.14: accepted, ignored. */
+    static const char *const exact[] = {"_netdev",     "nofail",        "noauto",   "auto",
+                                        "defaults",    "user",          "users",    "nouser",
+                                        "owner",       "group",         "relatime", "norelatime",
+                                        "strictatime", "nostrictatime", NULL};
     for (size_t i = 0; exact[i]; i++)
         if (strcmp(opt, exact[i]) == 0)
             return true;
@@ -150,25 +153,11 @@ static bool is_ignored(const char *opt)
 /* Options handed unchanged to libfuse (mount flags and FUSE mount options it understands). */
 static bool is_passed_to_fuse(const char *opt)
 {
-    static const char *const exact[] = {"allow_root",
-                                        "auto_unmount",
-                                        "default_permissions",
-                                        "noatime",
-                                        "atime",
-                                        "relatime",
-                                        "norelatime",
-                                        "strictatime",
-                                        "nostrictatime",
-                                        "sync",
-                                        "dirsync",
-                                        "rw",
-                                        "async",
-                                        "suid",
-                                        "nosuid",
-                                        "dev",
-                                        "nodev",
-                                        "exec",
-                                        "noexec",
+    static const char *const exact[] = {"allow_root", "auto_unmount", "default_permissions",
+                                        "noatime",    "atime",        "sync",
+                                        "dirsync",    "rw",           "async",
+                                        "suid",       "nosuid",       "dev",
+                                        "nodev",      "exec",         "noexec",
                                         NULL};
     static const char *const prefixed[] = {"fsname=", "subtype=", "max_read=", NULL};
     for (size_t i = 0; exact[i]; i++)
@@ -410,10 +399,11 @@ void options_print_help(FILE *out)
         "  ro                    read-only mount (the mount is read-only in this version anyway)\n"
         "  debug                 same as -d\n"
         "Passed to FUSE: allow_root, auto_unmount, default_permissions, fsname=, subtype=,\n"
-        "  max_read=, rw, async, sync, dirsync, [no]suid, [no]dev, [no]exec,\n"
-        "  atime/noatime/relatime/strictatime.\n"
+        "  max_read=, rw, async, sync, dirsync, [no]suid, [no]dev, [no]exec, atime,\n"
+        "  noatime.\n"
         "Ignored (added by mount(8), systemd, desktops): _netdev, nofail, auto, noauto,\n"
-        "  defaults, user, users, nouser, owner, group, x-systemd.*, x-gvfs-*, comment=*.\n"
+        "  defaults, user, users, nouser, owner, group, [no]relatime, [no]strictatime,\n"
+        "  x-systemd.*, x-gvfs-*, comment=*.\n"
         "Anything else is an error.\n"
         "\n"
         "Flags: -f foreground, -d debug log (implies -f), -s single-threaded.\n"

@@ -17,15 +17,17 @@ static int parse(struct seafs_options *o, char *err, int argc, char **argv)
 static void test_mount_helper_form(void **state)
 {
     (void)state;
-    char *argv[] = {"seafs",
-                    "https://cloud.example.com/seafile",
-                    "/mnt/x",
-                    "-o",
-                    "rw,user=alice@example.com,credentials=/etc/seafs/alice,_netdev,nofail,"
-                    "x-systemd.automount,x-gvfs-show,noauto,defaults,cache_size=2G,"
-                    "poll_interval=5,timeout=7,connect_timeout=3,connections=2,readahead=16M,"
-                    "uid=1000,gid=100,umask=027,layout=seadrive,allow_other,insecure,nosuid",
-                    "-f"};
+    char *argv[] = {
+        "seafs",
+        "https://cloud.example.com/seafile",
+        "/mnt/x",
+        "-o",
+        "rw,user=alice@example.com,credentials=/etc/seafs/alice,_netdev,nofail,"
+        "x-systemd.automount,x-gvfs-show,noauto,defaults,cache_size=2G,"
+        "poll_interval=5,timeout=7,connect_timeout=3,connections=2,readahead=16M,"
+        "uid=1000,gid=100,umask=027,layout=seadrive,allow_other,insecure,nosuid,relatime,"
+        "noatime",
+        "-f"};
     struct seafs_options o;
     char err[256] = "";
     assert_int_equal(parse(&o, err, 6, argv), 0);
@@ -47,7 +49,7 @@ static void test_mount_helper_form(void **state)
     assert_true(o.insecure);
     assert_true(o.foreground);
     /* mount flags and allow_other go to FUSE; mount(8)/systemd additions do not */
-    assert_string_equal(o.fuse_opts, "rw,allow_other,nosuid");
+    assert_string_equal(o.fuse_opts, "rw,allow_other,nosuid,noatime");
     options_release(&o);
 }
 
