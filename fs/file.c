@@ -142,14 +142,25 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
     h->n_blocks = file->n_blocks;
     h->block_ids = malloc(h->n_blocks * sizeof(*h->block_ids));
     h->offsets = calloc(h->n_blocks + 1, sizeof(*h->offsets));
-    if (h->block_ids && h->offsets)
-        memcpy(h->block_ids, file->block_ids, h->n_blocks * sizeof(*h->block_ids));
-    tree_obj_unref(fs->tree, obj);
     if (!h->block_ids || !h->offsets) {
+        tree_obj_unref(fs->tree, obj);
         rc = -ENOMEM;
         goto fail;
     }
-    if ((rc = compute_offsets(fs, h)) != 0)
+    memcpy(h->block_ids, file->block_ids, h->n_blocks * sizeof(*h->block_ids));
+    /* The offsets are remembered with the file object: later opens need no block map. */
+    const uint64_t *known = tree_obj_offsets(obj);
+    if (known) {
+        memcpy(h->offsets, known, (h->n_blocks + 1) * sizeof(*h->offsets));
+    } else if ((rc = compute_offsets(fs, h)) == 0) {
+        uint64_t *copy = malloc((h->n_blocks + 1) * sizeof(*copy));
+        if (copy) {
+            memcpy(copy, h->offsets, (h->n_blocks + 1) * sizeof(*copy));
+            tree_obj_set_offsets(obj, copy);
+        }
+    }
+    tree_obj_unref(fs->tree, obj);
+    if (rc)
         goto fail;
     *out = h;
     return 0;

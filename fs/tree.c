@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -26,10 +27,11 @@
 struct tree_obj {
     char id[SEAF_ID_LEN + 1];
     struct seaf_fsobj *fsobj;
-    size_t cost;               /* estimated bytes in memory */
-    unsigned refs;             /* protected by tree lock */
-    struct tree_obj *next;     /* hash chain */
-    struct tree_obj *lru_prev; /* unused list (refs == 0), newest first */
+    _Atomic(uint64_t *) offsets; /* file objects: block offsets, once known */
+    size_t cost;                 /* estimated bytes in memory */
+    unsigned refs;               /* protected by tree lock */
+    struct tree_obj *next;       /* hash chain */
+    struct tree_obj *lru_prev;   /* unused list (refs == 0), newest first */
     struct tree_obj *lru_next;
     bool in_lru;
 };
@@ -72,6 +74,7 @@ struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t me
 
 static void obj_free(struct tree_obj *obj)
 {
+    free(atomic_load(&obj->offsets));
     seaf_fsobj_free(obj->fsobj);
     free(obj);
 }
@@ -164,6 +167,18 @@ void tree_obj_unref(struct tree *tree, struct tree_obj *obj)
 const struct seaf_fsobj *tree_obj_fsobj(const struct tree_obj *obj)
 {
     return obj->fsobj;
+}
+
+const uint64_t *tree_obj_offsets(const struct tree_obj *obj)
+{
+    return atomic_load(&((struct tree_obj *)obj)->offsets);
+}
+
+void tree_obj_set_offsets(struct tree_obj *obj, uint64_t *offsets)
+{
+    uint64_t *expected = NULL;
+    if (!atomic_compare_exchange_strong(&obj->offsets, &expected, offsets))
+        free(offsets);
 }
 
 /* Adds a parsed object (taking ownership) and returns the shared one with a reference. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cache.h"
 #include "seaf_client.h"
@@ -34,5 +35,12 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
 /* The object inside (valid until tree_obj_unref). */
 const struct seaf_fsobj *tree_obj_fsobj(const struct tree_obj *obj);
 void tree_obj_unref(struct tree *tree, struct tree_obj *obj);
+
+/* The block offsets (n_blocks + 1 entries) remembered for a file object, or NULL. Valid until
+ * tree_obj_unref. Thread-safe. */
+const uint64_t *tree_obj_offsets(const struct tree_obj *obj);
+/* Remembers offsets (taking ownership of the malloc'd array) unless some are remembered
+ * already (then offsets is freed). Thread-safe. */
+void tree_obj_set_offsets(struct tree_obj *obj, uint64_t *offsets);
 
 #endif
