@@ -1,6 +1,7 @@
 """Shared pytest fixtures: the reference Seafile server (tests/server/seafserver) serving the
 captured real-server vectors, and a factory for servers over temporary data directories.
 Every server started here is stopped in teardown, also when the test fails."""
+import os
 import pathlib
 import shutil
 import sys
@@ -11,6 +12,21 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
 from seafserver.testing import VECTORS_DIR, SeafServer, write_state  # noqa: E402
 from seafserver.vectors import state_from_vectors  # noqa: E402
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def netcheck():
+    """The seafs-netcheck driver (tests/tools/netcheck.c) from the build under test."""
+    build = pathlib.Path(os.environ.get("SEAFS_BUILD_DIR") or ROOT / "build")
+    tool = build / "tests" / "tools" / "seafs-netcheck"
+    if not tool.exists():
+        if os.environ.get("SEAFS_BUILD_DIR"):
+            pytest.fail("SEAFS_BUILD_DIR is set but seafs-netcheck was not built there")
+        pytest.skip("seafs-netcheck is not built (cmake --build build)")
+    return tool
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ library and file contents compared with the vectors' plain files; then with faul
 retried requests succeed, corrupted data is rejected, a stall ends in a timeout error within the
 configured bound."""
 import json
-import os
 import pathlib
 import stat
 import subprocess
@@ -16,7 +15,6 @@ import pytest
 from seafserver.testing import VECTORS_DIR
 from seafserver.vectors import state_from_vectors
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = pathlib.Path(VECTORS_DIR)
 REPOS = json.loads((VECTORS / "repos.json").read_text())
 MANIFEST = json.loads((VECTORS / "plain-manifest.json").read_text())
@@ -28,17 +26,6 @@ AUTH_FAILED = "authentication failed"
 CORRUPTED = "content does not match its id (corrupted)"
 TIMED_OUT = "timed out"
 NETWORK = "network unreachable or connection lost"
-
-
-@pytest.fixture(scope="module")
-def netcheck():
-    build = pathlib.Path(os.environ.get("SEAFS_BUILD_DIR") or ROOT / "build")
-    tool = build / "tests" / "tools" / "seafs-netcheck"
-    if not tool.exists():
-        if os.environ.get("SEAFS_BUILD_DIR"):
-            pytest.fail("SEAFS_BUILD_DIR is set but seafs-netcheck was not built there")
-        pytest.skip("seafs-netcheck is not built (cmake --build build)")
-    return tool
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import datetime
 import http.server
 import ipaddress
 import json
-import os
-import pathlib
 import ssl
 import subprocess
 import threading
@@ -18,19 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 TLS_FAILED = "TLS verification failed"  # seaf_strerror(SEAF_ERR_TLS)
-
-
-@pytest.fixture(scope="module")
-def netcheck():
-    build = pathlib.Path(os.environ.get("SEAFS_BUILD_DIR") or ROOT / "build")
-    tool = build / "tests" / "tools" / "seafs-netcheck"
-    if not tool.exists():
-        if os.environ.get("SEAFS_BUILD_DIR"):
-            pytest.fail("SEAFS_BUILD_DIR is set but seafs-netcheck was not built there")
-        pytest.skip("seafs-netcheck is not built (cmake --build build)")
-    return tool
 
 
 def self_signed(directory):
