@@ -6,7 +6,6 @@ fsobj: decompressed fs objects; commit: stored commits and captured commit bodie
 captured pack-fs bodies prefixed with the fuzz_packfs header (chunk size, id count, ids).
 """
 import json
-import os
 import sys
 import zlib
 from pathlib import Path
