@@ -101,6 +101,8 @@ static int library_read_check(struct seafs *fs, const char *repo_id)
     return -EACCES;
 }
 
+static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id);
+
 int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
 {
     *out = NULL;
@@ -114,6 +116,7 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         return -node_write_errno(fs, ino);
     if ((rc = library_read_check(fs, info.repo_id)) != 0)
         return rc;
+    queue_scan_ahead(fs, ino, info.repo_id);
     struct open_file *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
@@ -183,12 +186,55 @@ static size_t block_index(const struct open_file *h, uint64_t off)
     return lo;
 }
 
-void file_prefetch_block(void *ctx, const char *repo_id, const char *block_id)
+/* Files larger than this are not fetched ahead of a directory scan. */
+#define SCAN_MAX_FILE_SIZE (16 << 20)
+
+void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, const char *id)
 {
     struct seafs *fs = ctx;
     struct cache_handle *ch = NULL;
-    if (fetch_block(fs->cache, fs->client, repo_id, block_id, &ch, NULL) == 0)
-        cache_close(ch);
+    if (kind == PREFETCH_BLOCK) {
+        if (fetch_block(fs->cache, fs->client, repo_id, id, &ch, NULL) == 0)
+            cache_close(ch);
+        return;
+    }
+    struct tree_obj *obj = NULL;
+    if (tree_get(fs->tree, repo_id, id, SEAF_FSOBJ_FILE, &obj) != 0)
+        return;
+    const struct seaf_file *file = &tree_obj_fsobj(obj)->file;
+    size_t n = file->n_blocks <= 2 ? file->n_blocks : 1;
+    for (size_t i = 0; i < n; i++)
+        if (fetch_block(fs->cache, fs->client, repo_id, file->block_ids[i], &ch, NULL) == 0)
+            cache_close(ch);
+    tree_obj_unref(fs->tree, obj);
+}
+
+/* Feeds the directory scan detector with this open and queues the next files of the folder. */
+static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id)
+{
+    uint64_t parent = 0;
+    char *name = NULL;
+    if (!fs->prefetch || !inode_table_get(fs->inodes, ino, NULL, &parent, &name))
+        return;
+    struct inode_info dir_info;
+    struct tree_obj *dir = NULL;
+    if (node_dir_object(fs, parent, &dir_info, &dir) == 0) {
+        const struct seaf_dir *d = &tree_obj_fsobj(dir)->dir;
+        const struct seaf_dirent *e = seaf_dir_lookup(d, name, strlen(name));
+        if (e) {
+            size_t from, to;
+            pthread_mutex_lock(&fs->scan_lock);
+            scan_on_open(&fs->scan, parent, (size_t)(e - d->entries), d->n_entries, &from, &to);
+            pthread_mutex_unlock(&fs->scan_lock);
+            for (size_t i = from; i < to; i++) {
+                const struct seaf_dirent *next = &d->entries[i];
+                if (!seaf_dirent_is_dir(next) && next->size > 0 && next->size <= SCAN_MAX_FILE_SIZE)
+                    prefetch_pool_submit(fs->prefetch, PREFETCH_FILE, repo_id, next->id);
+            }
+        }
+        tree_obj_unref(fs->tree, dir);
+    }
+    free(name);
 }
 
 /* Queues the blocks of [start, end) that the current read [read_start, read_end) does not. */
@@ -202,7 +248,7 @@ static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t star
             continue;
         if (h->offsets[i] < read_end)
             continue; /* the reader fetches this one itself */
-        prefetch_pool_submit(fs->prefetch, h->repo_id, h->block_ids[i]);
+        prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
     }
 }
 

@@ -29,6 +29,6 @@ void file_close(struct open_file *h);
 int file_is_cached(struct seafs *fs, const struct inode_info *info, bool *cached);
 
 /* Runs one read-ahead job (a prefetch_fn; ctx is the struct seafs). */
-void file_prefetch_block(void *ctx, const char *repo_id, const char *block_id);
+void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, const char *id);
 
 #endif

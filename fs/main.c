@@ -297,7 +297,7 @@ static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *pa
     if (load_libraries(fs) != 0)
         return -1;
     if (o->readahead)
-        fs->prefetch = prefetch_pool_new(o->connections, PREFETCH_QUEUE, file_prefetch_block, fs);
+        fs->prefetch = prefetch_pool_new(o->connections, PREFETCH_QUEUE, file_prefetch, fs);
     return run_session(fs, parent_fd);
 }
 
@@ -311,6 +311,7 @@ static void teardown(struct seafs *fs)
     seaf_client_free(fs->client);
     http_pool_free(fs->pool);
     pthread_rwlock_destroy(&fs->libs_lock);
+    pthread_mutex_destroy(&fs->scan_lock);
 }
 
 static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths)
@@ -385,6 +386,7 @@ int main(int argc, char **argv)
     memset(&fs, 0, sizeof(fs));
     fs.opts = &o;
     pthread_rwlock_init(&fs.libs_lock, NULL);
+    pthread_mutex_init(&fs.scan_lock, NULL);
     struct mount_paths paths;
     int rc = 1;
     int parent_fd = -1;

@@ -90,16 +90,21 @@ static int dir_object(struct seafs *fs, uint64_t ino, struct inode_info *info)
     return info->kind == INODE_DIR ? 0 : -ENOTDIR;
 }
 
+int node_dir_object(struct seafs *fs, uint64_t ino, struct inode_info *info, struct tree_obj **out)
+{
+    int rc = dir_object(fs, ino, info);
+    if (rc)
+        return rc;
+    return tree_get(fs->tree, info->repo_id, info->obj_id, SEAF_FSOBJ_DIR, out);
+}
+
 /* Finds name in the directory object of the DIR/LIBRARY inode parent. */
 static int lookup_in_dir(struct seafs *fs, uint64_t parent, const char *name,
                          struct inode_info *info)
 {
     struct inode_info dir_info;
-    int rc = dir_object(fs, parent, &dir_info);
-    if (rc)
-        return rc;
     struct tree_obj *obj = NULL;
-    rc = tree_get(fs->tree, dir_info.repo_id, dir_info.obj_id, SEAF_FSOBJ_DIR, &obj);
+    int rc = node_dir_object(fs, parent, &dir_info, &obj);
     if (rc)
         return rc;
     const struct seaf_dirent *d = seaf_dir_lookup(&tree_obj_fsobj(obj)->dir, name, strlen(name));
@@ -323,9 +328,7 @@ int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
     } else if (info.kind == INODE_ROOT_DIR || info.kind == INODE_CATEGORY) {
         rc = list_top(fs, info.kind == INODE_CATEGORY ? name : NULL, l);
     } else {
-        rc = dir_object(fs, ino, &l->parent);
-        if (rc == 0)
-            rc = tree_get(fs->tree, l->parent.repo_id, l->parent.obj_id, SEAF_FSOBJ_DIR, &l->dir);
+        rc = node_dir_object(fs, ino, &l->parent, &l->dir);
     }
     free(name);
     if (rc) {

@@ -39,6 +39,10 @@ void node_listing_free(struct seafs *fs, struct node_listing *listing);
  * the kernel already forgot. For log messages. Cannot fail. */
 void node_path(struct seafs *fs, uint64_t ino, char *out, size_t size);
 
+/* The directory object a LIBRARY or DIR inode stands for now (tree_obj_unref it), with the
+ * repo id and generation in *info. */
+int node_dir_object(struct seafs *fs, uint64_t ino, struct inode_info *info, struct tree_obj **out);
+
 /* The current root directory id and generation of library repo_id. */
 int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_LEN + 1],
                       uint64_t *generation);

@@ -49,9 +49,37 @@ void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t 
     }
 }
 
+void scan_on_open(struct scan_detector *sd, uint64_t dir, size_t index, size_t n_entries,
+                  size_t *from, size_t *to)
+{
+    bool next_in_scan = dir == sd->dir && index > sd->last_index && index <= sd->last_index + 2;
+    if (next_in_scan) {
+        sd->run++;
+    } else {
+        sd->run = 0;
+        sd->prefetched_to = 0;
+    }
+    sd->dir = dir;
+    sd->last_index = index;
+    *from = *to = 0;
+    if (sd->run == 0)
+        return; /* one open is not a scan yet */
+    size_t window = sd->run >= 5 ? SCAN_MAX_WINDOW : (size_t)4 << sd->run;
+    if (window > SCAN_MAX_WINDOW)
+        window = SCAN_MAX_WINDOW;
+    size_t start = index + 1 > sd->prefetched_to ? index + 1 : sd->prefetched_to;
+    size_t end = index + 1 + window < n_entries ? index + 1 + window : n_entries;
+    if (start < end) {
+        *from = start;
+        *to = end;
+        sd->prefetched_to = end;
+    }
+}
+
 struct prefetch_job {
+    enum prefetch_kind kind;
     char repo_id[SEAF_REPO_ID_LEN + 1];
-    char block_id[SEAF_ID_LEN + 1];
+    char id[SEAF_ID_LEN + 1];
 };
 
 struct prefetch_pool {
@@ -81,7 +109,7 @@ static void *worker(void *arg)
         pool->head = (pool->head + 1) % pool->queue_max;
         pool->length--;
         pthread_mutex_unlock(&pool->lock);
-        pool->fn(pool->ctx, job.repo_id, job.block_id);
+        pool->fn(pool->ctx, job.kind, job.repo_id, job.id);
         pthread_mutex_lock(&pool->lock);
     }
     pthread_mutex_unlock(&pool->lock);
@@ -121,7 +149,8 @@ fail:
     return NULL;
 }
 
-bool prefetch_pool_submit(struct prefetch_pool *pool, const char *repo_id, const char *block_id)
+bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, const char *repo_id,
+                          const char *id)
 {
     bool queued = false;
     pthread_mutex_lock(&pool->lock);
@@ -129,12 +158,13 @@ bool prefetch_pool_submit(struct prefetch_pool *pool, const char *repo_id, const
         goto out;
     for (size_t i = 0; i < pool->length; i++) {
         const struct prefetch_job *job = &pool->queue[(pool->head + i) % pool->queue_max];
-        if (strcmp(job->block_id, block_id) == 0)
+        if (strcmp(job->id, id) == 0)
             goto out;
     }
     struct prefetch_job *job = &pool->queue[(pool->head + pool->length) % pool->queue_max];
+    job->kind = kind;
     snprintf(job->repo_id, sizeof(job->repo_id), "%s", repo_id);
-    snprintf(job->block_id, sizeof(job->block_id), "%s", block_id);
+    snprintf(job->id, sizeof(job->id), "%s", id);
     pool->length++;
     queued = true;
     pthread_cond_signal(&pool->wake);

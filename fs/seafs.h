@@ -38,6 +38,8 @@ struct seafs {
     int64_t quota_used;        /* protected by libs_lock */
     char libraries_file[4096]; /* where the library list is saved for offline starts */
     atomic_bool online;        /* the last library-list request succeeded */
+    pthread_mutex_t scan_lock;
+    struct scan_detector scan; /* protected by scan_lock */
 };
 
 #endif

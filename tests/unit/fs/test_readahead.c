@@ -69,10 +69,11 @@ struct counter {
     int gate; /* workers wait while gate == 0 */
 };
 
-static void count_job(void *ctx, const char *repo_id, const char *block_id)
+static void count_job(void *ctx, enum prefetch_kind kind, const char *repo_id, const char *block_id)
 {
     struct counter *c = ctx;
     (void)repo_id;
+    (void)kind;
     pthread_mutex_lock(&c->lock);
     while (!c->gate)
         pthread_cond_wait(&c->done, &c->lock);
@@ -91,14 +92,14 @@ static void test_pool_dedups_and_bounds(void **state)
     struct prefetch_pool *pool = prefetch_pool_new(1, 2, count_job, &c);
     assert_non_null(pool);
     /* The single worker takes the first job and blocks on the gate; then the queue fills. */
-    assert_true(prefetch_pool_submit(pool, "r", "block-0"));
+    assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-0"));
     pthread_mutex_lock(&c.lock);
     pthread_mutex_unlock(&c.lock);
     usleep(50000);
-    assert_true(prefetch_pool_submit(pool, "r", "block-1"));
-    assert_false(prefetch_pool_submit(pool, "r", "block-1")); /* already queued */
-    bool third = prefetch_pool_submit(pool, "r", "block-2");
-    bool fourth = prefetch_pool_submit(pool, "r", "block-3");
+    assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1"));
+    assert_false(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1")); /* already queued */
+    bool third = prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-2");
+    bool fourth = prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-3");
     assert_false(third && fourth); /* queue of 2 is bounded */
     pthread_mutex_lock(&c.lock);
     c.gate = 1;
@@ -113,10 +114,41 @@ static void test_pool_dedups_and_bounds(void **state)
     pthread_mutex_destroy(&c.lock);
 }
 
+static void test_directory_scan(void **state)
+{
+    (void)state;
+    struct scan_detector sd = {0};
+    size_t from, to;
+    scan_on_open(&sd, 7, 0, 1000, &from, &to);
+    assert_int_equal(from, to); /* one open is no scan */
+    scan_on_open(&sd, 7, 1, 1000, &from, &to);
+    assert_int_equal(from, 2);
+    assert_int_equal(to, 2 + 8);
+    scan_on_open(&sd, 7, 2, 1000, &from, &to);
+    assert_int_equal(from, 10); /* only what is new */
+    assert_int_equal(to, 3 + 16);
+    for (size_t i = 3; i < 20; i++)
+        scan_on_open(&sd, 7, i, 1000, &from, &to);
+    assert_int_equal(to, 20 + SCAN_MAX_WINDOW); /* capped */
+    /* Skipping one entry (a subdirectory) keeps the scan going. */
+    scan_on_open(&sd, 7, 21, 1000, &from, &to);
+    assert_true(sd.run > 1);
+    /* Another directory, or a jump, restarts. */
+    scan_on_open(&sd, 8, 22, 1000, &from, &to);
+    assert_int_equal(sd.run, 0);
+    assert_int_equal(from, to);
+    scan_on_open(&sd, 8, 23, 30, &from, &to);
+    assert_int_equal(from, 24);
+    assert_int_equal(to, 30); /* not past the listing */
+    scan_on_open(&sd, 8, 5, 30, &from, &to);
+    assert_int_equal(from, to);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_window_grows_and_resets),
                                        cmocka_unit_test(test_window_bounded_by_file_and_option),
-                                       cmocka_unit_test(test_pool_dedups_and_bounds)};
+                                       cmocka_unit_test(test_pool_dedups_and_bounds),
+                                       cmocka_unit_test(test_directory_scan)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
