@@ -14,6 +14,7 @@ struct inode {
     char *name;
     uint64_t lookups;
     struct inode_info info;
+    bool detached;              /* replaced by a newer version: reachable by number only */
     struct inode *next_by_ino;  /* bucket chain of the number index */
     struct inode *next_by_name; /* bucket chain of the (parent, name) index */
 };
@@ -64,9 +65,19 @@ static void link_node(struct inode_table *t, struct inode *node)
     size_t i = hash_ino(node->ino) & (t->n_buckets - 1);
     node->next_by_ino = t->by_ino[i];
     t->by_ino[i] = node;
+    if (node->detached)
+        return;
     size_t j = hash_name(node->parent, node->name) & (t->n_buckets - 1);
     node->next_by_name = t->by_name[j];
     t->by_name[j] = node;
+}
+
+static void unlink_name(struct inode_table *t, struct inode *node)
+{
+    struct inode **p = &t->by_name[hash_name(node->parent, node->name) & (t->n_buckets - 1)];
+    while (*p != node)
+        p = &(*p)->next_by_name;
+    *p = node->next_by_name;
 }
 
 static void unlink_node(struct inode_table *t, struct inode *node)
@@ -75,10 +86,8 @@ static void unlink_node(struct inode_table *t, struct inode *node)
     while (*p != node)
         p = &(*p)->next_by_ino;
     *p = node->next_by_ino;
-    p = &t->by_name[hash_name(node->parent, node->name) & (t->n_buckets - 1)];
-    while (*p != node)
-        p = &(*p)->next_by_name;
-    *p = node->next_by_name;
+    if (!node->detached)
+        unlink_name(t, node);
 }
 
 /* Doubles the bucket arrays when the table is fuller than one node per bucket. */
@@ -162,12 +171,27 @@ void inode_table_free(struct inode_table *t)
     free(t);
 }
 
+/* Whether info describes other file content than old (a new version or another kind). */
+static bool is_other_version(const struct inode_info *old, const struct inode_info *info)
+{
+    if (old->kind != info->kind)
+        return true;
+    return info->kind == INODE_FILE && strcmp(old->obj_id, info->obj_id) != 0;
+}
+
 uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *name,
                          const struct inode_info *info)
 {
     uint64_t ino = 0;
     pthread_mutex_lock(&t->lock);
     struct inode *node = find_name(t, parent, name);
+    if (node && is_other_version(&node->info, info)) {
+        /* The name now holds other content: the kernel gets a new inode for it (and so a
+         * fresh page cache) while open files of the old one keep their inode and bytes. */
+        unlink_name(t, node);
+        node->detached = true;
+        node = NULL;
+    }
     if (!node) {
         node = calloc(1, sizeof(*node));
         if (!node || !(node->name = strdup(name))) {

@@ -41,7 +41,9 @@ struct inode_table *inode_table_new(const struct inode_info *root);
 void inode_table_free(struct inode_table *table);
 
 /* Finds or creates the inode of name in parent, stores info in it and adds one lookup. Returns
- * its number, or 0 on ENOMEM. */
+ * its number, or 0 on ENOMEM. When the name's inode stands for other content (a file with
+ * another object id, or another kind), that inode is detached -- still known by number until
+ * forgotten, so open files keep their version -- and a new inode is made for the name. */
 uint64_t inode_table_ref(struct inode_table *table, uint64_t parent, const char *name,
                          const struct inode_info *info);
 /* The number of name in parent, or 0 when the kernel does not know it. */

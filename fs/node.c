@@ -206,7 +206,15 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
     /* The library changed since this inode was resolved: find its name again. */
     struct inode_info fresh;
     rc = lookup_in_dir(fs, parent, name, &fresh);
-    if (rc == 0) {
+    if (info->kind == INODE_FILE &&
+        (rc != 0 || fresh.kind != INODE_FILE || strcmp(fresh.obj_id, info->obj_id) != 0)) {
+        /* A file inode is one version of the file: when the name now holds other content (or
+         * nothing), this inode keeps describing what it was, for the files open on it; lookups
+         * of the name get a new inode (inode_table_ref). */
+        info->generation = generation;
+        inode_table_update(fs->inodes, ino, info);
+        rc = 0;
+    } else if (rc == 0) {
         *info = fresh;
         inode_table_update(fs->inodes, ino, info);
     }

@@ -62,6 +62,41 @@ static void test_lookup_counts_and_forget(void **state)
     inode_table_free(t);
 }
 
+static void test_new_version_gets_new_inode(void **state)
+{
+    (void)state;
+    struct inode_info root = {.kind = INODE_ROOT_DIR};
+    struct inode_table *t = inode_table_new(&root);
+    struct inode_info v1 = file_info("r", 10);
+    uint64_t old = inode_table_ref(t, INODE_ROOT, "f", &v1);
+    struct inode_info v2 = v1;
+    memset(v2.obj_id, 'b', SEAF_ID_LEN); /* the file changed on the server */
+    v2.size = 20;
+    uint64_t fresh = inode_table_ref(t, INODE_ROOT, "f", &v2);
+    assert_int_not_equal(fresh, old);
+    assert_int_equal(inode_table_find(t, INODE_ROOT, "f"), fresh);
+    /* The old inode still answers by number (for open files), with its own version. */
+    struct inode_info got;
+    assert_true(inode_table_get(t, old, &got, NULL, NULL));
+    assert_int_equal(got.size, 10);
+    assert_int_equal(inode_table_lookups(t, fresh), 1);
+    /* Forgetting the detached inode leaves the name's new inode alone. */
+    inode_table_forget(t, old, 1);
+    assert_false(inode_table_get(t, old, &got, NULL, NULL));
+    assert_int_equal(inode_table_find(t, INODE_ROOT, "f"), fresh);
+    /* Same content again: the same inode. Directories keep their inode across changes. */
+    assert_int_equal(inode_table_ref(t, INODE_ROOT, "f", &v2), fresh);
+    struct inode_info dir = v1;
+    dir.kind = INODE_DIR;
+    uint64_t d1 = inode_table_ref(t, INODE_ROOT, "d", &dir);
+    memset(dir.obj_id, 'c', SEAF_ID_LEN);
+    assert_int_equal(inode_table_ref(t, INODE_ROOT, "d", &dir), d1);
+    /* Kind change (file replaced by a folder): new inode. */
+    struct inode_info as_file = file_info("r", 1);
+    assert_int_not_equal(inode_table_ref(t, INODE_ROOT, "d", &as_file), d1);
+    inode_table_free(t);
+}
+
 static void test_growth_and_collect(void **state)
 {
     (void)state;
@@ -137,6 +172,7 @@ static void test_concurrent_lookups(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_lookup_counts_and_forget),
+                                       cmocka_unit_test(test_new_version_gets_new_inode),
                                        cmocka_unit_test(test_growth_and_collect),
                                        cmocka_unit_test(test_concurrent_lookups)};
     return cmocka_run_group_tests(tests, NULL, NULL);
