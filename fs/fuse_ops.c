@@ -11,14 +11,20 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "kernel_readahead.h"
 #include "log.h"
 #include "node.h"
 
 #define KERNEL_TIMEOUT 86400.0 /* seconds; changes are pushed by invalidation */
 
+/* The session's state; on the first request after INIT also widens the kernel read-ahead
+ * (which the INIT exchange itself would cap again). */
 static struct seafs *fs_of(fuse_req_t req)
 {
-    return fuse_req_userdata(req);
+    struct seafs *fs = fuse_req_userdata(req);
+    if (!atomic_load(&fs->readahead_widened) && !atomic_exchange(&fs->readahead_widened, true))
+        kernel_readahead_widen(fs->opts->mountpoint, fs->opts->readahead);
+    return fs;
 }
 
 static void sfs_ll_init(void *userdata, struct fuse_conn_info *conn)

@@ -32,12 +32,13 @@ struct seafs {
     struct fuse_session *session;
 
     pthread_rwlock_t libs_lock;
-    struct library_list libs;  /* protected by libs_lock */
-    uint64_t next_generation;  /* protected by libs_lock */
-    int64_t quota_total;       /* protected by libs_lock; bytes, <= 0 = unlimited */
-    int64_t quota_used;        /* protected by libs_lock */
-    char libraries_file[4096]; /* where the library list is saved for offline starts */
-    atomic_bool online;        /* the last library-list request succeeded */
+    struct library_list libs;      /* protected by libs_lock */
+    uint64_t next_generation;      /* protected by libs_lock */
+    int64_t quota_total;           /* protected by libs_lock; bytes, <= 0 = unlimited */
+    int64_t quota_used;            /* protected by libs_lock */
+    char libraries_file[4096];     /* where the library list is saved for offline starts */
+    atomic_bool online;            /* the last library-list request succeeded */
+    atomic_bool readahead_widened; /* kernel_readahead_widen done (first request) */
     pthread_mutex_t scan_lock;
     struct scan_detector scan; /* protected by scan_lock */
 };
