@@ -35,6 +35,11 @@ static void sfs_ll_init(void *userdata, struct fuse_conn_info *conn)
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
+    /* The kernel then caches per inode that there is no ACL, instead of asking for
+     * system.posix_acl_access on every `ls -l` (the files have none); it also makes the kernel
+     * check permissions against the modes shown (uid=, gid=, umask= take effect). */
+    if (conn->capable & FUSE_CAP_POSIX_ACL)
+        conn->want |= FUSE_CAP_POSIX_ACL;
 }
 
 static void fill_entry(struct fuse_entry_param *e, uint64_t ino, const struct stat *st)

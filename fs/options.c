@@ -413,6 +413,8 @@ void options_print_help(FILE *out)
         "Layout: libraries whose names clash get \" (owner)\" appended, or \" (<first 8\n"
         "characters of the library id>)\" if that clashes too; the order is deterministic.\n"
         "Files show no write bits; writes fail with EROFS (EACCES in read-only libraries).\n"
+        "The kernel checks access against the modes shown (uid=, gid=, umask=), so users\n"
+        "other than root get EACCES for writes before they reach seafs.\n"
         "Encrypted libraries are listed, their files refuse reads with EACCES.\n"
         "Extended attributes: user.seafs.cached (1 when every block is cached, else 0),\n"
         "  user.seafs.library_id, user.seafs.file_id (files; dirs: user.seafs.dir_id).\n"
