@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fetch.h"
 #include "fileserver_api.h"
@@ -26,8 +27,10 @@ struct open_file {
     char (*block_ids)[SEAF_ID_LEN + 1]; /* copied: the handle owns its version */
     uint64_t *offsets;                  /* n_blocks + 1 entries; offsets[n_blocks] == size */
     pthread_mutex_t lock;
-    struct readahead ra;      /* protected by lock */
-    size_t last_failed_block; /* protected by lock; index + 1 of the last failure logged */
+    struct readahead ra;  /* protected by lock */
+    size_t failed_block;  /* protected by lock; index + 1 of the last block that failed */
+    int64_t failed_at_ns; /* protected by lock; when (CLOCK_MONOTONIC) */
+    int failed_rc;        /* protected by lock; with which -errno */
 };
 
 void file_close(struct open_file *h)
@@ -252,6 +255,37 @@ static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t star
     }
 }
 
+/* The kernel retries a failed page read at once. That retry gets the same error without
+ * another wait for the server (and without a second log line); a read a second later tries
+ * again. */
+#define FAILURE_ECHO_NS 1000000000LL
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int recent_failure(struct open_file *h, size_t index)
+{
+    pthread_mutex_lock(&h->lock);
+    bool recent =
+        h->failed_block == index + 1 && monotonic_ns() - h->failed_at_ns < FAILURE_ECHO_NS;
+    int rc = recent ? h->failed_rc : 0;
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+static void note_failure(struct open_file *h, size_t index, int rc)
+{
+    pthread_mutex_lock(&h->lock);
+    h->failed_block = index + 1;
+    h->failed_at_ns = monotonic_ns();
+    h->failed_rc = rc;
+    pthread_mutex_unlock(&h->lock);
+}
+
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)
 {
     if (off >= h->size || size == 0)
@@ -267,8 +301,12 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
     for (size_t i = block_index(h, off); pos < end; i++) {
         struct cache_handle *ch = NULL;
         seaf_err cause;
-        int rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[i], &ch, &cause);
+        int rc = recent_failure(h, i);
+        if (rc)
+            return rc;
+        rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[i], &ch, &cause);
         if (rc) {
+            note_failure(h, i, rc);
             log_msg(LOG_ERR, "read of '%s' at %llu: block %s: %s", h->path, (unsigned long long)pos,
                     h->block_ids[i], seaf_strerror(cause));
             return rc;

@@ -319,8 +319,10 @@ static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_
     struct http_pool_options po = {
         .max_connections_per_host = o->connections,
         .connect_timeout_ms = (long)o->connect_timeout * 1000,
-        .low_speed_time_s = o->timeout,
-        .retry_budget_ms = (long)o->timeout * 1000,
+        /* Half the timeout per attempt, retries starting within the other half: a request
+         * that cannot be served fails after about `timeout` seconds in all. */
+        .low_speed_time_s = o->timeout > 1 ? o->timeout / 2 : 1,
+        .retry_budget_ms = (long)o->timeout * 500,
         .ca_file = o->ca_file,
         .insecure_skip_tls_verify = o->insecure,
         .debug = o->debug,
