@@ -83,6 +83,7 @@ class Bench:
         self.mounts = 0
         self.active = []
         self.peak_rss_kib = 0
+        self.tar_requests = []  # (block GETs, all requests) of each seafs tar run
         api = api_token(server)
         self.repo_tokens = {name: sync_token(server, ids[name], api)
                             for name in (BIG_LIBRARY, MANY_LIBRARY)}
@@ -177,37 +178,38 @@ class Bench:
         return statistics.median(latencies) * 1000, statistics.median(curl) * 1000
 
     def tar_many(self):
-        """(seafs s, local s, curl s) of reading every file of the 10,000-file library."""
+        """(seafs s, local s, curl parallel s, curl sequential s) of reading every file of the
+        10,000-file library."""
         mount = self.mount()
         drop_page_cache()
+        self.server.reset_counters()
         seconds = timed(lambda: shell(TAR, mount.path(MANY_LIBRARY)))
+        counters = self.server.counters()
+        self.tar_requests.append((sum(counters["block_gets"].values()), counters["requests"]))
         self.unmount(mount)
         drop_page_cache()
         local = timed(lambda: shell(TAR, self.local / MANY_LIBRARY))
-        return seconds, local, self.curl_seconds(MANY_LIBRARY, self.many_blocks,
-                                                 self.args.parallel)
+        return (seconds, local,
+                self.curl_seconds(MANY_LIBRARY, self.many_blocks, self.args.parallel),
+                self.curl_seconds(MANY_LIBRARY, self.many_blocks, 1))
 
     def listings(self):
-        """{row: (seafs s, local s)} of the metadata walks, cold and warm."""
+        """{row: (seafs s, local s)} of the metadata walks: each cold one on a fresh mount (and
+        after dropping the page cache for the local tree), then the same again warm."""
+        walks = ((LS_LR, (MANY_LIBRARY,)), (FIND, (MANY_LIBRARY,)),
+                 (LS_L, (WIDE_LIBRARY, WIDE_DIR)))
         rows = {}
-        mount = self.mount()
-        drop_page_cache()
-        for name, command in (("ls -lR", LS_LR), ("find", FIND)):
-            many = mount.path(MANY_LIBRARY)
-            rows[name + " cold"] = [timed(lambda: shell(command, many))]
-            rows[name + " warm"] = [timed(lambda: shell(command, many))]
-        wide = mount.path(WIDE_LIBRARY, WIDE_DIR)
-        shell(LS_L, wide)
-        rows["ls -l 20,000 warm"] = [timed(lambda: shell(LS_L, wide))]
-        self.unmount(mount)
-        drop_page_cache()
-        for name, command in (("ls -lR", LS_LR), ("find", FIND)):
-            many = self.local / MANY_LIBRARY
-            rows[name + " cold"].append(timed(lambda: shell(command, many)))
-            rows[name + " warm"].append(timed(lambda: shell(command, many)))
-        wide = self.local / WIDE_LIBRARY / WIDE_DIR
-        shell(LS_L, wide)
-        rows["ls -l 20,000 warm"].append(timed(lambda: shell(LS_L, wide)))
+        for command, where in walks:
+            name = command if command != LS_L else "ls -l 20,000 entries"
+            mount = self.mount()
+            drop_page_cache()
+            seafs = [timed(lambda: shell(command, mount.path(*where))) for _ in range(2)]
+            self.unmount(mount)
+            drop_page_cache()
+            local = [timed(lambda: shell(command, self.local.joinpath(*where)))
+                     for _ in range(2)]
+            rows[name + " cold"] = (seafs[0], local[0])
+            rows[name + " warm"] = (seafs[1], local[1])
         return rows
 
 
@@ -266,9 +268,14 @@ def main():
         row("warm sequential (page cache dropped)", value, ref, "MiB/s", "local file", ">= 0.6")
         (value, ref), _ = median_runs(args.runs, bench.cold_random_4k)
         row("cold random 4 KiB read", value, ref, "ms", "curl 1 block")
-        (value, local, curl), _ = median_runs(args.runs, bench.tar_many)
+        (value, local, curl, curl_one), _ = median_runs(args.runs, bench.tar_many)
         row("tar 10,000 files (cold)", value, local, "s", "local tree")
         row("tar 10,000 files (cold)", value, curl, "s", "curl parallel")
+        row("tar 10,000 files (cold)", value, curl_one, "s", "curl sequential")
+        print("%-34s %s (the library has %d blocks)" % (
+            "  tar: block GETs / all requests", ", ".join("%d / %d" % r for r in
+                                                          bench.tar_requests),
+            len(bench.many_blocks)))
         listings = [bench.listings() for _ in range(args.runs)]
         for name in listings[0]:
             value = statistics.median(run[name][0] for run in listings)

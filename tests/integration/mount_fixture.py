@@ -283,8 +283,9 @@ def mount_factory(tmp_path):
         return mount.start() if start else mount
 
     yield make
-    problems = ["%s: %s\n%s" % (m.mountpoint, p, m.log_tail())
-                for m in mounts for p in [m.stop()] if p]
+    problems = ["%s: %s" % (m.mountpoint, p) for m in mounts for p in [m.stop()] if p]
+    for mount in mounts:  # pytest shows captured teardown output only for failed tests
+        print("--- seafs log of %s (tail) ---\n%s" % (mount.mountpoint, mount.log_tail()))
     if problems:
         pytest.fail("unclean unmount: " + "\n".join(problems))
 
