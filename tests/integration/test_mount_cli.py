@@ -21,6 +21,7 @@ from seafserver.testing import VECTORS_DIR  # noqa: E402
 
 assert mount_factory  # a fixture, used by name
 VECTORS = pathlib.Path(VECTORS_DIR)
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Generous bound for a command that must fail or succeed on its own (never hang).
 COMMAND_TIMEOUT_S = 60
 
@@ -134,8 +135,17 @@ def test_missing_user_is_a_clear_error(vectors_server, place):
 # `seafs` in its default path (/usr/local/sbin first). So the mount(8) checks run in a private
 # mount namespace in which a temporary directory holding a `seafs` symlink is bind-mounted over
 # /usr/local/sbin: nothing on the host changes, and the mount vanishes with the namespace.
+# For `-t seafs`, mount(8) runs /sbin/mount.seafs: with HELPER set, /usr/sbin (= /sbin) is
+# replaced in the namespace by a view of itself plus that helper and `seafs` next to it.
 MOUNT8_SCRIPT = """set -u
 mount --bind "$BIN" /usr/local/sbin || exit 90
+if [ -n "${HELPER:-}" ]; then
+    mkdir "$VIEW" "$VIEW/orig" "$VIEW/sbin" || exit 90
+    mount --bind /usr/sbin "$VIEW/orig" || exit 90
+    for f in "$VIEW"/orig/*; do ln -s "$f" "$VIEW/sbin/${f##*/}"; done
+    ln -s "$HELPER" "$VIEW/sbin/mount.seafs" && ln -s "$BIN/seafs" "$VIEW/sbin/seafs" || exit 90
+    mount --bind "$VIEW/sbin" /usr/sbin || exit 90
+fi
 export PATH="$BIN:${PATH:-/usr/bin:/bin}"
 "$@" 2> "$OUT/mount.stderr"
 echo $? > "$OUT/mount.rc"
@@ -147,18 +157,20 @@ echo $? > "$OUT/umount.rc"
 """
 
 
-def run_mount8(place, mount_args):
-    """Runs `mount ARGS...` in a private mount namespace as described above; returns the
-    outputs {name: text} the script left in place/out."""
+def run_mount8(place, mount_args, helper=None):
+    """Runs `mount ARGS...` in a private mount namespace as described above (with the
+    mount.seafs `helper` in /sbin when given); returns the outputs {name: text} the script
+    left in place/out."""
     bindir, out = place / "bin", place / "out"
     bindir.mkdir()
     out.mkdir()
     (bindir / "seafs").symlink_to(seafs_binary())
-    env = dict(os.environ, BIN=str(bindir), OUT=str(out), MNT=str(place / "mnt"))
+    env = dict(os.environ, BIN=str(bindir), OUT=str(out), MNT=str(place / "mnt"),
+               VIEW=str(place / "sbin-view"), HELPER=str(helper or ""))
     done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                            MOUNT8_SCRIPT, "mount8", "mount"] + mount_args,
                           capture_output=True, text=True, env=env, timeout=COMMAND_TIMEOUT_S)
-    assert done.returncode != 90, "cannot bind-mount over /usr/local/sbin: %s" % done.stderr
+    assert done.returncode != 90, "cannot set up the mount namespace: %s" % done.stderr
     results = {p.name: p.read_bytes() if p.name == "copy" else p.read_text()
                for p in out.iterdir()}
     skip_while_unavailable(subprocess.CompletedProcess([], 0, "", results["mount.stderr"]))
@@ -186,3 +198,11 @@ def test_fstab_line(how, vectors_server, place):
     fstab.write_text("%s %s fuse.seafs %s 0 0\n" % (vectors_server.url, place / "mnt", options))
     target = [str(place / "mnt")] if how == "mountpoint" else ["-a"]
     assert_mounted_by_mount8(run_mount8(place, ["--fstab", str(fstab)] + target))
+
+
+def test_mount_t_seafs_through_the_mount_seafs_helper(vectors_server, place):
+    helper = ROOT / "packaging" / "mount.seafs"
+    options = options_string(base_options(place, _netdev=True))
+    assert_mounted_by_mount8(run_mount8(place, ["-t", "seafs", vectors_server.url,
+                                                str(place / "mnt"), "-o", options],
+                                        helper=helper))
