@@ -4,6 +4,7 @@ reported as EIO, never as wrong bytes; a block that is always corrupted reads as
 cached; a stalled download ends within the timeout instead of hanging the reader."""
 
 import errno
+import os
 import pathlib
 import sys
 
@@ -77,6 +78,7 @@ def test_corrupted_block_is_eio_and_not_cached(docs_server, mount_factory):
     data, error = read_with_bound(mount.path("Docs", rel), READ_BOUND_S)
     assert data is None, "a corrupted block was returned as file content"
     assert error.errno == errno.EIO, error
+    assert os.getxattr(mount.path("Docs", rel), "user.seafs.cached") == b"0"
     docs_server.clear_faults()
     docs_server.reset_counters()
     assert read_checked(mount, rel) is not None
