@@ -7,6 +7,7 @@ kept in a log file whose tail goes into failure messages.
 While the binary itself says that mounting is not part of the build, starting a mount skips the
 test with that reason; any other failure to mount fails the test."""
 
+import ctypes
 import fcntl
 import json
 import os
@@ -30,6 +31,7 @@ USER, PASSWORD = "user@example.com", "secret"
 MOUNT_TIMEOUT_S = 60
 UNMOUNT_TIMEOUT_S = 15
 LOG_TAIL_LINES = 40
+PR_SET_PDEATHSIG = 1
 # Built demo data is kept here between runs (not under /tmp/seafs*, which other tools clean).
 DEMO_CACHE = pathlib.Path(os.environ.get("SEAFS_MOUNT_TEST_DATA") or "/var/tmp/mountsuite")
 # What the binary prints while the mount is not implemented (fs/main.c); only this skips.
@@ -154,6 +156,12 @@ def log_tail(path, lines=LOG_TAIL_LINES):
     return "\n".join(text.splitlines()[-lines:]) or "(daemon log is empty)"
 
 
+def _terminate_with_parent():
+    """In the child before exec: SIGTERM (a clean unmount for seafs) when the test process
+    dies without its teardown (killed by a timeout), so no mount is left behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class SeafsMount:
     """One seafs daemon in the foreground (-f, our child) serving `mountpoint`.
 
@@ -196,7 +204,8 @@ class SeafsMount:
         log.write(("\n--- %s\n" % " ".join(self.command())).encode())
         log.flush()
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        preexec_fn=_terminate_with_parent)
         log.close()
         deadline = time.monotonic() + timeout
         while not is_mounted(self.mountpoint):
