@@ -90,7 +90,7 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
         *err_out = err;
     if (err != SEAF_OK) {
         if (atomic_exchange(&fs->online, false))
-            log_msg(LOG_WARNING, "server unreachable (%s): working from the cache",
+            log_msg(LOG_WARNING, "cannot refresh the library list (%s): working from the cache",
                     seaf_strerror(err));
         return -fetch_errno(err);
     }
