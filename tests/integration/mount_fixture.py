@@ -28,6 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("SEAFS_BUILD_DIR") or ROOT / "build")
 SEAFS = BUILD / "fs" / "seafs"
 USER, PASSWORD = "user@example.com", "secret"
+OTHER = "other@example.com"
 MOUNT_TIMEOUT_S = 60
 UNMOUNT_TIMEOUT_S = 15
 LOG_TAIL_LINES = 40
@@ -240,6 +241,12 @@ class SeafsMount:
 
     def log_tail(self):
         return log_tail(self.log_path)
+
+    def forget(self):
+        """Removes the cache and state directories (while stopped): the next start is a first
+        mount."""
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def stop(self):
         """Unmounts and waits for the daemon to exit (kills it if it does not); safe to call
