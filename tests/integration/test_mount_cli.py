@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (MOUNT_UNAVAILABLE, USER, cleanup_mountpoint,  # noqa: E402
+from mount_fixture import (MOUNT_UNAVAILABLE, PASSWORD, USER, cleanup_mountpoint,  # noqa: E402
                            daemon_pids, is_mounted, mount_entry, mount_factory, options_string,
                            seafs_binary, write_credentials)
 from seafserver.testing import VECTORS_DIR  # noqa: E402
@@ -206,3 +206,16 @@ def test_mount_t_seafs_through_the_mount_seafs_helper(vectors_server, place):
     assert_mounted_by_mount8(run_mount8(place, ["-t", "seafs", vectors_server.url,
                                                 str(place / "mnt"), "-o", options],
                                         helper=helper))
+
+
+def test_debug_log_never_shows_credentials(vectors_server, mount_factory):
+    mount = mount_factory(vectors_server, debug=True)
+    assert (mount.path("Docs", "exact-4096.bin").read_bytes()
+            == (VECTORS / "plain" / "Docs" / "exact-4096.bin").read_bytes())
+    assert mount.stop() == ""
+    log = mount.log_path.read_text(errors="replace")
+    assert "exact-4096.bin" in log or "GET" in log, "-d logged nothing useful"
+    state = vectors_server.state()
+    secrets = [PASSWORD] + list(state["api_tokens"]) + list(state["repo_tokens"])
+    leaked = [s[:6] + "..." for s in secrets if s in log]
+    assert not leaked, "credentials in the debug log: %s" % leaked

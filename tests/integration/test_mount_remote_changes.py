@@ -103,3 +103,12 @@ def test_open_file_keeps_reading_the_version_it_opened(live, mount_factory):
                  APPEAR_BOUND_S, "the new version becoming visible to new opens")
         rest = f.read()
     assert first + rest == old
+
+
+def test_deleted_library_disappears_within_one_poll_interval(live, mount_factory):
+    server, _, repo_id, _ = live
+    mount = mount_factory(server, poll_interval=POLL_INTERVAL_S)
+    assert os.listdir(mount.mountpoint) == ["Live"]
+    server.delete_library(repo_id)
+    wait_for(lambda: os.listdir(mount.mountpoint) == [], APPEAR_BOUND_S,
+             "the deleted library disappearing")
