@@ -58,3 +58,22 @@ int fetch_block(struct cache *cache, struct seaf_client *client, const char *rep
     log_msg(LOG_DEBUG, "library %s: block %s fetched", repo_id, block_id);
     return 0;
 }
+
+int fetch_block_to_memory(struct seaf_client *client, const char *repo_id, const char *block_id,
+                          char **data, size_t *len, seaf_err *cause)
+{
+    struct http_buffer buffer;
+    http_buffer_init(&buffer, FETCH_MEMORY_BLOCK_MAX);
+    struct http_sink sink = http_buffer_sink(&buffer);
+    seaf_err err = fileserver_get_block(client, repo_id, block_id, &sink, NULL);
+    if (cause)
+        *cause = err;
+    if (err != SEAF_OK) {
+        http_buffer_release(&buffer);
+        return -fetch_errno(err);
+    }
+    *data = buffer.data;
+    *len = buffer.len;
+    log_msg(LOG_DEBUG, "library %s: block %s read without the cache", repo_id, block_id);
+    return 0;
+}

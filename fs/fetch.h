@@ -20,4 +20,13 @@ int fetch_errno(seaf_err err);
 int fetch_block(struct cache *cache, struct seaf_client *client, const char *repo_id,
                 const char *block_id, struct cache_handle **out, seaf_err *cause);
 
+/* Largest block accepted by fetch_block_to_memory (Seafile blocks are at most ~10 MiB). */
+#define FETCH_MEMORY_BLOCK_MAX (64u << 20)
+
+/* Downloads block_id of repo_id into memory (*data, free() it; *len bytes), verified against
+ * its id, without the cache: for blocks the cache cannot take (larger than cache_size, or no
+ * room). 0 or -errno with the reason in *cause (may be NULL). Blocks on the network. */
+int fetch_block_to_memory(struct seaf_client *client, const char *repo_id, const char *block_id,
+                          char **data, size_t *len, seaf_err *cause);
+
 #endif

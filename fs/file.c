@@ -31,6 +31,8 @@ struct open_file {
     size_t failed_block;  /* protected by lock; index + 1 of the last block that failed */
     int64_t failed_at_ns; /* protected by lock; when (CLOCK_MONOTONIC) */
     int failed_rc;        /* protected by lock; with which -errno */
+    char *mem_block;      /* protected by lock; a block the cache could not take */
+    size_t mem_index;     /* protected by lock; its index + 1 (0: none) */
 };
 
 void file_close(struct open_file *h)
@@ -38,6 +40,7 @@ void file_close(struct open_file *h)
     if (!h)
         return;
     pthread_mutex_destroy(&h->lock);
+    free(h->mem_block);
     free(h->block_ids);
     free(h->offsets);
     free(h);
@@ -286,6 +289,44 @@ static void note_failure(struct open_file *h, size_t index, int rc)
     pthread_mutex_unlock(&h->lock);
 }
 
+/* Serves len bytes at pos of block index from memory, for a block the cache cannot take (larger
+ * than cache_size, or no room): the block is downloaded and verified once and kept with the
+ * handle while the reader moves through it. */
+static int read_uncached(struct seafs *fs, struct open_file *h, size_t index, uint64_t pos,
+                         size_t len, char *dst, seaf_err *cause)
+{
+    size_t in_block = (size_t)(pos - h->offsets[index]);
+    char *data = NULL;
+    size_t n = 0;
+    int rc = fetch_block_to_memory(fs->client, h->repo_id, h->block_ids[index], &data, &n, cause);
+    if (rc)
+        return rc;
+    if (n != h->offsets[index + 1] - h->offsets[index]) {
+        free(data);
+        *cause = SEAF_ERR_MALFORMED;
+        return -EIO;
+    }
+    memcpy(dst, data + in_block, len);
+    pthread_mutex_lock(&h->lock);
+    free(h->mem_block);
+    h->mem_block = data;
+    h->mem_index = index + 1;
+    h->ra.max_window = 0; /* blocks fetched ahead would not fit in the cache either */
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+/* Copies len bytes at pos of block index from the block kept in memory, if it is that one. */
+static bool read_from_memory(struct open_file *h, size_t index, uint64_t pos, size_t len, char *dst)
+{
+    pthread_mutex_lock(&h->lock);
+    bool have = h->mem_index == index + 1;
+    if (have)
+        memcpy(dst, h->mem_block + (pos - h->offsets[index]), len);
+    pthread_mutex_unlock(&h->lock);
+    return have;
+}
+
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)
 {
     if (off >= h->size || size == 0)
@@ -304,14 +345,24 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
         int rc = recent_failure(h, i);
         if (rc)
             return rc;
+        uint64_t block_end = h->offsets[i + 1] < end ? h->offsets[i + 1] : end;
+        if (read_from_memory(h, i, pos, (size_t)(block_end - pos), buf + (pos - off))) {
+            pos = block_end;
+            continue;
+        }
         rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[i], &ch, &cause);
+        if (rc && cause == SEAF_ERR_NOSPACE)
+            rc = read_uncached(fs, h, i, pos, (size_t)(block_end - pos), buf + (pos - off), &cause);
+        if (rc == 0 && !ch) {
+            pos = block_end;
+            continue;
+        }
         if (rc) {
             note_failure(h, i, rc);
             log_msg(LOG_ERR, "read of '%s' at %llu: block %s: %s", h->path, (unsigned long long)pos,
                     h->block_ids[i], seaf_strerror(cause));
             return rc;
         }
-        uint64_t block_end = h->offsets[i + 1] < end ? h->offsets[i + 1] : end;
         size_t want = (size_t)(block_end - pos), got = 0;
         seaf_err err = cache_read(ch, pos - h->offsets[i], want, buf + (pos - off), &got);
         cache_close(ch);
