@@ -9,13 +9,6 @@
 #include "fileserver_api.h"
 #include "log.h"
 
-int fetch_errno(seaf_err err)
-{
-    if (err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_PROTOCOL)
-        return EIO;
-    return seaf_err_to_errno(err);
-}
-
 static seaf_err sink_write(void *ctx, const void *data, size_t len)
 {
     return cache_fill_write(ctx, data, len);
@@ -37,7 +30,7 @@ int fetch_block(struct cache *cache, struct seaf_client *client, const char *rep
     seaf_err err = cache_open_or_fill(cache, CACHE_KIND_BLOCK, block_id, out, &fill);
     *cause = err;
     if (err != SEAF_OK)
-        return -fetch_errno(err);
+        return -seaf_err_to_errno(err);
     if (*out)
         return 0;
     struct http_sink sink = {.write = sink_write, .reset = sink_reset, .ctx = fill};
@@ -46,14 +39,14 @@ int fetch_block(struct cache *cache, struct seaf_client *client, const char *rep
     if (err != SEAF_OK) {
         log_msg(LOG_DEBUG, "library %s: block %s: %s", repo_id, block_id, seaf_strerror(err));
         cache_fill_abort(fill, err);
-        return -fetch_errno(err);
+        return -seaf_err_to_errno(err);
     }
     err = cache_fill_commit(fill, out);
     *cause = err;
     if (err != SEAF_OK) {
         log_msg(LOG_DEBUG, "library %s: block %s not stored: %s", repo_id, block_id,
                 seaf_strerror(err));
-        return -fetch_errno(err);
+        return -seaf_err_to_errno(err);
     }
     log_msg(LOG_DEBUG, "library %s: block %s fetched", repo_id, block_id);
     return 0;
@@ -70,7 +63,7 @@ int fetch_block_to_memory(struct seaf_client *client, const char *repo_id, const
         *cause = err;
     if (err != SEAF_OK) {
         http_buffer_release(&buffer);
-        return -fetch_errno(err);
+        return -seaf_err_to_errno(err);
     }
     *data = buffer.data;
     *len = buffer.len;

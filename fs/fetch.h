@@ -1,17 +1,12 @@
 /* fetch: a block, from the cache or else from the server. A miss is filled exactly once however
  * many threads ask (the cache's single-flight fill); the download streams into the fill, is
- * verified against the block id, and only then becomes visible. Errors become errnos here. */
+ * verified against the block id, and only then becomes visible. Errors become errnos through
+ * seaf_err_to_errno() (common/seaf_error.c), the one place that mapping is made. */
 #ifndef SEAFS_FS_FETCH_H
 #define SEAFS_FS_FETCH_H
 
 #include "cache.h"
 #include "seaf_client.h"
-
-/* The errno a filesystem operation reports for err: seaf_err_to_errno(), except that losing
- * the server (SEAF_ERR_NETWORK, SEAF_ERR_TIMEOUT) is EIO, as issue 5 asks for reads that
- * cannot be served -- ENOTCONN would read as "Transport endpoint is not connected", i.e. a
- * dead mount -- and so is an answer the protocol does not allow (SEAF_ERR_PROTOCOL). */
-int fetch_errno(seaf_err err);
 
 /* Opens block_id of repo_id for reading: 0 and *out (cache_close it), or -errno (-EIO for a
  * corrupted or missing block or an unreachable server, ...) with the reason in *cause (may be

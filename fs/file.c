@@ -73,7 +73,7 @@ static int compute_offsets(struct seafs *fs, struct open_file *h)
     seaf_err err = fileserver_block_map(fs->client, h->repo_id, h->file_id, &sizes, &n);
     if (err != SEAF_OK) {
         log_msg(LOG_ERR, "open of '%s': block map: %s", h->path, seaf_strerror(err));
-        return -fetch_errno(err);
+        return -seaf_err_to_errno(err);
     }
     int rc = n == h->n_blocks ? 0 : -EIO;
     for (size_t i = 0; i < n && rc == 0; i++) {

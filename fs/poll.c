@@ -92,7 +92,7 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
         if (atomic_exchange(&fs->online, false))
             log_msg(LOG_WARNING, "cannot refresh the library list (%s): working from the cache",
                     seaf_strerror(err));
-        return -fetch_errno(err);
+        return -seaf_err_to_errno(err);
     }
     if (!atomic_exchange(&fs->online, true))
         log_msg(LOG_INFO, "server reachable: library list refreshed");

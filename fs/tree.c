@@ -265,7 +265,7 @@ static int parse_json(const char *id, const char *json, size_t len, struct seaf_
     if (compress2(z, &zlen, (const Bytef *)json, (uLong)len, 1) == Z_OK) {
         struct seaf_parse_msg msg;
         seaf_err err = seaf_fsobj_parse(z, zlen, id, out, &msg);
-        rc = err == SEAF_OK ? 0 : -fetch_errno(err);
+        rc = err == SEAF_OK ? 0 : -seaf_err_to_errno(err);
         if (err != SEAF_OK)
             log_msg(LOG_ERR, "cached fs object %s is unusable: %s", id, seaf_strerror(err));
     }
@@ -490,7 +490,7 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
                 seaf_fsobj_free(pc.found);
                 log_msg(LOG_ERR, "library %s: fs object %s unavailable: %s", repo_id, id,
                         seaf_strerror(err != SEAF_OK ? err : SEAF_ERR_PROTOCOL));
-                return -fetch_errno(err != SEAF_OK ? err : SEAF_ERR_PROTOCOL);
+                return -seaf_err_to_errno(err != SEAF_OK ? err : SEAF_ERR_PROTOCOL);
             }
             fsobj = pc.found;
             cost = pc.found_cost;
@@ -535,7 +535,7 @@ int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_
         if (err != SEAF_OK) {
             log_msg(LOG_ERR, "library %s: commit %s unavailable: %s", repo_id, commit_id,
                     seaf_strerror(err));
-            return -fetch_errno(err);
+            return -seaf_err_to_errno(err);
         }
         seaf_err put = cache_put_object(tree->cache, CACHE_KIND_COMMIT, commit_id, raw, raw_len);
         if (put != SEAF_OK)

@@ -24,7 +24,11 @@ static void test_specific_mappings(void **state)
 {
     (void)state;
     assert_int_equal(seaf_err_to_errno(SEAF_ERR_NOT_FOUND), ENOENT);
-    assert_int_equal(seaf_err_to_errno(SEAF_ERR_TIMEOUT), ETIMEDOUT);
+    /* a read that cannot reach the server fails like a dead disk (EIO) or a down host, never
+     * with ENOTCONN ("transport endpoint is not connected" reads as a dead mount) */
+    assert_int_equal(seaf_err_to_errno(SEAF_ERR_TIMEOUT), EIO);
+    assert_int_equal(seaf_err_to_errno(SEAF_ERR_NETWORK), EHOSTDOWN);
+    assert_int_equal(seaf_err_to_errno(SEAF_ERR_PROTOCOL), EIO);
     assert_int_equal(seaf_err_to_errno(SEAF_ERR_ID_MISMATCH), EIO);
     assert_int_equal(seaf_err_to_errno(SEAF_ERR_NOSPACE), ENOSPC);
 }
