@@ -7,7 +7,6 @@ kept in a log file whose tail goes into failure messages.
 While the binary itself says that mounting is not part of the build, starting a mount skips the
 test with that reason; any other failure to mount fails the test."""
 
-import ctypes
 import fcntl
 import json
 import os
@@ -24,6 +23,8 @@ import urllib.request
 
 import pytest
 
+from seafserver.testing import signal_with_parent  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("SEAFS_BUILD_DIR") or ROOT / "build")
 SEAFS = BUILD / "fs" / "seafs"
@@ -32,7 +33,6 @@ OTHER = "other@example.com"
 MOUNT_TIMEOUT_S = 60
 UNMOUNT_TIMEOUT_S = 15
 LOG_TAIL_LINES = 40
-PR_SET_PDEATHSIG = 1
 # Built demo data is kept here between runs (not under /tmp/seafs*, which other tools clean).
 DEMO_CACHE = pathlib.Path(os.environ.get("SEAFS_MOUNT_TEST_DATA") or "/var/tmp/mountsuite")
 # What the binary prints while the mount is not implemented (fs/main.c); only this skips.
@@ -157,12 +157,6 @@ def log_tail(path, lines=LOG_TAIL_LINES):
     return "\n".join(text.splitlines()[-lines:]) or "(daemon log is empty)"
 
 
-def _terminate_with_parent():
-    """In the child before exec: SIGTERM (a clean unmount for seafs) when the test process
-    dies without its teardown (killed by a timeout), so no mount is left behind."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 class SeafsMount:
     """One seafs daemon in the foreground (-f, our child) serving `mountpoint`.
 
@@ -206,7 +200,7 @@ class SeafsMount:
         log.flush()
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                        preexec_fn=_terminate_with_parent)
+                                        preexec_fn=signal_with_parent(signal.SIGTERM))  # clean unmount
         log.close()
         deadline = time.monotonic() + timeout
         while not is_mounted(self.mountpoint):
@@ -331,8 +325,10 @@ def small_demo_server(tmp_path_factory):
     """A server over the small demo, private to the test module: (server, {name: repo id})."""
     data, ids = demo_data(small=True)
     server = demo_server(data, tmp_path_factory.mktemp("small-demo-server"))
-    yield server, ids
-    server.stop()
+    try:
+        yield server, ids
+    finally:
+        server.stop()
 
 
 def demo_server(data, workdir):

@@ -7,7 +7,6 @@ and polls `seaf-cli status` / `seaf-cli list --json` until every library is sync
 or a deadline passes. Failures carry the client's status output and the tail of its log.
 """
 
-import ctypes
 import json
 import os
 import pathlib
@@ -17,6 +16,8 @@ import subprocess
 import tempfile
 import time
 
+from seafserver.testing import signal_with_parent  # noqa: E402
+
 SEAF_CLI = "/usr/bin/seaf-cli"
 SEAF_DAEMON = "seaf-daemon"
 PYTHON = "/usr/bin/python3"
@@ -25,13 +26,6 @@ DAEMON_READY_TIMEOUT_S = 30
 DAEMON_STOP_TIMEOUT_S = 10
 POLL_INTERVAL_S = 1.0
 SYNCED_STATE = "synchronized"
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _die_with_parent():
-    """Runs in the daemon's child process before exec: SIGKILL it when the test process dies,
-    so even a killed pytest leaves no seaf-daemon behind."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class SeafCliError(Exception):
@@ -126,7 +120,7 @@ class SeafileClient:
             [SEAF_DAEMON, "-c", str(self.conf_dir), "-d", str(self.data_dir),
              "-w", str(self.worktree_dir)],
             env=self._env(), stdin=subprocess.DEVNULL, stdout=self._daemon_output,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=signal_with_parent(signal.SIGKILL))
         deadline = time.monotonic() + DAEMON_READY_TIMEOUT_S
         while True:
             if self._daemon.poll() is not None:

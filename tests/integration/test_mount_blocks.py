@@ -28,10 +28,12 @@ def full_demo(tmp_path_factory):
     """(server, repo id of "Big File", its file id, its [(block id, offset, size)])."""
     data, ids = demo_data(small=False)
     server = demo_server(data, tmp_path_factory.mktemp("full-demo-server"))
-    repo_id = ids[BIG_LIBRARY]
-    file_id, blocks = file_layout(server, repo_id, "/" + BIG_FILE)
-    yield server, repo_id, file_id, blocks
-    server.stop()
+    try:
+        repo_id = ids[BIG_LIBRARY]
+        file_id, blocks = file_layout(server, repo_id, "/" + BIG_FILE)
+        yield server, repo_id, file_id, blocks
+    finally:
+        server.stop()
 
 
 def expected_digest(server, repo_id, blocks):

@@ -5,6 +5,7 @@
         server.set_faults(latency_ms=100); server.clear_faults(); server.counters(); server.log()
         server.unreachable(); server.reachable(); server.restart()
 """
+import ctypes
 import json
 import os
 import select
@@ -16,6 +17,17 @@ PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = "/usr/bin/python3"
 VECTORS_DIR = os.environ.get("SEAFS_VECTORS") or os.path.normpath(
     os.path.join(PACKAGE_PARENT, "..", "..", "..", "shared", "vectors", "real-server"))
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def signal_with_parent(sig):
+    """A preexec_fn for subprocess.Popen: the child gets `sig` when the test process dies (even
+    killed, without teardown), so no server, daemon or mount outlives a test run."""
+    def preexec():
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    return preexec
 
 
 class ServerError(RuntimeError):
@@ -61,7 +73,8 @@ class SeafServer:
         env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
         os.makedirs(self.data_dir, exist_ok=True)
         stderr = open(os.path.join(self.data_dir, "server.stderr"), "ab")
-        self.process = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=stderr, env=env)
+        self.process = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=stderr, env=env,
+                                        preexec_fn=signal_with_parent(signal.SIGTERM))
         stderr.close()
         ready, _, _ = select.select([self.process.stdout], [], [], self.start_timeout)
         line = self.process.stdout.readline() if ready else b""
