@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The main job: builds seafs, builds the deterministic demo libraries, starts the reference
-# Seafile server on 127.0.0.1 with them, and prints how to reach it.
-#   bash packaging/demo.sh          start (idempotent: an already running demo server is reused)
-#   bash packaging/demo.sh stop     stop the demo server
-# Environment: SEAFS_DEMO_DATA (default ./demo-data), SEAFS_DEMO_PORT (default 8000),
-#              SEAFS_DEMO_CONTROL_PORT (default 8001).
+# Seafile server on 127.0.0.1 with them, and mounts them with seafs.
+#   bash packaging/demo.sh          start (idempotent: a running demo server and mount are reused)
+#   bash packaging/demo.sh stop     unmount and stop the demo server
+# Environment: SEAFS_DEMO_DATA (default ./demo-data), SEAFS_DEMO_MOUNT (default ./demo-mount),
+#              SEAFS_DEMO_PORT (default 8000), SEAFS_DEMO_CONTROL_PORT (default 8001).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,11 +12,14 @@ DATA=${SEAFS_DEMO_DATA:-$ROOT/demo-data}
 PORT=${SEAFS_DEMO_PORT:-8000}
 CONTROL_PORT=${SEAFS_DEMO_CONTROL_PORT:-8001}
 PIDFILE=$DATA/server.pid
+MNT=${SEAFS_DEMO_MOUNT:-$ROOT/demo-mount}
 export PYTHONPATH=$ROOT/tests/server
 
 server_running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+mounted() { grep -q " $MNT fuse.seafs " /proc/mounts; }
 
 if [ "${1:-start}" = stop ]; then
+  if mounted; then fusermount3 -u "$MNT" && echo "unmounted $MNT"; fi
   if server_running; then kill "$(cat "$PIDFILE")"; echo "demo server stopped"; else echo "no demo server running"; fi
   rm -f "$PIDFILE"
   exit 0
@@ -43,6 +46,17 @@ else
   done
 fi
 
+# The password goes through a 0600 credentials file, never the command line.
+CREDENTIALS=$DATA/credentials
+(umask 077; printf 'secret\n' >"$CREDENTIALS")
+mkdir -p "$MNT"
+if mounted; then
+  echo "seafs already mounted on $MNT"
+else
+  "$ROOT"/build/fs/seafs "http://127.0.0.1:$PORT" "$MNT" \
+      -o "user=user@example.com,credentials=$CREDENTIALS,cache_dir=$DATA/cache,state_dir=$DATA/seafs-state,poll_interval=10"
+fi
+
 TOKEN=$(curl -fsS -d username=user@example.com -d password=secret \
         "http://127.0.0.1:$PORT/api2/auth-token/" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 cat <<TXT
@@ -54,6 +68,9 @@ $(curl -fsS -H "Authorization: Token $TOKEN" "http://127.0.0.1:$PORT/api2/repos/
   /usr/bin/python3 -c 'import json,sys
 for r in json.load(sys.stdin): print("    %-18s %s  %-3s %s" % (r["name"], r["id"], r["permission"], "encrypted" if r["encrypted"] else ""))')
   try:    curl -H "Authorization: Token $TOKEN" http://127.0.0.1:$PORT/api2/repos/
-  stop:   bash packaging/demo.sh stop
-Mounting with seafs is not available yet (issue "fs/: the mount"); this demo serves the libraries.
+
+Mounted with seafs on $MNT (read-only; blocks are fetched on first read, cached in $DATA/cache):
+$(ls -1 "$MNT" | sed 's/^/    /')
+  try:    ls -l "$MNT/Demo"; cat "$MNT/Demo/README.txt"; sha1sum "$MNT/Big File/"*
+  stop:   bash packaging/demo.sh stop     (unmounts, then stops the server)
 TXT
