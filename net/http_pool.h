@@ -36,6 +36,9 @@ struct http_pool_options {
     bool insecure_skip_tls_verify; /* disables certificate checks; logs a warning */
     const char *user_agent;        /* NULL = "seafs/<version>" */
     bool debug;                    /* log request/response headers (redacted) at DEBUG */
+    bool disable_multiplex;        /* false: https requests share HTTP/2 connections (streams
+                                      multiplexed, max_connections_per_host then bounds the
+                                      requests in flight); true: one connection per request */
     http_log_fn log;               /* NULL = silent */
     void *log_ctx;
 };

@@ -10,7 +10,7 @@ PACKAGES=(
   zlib1g-dev libjansson-dev libcmocka-dev
   python3 python3-pytest python3-cryptography python3-argon2
   curl ca-certificates procps psmisc
-  seafile-cli seafile-daemon
+  seafile-cli seafile-daemon nghttp2-server
 )
 
 missing=()
