@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds seafs and runs every test: C unit tests (plain -Werror build, ASan+UBSan build,
-# TSan build of the concurrency tests), the clang-format check, a bounded libFuzzer run of
-# the object parsers, and the pytest integration suite against the reference server. Exits non-zero when anything fails.
+# Builds seafs and runs every test: the clang-format check, C unit tests (plain -Werror build,
+# ASan+UBSan build, TSan build of the concurrency tests), a bounded libFuzzer run of the object
+# parsers, and the pytest integration suite against the reference server. Exits non-zero when
+# anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
