@@ -121,8 +121,7 @@ class State:
 
     def account(self, email):
         with self._current():
-            account = self._data["accounts"].get(email)
-            return copy.deepcopy(account) if account is not None else None
+            return copy.deepcopy(self._data["accounts"].get(email))
 
     def update_account(self, email, fields):
         with self._current():
@@ -149,8 +148,7 @@ class State:
 
     def library(self, repo_id):
         with self._current():
-            lib = self._data["libraries"].get(repo_id)
-            return copy.deepcopy(lib) if lib is not None else None
+            return copy.deepcopy(self._data["libraries"].get(repo_id))
 
     def library_ids(self):
         with self._current():
@@ -206,8 +204,7 @@ class State:
 
     def repo_token(self, token):
         with self._current():
-            entry = self._data["repo_tokens"].get(token)
-            return copy.deepcopy(entry) if entry is not None else None
+            return copy.deepcopy(self._data["repo_tokens"].get(token))
 
     def set_token_peer(self, token, peer_id):
         with self._current():
@@ -231,4 +228,4 @@ class State:
             if entry is not None and entry.get("one_time", True):
                 del self._data["web_tokens"][token]
                 self.save()
-            return copy.deepcopy(entry) if entry is not None else None
+            return copy.deepcopy(entry)
