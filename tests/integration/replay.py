@@ -31,15 +31,22 @@ class Captured:
         return parts.path + ("?" + parts.query if parts.query else "")
 
 
-def parse_raw_response(raw):
-    """(status, {lowercase header: value}, body) of a raw HTTP response."""
+def split_raw_message(raw):
+    """(start line, [(header name, stripped value)], body) of a raw HTTP request or response."""
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers = {}
+    fields = []
     for line in lines[1:]:
         name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
+        fields.append((name, value.strip()))
+    return lines[0], fields, body
+
+
+def parse_raw_response(raw):
+    """(status, {lowercase header: value}, body) of a raw HTTP response."""
+    start, fields, body = split_raw_message(raw)
+    status = int(start.split(" ")[1])
+    headers = {name.strip().lower(): value for name, value in fields}
     return status, headers, body
 
 

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from replay import parse_raw_response, send
+from replay import parse_raw_response, send, split_raw_message
 from seafserver.testing import VECTORS_DIR, SeafServer, write_state
 from seafserver.vectors import state_from_vectors
 
@@ -24,14 +24,9 @@ OMITTED = re.compile(rb"^\[body omitted: (\d+) bytes, sha1 ([0-9a-f]{40})\]$")
 
 
 def parse_raw_request(raw):
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, _version = lines[0].split(" ")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.lower() not in ("host", "content-length"):
-            headers[name] = value.strip()
+    start, fields, body = split_raw_message(raw)
+    method, target, _version = start.split(" ")
+    headers = {name: value for name, value in fields if name.lower() not in ("host", "content-length")}
     return method, target, headers, body
 
 
