@@ -299,6 +299,21 @@ static bool cached(struct tree *tree, const char *id)
     return true;
 }
 
+/* Appends id to list, growing it; false when out of memory. */
+static bool id_list_push(struct id_list *list, const char *id)
+{
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 256;
+        void *grown = realloc(list->ids, cap * sizeof(*list->ids));
+        if (!grown)
+            return false;
+        list->ids = grown;
+        list->cap = cap;
+    }
+    memcpy(list->ids[list->n++], id, SEAF_ID_LEN + 1);
+    return true;
+}
+
 /* Adds the uncached, non-empty entry ids of dir to list, up to limit ids in total. */
 static void collect_children(struct tree *tree, const struct seaf_dir *dir, struct id_list *list,
                              size_t limit)
@@ -307,15 +322,8 @@ static void collect_children(struct tree *tree, const struct seaf_dir *dir, stru
         const char *id = dir->entries[i].id;
         if (strcmp(id, SEAF_EMPTY_ID) == 0 || cached(tree, id))
             continue;
-        if (list->n == list->cap) {
-            size_t cap = list->cap ? list->cap * 2 : 256;
-            void *grown = realloc(list->ids, cap * sizeof(*list->ids));
-            if (!grown)
-                return;
-            list->ids = grown;
-            list->cap = cap;
-        }
-        memcpy(list->ids[list->n++], id, SEAF_ID_LEN + 1);
+        if (!id_list_push(list, id))
+            return;
     }
 }
 
@@ -417,17 +425,9 @@ static seaf_err fetch_level(struct tree *tree, const char *repo_id, const struct
         if (i > 0)
             pthread_join(workers[i].thread, NULL);
         struct id_list *found = &workers[i].found;
-        for (size_t k = 0; k < found->n && next->n < SUBTREE_FETCH_LIMIT; k++) {
-            if (next->n == next->cap) {
-                size_t cap = next->cap ? next->cap * 2 : 256;
-                void *grown = realloc(next->ids, cap * sizeof(*next->ids));
-                if (!grown)
-                    break;
-                next->ids = grown;
-                next->cap = cap;
-            }
-            memcpy(next->ids[next->n++], found->ids[k], SEAF_ID_LEN + 1);
-        }
+        for (size_t k = 0; k < found->n && next->n < SUBTREE_FETCH_LIMIT; k++)
+            if (!id_list_push(next, found->ids[k]))
+                break;
         free(found->ids);
     }
     pthread_mutex_destroy(&job.lock);
