@@ -1,7 +1,9 @@
 /* fetch: the seam between net/ and cache/ (cvmfs's TransactionSink idea). The cache hands out a
  * fill; net/ streams the block body into it through an http_sink whose reset lets net/ retry a
- * broken download from the start; net/ checks the SHA-1 after the last byte and the cache checks
- * it again at commit, so a corrupted block is never stored nor returned. */
+ * broken download from the start. The block is hashed once: the sink says it checks the SHA-1
+ * itself, so net/ skips it and cache_fill_commit compares the digest with the id before the block
+ * becomes visible, so a corrupted block is never stored nor returned. The read-through-memory
+ * path has no such check and leaves it to net/. */
 #include "fetch.h"
 
 #include <errno.h>
@@ -33,7 +35,8 @@ int fetch_block(struct cache *cache, struct seaf_client *client, const char *rep
         return -seaf_err_to_errno(err);
     if (*out)
         return 0;
-    struct http_sink sink = {.write = sink_write, .reset = sink_reset, .ctx = fill};
+    struct http_sink sink = {
+        .write = sink_write, .reset = sink_reset, .ctx = fill, .checks_sha1 = true};
     err = fileserver_get_block(client, repo_id, block_id, &sink, NULL);
     *cause = err;
     if (err != SEAF_OK) {

@@ -450,6 +450,8 @@ seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, c
         return err;
     if (size_out)
         *size_out = response.body_len;
+    if (call.sink->checks_sha1)
+        return SEAF_OK; /* the sink verifies the id before it uses the bytes */
     return strcmp(response.body_id, block_id) == 0 ? SEAF_OK : SEAF_ERR_ID_MISMATCH;
 }
 

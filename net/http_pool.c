@@ -21,7 +21,8 @@
  * A request is retried (idempotent requests only) on connection errors, timeouts, 5xx and 429,
  * after an exponential backoff with jitter or the server's Retry-After, while both the retry
  * count and the time budget allow. Only a 2xx body reaches the caller's sink, hashed with SHA-1
- * on the way; the start of an error body is kept for messages. Header logging redacts
+ * on the way (unless the sink checks the SHA-1 itself, so no block is hashed twice); the start
+ * of an error body is kept for messages. Header logging redacts
  * credentials; request bodies (which may hold a password) are never logged.
  *
  * Locking: pool->lock protects the origin list, every origin's handle stack and the counters.
@@ -530,7 +531,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     }
     if (len == 0)
         return 0;
-    seaf_sha1_update(t->sha1, data, len);
+    if (!(sink && sink->checks_sha1))
+        seaf_sha1_update(t->sha1, data, len);
     t->response->body_len += len;
     t->delivered = true;
     if (sink && sink->write) {
@@ -1034,7 +1036,8 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         if (err != SEAF_OK)
             goto out_free_sha1;
     }
-    if (err == SEAF_OK && is_success(response->status))
+    if (err == SEAF_OK && is_success(response->status) &&
+        !(request->sink && request->sink->checks_sha1))
         seaf_sha1_final(t.sha1, response->body_id);
     release_handle(pool, origin, t.curl);
 out_free_sha1:

@@ -57,6 +57,9 @@ struct http_sink {
      * the sink cannot start over: the request is then not retried once body bytes arrived. */
     seaf_err (*reset)(void *ctx);
     void *ctx;
+    /* true when the sink verifies the body's SHA-1 itself before using it (a cache fill checks
+     * the id at commit): the pool then does not hash the body and body_id stays "". */
+    bool checks_sha1;
 };
 
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT };
@@ -77,7 +80,8 @@ struct http_request {
 struct http_response {
     long status;                   /* final HTTP status */
     uint64_t body_len;             /* 2xx body bytes delivered to the sink */
-    char body_id[SEAF_ID_LEN + 1]; /* SHA-1 of those bytes as 40 hex digits ("" unless 2xx) */
+    char body_id[SEAF_ID_LEN + 1]; /* SHA-1 of those bytes as 40 hex digits ("" unless 2xx,
+                                      or when the sink checks_sha1) */
     char error_text[256];          /* start of a non-2xx body (NUL-terminated, may be empty) */
     char captured[256];            /* value of capture_header when present */
     bool has_captured;

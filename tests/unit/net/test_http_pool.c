@@ -85,22 +85,42 @@ static seaf_err run_get(struct script *s, unsigned retries, long low_speed_s,
     return err;
 }
 
-static void test_get_streams_body_and_hashes_it(void **state)
+/* GETs "hello" into buffer through a buffer sink with the given checks_sha1. */
+static void get_hello(bool checks_sha1, struct http_buffer *buffer, struct http_response *response)
 {
     struct script s = {.statuses = {200}, .count = 1, .body = "hello"};
-    struct http_buffer buffer;
     struct http_sink sink;
+
+    http_buffer_init(buffer, 1024);
+    sink = http_buffer_sink(buffer);
+    sink.checks_sha1 = checks_sha1;
+    assert_int_equal(run_get(&s, 0, 5, &sink, response, NULL), SEAF_OK);
+    assert_int_equal(response->status, 200);
+    assert_int_equal(buffer->len, 5);
+    assert_string_equal(buffer->data, "hello");
+    assert_int_equal(response->body_len, 5);
+}
+
+static void test_get_streams_body_and_hashes_it(void **state)
+{
+    struct http_buffer buffer;
     struct http_response response;
 
     (void)state;
-    http_buffer_init(&buffer, 1024);
-    sink = http_buffer_sink(&buffer);
-    assert_int_equal(run_get(&s, 0, 5, &sink, &response, NULL), SEAF_OK);
-    assert_int_equal(response.status, 200);
-    assert_int_equal(buffer.len, 5);
-    assert_string_equal(buffer.data, "hello");
-    assert_int_equal(response.body_len, 5);
+    get_hello(false, &buffer, &response);
     assert_string_equal(response.body_id, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+    http_buffer_release(&buffer);
+}
+
+/* A sink that verifies the SHA-1 itself (a cache fill) is not hashed a second time. */
+static void test_sink_that_checks_sha1_is_not_hashed(void **state)
+{
+    struct http_buffer buffer;
+    struct http_response response;
+
+    (void)state;
+    get_hello(true, &buffer, &response);
+    assert_string_equal(response.body_id, "");
     http_buffer_release(&buffer);
 }
 
@@ -548,6 +568,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_streams_body_and_hashes_it),
+        cmocka_unit_test(test_sink_that_checks_sha1_is_not_hashed),
         cmocka_unit_test(test_request_headers_and_body),
         cmocka_unit_test(test_retries_5xx_until_success),
         cmocka_unit_test(test_retries_are_bounded),
