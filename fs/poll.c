@@ -182,6 +182,8 @@ struct poller *poll_start(struct seafs *fs)
     pthread_cond_init(&p->wake, NULL);
     if (pthread_create(&p->thread, NULL, poll_main, p) != 0) {
         log_msg(LOG_ERR, "cannot start the polling thread");
+        pthread_cond_destroy(&p->wake);
+        pthread_mutex_destroy(&p->lock);
         free(p);
         return NULL;
     }
