@@ -44,6 +44,7 @@ struct mount_paths {
     char cache_dir[4096];
     char state_dir[4096];
     char token_dir[4096];
+    char keys_dir[4096]; /* saved library keys (-o save_keys) */
 };
 
 /* a + "/" + b into out; -1 when it does not fit. */
@@ -78,7 +79,8 @@ static int choose_paths(const struct seafs_options *o, struct mount_paths *p)
         log_msg(LOG_ERR, "no home directory: give cache_dir= and state_dir=");
         return -1;
     }
-    if (path_join(p->token_dir, sizeof(p->token_dir), p->state_dir, "tokens") != 0) {
+    if (path_join(p->token_dir, sizeof(p->token_dir), p->state_dir, "tokens") != 0 ||
+        path_join(p->keys_dir, sizeof(p->keys_dir), p->state_dir, "keys") != 0) {
         log_msg(LOG_ERR, "state_dir path too long");
         return -1;
     }
@@ -292,7 +294,8 @@ static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *pa
     struct inode_info root = {.kind = INODE_ROOT_DIR, .mode = SEAF_MODE_DIR, .mtime = time(NULL)};
     fs->tree = tree_new(fs->cache, fs->client, TREE_MEMORY_LIMIT);
     fs->inodes = inode_table_new(&root);
-    if (!fs->tree || !fs->inodes)
+    fs->keys = library_keys_new(o->save_keys ? paths->keys_dir : NULL);
+    if (!fs->tree || !fs->inodes || !fs->keys)
         return -1;
     if (load_libraries(fs) != 0)
         return -1;
@@ -306,6 +309,7 @@ static void teardown(struct seafs *fs)
     prefetch_pool_free(fs->prefetch);
     tree_free(fs->tree);
     inode_table_free(fs->inodes);
+    library_keys_free(fs->keys);
     cache_free(fs->cache);
     library_list_release(&fs->libs);
     seaf_client_free(fs->client);

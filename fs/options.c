@@ -213,6 +213,10 @@ static int parse_one(struct seafs_options *o, const char *opt, char *err, size_t
             o->debug = true;
             return 0;
         }
+        if (strcmp(name, "save_keys") == 0) {
+            o->save_keys = true;
+            return 0;
+        }
         if (strcmp(name, "foreground") == 0) {
             o->foreground = true;
             return 0;
@@ -398,6 +402,10 @@ void options_print_help(FILE *out)
         "                        and one folder per group\n"
         "  ca_file=FILE          trust this PEM bundle instead of the system store\n"
         "  insecure              do not verify TLS certificates (explicit opt-in)\n"
+        "  save_keys             keep the keys of libraries unlocked with `seafs unlock` in\n"
+        "                        STATE_DIR/keys/ (mode 0600) so later mounts start unlocked;\n"
+        "                        anyone who can read that file (root, a backup) can decrypt\n"
+        "                        the library without its password. Default: memory only\n"
         "  ro                    read-only mount (the mount is read-only in this version anyway)\n"
         "  debug                 same as -d\n"
         "Passed to FUSE: allow_root, auto_unmount, default_permissions, fsname=, subtype=,\n"
@@ -415,7 +423,9 @@ void options_print_help(FILE *out)
         "Files show no write bits; writes fail with EROFS (EACCES in read-only libraries).\n"
         "The kernel checks access against the modes shown (uid=, gid=, umask=), so users\n"
         "other than root get EACCES for writes before they reach seafs.\n"
-        "Encrypted libraries are listed, their files refuse reads with EACCES.\n"
+        "Encrypted libraries are listed; their files refuse reads with EACCES until\n"
+        "  `seafs unlock MOUNTPOINT LIBRARY` is given the password (checked locally).\n"
+        "  Blocks are cached as downloaded (ciphertext): the cache holds no plaintext.\n"
         "Extended attributes: user.seafs.cached (1 when every block is cached, else 0),\n"
         "  user.seafs.library_id, user.seafs.file_id (files; dirs: user.seafs.dir_id).\n"
         "Unmount with fusermount3 -u MOUNTPOINT, umount, or SIGTERM to the daemon.\n");

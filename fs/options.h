@@ -35,6 +35,7 @@ struct seafs_options {
     mode_t umask;             /* umask= (octal) */
     enum seafs_layout layout; /* layout=flat|seadrive */
     bool insecure;            /* insecure: no TLS certificate checks */
+    bool save_keys;           /* save_keys: keep unlocked library keys on disk (0600) */
     bool read_only;           /* ro */
     bool allow_other;         /* allow_other */
     bool foreground;          /* -f */

@@ -12,6 +12,7 @@
 #include "http_pool.h"
 #include "inode.h"
 #include "libraries.h"
+#include "library_keys.h"
 #include "options.h"
 #include "readahead.h"
 #include "seaf_client.h"
@@ -29,7 +30,9 @@ struct seafs {
     struct tree *tree;
     struct inode_table *inodes;
     struct prefetch_pool *prefetch;
+    struct library_keys *keys; /* unlocked encrypted libraries */
     struct fuse_session *session;
+    int64_t mounted_at; /* when the mount went live (seconds since the epoch), for status */
 
     pthread_rwlock_t libs_lock;
     struct library_list libs;      /* protected by libs_lock */

@@ -511,8 +511,8 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
     return 0;
 }
 
-int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_id,
-                     char root_out[SEAF_ID_LEN + 1])
+int tree_commit_get(struct tree *tree, const char *repo_id, const char *commit_id,
+                    struct seaf_commit **out)
 {
     char *raw = NULL;
     size_t raw_len = 0;
@@ -542,6 +542,17 @@ int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_
             log_msg(LOG_WARNING, "could not cache commit %s: %s", commit_id, seaf_strerror(put));
         free(raw);
     }
+    *out = commit;
+    return 0;
+}
+
+int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_id,
+                     char root_out[SEAF_ID_LEN + 1])
+{
+    struct seaf_commit *commit = NULL;
+    int rc = tree_commit_get(tree, repo_id, commit_id, &commit);
+    if (rc)
+        return rc;
     memcpy(root_out, commit->root_id, SEAF_ID_LEN + 1);
     seaf_commit_free(commit);
     return 0;

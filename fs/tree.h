@@ -13,6 +13,7 @@
 
 #include "cache.h"
 #include "seaf_client.h"
+#include "seaf_commit.h"
 #include "seaf_fsobj.h"
 
 struct tree;
@@ -23,6 +24,10 @@ struct tree_obj;
 struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t mem_limit);
 void tree_free(struct tree *tree);
 
+/* The parsed commit commit_id of repo_id (from the cache, else the server; then cached); free
+ * with seaf_commit_free. May block on the network. */
+int tree_commit_get(struct tree *tree, const char *repo_id, const char *commit_id,
+                    struct seaf_commit **out);
 /* The root directory id of commit_id of repo_id (commit from the cache, else the server; then
  * cached). May block on the network. */
 int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_id,
