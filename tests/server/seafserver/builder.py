@@ -3,8 +3,15 @@ directory served by the reference server, and adds commits on top of a library's
 simulate changes made by another client.
 
 Blocks are cut with Seafile's content-defined chunking (cdc.py), so block ids match the official
-clients; fs objects and commits are serialized by objects.py. Only objects missing from storage
-are written. Given fixed repo ids, ctimes and mtimes, rebuilding gives identical ids.
+clients, or in fixed-size blocks (block_size=N, as the server's web upload API does; small
+values give multi-block files for tests); fs objects and commits are serialized by objects.py.
+Only objects missing from storage are written. Given fixed repo ids, ctimes and mtimes,
+rebuilding gives identical ids.
+
+Encrypted libraries (password=...): every commit carries the library's encryption fields
+(crypto.py) and every plaintext chunk is stored encrypted (block id = SHA-1 of the ciphertext,
+sizes stay plaintext sizes), as a client of a real server stores them. The library secret and
+salt are random unless a seed is given, which makes the whole library reproducible.
 
 The head is moved in <data>/state.json. While a server is running on that data directory it
 holds the state in memory: pass move_head=False and move the head through the server's control
@@ -18,7 +25,7 @@ import sys
 import time
 import uuid
 
-from . import cdc
+from . import cdc, crypto
 from .objects import (EMPTY_SHA1, MODE_DIR, MODE_EXECUTABLE, MODE_FILE, Commit, Dirent,
                       ObjectFormatError, SeafDir, SeafFile, compress, parse_stored_fs_object)
 from .state import UNLIMITED_QUOTA, State
@@ -54,12 +61,15 @@ class _TreeWriter:
     Files whose content is unchanged from `previous` ({path: Dirent} of the parent commit)
     keep their modifier, as with a real client."""
 
-    def __init__(self, storage, repo_id, modifier, mtime, previous=None):
+    def __init__(self, storage, repo_id, modifier, mtime, previous=None, file_key=None,
+                 block_size=None):
         self.storage = storage
         self.repo_id = repo_id
         self.modifier = modifier
         self.fixed_mtime = mtime
         self.previous = previous or {}
+        self.file_key = file_key  # crypto.FileKey of an encrypted library, else None
+        self.block_size = block_size
         self.entries = {}  # library path -> Dirent of everything below the root
 
     def _store(self, kind, obj_id, data):
@@ -78,18 +88,27 @@ class _TreeWriter:
     def _mtime(self, st):
         return self.fixed_mtime if self.fixed_mtime is not None else int(st.st_mtime)
 
+    def _chunks(self, path):
+        if self.block_size is None:
+            return cdc.chunks(path)
+        size = os.path.getsize(path)
+        return [(offset, min(self.block_size, size - offset))
+                for offset in range(0, size, self.block_size)]
+
     def write_file(self, path):
-        """The file object id of a local file, its blocks stored."""
+        """(file object id, plaintext size) of a local file, its blocks stored."""
         block_ids = []
         size = 0
         with open(path, "rb") as f:
-            for offset, length in cdc.chunks(path):
+            for offset, length in self._chunks(path):
                 f.seek(offset)
                 data = f.read(length)
                 if len(data) != length:
                     raise BuildError(f"{path} changed while it was read")
-                block_id = hashlib.sha1(data).hexdigest()
-                self._store("blocks", block_id, data)
+                block = data if self.file_key is None else crypto.encrypt_block(self.file_key,
+                                                                                 data)
+                block_id = hashlib.sha1(block).hexdigest()
+                self._store("blocks", block_id, block)
                 block_ids.append(block_id)
                 size += length
         return self._store_fs(SeafFile(block_ids, size)), size
@@ -198,25 +217,52 @@ def add_account(data_dir, email, password, name=None, quota=UNLIMITED_QUOTA, is_
     State(data_dir).update_account(email, fields)
 
 
+def seeded_bytes(seed, purpose, size=32):
+    """Bytes derived from a seed, for reproducible library secrets and salts."""
+    return hashlib.sha256(f"seafserver.builder/{purpose}/{seed}".encode("utf-8")).digest()[:size]
+
+
+def _encryption(repo_id, password, enc_version, pwd_hash_algo, pwd_hash_params, seed):
+    """(parameters, FileKey) of a new encrypted library, or ({}, None) without a password."""
+    if password is None:
+        return {}, None
+    secret = salt = None
+    if seed is not None:
+        secret, salt = seeded_bytes(seed, "secret"), seeded_bytes(seed, "salt")
+    try:
+        params = crypto.new_parameters(repo_id, password, enc_version, pwd_hash_algo,
+                                       pwd_hash_params, secret=secret, salt=salt)
+    except crypto.EncryptionError as exc:
+        raise BuildError(f"library {repo_id}: {exc}") from exc
+    return params, crypto.file_key(params, password)
+
+
 def create_library(data_dir, name, owner, src_dir=None, repo_id=None, desc="", shares=None,
-                   mtime=None, ctime=None, description=None):
+                   mtime=None, ctime=None, description=None, password=None, enc_version=2,
+                   pwd_hash_algo=None, pwd_hash_params=None, seed=None, block_size=None):
     """Creates a library owned by `owner` holding a copy of src_dir (None: empty library) and
     returns its repo id. Like the real server: a "Created library" commit with an empty root,
     then (for a non-empty src_dir) one commit with the content. repo_id, ctime (commit time) and
     mtime (dirent mtimes; default: the local files' mtimes) make the result reproducible.
-    shares: {email: "r" or "rw"}."""
+    shares: {email: "r" or "rw"}. password makes it an encrypted library of enc_version 1 to 4,
+    with pwd_hash instead of magic when pwd_hash_algo ("pbkdf2_sha256" or "argon2id") is given;
+    seed fixes its secret and salt. block_size: fixed-size blocks instead of CDC."""
     repo_id = repo_id or str(uuid.uuid4())
     ctime = int(time.time()) if ctime is None else ctime
     storage = storage_for(data_dir)
     state = State(data_dir)
     if state.library(repo_id) is not None:
         raise BuildError(f"library {repo_id} already exists")
+    if block_size is not None and block_size <= 0:
+        raise BuildError(f"block size must be positive, not {block_size}")
+    params, key = _encryption(repo_id, password, enc_version, pwd_hash_algo, pwd_hash_params, seed)
     root_id = EMPTY_SHA1
     if src_dir is not None:
-        writer = _TreeWriter(storage, repo_id, owner, mtime)
+        writer = _TreeWriter(storage, repo_id, owner, mtime, file_key=key, block_size=block_size)
         root_id = writer.write_dir(src_dir)
     common = dict(repo_id=repo_id, creator=EMPTY_SHA1, creator_name=owner, repo_name=name,
-                  repo_desc=desc, no_local_history=1)
+                  repo_desc=desc, no_local_history=1,
+                  **crypto.commit_fields(params))
     head = _store_commit(storage, _unique_commit(
         storage, root_id=EMPTY_SHA1, description="Created library", ctime=ctime, **common))
     if root_id != EMPTY_SHA1:
@@ -226,18 +272,34 @@ def create_library(data_dir, name, owner, src_dir=None, repo_id=None, desc="", s
             ctime=ctime, parent_id=head, **common))
     state.update_library(repo_id, {
         "name": name, "desc": desc, "owner": owner, "head": head, "version": 1,
-        "status": "normal", "encrypted": False, "enc_version": 0, "magic": "", "random_key": "",
-        "salt": "", "shares": dict(shares or {})})
+        "status": "normal", **crypto.state_fields(params), "shares": dict(shares or {})})
     return repo_id
+
+
+def _encryption_of(parent, password):
+    """(parameters, FileKey) for a commit on top of `parent`: ({}, None) for a plain library;
+    for an encrypted one the password must be given and right."""
+    params = crypto.parameters_from_commit(parent.to_dict())
+    if not params:
+        return {}, None
+    if password is None:
+        raise BuildError(f"library {parent.repo_id} is encrypted: a password is needed")
+    try:
+        if not crypto.verify_password(parent.repo_id, params, password):
+            raise BuildError(f"library {parent.repo_id}: wrong password")
+        return params, crypto.file_key(params, password)
+    except crypto.EncryptionError as exc:
+        raise BuildError(f"library {parent.repo_id}: {exc}") from exc
 
 
 def commit_directory(data_dir, repo_id, src_dir, description=None, creator_name=None, ctime=None,
                      mtime=None, device_id=BUILDER_DEVICE_ID, device_name=BUILDER_DEVICE_NAME,
-                     client_version=None, move_head=True):
+                     client_version=None, move_head=True, password=None, block_size=None):
     """Adds a commit on top of the library's head whose tree is a copy of src_dir, as another
     client would (parent = current head, creator = device_id); only new objects are written.
     Returns the new commit id, or the current head when the tree did not change. creator_name
-    defaults to the library owner. With move_head=False the head in state.json stays put."""
+    defaults to the library owner. With move_head=False the head in state.json stays put.
+    An encrypted library needs its password; the commit keeps the head's encryption fields."""
     state = State(data_dir)
     library = state.library(repo_id)
     if library is None:
@@ -247,9 +309,11 @@ def commit_directory(data_dir, repo_id, src_dir, description=None, creator_name=
     if raw is None:
         raise BuildError(f"library {repo_id}: head commit {library['head']} is missing")
     parent = Commit.from_json(raw)
+    params, key = _encryption_of(parent, password)
     creator_name = creator_name or library["owner"]
     previous = tree_entries(storage, repo_id, parent.root_id)
-    writer = _TreeWriter(storage, repo_id, creator_name, mtime, previous)
+    writer = _TreeWriter(storage, repo_id, creator_name, mtime, previous, file_key=key,
+                         block_size=block_size)
     root_id = writer.write_dir(src_dir)
     if root_id == parent.root_id:
         return parent.commit_id
@@ -260,7 +324,8 @@ def commit_directory(data_dir, repo_id, src_dir, description=None, creator_name=
         description=text, ctime=int(time.time()) if ctime is None else ctime,
         parent_id=parent.commit_id, repo_name=parent.repo_name, repo_desc=parent.repo_desc,
         device_name=device_name, client_version=client_version,
-        no_local_history=parent.no_local_history)
+        no_local_history=parent.no_local_history,
+        **crypto.commit_fields(params))
     _store_commit(storage, commit)
     if move_head:
         if not state.compare_and_set_head(repo_id, parent.commit_id, commit.commit_id):

@@ -4,7 +4,7 @@ new name, as seaf-server's edit_repo does) and delete."""
 import time
 import uuid
 
-from .crypto import v2_parameters
+from .crypto import commit_fields, parameters_from_commit, state_fields, v2_parameters
 from .objects import EMPTY_SHA1, Commit, is_repo_id
 
 MAX_CLIENT_ENC_VERSION = 2  # server-info announces encrypted_library_version 2
@@ -60,20 +60,12 @@ def create_library(state, storage, owner, form):
     if not is_repo_id(repo_id) or state.library(repo_id) is not None:
         raise LibraryError(400, "Invalid repo_id param.")
     enc = _encryption(form, repo_id)
-    commit_fields = {}
-    if enc:
-        commit_fields = {"encrypted": True, "enc_version": enc["enc_version"], "magic": enc["magic"],
-                         "key": enc["random_key"]}
-        if enc["enc_version"] >= 3:
-            commit_fields["salt"] = enc["salt"]
     head = _store_commit(storage, root_id=EMPTY_SHA1, repo_id=repo_id, creator_name=owner,
                          description="Created library", repo_name=name,
-                         repo_desc=form.get("desc", ""), **commit_fields)
+                         repo_desc=form.get("desc", ""), **commit_fields(enc))
     state.update_library(repo_id, {
         "name": name, "desc": form.get("desc", ""), "owner": owner, "head": head, "version": 1,
-        "status": "normal", "encrypted": bool(enc), "enc_version": enc.get("enc_version", 0),
-        "magic": enc.get("magic", ""), "random_key": enc.get("random_key", ""),
-        "salt": enc.get("salt", ""), "shares": {}})
+        "status": "normal", **state_fields(enc), "shares": {}})
     return repo_id
 
 
@@ -89,12 +81,12 @@ def rename_library(catalog, repo_id, email, name, desc=None):
         head = catalog.head_commit(repo_id)
         if head is None:
             raise LibraryError(520, "Failed to rename library.")
-        inherited = {k: head[k] for k in ("magic", "key", "salt", "enc_version") if k in head}
+        inherited = commit_fields(parameters_from_commit(head))
         new_head = _store_commit(
             storage, root_id=head["root_id"], repo_id=repo_id, creator_name=email,
             description="Changed library name or description", parent_id=lib["head"],
             repo_name=name, repo_desc=head.get("repo_desc", "") if desc is None else desc,
-            encrypted=head.get("encrypted") == "true", **inherited)
+            **inherited)
         if state.compare_and_set_head(repo_id, lib["head"], new_head, name):
             if desc is not None:
                 state.update_library(repo_id, {"desc": desc})

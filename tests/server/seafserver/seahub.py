@@ -81,6 +81,17 @@ def parse_form(request):
     return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 
+PWD_HASH_FIELDS = ("pwd_hash", "pwd_hash_algo", "pwd_hash_params")
+
+
+def pwd_hash_fields(info):
+    """pwd_hash, pwd_hash_algo, pwd_hash_params of a library created with password hashing
+    (whose magic is then ""); {} for the others, whose answers match the captured ones."""
+    if not info.get("pwd_hash"):
+        return {}
+    return {key: info.get(key, "") for key in PWD_HASH_FIELDS}
+
+
 class Seahub:
     def __init__(self, state, catalog):
         self.state = state
@@ -174,7 +185,7 @@ class Seahub:
             "salt": info["salt"] if info["enc_version"] >= 3 else ""}
         if info["encrypted"]:
             entry.update(enc_version=info["enc_version"], magic=info["magic"],
-                         random_key=info["random_key"])
+                         random_key=info["random_key"], **pwd_hash_fields(info))
         if kind == "srepo":
             entry.update(owner_nickname=self._display_name(owner), share_type="personal",
                          group_name="", is_admin=False)
@@ -249,7 +260,7 @@ class Seahub:
             "file_count": info["file_count"], "head_commit_id": info["head"]}
         if info["encrypted"]:
             entry.update(enc_version=info["enc_version"], salt=info["salt"], magic=info["magic"],
-                         random_key=info["random_key"])
+                         random_key=info["random_key"], **pwd_hash_fields(info))
         return json_response(200, entry)
 
     def download_info(self, request, email, repo_id):
@@ -270,7 +281,7 @@ class Seahub:
             "enc_version": info["enc_version"], "salt": info["salt"] if encrypted else "",
             "magic": info["magic"] if encrypted else "",
             "random_key": info["random_key"] if encrypted else "", "repo_version": info["version"],
-            "head_commit_id": info["head"], "permission": perm})
+            "head_commit_id": info["head"], "permission": perm, **pwd_hash_fields(info)})
 
     def file_link(self, request, email, repo_id):
         return json_response(*mint_download_url(self.state, self.catalog, request, email, repo_id))
