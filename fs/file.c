@@ -1,8 +1,12 @@
-/* file: open-file handles and the read path (style-models §2.2). The block offsets are computed
+/* file: open-file handles and the read path (style-models §2.2). The block sizes are found
  * once per open: a one-block file needs nothing, a file whose blocks are all cached takes them
- * from the cache, anything else asks the server for the block map (one small request). A read
- * finds its first block by binary search over the offsets, opens each block it spans through
- * fetch.c (cache hit, or a shared single-flight download) and copies the bytes out. */
+ * from the cache, anything else asks the server for the block map (one small request);
+ * file_layout turns them into plaintext positions. A read locates each block it spans, opens
+ * it through fetch.c (cache hit, or a shared single-flight download) and copies the bytes out.
+ * Blocks of encrypted libraries are cached as ciphertext: a read decrypts only the 16-byte
+ * aligned span it needs (seaf_crypt), and learns a block's plaintext length from its padding
+ * the first time the block is open (file_layout asks for the lengths it needs to place a read
+ * far into a file whose earlier blocks were never read). */
 #include "file.h"
 
 #include <errno.h>
@@ -13,26 +17,32 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
+#include "file_layout.h"
 #include "fetch.h"
 #include "fileserver_api.h"
 #include "log.h"
 #include "node.h"
+#include "seaf_crypt.h"
 
 struct open_file {
     char path[512]; /* for log messages */
     char repo_id[SEAF_REPO_ID_LEN + 1];
     char file_id[SEAF_ID_LEN + 1];
     uint64_t size;
+    bool encrypted;
     size_t n_blocks;
     char (*block_ids)[SEAF_ID_LEN + 1]; /* copied: the handle owns its version */
-    uint64_t *offsets;                  /* n_blocks + 1 entries; offsets[n_blocks] == size */
     pthread_mutex_t lock;
-    struct readahead ra;  /* protected by lock */
-    size_t failed_block;  /* protected by lock; index + 1 of the last block that failed */
-    int64_t failed_at_ns; /* protected by lock; when (CLOCK_MONOTONIC) */
-    int failed_rc;        /* protected by lock; with which -errno */
-    char *mem_block;      /* protected by lock; a block the cache could not take */
-    size_t mem_index;     /* protected by lock; its index + 1 (0: none) */
+    struct file_layout layout; /* protected by lock (fixed once all lengths are known) */
+    struct readahead ra;       /* protected by lock */
+    size_t failed_block;       /* protected by lock; index + 1 of the last block that failed */
+    int64_t failed_at_ns;      /* protected by lock; when (CLOCK_MONOTONIC) */
+    int failed_rc;             /* protected by lock; with which -errno */
+    char *mem_block;           /* protected by lock; a block the cache could not take */
+    size_t mem_len;            /* protected by lock; its stored size */
+    size_t mem_index;          /* protected by lock; its index + 1 (0: none) */
 };
 
 void file_close(struct open_file *h)
@@ -42,32 +52,91 @@ void file_close(struct open_file *h)
     pthread_mutex_destroy(&h->lock);
     free(h->mem_block);
     free(h->block_ids);
-    free(h->offsets);
+    file_layout_release(&h->layout);
     free(h);
 }
 
-/* Block sizes from the cache; false when a block is not cached. */
-static bool offsets_from_cache(struct seafs *fs, struct open_file *h)
+/* Where the stored bytes of one block are read from: a cache handle, or a block held in memory
+ * (the handle's mem_block, read under its lock). */
+struct block_source {
+    struct cache_handle *ch;
+    const char *mem;
+    uint64_t size; /* stored size */
+};
+
+static int source_read(const struct block_source *src, uint64_t at, size_t len, void *dst)
+{
+    if (at + len > src->size)
+        return -EIO;
+    if (src->mem) {
+        memcpy(dst, src->mem + at, len);
+        return 0;
+    }
+    size_t got = 0;
+    seaf_err err = cache_read(src->ch, at, len, dst, &got);
+    return err == SEAF_OK && got == len ? 0 : -EIO;
+}
+
+/* The plaintext length of an encrypted block, from its padding. */
+static int learn_plain_length(const struct block_source *src, const struct seaf_crypt_key *key,
+                              uint64_t *plain)
+{
+    uint8_t tail[2 * SEAF_CRYPT_BLOCK];
+    size_t n = src->size >= sizeof(tail) ? sizeof(tail) : SEAF_CRYPT_BLOCK;
+    if (src->size < SEAF_CRYPT_BLOCK || source_read(src, src->size - n, n, tail) != 0)
+        return -EIO;
+    return seaf_crypt_plain_size(key, src->size, tail, plain) == SEAF_OK ? 0 : -EIO;
+}
+
+/* Copies plaintext bytes [from, to) of the block (offsets within the block) into dst; key is
+ * NULL for plain libraries. An encrypted span is widened to whole AES blocks plus the
+ * ciphertext block before it (its IV) and decrypted in place. */
+static int copy_plain(const struct block_source *src, const struct seaf_crypt_key *key,
+                      uint64_t from, uint64_t to, char *dst)
+{
+    if (!key)
+        return source_read(src, from, (size_t)(to - from), dst);
+    uint64_t first = from - from % SEAF_CRYPT_BLOCK;
+    uint64_t last = to + (SEAF_CRYPT_BLOCK - to % SEAF_CRYPT_BLOCK) % SEAF_CRYPT_BLOCK;
+    uint64_t read_from =
+        first >= SEAF_CRYPT_BLOCK && key->version != 3 ? first - SEAF_CRYPT_BLOCK : first;
+    size_t span = (size_t)(last - read_from);
+    uint8_t *buf = malloc(span);
+    if (!buf)
+        return -ENOMEM;
+    int rc = source_read(src, read_from, span, buf);
+    uint8_t *cipher = buf + (first - read_from);
+    if (rc == 0 && seaf_crypt_decrypt_range(key, first, first > read_from ? buf : NULL, cipher,
+                                            (size_t)(last - first), cipher) != SEAF_OK)
+        rc = -EIO;
+    if (rc == 0)
+        memcpy(dst, cipher + (from - first), (size_t)(to - from));
+    OPENSSL_cleanse(buf, span);
+    free(buf);
+    return rc;
+}
+
+/* Sets the stored sizes of the layout from the cache (learning plaintext lengths of cached
+ * encrypted blocks too); false when a block is not cached. */
+static bool sizes_from_cache(struct seafs *fs, struct open_file *h,
+                             const struct seaf_crypt_key *key)
 {
     for (size_t i = 0; i < h->n_blocks; i++) {
         struct cache_handle *ch = NULL;
         if (cache_open(fs->cache, CACHE_KIND_BLOCK, h->block_ids[i], &ch) != SEAF_OK)
             return false;
-        h->offsets[i + 1] = h->offsets[i] + cache_handle_size(ch);
+        struct block_source src = {.ch = ch, .size = cache_handle_size(ch)};
+        file_layout_set_stored(&h->layout, i, src.size);
+        uint64_t plain = 0;
+        if (key && learn_plain_length(&src, key, &plain) == 0)
+            file_layout_set_plain(&h->layout, i, plain);
         cache_close(ch);
     }
     return true;
 }
 
-static int compute_offsets(struct seafs *fs, struct open_file *h)
+static int sizes_from_block_map(struct seafs *fs, struct open_file *h)
 {
-    h->offsets[0] = 0;
-    if (h->n_blocks == 1) {
-        h->offsets[1] = h->size;
-        return 0;
-    }
-    if (offsets_from_cache(fs, h) && h->offsets[h->n_blocks] == h->size)
-        return 0;
     int64_t *sizes = NULL;
     size_t n = 0;
     seaf_err err = fileserver_block_map(fs->client, h->repo_id, h->file_id, &sizes, &n);
@@ -80,31 +149,67 @@ static int compute_offsets(struct seafs *fs, struct open_file *h)
         if (sizes[i] <= 0)
             rc = -EIO;
         else
-            h->offsets[i + 1] = h->offsets[i] + (uint64_t)sizes[i];
+            file_layout_set_stored(&h->layout, i, (uint64_t)sizes[i]);
     }
-    if (rc == 0 && h->offsets[h->n_blocks] != h->size)
-        rc = -EIO;
-    if (rc)
-        log_msg(LOG_ERR, "open of '%s': the block map does not match the file", h->path);
     free(sizes);
     return rc;
 }
 
-static int library_read_check(struct seafs *fs, const char *repo_id)
+/* Fills the layout: from the offsets remembered with the file object, else the one block's
+ * size, else the cache, else the block map. */
+static int compute_layout(struct seafs *fs, struct open_file *h, const uint64_t *known,
+                          const struct seaf_crypt_key *key)
+{
+    int rc = file_layout_init(&h->layout, h->n_blocks, h->size, h->encrypted);
+    if (rc)
+        return rc;
+    if (known) {
+        file_layout_set_offsets(&h->layout, known);
+    } else if (h->n_blocks == 1) {
+        file_layout_set_stored(&h->layout, 0, key ? seaf_crypt_cipher_size(h->size) : h->size);
+        file_layout_set_plain(&h->layout, 0, h->size);
+    } else if (!sizes_from_cache(fs, h, key) || file_layout_check(&h->layout) != 0) {
+        if ((rc = sizes_from_block_map(fs, h)) != 0)
+            return rc;
+    }
+    if (file_layout_check(&h->layout) != 0) {
+        log_msg(LOG_ERR, "open of '%s': the block sizes do not match the file size", h->path);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* The library's key into *key when it is encrypted (*encrypted); -EACCES while it is locked. */
+static int library_key(struct seafs *fs, const char *repo_id, bool *encrypted,
+                       struct seaf_crypt_key *key)
 {
     pthread_rwlock_rdlock(&fs->libs_lock);
     struct library *lib = library_list_find(&fs->libs, repo_id);
-    bool encrypted = lib && lib->encrypted;
+    *encrypted = lib && lib->encrypted;
     char name[256];
     snprintf(name, sizeof(name), "%s", lib ? lib->folder : "?");
     pthread_rwlock_unlock(&fs->libs_lock);
-    if (!encrypted)
+    if (!*encrypted || library_keys_get(fs->keys, repo_id, key))
         return 0;
-    log_msg(LOG_WARNING,
-            "library '%s' (%s) is encrypted: reading encrypted libraries is not "
-            "supported yet (EACCES)",
-            name, repo_id);
+    log_msg(LOG_INFO, "library '%s' is encrypted and locked: run `seafs unlock` (EACCES)", name);
     return -EACCES;
+}
+
+/* Remembers the plaintext offsets with the file object once all are known, so that later opens
+ * need neither the block map nor the blocks' padding. */
+static void remember_offsets(struct seafs *fs, struct open_file *h)
+{
+    uint64_t *copy = malloc((h->n_blocks + 1) * sizeof(*copy));
+    struct tree_obj *obj = NULL;
+    if (!copy || tree_get(fs->tree, h->repo_id, h->file_id, SEAF_FSOBJ_FILE, &obj) != 0) {
+        free(copy);
+        return;
+    }
+    pthread_mutex_lock(&h->lock);
+    memcpy(copy, h->layout.offsets, (h->n_blocks + 1) * sizeof(*copy));
+    pthread_mutex_unlock(&h->lock);
+    tree_obj_set_offsets(obj, copy);
+    tree_obj_unref(fs->tree, obj);
 }
 
 static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id);
@@ -120,19 +225,25 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         return -EISDIR;
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
         return -node_write_errno(fs, ino);
-    if ((rc = library_read_check(fs, info.repo_id)) != 0)
+    bool encrypted = false;
+    struct seaf_crypt_key key;
+    if ((rc = library_key(fs, info.repo_id, &encrypted, &key)) != 0)
         return rc;
     queue_scan_ahead(fs, ino, info.repo_id);
     struct open_file *h = calloc(1, sizeof(*h));
-    if (!h)
+    if (!h) {
+        seaf_crypt_key_wipe(&key);
         return -ENOMEM;
+    }
     pthread_mutex_init(&h->lock, NULL);
     readahead_init(&h->ra, fs->opts->readahead);
     node_path(fs, ino, h->path, sizeof(h->path));
     memcpy(h->repo_id, info.repo_id, sizeof(h->repo_id));
     memcpy(h->file_id, info.obj_id, sizeof(h->file_id));
     h->size = (uint64_t)info.size;
+    h->encrypted = encrypted;
     if (h->size == 0) {
+        seaf_crypt_key_wipe(&key);
         *out = h;
         return 0;
     }
@@ -141,7 +252,7 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
     if (rc)
         goto fail;
     const struct seaf_file *file = &tree_obj_fsobj(obj)->file;
-    if ((uint64_t)file->size != h->size) {
+    if ((uint64_t)file->size != h->size || file->n_blocks == 0) {
         log_msg(LOG_ERR, "open of '%s': file object %s: size differs from the directory's", h->path,
                 info.obj_id);
         rc = -EIO;
@@ -150,46 +261,25 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
     }
     h->n_blocks = file->n_blocks;
     h->block_ids = malloc(h->n_blocks * sizeof(*h->block_ids));
-    h->offsets = calloc(h->n_blocks + 1, sizeof(*h->offsets));
-    if (!h->block_ids || !h->offsets) {
+    if (!h->block_ids) {
         tree_obj_unref(fs->tree, obj);
         rc = -ENOMEM;
         goto fail;
     }
     memcpy(h->block_ids, file->block_ids, h->n_blocks * sizeof(*h->block_ids));
-    /* The offsets are remembered with the file object: later opens need no block map. */
-    const uint64_t *known = tree_obj_offsets(obj);
-    if (known) {
-        memcpy(h->offsets, known, (h->n_blocks + 1) * sizeof(*h->offsets));
-    } else if ((rc = compute_offsets(fs, h)) == 0) {
-        uint64_t *copy = malloc((h->n_blocks + 1) * sizeof(*copy));
-        if (copy) {
-            memcpy(copy, h->offsets, (h->n_blocks + 1) * sizeof(*copy));
-            tree_obj_set_offsets(obj, copy);
-        }
-    }
+    rc = compute_layout(fs, h, tree_obj_offsets(obj), encrypted ? &key : NULL);
     tree_obj_unref(fs->tree, obj);
     if (rc)
         goto fail;
+    if (h->layout.offsets && h->n_blocks > 1)
+        remember_offsets(fs, h);
+    seaf_crypt_key_wipe(&key);
     *out = h;
     return 0;
 fail:
+    seaf_crypt_key_wipe(&key);
     file_close(h);
     return rc;
-}
-
-/* Index of the block holding byte off (< size). */
-static size_t block_index(const struct open_file *h, uint64_t off)
-{
-    size_t lo = 0, hi = h->n_blocks;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (h->offsets[mid] <= off)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 /* Files larger than this are not fetched ahead of a directory scan. */
@@ -243,19 +333,22 @@ static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id
     free(name);
 }
 
-/* Queues the blocks of [start, end) that the current read [read_start, read_end) does not. */
+/* Queues the blocks of [start, end) that the current read [read_start, read_end) does not
+ * (positions of encrypted blocks whose lengths are not known yet are estimates). */
 static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t start, uint64_t end,
                             uint64_t read_end)
 {
     if (!fs->prefetch || start >= end)
         return;
-    for (size_t i = block_index(h, start); i < h->n_blocks && h->offsets[i] < end; i++) {
-        if (h->offsets[i + 1] <= read_end)
-            continue;
-        if (h->offsets[i] < read_end)
-            continue; /* the reader fetches this one itself */
+    pthread_mutex_lock(&h->lock);
+    size_t from = file_layout_approx_index(&h->layout, start), to = from;
+    while (to < h->n_blocks && file_layout_approx_start(&h->layout, to) < end)
+        to++;
+    while (from < to && file_layout_approx_start(&h->layout, from) < read_end)
+        from++; /* the reader fetches these itself */
+    pthread_mutex_unlock(&h->lock);
+    for (size_t i = from; i < to; i++)
         prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
-    }
 }
 
 /* The kernel retries a failed page read at once. That retry gets the same error without
@@ -289,48 +382,177 @@ static void note_failure(struct open_file *h, size_t index, int rc)
     pthread_mutex_unlock(&h->lock);
 }
 
-/* Serves len bytes at pos of block index from memory, for a block the cache cannot take (larger
- * than cache_size, or no room): the block is downloaded and verified once and kept with the
- * handle while the reader moves through it. */
-static int read_uncached(struct seafs *fs, struct open_file *h, size_t index, uint64_t pos,
-                         size_t len, char *dst, seaf_err *cause)
+/* Downloads block index into memory, verified, for a block the cache cannot take (larger than
+ * cache_size, or no room); the handle keeps it while the reader moves through it. */
+static int load_uncached(struct seafs *fs, struct open_file *h, size_t index, seaf_err *cause)
 {
-    size_t in_block = (size_t)(pos - h->offsets[index]);
     char *data = NULL;
     size_t n = 0;
     int rc = fetch_block_to_memory(fs->client, h->repo_id, h->block_ids[index], &data, &n, cause);
     if (rc)
         return rc;
-    if (n != h->offsets[index + 1] - h->offsets[index]) {
+    pthread_mutex_lock(&h->lock);
+    bool fits = n == h->layout.stored[index];
+    if (fits) {
+        free(h->mem_block);
+        h->mem_block = data;
+        h->mem_len = n;
+        h->mem_index = index + 1;
+        h->ra.max_window = 0; /* blocks fetched ahead would not fit in the cache either */
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (!fits) {
         free(data);
         *cause = SEAF_ERR_MALFORMED;
         return -EIO;
     }
-    memcpy(dst, data + in_block, len);
-    pthread_mutex_lock(&h->lock);
-    free(h->mem_block);
-    h->mem_block = data;
-    h->mem_index = index + 1;
-    h->ra.max_window = 0; /* blocks fetched ahead would not fit in the cache either */
-    pthread_mutex_unlock(&h->lock);
     return 0;
 }
 
-/* Copies len bytes at pos of block index from the block kept in memory, if it is that one. */
-static bool read_from_memory(struct open_file *h, size_t index, uint64_t pos, size_t len, char *dst)
+/* Learns the plaintext length of encrypted block index from src unless known; the open file's
+ * lock is held. */
+static int learn_length_locked(struct open_file *h, size_t index, const struct block_source *src,
+                               const struct seaf_crypt_key *key)
+{
+    if (h->layout.plain[index])
+        return 0;
+    uint64_t plain = 0;
+    int rc = learn_plain_length(src, key, &plain);
+    if (rc == 0) {
+        file_layout_set_plain(&h->layout, index, plain);
+        rc = file_layout_check(&h->layout);
+    }
+    return rc;
+}
+
+/* Copies plaintext [pos, end) of the file, as far as it lies in block index (which starts at
+ * start), from src; *next is where the copy stopped. holds_lock: src is the memory block. */
+static int copy_from_block(struct open_file *h, size_t index, uint64_t start,
+                           const struct block_source *src, const struct seaf_crypt_key *key,
+                           uint64_t pos, uint64_t end, char *dst, uint64_t *next, bool holds_lock)
+{
+    if (!holds_lock)
+        pthread_mutex_lock(&h->lock);
+    int rc = key ? learn_length_locked(h, index, src, key) : 0;
+    uint64_t len = h->layout.plain[index];
+    if (!holds_lock)
+        pthread_mutex_unlock(&h->lock);
+    if (rc)
+        return rc;
+    uint64_t stop = start + len < end ? start + len : end;
+    *next = stop;
+    return copy_plain(src, key, pos - start, stop - start, dst);
+}
+
+/* The same from the block kept in memory, if it is block index; false otherwise. */
+static bool copy_from_memory(struct open_file *h, size_t index, uint64_t start,
+                             const struct seaf_crypt_key *key, uint64_t pos, uint64_t end,
+                             char *dst, uint64_t *next, int *rc)
 {
     pthread_mutex_lock(&h->lock);
     bool have = h->mem_index == index + 1;
-    if (have)
-        memcpy(dst, h->mem_block + (pos - h->offsets[index]), len);
+    if (have) {
+        struct block_source src = {.mem = h->mem_block, .size = h->mem_len};
+        *rc = copy_from_block(h, index, start, &src, key, pos, end, dst, next, true);
+    }
     pthread_mutex_unlock(&h->lock);
     return have;
+}
+
+/* Opens block index (cache, else download; in memory when the cache cannot take it) and copies
+ * what the read wants of it. */
+static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint64_t start,
+                      const struct seaf_crypt_key *key, uint64_t pos, uint64_t end, char *dst,
+                      uint64_t *next)
+{
+    int rc = recent_failure(h, index);
+    if (rc)
+        return rc;
+    if (copy_from_memory(h, index, start, key, pos, end, dst, next, &rc))
+        return rc;
+    struct cache_handle *ch = NULL;
+    seaf_err cause = SEAF_OK;
+    rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[index], &ch, &cause);
+    if (rc && cause == SEAF_ERR_NOSPACE) {
+        /* Another reader may put another block in memory between the load and the copy. */
+        for (int tries = 0; tries < 3; tries++) {
+            if ((rc = load_uncached(fs, h, index, &cause)) != 0)
+                break;
+            if (copy_from_memory(h, index, start, key, pos, end, dst, next, &rc))
+                return rc;
+            rc = -EIO;
+        }
+    }
+    if (rc) {
+        note_failure(h, index, rc);
+        log_msg(LOG_ERR, "read of '%s' at %llu: block %s: %s", h->path, (unsigned long long)pos,
+                h->block_ids[index], seaf_strerror(cause));
+        return rc;
+    }
+    struct block_source src = {.ch = ch, .size = cache_handle_size(ch)};
+    pthread_mutex_lock(&h->lock);
+    bool size_ok = src.size == h->layout.stored[index];
+    pthread_mutex_unlock(&h->lock);
+    rc = size_ok ? copy_from_block(h, index, start, &src, key, pos, end, dst, next, false) : -EIO;
+    cache_close(ch);
+    if (rc)
+        log_msg(LOG_ERR, "read of '%s': cached block %s: %s", h->path, h->block_ids[index],
+                size_ok ? "unreadable or does not decrypt" : "size differs from the block map");
+    return rc;
+}
+
+/* Learns the plaintext lengths of blocks [from, to): fetched in parallel by the read-ahead
+ * pool, then taken in order (each fetch joins the download already under way). */
+static int learn_lengths(struct seafs *fs, struct open_file *h, const struct seaf_crypt_key *key,
+                         size_t from, size_t to)
+{
+    for (size_t i = from; fs->prefetch && i < to; i++)
+        prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
+    for (size_t i = from; i < to; i++) {
+        char byte;
+        uint64_t next;
+        /* Reading a block's first byte opens it, which learns its length. */
+        int rc = read_block(fs, h, i, 0, key, 0, 1, &byte, &next);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The block holding plaintext byte pos and its start, learning lengths first when needed. */
+static int locate(struct seafs *fs, struct open_file *h, const struct seaf_crypt_key *key,
+                  uint64_t pos, size_t *index, uint64_t *start)
+{
+    for (size_t rounds = 0; rounds <= h->n_blocks; rounds++) {
+        size_t from, to;
+        uint64_t known;
+        pthread_mutex_lock(&h->lock);
+        bool found = file_layout_locate(&h->layout, pos, index, start, &known, &from, &to);
+        pthread_mutex_unlock(&h->lock);
+        if (found)
+            return 0;
+        if (from >= to || !key)
+            break;
+        int rc = learn_lengths(fs, h, key, from, to);
+        if (rc)
+            return rc;
+    }
+    log_msg(LOG_ERR, "read of '%s': the blocks' plaintext lengths do not add up", h->path);
+    return -EIO;
 }
 
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)
 {
     if (off >= h->size || size == 0)
         return 0;
+    struct seaf_crypt_key key, *k = NULL;
+    bool encrypted;
+    if (h->encrypted) {
+        int rc = library_key(fs, h->repo_id, &encrypted, &key);
+        if (rc)
+            return rc;
+        k = &key;
+    }
     uint64_t end = off + size < h->size ? off + size : h->size;
     uint64_t ra_start, ra_end;
     pthread_mutex_lock(&h->lock);
@@ -338,42 +560,17 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
     pthread_mutex_unlock(&h->lock);
     queue_readahead(fs, h, ra_start, ra_end, end);
 
-    uint64_t pos = off;
-    for (size_t i = block_index(h, off); pos < end; i++) {
-        struct cache_handle *ch = NULL;
-        seaf_err cause;
-        int rc = recent_failure(h, i);
-        if (rc)
-            return rc;
-        uint64_t block_end = h->offsets[i + 1] < end ? h->offsets[i + 1] : end;
-        if (read_from_memory(h, i, pos, (size_t)(block_end - pos), buf + (pos - off))) {
-            pos = block_end;
-            continue;
-        }
-        rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[i], &ch, &cause);
-        if (rc && cause == SEAF_ERR_NOSPACE)
-            rc = read_uncached(fs, h, i, pos, (size_t)(block_end - pos), buf + (pos - off), &cause);
-        if (rc == 0 && !ch) {
-            pos = block_end;
-            continue;
-        }
-        if (rc) {
-            note_failure(h, i, rc);
-            log_msg(LOG_ERR, "read of '%s' at %llu: block %s: %s", h->path, (unsigned long long)pos,
-                    h->block_ids[i], seaf_strerror(cause));
-            return rc;
-        }
-        size_t want = (size_t)(block_end - pos), got = 0;
-        seaf_err err = cache_read(ch, pos - h->offsets[i], want, buf + (pos - off), &got);
-        cache_close(ch);
-        if (err != SEAF_OK || got != want) {
-            log_msg(LOG_ERR, "read of '%s': cached block %s: %s", h->path, h->block_ids[i],
-                    err != SEAF_OK ? seaf_strerror(err) : "short block");
-            return -EIO;
-        }
-        pos = block_end;
+    int rc = 0;
+    for (uint64_t pos = off; pos < end && rc == 0;) {
+        size_t index;
+        uint64_t start;
+        rc = locate(fs, h, k, pos, &index, &start);
+        if (rc == 0)
+            rc = read_block(fs, h, index, start, k, pos, end, buf + (pos - off), &pos);
     }
-    return (ssize_t)(end - off);
+    if (k)
+        seaf_crypt_key_wipe(k);
+    return rc ? rc : (ssize_t)(end - off);
 }
 
 int file_is_cached(struct seafs *fs, const struct inode_info *info, bool *cached)
