@@ -50,6 +50,16 @@ static void invalidate_refs(struct fuse_session *se, struct inode_ref *refs, siz
     }
 }
 
+void poll_invalidate_library(struct seafs *fs, const char *repo_id)
+{
+    if (!fs->session)
+        return;
+    struct inode_ref *refs = NULL;
+    size_t n = inode_table_collect(fs->inodes, repo_id, &refs);
+    invalidate_refs(fs->session, refs, n);
+    inode_refs_free(refs, n);
+}
+
 /* Drops the kernel's view of the top levels: the mount point, categories and library folders. */
 static void invalidate_top(struct seafs *fs, const struct library_list *old)
 {
@@ -135,10 +145,7 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
     if (fs->session) {
         for (size_t i = 0; i < n_changed; i++) {
             log_msg(LOG_INFO, "library %s changed on the server", changed[i]);
-            struct inode_ref *refs = NULL;
-            size_t n = inode_table_collect(fs->inodes, changed[i], &refs);
-            invalidate_refs(fs->session, refs, n);
-            inode_refs_free(refs, n);
+            poll_invalidate_library(fs, changed[i]);
         }
         if (top_changed)
             invalidate_top(fs, &old);

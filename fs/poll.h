@@ -12,6 +12,10 @@
  * SEAF error is in *err when err is not NULL). */
 int poll_refresh(struct seafs *fs, seaf_err *err);
 
+/* Tells the kernel to drop what it cached of library repo_id -- entries, attributes, file
+ * data -- (after a remote change, or when the library is locked). No-op before the mount. */
+void poll_invalidate_library(struct seafs *fs, const char *repo_id);
+
 struct poller;
 /* Starts the polling thread (interval from the options; 0 = none: returns NULL too). */
 struct poller *poll_start(struct seafs *fs);

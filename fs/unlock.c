@@ -1,7 +1,8 @@
 /* unlock: `seafs unlock` / `seafs lock` on the daemon side. The library is found by folder
  * name, server name or id in the library list; its encryption parameters come from its head
  * commit (cached, else fetched); seaf_crypt checks the password and derives the block key,
- * which goes to the mount's key store. Nothing here logs the password. */
+ * which goes to the mount's key store. Locking also drops the kernel's cached pages of the
+ * library. Nothing here logs the password. */
 #include "unlock.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "poll.h"
 #include "seaf_crypt.h"
 
 /* What the request names: id, folder and head commit of the library. */
@@ -107,8 +109,10 @@ int library_lock(struct seafs *fs, const char *library, char *msg, size_t msg_si
     bool was = library_keys_forget(fs->keys, lib.id);
     snprintf(msg, msg_size, was ? "library '%s' locked" : "library '%s' was not unlocked",
              lib.folder);
-    if (was)
+    if (was) {
+        poll_invalidate_library(fs, lib.id); /* no plaintext left in the page cache */
         log_msg(LOG_INFO, "library '%s' (%s) locked", lib.folder, lib.id);
+    }
     return 0;
 }
 
