@@ -1,15 +1,51 @@
 /* log: message sink of the seafs daemon. In the foreground every message goes to stderr with a
  * level prefix; after the daemon detached from the terminal (log_use_syslog) it goes to syslog,
  * which the journal picks up under systemd. The debug switch (-d) is checked before the message
- * is formatted, so disabled debug calls cost one atomic load. */
+ * is formatted, so disabled debug calls cost one atomic load. Errors and warnings also go into a
+ * small ring (the last LOG_RECENT_MAX, with their time) that `seafs status` shows. */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 static atomic_bool debug_enabled;
 static atomic_bool to_syslog;
+
+static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_entry recent[LOG_RECENT_MAX]; /* ring, protected by recent_lock */
+static size_t recent_next;                      /* slot of the next entry */
+static size_t recent_count;
+
+static void remember(int level, const char *text)
+{
+    pthread_mutex_lock(&recent_lock);
+    struct log_entry *e = &recent[recent_next];
+    e->time = (int64_t)time(NULL);
+    e->level = level;
+    size_t len = strnlen(text, sizeof(e->message) - 1); /* longer messages are cut */
+    memcpy(e->message, text, len);
+    e->message[len] = '\0';
+    recent_next = (recent_next + 1) % LOG_RECENT_MAX;
+    if (recent_count < LOG_RECENT_MAX)
+        recent_count++;
+    pthread_mutex_unlock(&recent_lock);
+}
+
+size_t log_recent(struct log_entry *out, size_t max)
+{
+    pthread_mutex_lock(&recent_lock);
+    size_t n = recent_count < max ? recent_count : max;
+    /* The newest n, oldest first. */
+    size_t first = (recent_next + LOG_RECENT_MAX - n) % LOG_RECENT_MAX;
+    for (size_t i = 0; i < n; i++)
+        out[i] = recent[(first + i) % LOG_RECENT_MAX];
+    pthread_mutex_unlock(&recent_lock);
+    return n;
+}
 
 void log_init(bool debug)
 {
@@ -50,6 +86,8 @@ void log_msg(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    if (level <= LOG_WARNING)
+        remember(level, text);
     if (atomic_load(&to_syslog))
         syslog(level, "%s", text);
     else

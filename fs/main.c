@@ -1,5 +1,6 @@
 /* seafs entry point: command line, password, start-up (login, library list or the saved one
- * when offline, cache), mount, and the background daemon.
+ * when offline, cache), mount, the control socket, and the background daemon. `seafs status`,
+ * `unlock` and `lock` are handed to the control client (ctl.c) before anything else.
  *
  * Background mode forks before anything starts a thread; the parent waits on a pipe until the
  * child reports that the mount is live (exit 0) or why it failed (exit 1, the child having
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <lz4.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
@@ -20,13 +22,17 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "control.h"
 #include "credentials.h"
+#include "ctl.h"
 #include "file.h"
 #include "fuse_ops.h"
 #include "log.h"
 #include "poll.h"
 #include "seafs.h"
 #include "state_dirs.h"
+#include "status.h"
+#include "unlock.h"
 
 #define TREE_MEMORY_LIMIT (32u << 20)
 #define PREFETCH_QUEUE    256
@@ -218,6 +224,57 @@ static int load_libraries(struct seafs *fs)
     return 0;
 }
 
+/* What the control socket's requests act on. */
+struct control_target {
+    struct seafs *fs;
+    char mountpoint[PATH_MAX]; /* canonical */
+};
+
+static json_t *control_status(void *ctx)
+{
+    struct control_target *t = ctx;
+    return status_build(t->fs, t->mountpoint);
+}
+
+static int control_unlock(void *ctx, const char *library, const char *password, char *msg,
+                          size_t msg_size)
+{
+    struct control_target *t = ctx;
+    return library_unlock(t->fs, library, password, msg, msg_size);
+}
+
+static int control_lock(void *ctx, const char *library, char *msg, size_t msg_size)
+{
+    struct control_target *t = ctx;
+    return library_lock(t->fs, library, msg, msg_size);
+}
+
+/* The control socket in the first usable socket directory, or NULL (the mount works without
+ * it; status/unlock/lock then cannot reach it). */
+static struct control_server *start_control(struct control_target *target)
+{
+    struct control_handlers handlers = {
+        .ctx = target, .status = control_status, .unlock = control_unlock, .lock = control_lock};
+    char dirs[CONTROL_DIRS_MAX][CONTROL_DIR_MAX], err[512];
+    size_t n = control_socket_dirs(getuid(), getenv("XDG_RUNTIME_DIR"), dirs, CONTROL_DIRS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (control_prepare_dir(dirs[i], getuid(), err, sizeof(err)) != 0) {
+            log_msg(LOG_WARNING, "control socket: %s", err);
+            continue;
+        }
+        struct control_server *server =
+            control_server_start(dirs[i], target->mountpoint, &handlers, err, sizeof(err));
+        if (server) {
+            log_msg(LOG_DEBUG, "control socket %s", control_server_path(server));
+            return server;
+        }
+        log_msg(LOG_WARNING, "control socket: %s", err);
+    }
+    log_msg(LOG_WARNING, "no control socket: seafs status, unlock and lock cannot reach %s",
+            target->mountpoint);
+    return NULL;
+}
+
 static int run_session(struct seafs *fs, int *parent_fd)
 {
     const struct seafs_options *o = fs->opts;
@@ -242,6 +299,13 @@ static int run_session(struct seafs *fs, int *parent_fd)
         return -1;
     }
     int rc = -1;
+    struct control_target control = {.fs = fs};
+    int path_rc =
+        control_mount_path(o->mountpoint, true, control.mountpoint, sizeof(control.mountpoint));
+    if (path_rc) {
+        log_msg(LOG_ERR, "mount point %s: %s", o->mountpoint, strerror(-path_rc));
+        goto out_destroy;
+    }
     if (fuse_set_signal_handlers(se) != 0)
         goto out_destroy;
     if (fuse_session_mount(se, o->mountpoint) != 0) {
@@ -249,8 +313,10 @@ static int run_session(struct seafs *fs, int *parent_fd)
         goto out_signals;
     }
     fs->session = se;
+    fs->mounted_at = (int64_t)time(NULL);
     log_msg(LOG_INFO, "mounted %s for %s on %s (%zu libraries)", o->server_url, o->user,
             o->mountpoint, fs->libs.n);
+    struct control_server *control_server = start_control(&control);
     report_to_parent(parent_fd, 0);
     struct poller *poller = poll_start(fs);
     if (o->single_thread) {
@@ -260,6 +326,7 @@ static int run_session(struct seafs *fs, int *parent_fd)
         rc = fuse_session_loop_mt(se, &config);
     }
     poll_stop(poller);
+    control_server_stop(control_server);
     fs->session = NULL;
     fuse_session_unmount(se);
     log_msg(LOG_INFO, "unmounted %s", o->mountpoint);
@@ -370,6 +437,8 @@ static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && ctl_is_command(argv[1]))
+        return ctl_main(argc, argv);
     struct seafs_options o;
     options_init(&o);
     char err[512];

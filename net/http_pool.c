@@ -76,7 +76,8 @@ struct http_pool {
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST]; /* one per kind of shared data */
     pthread_mutex_t lock;
     struct origin *origins;       /* protected by lock */
-    struct http_pool_stats stats; /* protected by lock */
+    struct http_pool_stats stats; /* protected by lock, except bytes_received: */
+    _Atomic uint64_t bytes_received;
     _Atomic uint64_t random_state;
     /* Multiplexing (see the top of the file); all protected by multi_lock except the CURLM,
      * which only the I/O thread touches between its creation and http_pool_free. */
@@ -391,6 +392,7 @@ void http_pool_get_stats(struct http_pool *pool, struct http_pool_stats *stats)
     pthread_mutex_lock(&pool->lock);
     *stats = pool->stats;
     pthread_mutex_unlock(&pool->lock);
+    stats->bytes_received = atomic_load(&pool->bytes_received);
 }
 
 /* ---- handle acquisition ------------------------------------------------------------------ */
@@ -534,6 +536,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     if (!(sink && sink->checks_sha1))
         seaf_sha1_update(t->sha1, data, len);
     t->response->body_len += len;
+    atomic_fetch_add(&t->pool->bytes_received, len);
     t->delivered = true;
     if (sink && sink->write) {
         t->sink_err = sink->write(sink->ctx, data, len);
@@ -986,9 +989,11 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         return SEAF_ERR_INVALID_ARG;
     pthread_mutex_lock(&pool->lock);
     pool->stats.requests++;
+    pool->stats.in_progress++;
     pthread_mutex_unlock(&pool->lock);
-    if (seaf_sha1_new(&t.sha1) != SEAF_OK)
-        return SEAF_ERR_NOMEM;
+    err = seaf_sha1_new(&t.sha1);
+    if (err != SEAF_OK)
+        goto out_done;
     err = acquire_handle(pool, request->url, &origin, &t.curl);
     if (err != SEAF_OK)
         goto out_free_sha1;
@@ -1042,5 +1047,9 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
     release_handle(pool, origin, t.curl);
 out_free_sha1:
     seaf_sha1_free(t.sha1);
+out_done:
+    pthread_mutex_lock(&pool->lock);
+    pool->stats.in_progress--;
+    pthread_mutex_unlock(&pool->lock);
     return err;
 }

@@ -102,6 +102,8 @@ struct http_pool_stats {
     uint64_t attempts;           /* requests sent, retries included */
     uint64_t retries;            /* attempts - first attempts */
     uint64_t connections_opened; /* new TCP connections libcurl had to open */
+    uint64_t bytes_received;     /* 2xx body bytes received (retried attempts included) */
+    uint64_t in_progress;        /* http_pool_perform calls running now */
 };
 
 /* A consistent snapshot of the pool's counters. Thread-safe. */

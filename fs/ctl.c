@@ -1,0 +1,629 @@
+/* ctl: `seafs status|unlock|lock`, the client of a mount's control socket (control.h).
+ *
+ * Finding a mount's socket never touches the mount itself first (a stopped daemon would hang
+ * us): the mount point is canonicalised by its parent's realpath, its owner read from
+ * /proc/self/mountinfo (FUSE's user_id=), and the socket looked up in the owner's socket
+ * directories; only when that finds nothing is the whole path resolved (a symlink to a mount
+ * point). Passwords come from a 0600 file, stdin or the terminal without echo (credentials.c),
+ * never from argv, and are wiped after sending. */
+#include "ctl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "credentials.h"
+
+#define STATUS_TIMEOUT_MS (5 * 1000)
+/* An unlock may derive a key with argon2id (about a second) and fetch the head commit (up to
+ * the mount's request timeout, 30 s by default). */
+#define UNLOCK_TIMEOUT_MS (45 * 1000)
+#define REPLY_MAX         (8u << 20)
+#define PASSWORD_MAX      1024
+
+/* ---- arguments ------------------------------------------------------------------------- */
+
+bool ctl_is_command(const char *arg)
+{
+    return arg &&
+           (strcmp(arg, "status") == 0 || strcmp(arg, "unlock") == 0 || strcmp(arg, "lock") == 0);
+}
+
+void ctl_print_usage(FILE *out)
+{
+    fprintf(out, "       seafs status [MOUNTPOINT] [--json]\n"
+                 "       seafs unlock MOUNTPOINT LIBRARY [--password-file FILE | "
+                 "--password-stdin]\n"
+                 "       seafs lock MOUNTPOINT LIBRARY\n");
+}
+
+static int usage_error(char *err, size_t err_size, const char *what, const char *arg)
+{
+    snprintf(err, err_size, "%s%s%s", what, arg ? " " : "", arg ? arg : "");
+    return -1;
+}
+
+int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    if (argc < 2 || !ctl_is_command(argv[1]))
+        return usage_error(err, err_size, "expected status, unlock or lock", NULL);
+    out->command = strcmp(argv[1], "status") == 0   ? CTL_STATUS
+                   : strcmp(argv[1], "unlock") == 0 ? CTL_UNLOCK
+                                                    : CTL_LOCK;
+    const char *positional[2] = {NULL, NULL};
+    int npositional = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            out->help = true;
+        } else if (strcmp(arg, "--json") == 0 && out->command == CTL_STATUS) {
+            out->json = true;
+        } else if (strcmp(arg, "--password-stdin") == 0 && out->command == CTL_UNLOCK) {
+            out->password_stdin = true;
+        } else if (strncmp(arg, "--password-file", 15) == 0 && out->command == CTL_UNLOCK &&
+                   (arg[15] == '\0' || arg[15] == '=')) {
+            if (arg[15] == '=')
+                out->password_file = arg + 16;
+            else if (i + 1 < argc)
+                out->password_file = argv[++i];
+            if (!out->password_file || !*out->password_file)
+                return usage_error(err, err_size, "--password-file needs a file name", NULL);
+        } else if (strncmp(arg, "--password", 10) == 0 || strcmp(arg, "-p") == 0) {
+            return usage_error(err, err_size,
+                               "passwords are never taken on the command line: use "
+                               "--password-file FILE, --password-stdin or the prompt",
+                               NULL);
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            return usage_error(err, err_size, "unknown argument", arg);
+        } else if (npositional < 2) {
+            positional[npositional++] = arg;
+        } else {
+            return usage_error(err, err_size, "unexpected argument", arg);
+        }
+    }
+    if (out->help)
+        return 0;
+    if (out->password_file && out->password_stdin)
+        return usage_error(err, err_size, "give --password-file or --password-stdin, not both",
+                           NULL);
+    out->mountpoint = positional[0];
+    if (out->command == CTL_STATUS) {
+        if (npositional > 1)
+            return usage_error(err, err_size, "unexpected argument", positional[1]);
+        return 0;
+    }
+    if (npositional < 2)
+        return usage_error(err, err_size, argv[1], "needs MOUNTPOINT and LIBRARY");
+    out->library = positional[1];
+    return 0;
+}
+
+/* ---- finding the socket ---------------------------------------------------------------- */
+
+/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_mountinfo(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = '\0';
+}
+
+/* Whether path is a seafs mount point (the last one mounted there); *owner gets the mounting
+ * uid from FUSE's user_id= super option. */
+static bool seafs_mount_owner(const char *path, uid_t *owner)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return false;
+    char *line = NULL;
+    size_t cap = 0;
+    bool found = false;
+    while (getline(&line, &cap, f) > 0) {
+        char *save = NULL, *fields[16];
+        int n = 0;
+        for (char *t = strtok_r(line, " \n", &save); t && n < 16; t = strtok_r(NULL, " \n", &save))
+            fields[n++] = t;
+        int dash = 6;
+        while (dash < n && strcmp(fields[dash], "-") != 0)
+            dash++;
+        if (n < 5 || dash + 1 >= n)
+            continue;
+        unescape_mountinfo(fields[4]);
+        if (strcmp(fields[4], path) != 0)
+            continue;
+        found = strcmp(fields[dash + 1], "fuse.seafs") == 0;
+        const char *uid = dash + 3 < n ? strstr(fields[dash + 3], "user_id=") : NULL;
+        *owner = uid ? (uid_t)strtoul(uid + 8, NULL, 10) : getuid();
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+enum lookup { LOOKUP_FOUND, LOOKUP_NONE, LOOKUP_DENIED };
+
+/* Looks for the socket of the mount at canonical among uid's socket directories. */
+static enum lookup lookup_socket(const char *canonical, uid_t uid, char *path, size_t size)
+{
+    char name[CONTROL_NAME_SIZE], dirs[CONTROL_DIRS_MAX][CONTROL_DIR_MAX];
+    if (control_socket_name(canonical, name) != 0)
+        return LOOKUP_NONE;
+    const char *xdg = uid == getuid() ? getenv("XDG_RUNTIME_DIR") : NULL;
+    size_t n = control_socket_dirs(uid, xdg, dirs, CONTROL_DIRS_MAX);
+    enum lookup result = LOOKUP_NONE;
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(path, size, "%s/%s", dirs[i], name);
+        struct stat st;
+        if (len < 0 || (size_t)len >= size)
+            continue;
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            return LOOKUP_FOUND;
+        if (errno == EACCES)
+            result = LOOKUP_DENIED;
+    }
+    return result;
+}
+
+/* The socket of the mount at mountpoint. 0, or -1 after printing why. */
+static int find_socket(const char *mountpoint, char *path, size_t size)
+{
+    char canonical[PATH_MAX];
+    uid_t owner = getuid();
+    bool resolve_all = false;
+    for (;;) {
+        int rc = control_mount_path(mountpoint, resolve_all, canonical, sizeof(canonical));
+        if (rc) {
+            fprintf(stderr, "seafs: no seafs mount at %s: %s\n", mountpoint, strerror(-rc));
+            return -1;
+        }
+        bool is_seafs = seafs_mount_owner(canonical, &owner);
+        enum lookup found = lookup_socket(canonical, is_seafs ? owner : getuid(), path, size);
+        if (found == LOOKUP_FOUND)
+            return 0;
+        if (found == LOOKUP_DENIED) {
+            fprintf(stderr,
+                    "seafs: permission denied: the seafs mount at %s belongs to uid %u; only "
+                    "that user and root may control it\n",
+                    canonical, (unsigned)owner);
+            return -1;
+        }
+        if (is_seafs) {
+            fprintf(stderr,
+                    "seafs: the seafs mount at %s has no control socket (its daemon is gone, "
+                    "or it was started by another version)\n",
+                    canonical);
+            return -1;
+        }
+        if (resolve_all) {
+            fprintf(stderr, "seafs: no seafs mount at %s\n", mountpoint);
+            return -1;
+        }
+        resolve_all = true;
+    }
+}
+
+/* ---- one exchange ---------------------------------------------------------------------- */
+
+enum exchange_result { EXCHANGE_OK, EXCHANGE_STALE, EXCHANGE_FAILED };
+
+/* Sends request (one line, newline added here) to the socket at path and parses the reply
+ * into *reply. On failure the reason is in err. */
+static enum exchange_result exchange(const char *path, const char *request, int timeout_ms,
+                                     json_t **reply, char *err, size_t err_size)
+{
+    *reply = NULL;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        snprintf(err, err_size, "socket path %s is too long", path);
+        return EXCHANGE_FAILED;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(err, err_size, "socket: %s", strerror(errno));
+        return EXCHANGE_FAILED;
+    }
+    enum exchange_result result = EXCHANGE_FAILED;
+    char *line = NULL;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        if (errno == ECONNREFUSED) {
+            snprintf(err, err_size, "the daemon is not running (stale control socket %s)", path);
+            result = EXCHANGE_STALE;
+        } else if (errno == EACCES || errno == EPERM) {
+            snprintf(err, err_size, "permission denied on %s", path);
+        } else if (errno == EAGAIN) {
+            snprintf(err, err_size, "the daemon is not responding (its queue at %s is full)", path);
+        } else {
+            snprintf(err, err_size, "cannot connect to %s: %s", path, strerror(errno));
+        }
+        goto out;
+    }
+    size_t len = strlen(request);
+    line = malloc(len > REPLY_MAX ? len + 2 : REPLY_MAX);
+    if (!line) {
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
+    memcpy(line, request, len);
+    line[len] = '\n';
+    int rc = control_write_all(fd, line, len + 1, timeout_ms);
+    explicit_bzero(line, len + 1);
+    long got = rc ? rc : control_read_line(fd, line, REPLY_MAX, timeout_ms);
+    if (got == -ETIMEDOUT) {
+        snprintf(err, err_size, "the daemon is not responding (no reply within %d s)",
+                 timeout_ms / 1000);
+    } else if (got == -ECONNRESET || got == -EPIPE) {
+        snprintf(err, err_size, "the daemon closed the connection without a reply");
+    } else if (got < 0) {
+        snprintf(err, err_size, "talking to the daemon: %s", strerror((int)-got));
+    } else {
+        json_error_t error;
+        *reply = json_loads(line, 0, &error);
+        if (json_is_object(*reply)) {
+            result = EXCHANGE_OK;
+        } else {
+            json_decref(*reply);
+            *reply = NULL;
+            snprintf(err, err_size, "the daemon sent a malformed reply");
+        }
+    }
+out:
+    free(line);
+    close(fd);
+    return result;
+}
+
+/* The reply's status, or NULL after printing why there is none. */
+static json_t *reply_status(json_t *reply, const char *what)
+{
+    json_t *status = json_object_get(reply, "status");
+    if (json_is_true(json_object_get(reply, "ok")) && json_is_object(status))
+        return status;
+    fprintf(stderr, "seafs: %s: %s\n", what,
+            json_string_value(json_object_get(reply, "message"))
+                ? json_string_value(json_object_get(reply, "message"))
+                : "no status in the reply");
+    return NULL;
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static void format_size(char *out, size_t size, double bytes)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    unsigned u = 0;
+    while (bytes >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(out, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static void format_age(char *out, size_t size, json_int_t seconds)
+{
+    if (seconds < 0)
+        seconds = 0;
+    if (seconds < 120)
+        snprintf(out, size, "%llds", (long long)seconds);
+    else if (seconds < 2 * 3600)
+        snprintf(out, size, "%lldm", (long long)seconds / 60);
+    else if (seconds < 2 * 86400)
+        snprintf(out, size, "%lldh", (long long)seconds / 3600);
+    else
+        snprintf(out, size, "%lldd", (long long)seconds / 86400);
+}
+
+static json_int_t field_int(json_t *object, const char *key)
+{
+    return json_integer_value(json_object_get(object, key));
+}
+
+static const char *field_str(json_t *object, const char *key)
+{
+    const char *s = json_string_value(json_object_get(object, key));
+    return s ? s : "";
+}
+
+static void print_libraries(FILE *out, json_t *libraries)
+{
+    fprintf(out, "  libraries: %zu\n", json_array_size(libraries));
+    if (json_array_size(libraries) == 0)
+        return;
+    int width = 6;
+    size_t i;
+    json_t *lib;
+    json_array_foreach(libraries, i, lib)
+    {
+        int len = (int)strlen(field_str(lib, "path"));
+        width = len > width ? len : width;
+    }
+    width = width > 40 ? 40 : width;
+    fprintf(out, "    %-*s  %-8s  %-6s  %-12s  %s\n", width, "FOLDER", "STATE", "ACCESS",
+            "HEAD COMMIT", "CHANGED");
+    json_array_foreach(libraries, i, lib)
+    {
+        char age[32];
+        format_age(age, sizeof(age), field_int(lib, "head_age"));
+        const char *state = !json_is_true(json_object_get(lib, "encrypted")) ? "plain"
+                            : json_is_true(json_object_get(lib, "locked"))   ? "locked"
+                                                                             : "unlocked";
+        fprintf(out, "    %-*s  %-8s  %-6s  %-12.12s  %s ago  %s\n", width, field_str(lib, "path"),
+                state, json_is_true(json_object_get(lib, "read_only")) ? "ro" : "rw",
+                field_str(lib, "head_commit"), age, field_str(lib, "id"));
+    }
+}
+
+void ctl_print_status(FILE *out, json_t *status)
+{
+    char age[32], used[32], limit[32], fetched[32];
+    format_age(age, sizeof(age), field_int(status, "now") - field_int(status, "mounted_at"));
+    fprintf(out, "%s: seafs %s, pid %lld, mounted %s ago\n", field_str(status, "mountpoint"),
+            field_str(status, "version"), (long long)field_int(status, "pid"), age);
+    fprintf(out, "  server:    %s (%s)\n", field_str(status, "server"),
+            json_is_true(json_object_get(status, "online")) ? "online" : "offline");
+    fprintf(out, "  account:   %s\n", field_str(status, "account"));
+    json_t *cache = json_object_get(status, "cache");
+    format_size(used, sizeof(used), (double)field_int(cache, "used_bytes"));
+    format_size(limit, sizeof(limit), (double)field_int(cache, "limit_bytes"));
+    json_t *ratio = json_object_get(cache, "hit_ratio");
+    fprintf(out, "  cache:     %s of %s, %lld objects, ", used, limit,
+            (long long)field_int(cache, "entries"));
+    if (json_is_number(ratio))
+        fprintf(out, "hit ratio %.0f%% (%lld of %lld)\n", json_number_value(ratio) * 100,
+                (long long)field_int(cache, "hits"),
+                (long long)(field_int(cache, "hits") + field_int(cache, "misses")));
+    else
+        fprintf(out, "hit ratio -\n");
+    json_t *net = json_object_get(status, "network");
+    format_size(fetched, sizeof(fetched), (double)field_int(net, "bytes_received"));
+    fprintf(out, "  network:   %s fetched in %lld requests (%lld retries), %lld in progress\n",
+            fetched, (long long)field_int(net, "requests"), (long long)field_int(net, "retries"),
+            (long long)field_int(net, "transfers_in_progress"));
+    print_libraries(out, json_object_get(status, "libraries"));
+    json_t *errors = json_object_get(status, "errors");
+    if (json_array_size(errors) == 0) {
+        fprintf(out, "  last errors: none\n");
+        return;
+    }
+    fprintf(out, "  last errors:\n");
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        char when[32];
+        time_t t = (time_t)field_int(e, "time");
+        struct tm tm;
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+        fprintf(out, "    %s %s: %s\n", when, field_str(e, "level"), field_str(e, "message"));
+    }
+}
+
+/* Prints one mount's status (JSON or human); the socket path joins the JSON form. */
+static void print_status(json_t *status, const char *socket_path, bool json, bool first)
+{
+    json_object_set_new(status, "socket", json_string(socket_path));
+    if (json) {
+        json_dumpf(status, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+    } else {
+        if (!first)
+            fputc('\n', stdout);
+        ctl_print_status(stdout, status);
+    }
+}
+
+static int status_of(const char *mountpoint, bool json)
+{
+    char path[CONTROL_SOCKET_PATH_MAX + 32], err[512];
+    if (find_socket(mountpoint, path, sizeof(path)) != 0)
+        return CTL_EXIT_FAILURE;
+    json_t *reply;
+    if (exchange(path, "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err, sizeof(err)) !=
+        EXCHANGE_OK) {
+        fprintf(stderr, "seafs: %s: %s\n", mountpoint, err);
+        return CTL_EXIT_FAILURE;
+    }
+    json_t *status = reply_status(reply, mountpoint);
+    if (status)
+        print_status(status, path, json, true);
+    json_decref(reply);
+    return status ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
+}
+
+/* Whether dir already is in dirs[0..n). */
+static bool seen_dir(char dirs[][CONTROL_DIR_MAX], size_t n, const char *dir)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(dirs[i], dir) == 0)
+            return true;
+    return false;
+}
+
+/* The status of every live mount with a socket in this user's directories. */
+static int status_of_all(bool json)
+{
+    char dirs[CONTROL_DIRS_MAX][CONTROL_DIR_MAX];
+    size_t ndirs = control_socket_dirs(getuid(), getenv("XDG_RUNTIME_DIR"), dirs, CONTROL_DIRS_MAX);
+    json_t *all = json_array();
+    unsigned live = 0;
+    for (size_t d = 0; all && d < ndirs; d++) {
+        if (seen_dir(dirs, d, dirs[d]))
+            continue;
+        DIR *dir = opendir(dirs[d]);
+        if (!dir)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            size_t len = strlen(e->d_name);
+            if (len < 6 || strcmp(e->d_name + len - 5, ".sock") != 0)
+                continue;
+            char path[CONTROL_SOCKET_PATH_MAX + 300], err[512];
+            snprintf(path, sizeof(path), "%s/%s", dirs[d], e->d_name);
+            json_t *reply;
+            if (exchange(path, "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err,
+                         sizeof(err)) != EXCHANGE_OK) {
+                fprintf(stderr, "seafs: skipped: %s\n", err);
+                continue;
+            }
+            json_t *status = reply_status(reply, path);
+            if (status && json) {
+                json_object_set_new(status, "socket", json_string(path));
+                json_array_append(all, status);
+            } else if (status) {
+                print_status(status, path, false, live == 0);
+            }
+            live += status != NULL;
+            json_decref(reply);
+        }
+        closedir(dir);
+    }
+    if (json && all) {
+        json_dumpf(all, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+    }
+    json_decref(all);
+    if (live == 0) {
+        fprintf(stderr, "seafs: no seafs mounts of uid %u are running\n", (unsigned)getuid());
+        return CTL_EXIT_FAILURE;
+    }
+    return CTL_EXIT_OK;
+}
+
+/* ---- unlock and lock ------------------------------------------------------------------- */
+
+/* One line from stdin (newline stripped), malloc'd; NULL when empty. */
+static char *password_from_stdin(void)
+{
+    char line[PASSWORD_MAX];
+    size_t len = 0;
+    char c;
+    while (len + 1 < sizeof(line) && read(STDIN_FILENO, &c, 1) == 1 && c != '\n')
+        line[len++] = c;
+    while (len && line[len - 1] == '\r')
+        len--;
+    line[len] = '\0';
+    char *password = len ? strdup(line) : NULL;
+    explicit_bzero(line, sizeof(line));
+    return password;
+}
+
+/* The password of the library: from the file, stdin or the terminal. NULL after printing
+ * why there is none. */
+static char *read_password(const struct ctl_args *a)
+{
+    if (a->password_file) {
+        char *user = NULL, *password = NULL, err[256];
+        if (credentials_read_file(a->password_file, &user, &password, err, sizeof(err)) != 0) {
+            fprintf(stderr, "seafs: password file %s %s\n", a->password_file, err);
+            return NULL;
+        }
+        credentials_free_secret(user);
+        return password;
+    }
+    if (a->password_stdin || !isatty(STDIN_FILENO)) {
+        char *password = password_from_stdin();
+        if (!password)
+            fprintf(stderr, "seafs: no password on stdin\n");
+        return password;
+    }
+    char label[PATH_MAX];
+    snprintf(label, sizeof(label), "library %s", a->library);
+    char *password = credentials_prompt(label);
+    if (!password)
+        fprintf(stderr, "seafs: no password typed (or no terminal: use --password-file FILE "
+                        "or --password-stdin)\n");
+    return password;
+}
+
+/* The request line of an unlock (malloc'd; the caller wipes and frees it). */
+static char *unlock_request(const char *library, const char *password)
+{
+    json_t *pw = json_string(password);
+    json_t *request =
+        json_pack("{s:s, s:s, s:O}", "request", "unlock", "library", library, "password", pw);
+    char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
+    if (pw)
+        explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
+    json_decref(pw);
+    json_decref(request);
+    return text;
+}
+
+static int lock_or_unlock(const struct ctl_args *a)
+{
+    char path[CONTROL_SOCKET_PATH_MAX + 32], err[512];
+    if (find_socket(a->mountpoint, path, sizeof(path)) != 0)
+        return CTL_EXIT_FAILURE;
+    char *request;
+    if (a->command == CTL_UNLOCK) {
+        char *password = read_password(a);
+        if (!password)
+            return CTL_EXIT_FAILURE;
+        request = unlock_request(a->library, password);
+        credentials_free_secret(password);
+    } else {
+        json_t *r = json_pack("{s:s, s:s}", "request", "lock", "library", a->library);
+        request = r ? json_dumps(r, JSON_COMPACT) : NULL;
+        json_decref(r);
+    }
+    if (!request) {
+        fprintf(stderr, "seafs: out of memory\n");
+        return CTL_EXIT_FAILURE;
+    }
+    json_t *reply;
+    enum exchange_result result =
+        exchange(path, request, a->command == CTL_UNLOCK ? UNLOCK_TIMEOUT_MS : STATUS_TIMEOUT_MS,
+                 &reply, err, sizeof(err));
+    credentials_free_secret(request);
+    const char *verb = a->command == CTL_UNLOCK ? "unlock" : "lock";
+    if (result != EXCHANGE_OK) {
+        fprintf(stderr, "seafs: %s %s: %s: %s\n", verb, a->library, a->mountpoint, err);
+        return CTL_EXIT_FAILURE;
+    }
+    bool ok = json_is_true(json_object_get(reply, "ok"));
+    const char *message = field_str(reply, "message");
+    if (ok)
+        printf("%s\n", *message ? message : "done");
+    else
+        fprintf(stderr, "seafs: %s %s: %s\n", verb, a->library,
+                *message ? message : field_str(reply, "error"));
+    json_decref(reply);
+    return ok ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
+}
+
+int ctl_main(int argc, char **argv)
+{
+    struct ctl_args a;
+    char err[512];
+    if (ctl_parse_args(argc, argv, &a, err, sizeof(err)) != 0) {
+        fprintf(stderr, "seafs: %s\nusage:\n", err);
+        ctl_print_usage(stderr);
+        return CTL_EXIT_USAGE;
+    }
+    if (a.help) {
+        printf("usage:\n");
+        ctl_print_usage(stdout);
+        return CTL_EXIT_OK;
+    }
+    if (a.command == CTL_STATUS)
+        return a.mountpoint ? status_of(a.mountpoint, a.json) : status_of_all(a.json);
+    return lock_or_unlock(&a);
+}

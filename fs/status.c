@@ -1,0 +1,109 @@
+/* status: builds the JSON status report of a mount (see status.h for the fields). The library
+ * fields are copied under libs_lock, which is released before the key store is asked whether
+ * a library is unlocked, so no other lock is taken inside libs_lock. */
+#include "status.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "unlock.h"
+
+/* The relative path of a library's folder in the mount. */
+static json_t *library_path(const struct library *lib)
+{
+    if (lib->category)
+        return json_sprintf("%s/%s", lib->category, lib->folder);
+    return json_string(lib->folder);
+}
+
+static json_t *library_entry(const struct library *lib, int64_t now)
+{
+    return json_pack("{s:o, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:I, s:I}", "path",
+                     library_path(lib), "name", lib->name ? lib->name : "", "id", lib->id, "owner",
+                     lib->owner ? lib->owner : "", "encrypted", lib->encrypted, "locked",
+                     lib->encrypted, "read_only", lib->read_only, "head_commit",
+                     lib->head_commit_id, "head_time", (json_int_t)lib->mtime, "head_age",
+                     (json_int_t)(now - lib->mtime));
+}
+
+/* The libraries, sorted as the list is; locked filled in after libs_lock is released. */
+static json_t *libraries(struct seafs *fs, int64_t now)
+{
+    json_t *list = json_array();
+    if (!list)
+        return NULL;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    for (size_t i = 0; i < fs->libs.n; i++) {
+        if (json_array_append_new(list, library_entry(&fs->libs.libs[i], now)) != 0) {
+            pthread_rwlock_unlock(&fs->libs_lock);
+            json_decref(list);
+            return NULL;
+        }
+    }
+    pthread_rwlock_unlock(&fs->libs_lock);
+    size_t i;
+    json_t *entry;
+    json_array_foreach(list, i, entry)
+    {
+        if (json_is_true(json_object_get(entry, "encrypted"))) {
+            const char *id = json_string_value(json_object_get(entry, "id"));
+            json_object_set_new(entry, "locked", json_boolean(!library_is_unlocked(fs, id)));
+        }
+    }
+    return list;
+}
+
+static json_t *cache_report(struct seafs *fs)
+{
+    struct cache_stats st;
+    cache_get_stats(fs->cache, &st);
+    uint64_t opens = st.hits + st.misses;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "used_bytes", (json_int_t)st.used_bytes,
+                     "limit_bytes", (json_int_t)fs->opts->cache_size, "entries",
+                     (json_int_t)st.entries, "hits", (json_int_t)st.hits, "misses",
+                     (json_int_t)st.misses, "hit_ratio",
+                     opens ? json_real((double)st.hits / (double)opens) : json_null(), "evictions",
+                     (json_int_t)st.evictions);
+}
+
+static json_t *network_report(struct seafs *fs)
+{
+    struct http_pool_stats st;
+    http_pool_get_stats(fs->pool, &st);
+    return json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)st.requests, "retries",
+                     (json_int_t)st.retries, "bytes_received", (json_int_t)st.bytes_received,
+                     "transfers_in_progress", (json_int_t)st.in_progress);
+}
+
+static json_t *recent_errors(void)
+{
+    struct log_entry entries[LOG_RECENT_MAX];
+    size_t n = log_recent(entries, LOG_RECENT_MAX);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        json_t *e = json_pack("{s:I, s:s, s:s}", "time", (json_int_t)entries[i].time, "level",
+                              entries[i].level == LOG_ERR ? "error" : "warning", "message",
+                              entries[i].message);
+        if (json_array_append_new(list, e) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+json_t *status_build(struct seafs *fs, const char *mountpoint)
+{
+    int64_t now = (int64_t)time(NULL);
+    const struct seafs_options *o = fs->opts;
+    /* "o" steals the reference and fails the whole pack when a part is NULL. */
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o}", "version",
+                     SEAFS_VERSION, "pid", (json_int_t)getpid(), "mountpoint", mountpoint, "server",
+                     o->server_url, "account", o->user, "online", atomic_load(&fs->online),
+                     "mounted_at", (json_int_t)fs->mounted_at, "now", (json_int_t)now, "libraries",
+                     libraries(fs, now), "cache", cache_report(fs), "network", network_report(fs),
+                     "errors", recent_errors());
+}

@@ -1,0 +1,533 @@
+/* Unit tests of fs/control (no FUSE): where the sockets live (directory candidates and checks,
+ * socket names, canonical mount paths), the request protocol with fake handlers, the line I/O
+ * and the serving thread (peer served, silent and slow clients dropped, stale socket replaced,
+ * live socket kept, socket removed at stop). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static char *temp_dir(void)
+{
+    char *dir = strdup("/tmp/sfctl-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+static void remove_tree(char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+/* What the fake handlers saw and answer. */
+struct fake {
+    int status_calls;
+    char library[64];
+    char password[64];
+    int result;
+};
+
+static json_t *fake_status(void *ctx)
+{
+    struct fake *f = ctx;
+    f->status_calls++;
+    return json_pack("{s:s, s:i}", "mountpoint", "/mnt/x", "calls", f->status_calls);
+}
+
+static int fake_unlock(void *ctx, const char *library, const char *password, char *msg,
+                       size_t msg_size)
+{
+    struct fake *f = ctx;
+    snprintf(f->library, sizeof(f->library), "%s", library);
+    snprintf(f->password, sizeof(f->password), "%s", password);
+    snprintf(msg, msg_size, f->result ? "refused %s" : "unlocked %s", library);
+    return f->result;
+}
+
+static int fake_lock(void *ctx, const char *library, char *msg, size_t msg_size)
+{
+    struct fake *f = ctx;
+    snprintf(f->library, sizeof(f->library), "%s", library);
+    snprintf(msg, msg_size, f->result ? "cannot lock %s" : "locked %s", library);
+    return f->result;
+}
+
+static struct control_handlers handlers_of(struct fake *f)
+{
+    struct control_handlers h = {
+        .ctx = f, .status = fake_status, .unlock = fake_unlock, .lock = fake_lock};
+    return h;
+}
+
+/* The parsed reply to line. */
+static json_t *ask(struct fake *f, const char *line)
+{
+    struct control_handlers h = handlers_of(f);
+    char *text = control_handle_line(&h, line);
+    assert_non_null(text);
+    assert_null(strchr(text, '\n')); /* one line */
+    json_error_t error;
+    json_t *reply = json_loads(text, 0, &error);
+    free(text);
+    assert_true(json_is_object(reply));
+    return reply;
+}
+
+static void assert_error(json_t *reply, const char *code)
+{
+    assert_true(json_is_false(json_object_get(reply, "ok")));
+    assert_string_equal(json_string_value(json_object_get(reply, "error")), code);
+    assert_true(json_string_length(json_object_get(reply, "message")) > 0);
+    json_decref(reply);
+}
+
+/* out = a + suffix, which must fit into PATH_MAX. */
+static void join(char *out, const char *a, const char *suffix)
+{
+    int n = snprintf(out, PATH_MAX, "%s%s", a, suffix);
+    assert_true(n > 0 && n < PATH_MAX);
+}
+
+/* ---- where the sockets are --------------------------------------------------------------- */
+
+static void test_dir_problem(void **state)
+{
+    (void)state;
+    struct stat st = {.st_mode = S_IFDIR | 0700, .st_uid = 1000};
+    assert_null(control_dir_problem(&st, 1000));
+    st.st_mode = S_IFDIR | 0755; /* readable by others: fine (made 0700 when prepared) */
+    assert_null(control_dir_problem(&st, 1000));
+    assert_non_null(control_dir_problem(&st, 1001)); /* someone else's */
+    st.st_mode = S_IFDIR | 0770;
+    assert_non_null(control_dir_problem(&st, 1000));
+    st.st_mode = S_IFDIR | 01777; /* like /tmp */
+    assert_non_null(control_dir_problem(&st, 1000));
+    st.st_mode = S_IFLNK | 0777;
+    assert_non_null(control_dir_problem(&st, 1000));
+    st.st_mode = S_IFREG | 0600;
+    assert_non_null(control_dir_problem(&st, 1000));
+}
+
+static void test_socket_dirs(void **state)
+{
+    (void)state;
+    char dirs[CONTROL_DIRS_MAX][CONTROL_DIR_MAX], expected[CONTROL_DIR_MAX + 16];
+    uid_t uid = getuid();
+    char *xdg = temp_dir(); /* mkdtemp: 0700, ours */
+    size_t n = control_socket_dirs(uid, xdg, dirs, CONTROL_DIRS_MAX);
+    assert_true(n >= 2);
+    snprintf(expected, sizeof(expected), "%s/seafs", xdg);
+    assert_string_equal(dirs[0], expected);
+    snprintf(expected, sizeof(expected), "/tmp/seafs-%u", (unsigned)uid);
+    assert_string_equal(dirs[n - 1], expected); /* the last resort */
+    bool has_run_seafs = false;
+    for (size_t i = 0; i < n; i++)
+        has_run_seafs |= strcmp(dirs[i], "/run/seafs") == 0;
+    assert_int_equal(has_run_seafs, uid == 0);
+
+    /* Unusable $XDG_RUNTIME_DIR values are skipped. */
+    size_t without = control_socket_dirs(uid, NULL, dirs, CONTROL_DIRS_MAX);
+    assert_int_equal(without, n - 1);
+    assert_int_equal(control_socket_dirs(uid, "relative/dir", dirs, CONTROL_DIRS_MAX), without);
+    assert_int_equal(control_socket_dirs(uid, "/nonexistent-xdg", dirs, CONTROL_DIRS_MAX), without);
+    assert_int_equal(chmod(xdg, 0777), 0);
+    assert_int_equal(control_socket_dirs(uid, xdg, dirs, CONTROL_DIRS_MAX), without);
+    assert_int_equal(chmod(xdg, 0700), 0);
+    assert_int_equal(control_socket_dirs(uid + 1, xdg, dirs, CONTROL_DIRS_MAX) <= without, 1);
+    /* Too long for a socket path: skipped rather than cut. */
+    char deep[CONTROL_DIR_MAX + 40];
+    snprintf(deep, sizeof(deep), "%s/%s", xdg,
+             "a-very-long-directory-name-that-does-not-fit-into-a-socket-path-at-all");
+    assert_int_equal(mkdir(deep, 0700), 0);
+    assert_int_equal(control_socket_dirs(uid, deep, dirs, CONTROL_DIRS_MAX), without);
+    /* max bounds the count. */
+    assert_int_equal(control_socket_dirs(uid, xdg, dirs, 1), 1);
+    remove_tree(xdg);
+}
+
+static void test_prepare_dir(void **state)
+{
+    (void)state;
+    char *base = temp_dir();
+    char dir[256], err[256];
+    struct stat st;
+    uid_t uid = getuid();
+    snprintf(dir, sizeof(dir), "%s/seafs", base);
+    assert_int_equal(control_prepare_dir(dir, uid, err, sizeof(err)), 0);
+    assert_int_equal(lstat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    assert_int_equal(control_prepare_dir(dir, uid, err, sizeof(err)), 0); /* exists: fine */
+    assert_int_equal(chmod(dir, 0755), 0);                                /* tightened */
+    assert_int_equal(control_prepare_dir(dir, uid, err, sizeof(err)), 0);
+    assert_int_equal(lstat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    assert_int_equal(chmod(dir, 0777), 0); /* someone may have planted a socket: refused */
+    assert_int_equal(control_prepare_dir(dir, uid, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "writable by group or others"));
+    assert_int_equal(chmod(dir, 0700), 0);
+    assert_int_equal(control_prepare_dir(dir, uid + 1, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "owned by another user"));
+    /* A symlink to a good directory is refused (lstat). */
+    char link[300];
+    snprintf(link, sizeof(link), "%s/link", base);
+    assert_int_equal(symlink(dir, link), 0);
+    assert_int_equal(control_prepare_dir(link, uid, err, sizeof(err)), -EPERM);
+    /* A missing parent cannot be made. */
+    snprintf(dir, sizeof(dir), "%s/missing/seafs", base);
+    assert_int_equal(control_prepare_dir(dir, uid, err, sizeof(err)), -ENOENT);
+    assert_non_null(strstr(err, "cannot create"));
+    remove_tree(base);
+}
+
+static void test_socket_name(void **state)
+{
+    (void)state;
+    char a[CONTROL_NAME_SIZE], b[CONTROL_NAME_SIZE];
+    assert_int_equal(control_socket_name("/mnt/seafs", a), 0);
+    assert_string_equal(a, "cc335b4c7c3b3b47.sock"); /* SHA-1("/mnt/seafs") prefix */
+    assert_int_equal(control_socket_name("/mnt/seafs2", b), 0);
+    assert_string_not_equal(a, b);
+    assert_int_equal(strlen(a), CONTROL_NAME_SIZE - 1);
+}
+
+static void test_mount_path(void **state)
+{
+    (void)state;
+    char *base = temp_dir();
+    char dir[PATH_MAX], arg[PATH_MAX], out[PATH_MAX], target[PATH_MAX], resolved_base[PATH_MAX];
+    assert_non_null(realpath(base, resolved_base));
+    join(dir, base, "/sub");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    join(target, dir, "/mnt");
+    assert_int_equal(mkdir(target, 0700), 0);
+    /* The parent is resolved ("..", trailing slashes), the last component kept. */
+    join(arg, base, "/sub/../sub/mnt//");
+    assert_int_equal(control_mount_path(arg, false, out, sizeof(out)), 0);
+    join(dir, resolved_base, "/sub/mnt");
+    assert_string_equal(out, dir);
+    /* A symlink as last component stays itself unless everything is resolved. */
+    join(arg, base, "/link");
+    assert_int_equal(symlink(target, arg), 0);
+    assert_int_equal(control_mount_path(arg, false, out, sizeof(out)), 0);
+    join(dir, resolved_base, "/link");
+    assert_string_equal(out, dir);
+    assert_int_equal(control_mount_path(arg, true, out, sizeof(out)), 0);
+    join(dir, resolved_base, "/sub/mnt");
+    assert_string_equal(out, dir);
+    /* The last component need not exist (a mount point that went away); its parent must. */
+    join(arg, base, "/gone");
+    assert_int_equal(control_mount_path(arg, false, out, sizeof(out)), 0);
+    assert_int_equal(control_mount_path(arg, true, out, sizeof(out)), -ENOENT);
+    join(arg, base, "/missing/mnt");
+    assert_int_equal(control_mount_path(arg, false, out, sizeof(out)), -ENOENT);
+    /* Relative paths and "." / "..". */
+    char cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(target), 0);
+    assert_int_equal(control_mount_path(".", false, out, sizeof(out)), 0);
+    assert_string_equal(out, dir);
+    assert_int_equal(control_mount_path("..", false, out, sizeof(out)), 0);
+    join(dir, resolved_base, "/sub");
+    assert_string_equal(out, dir);
+    assert_int_equal(chdir(resolved_base), 0);
+    assert_int_equal(control_mount_path("sub", false, out, sizeof(out)), 0);
+    assert_string_equal(out, dir);
+    assert_int_equal(control_mount_path("/", false, out, sizeof(out)), 0);
+    assert_string_equal(out, "/");
+    assert_int_equal(control_mount_path("", false, out, sizeof(out)), -ENOENT);
+    assert_int_equal(control_mount_path(dir, false, out, 4), -ENAMETOOLONG);
+    assert_int_equal(chdir(cwd), 0);
+    remove_tree(base);
+}
+
+/* ---- the protocol ------------------------------------------------------------------------ */
+
+static void test_status_request(void **state)
+{
+    (void)state;
+    struct fake f = {0};
+    json_t *reply = ask(&f, "{\"request\": \"status\"}");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    json_t *status = json_object_get(reply, "status");
+    assert_string_equal(json_string_value(json_object_get(status, "mountpoint")), "/mnt/x");
+    assert_int_equal(f.status_calls, 1);
+    json_decref(reply);
+}
+
+static void test_unlock_request(void **state)
+{
+    (void)state;
+    struct fake f = {0};
+    json_t *reply =
+        ask(&f, "{\"request\":\"unlock\",\"library\":\"Secret\",\"password\":\"s3\\\"cret\"}");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    assert_string_equal(json_string_value(json_object_get(reply, "message")), "unlocked Secret");
+    assert_string_equal(f.library, "Secret");
+    assert_string_equal(f.password, "s3\"cret"); /* JSON escapes undone */
+    json_decref(reply);
+
+    /* The handler's -errno picks the error code, its message is passed on. */
+    f.result = -EACCES;
+    reply = ask(&f, "{\"request\":\"unlock\",\"library\":\"Secret\",\"password\":\"bad\"}");
+    assert_string_equal(json_string_value(json_object_get(reply, "message")), "refused Secret");
+    assert_error(reply, "wrong_password");
+    f.result = -ENOENT;
+    assert_error(ask(&f, "{\"request\":\"unlock\",\"library\":\"X\",\"password\":\"p\"}"),
+                 "unknown_library");
+    f.result = -EINVAL;
+    assert_error(ask(&f, "{\"request\":\"unlock\",\"library\":\"X\",\"password\":\"p\"}"),
+                 "not_encrypted");
+
+    /* Missing or empty arguments never reach the handler. */
+    memset(f.library, 0, sizeof(f.library));
+    assert_error(ask(&f, "{\"request\":\"unlock\",\"password\":\"p\"}"), "bad_request");
+    assert_error(ask(&f, "{\"request\":\"unlock\",\"library\":\"\",\"password\":\"p\"}"),
+                 "bad_request");
+    assert_error(ask(&f, "{\"request\":\"unlock\",\"library\":\"S\"}"), "bad_request");
+    assert_error(ask(&f, "{\"request\":\"unlock\",\"library\":\"S\",\"password\":\"\"}"),
+                 "bad_request");
+    assert_error(ask(&f, "{\"request\":\"unlock\",\"library\":\"S\",\"password\":7}"),
+                 "bad_request");
+    assert_string_equal(f.library, "");
+}
+
+static void test_lock_request(void **state)
+{
+    (void)state;
+    struct fake f = {0};
+    json_t *reply = ask(&f, "{\"request\":\"lock\",\"library\":\"Secret\"}");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    assert_string_equal(json_string_value(json_object_get(reply, "message")), "locked Secret");
+    json_decref(reply);
+    f.result = -EINVAL;
+    reply = ask(&f, "{\"request\":\"lock\",\"library\":\"Docs\"}");
+    assert_string_equal(json_string_value(json_object_get(reply, "message")), "cannot lock Docs");
+    assert_error(reply, "not_encrypted");
+    assert_error(ask(&f, "{\"request\":\"lock\",\"library\":[]}"), "bad_request");
+}
+
+static void test_bad_requests(void **state)
+{
+    (void)state;
+    struct fake f = {0};
+    assert_error(ask(&f, ""), "bad_request");
+    assert_error(ask(&f, "not json"), "bad_request");
+    assert_error(ask(&f, "[\"status\"]"), "bad_request");
+    assert_error(ask(&f, "{}"), "bad_request");
+    assert_error(ask(&f, "{\"request\": 1}"), "bad_request");
+    assert_error(ask(&f, "{\"request\": \"format\"}"), "bad_request");
+    assert_error(ask(&f, "{\"request\":\"status\",\"request\":\"lock\"}"), "bad_request");
+    assert_int_equal(f.status_calls, 0);
+}
+
+static void test_error_codes_and_peers(void **state)
+{
+    (void)state;
+    assert_string_equal(control_error_code(-ENOENT), "unknown_library");
+    assert_string_equal(control_error_code(-EINVAL), "not_encrypted");
+    assert_string_equal(control_error_code(-EACCES), "wrong_password");
+    assert_string_equal(control_error_code(-ENOTSUP), "unsupported_encryption");
+    assert_string_equal(control_error_code(-EHOSTDOWN), "unavailable");
+    assert_string_equal(control_error_code(-EIO), "unavailable");
+    assert_string_equal(control_error_code(-ENOMEM), "failed");
+    assert_true(control_peer_allowed(1000, 1000));
+    assert_true(control_peer_allowed(0, 1000));
+    assert_false(control_peer_allowed(1001, 1000));
+    assert_false(control_peer_allowed(65534, 0));
+}
+
+/* ---- line I/O ---------------------------------------------------------------------------- */
+
+static void test_line_io(void **state)
+{
+    (void)state;
+    int sv[2];
+    char buf[16];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(control_write_all(sv[0], "hello\nrest", 10, 1000), 0);
+    assert_int_equal(control_read_line(sv[1], buf, sizeof(buf), 1000), 5);
+    assert_string_equal(buf, "hello");
+    /* No newline yet: times out. */
+    assert_int_equal(control_read_line(sv[1], buf, sizeof(buf), 100), -ETIMEDOUT);
+    close(sv[0]);
+    close(sv[1]);
+    /* Longer than the buffer. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(control_write_all(sv[0], "0123456789abcdefghij\n", 21, 1000), 0);
+    assert_int_equal(control_read_line(sv[1], buf, sizeof(buf), 1000), -EMSGSIZE);
+    close(sv[0]);
+    close(sv[1]);
+    /* Closed before a newline. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(control_write_all(sv[0], "partial", 7, 1000), 0);
+    close(sv[0]);
+    assert_int_equal(control_read_line(sv[1], buf, sizeof(buf), 1000), -ECONNRESET);
+    /* Writing to a closed peer fails instead of raising SIGPIPE. */
+    assert_int_equal(control_write_all(sv[1], "x", 1, 1000), -EPIPE);
+    close(sv[1]);
+    /* A peer that never reads: the writer gives up at the deadline. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    static char chunk[1 << 20];
+    assert_int_equal(control_write_all(sv[0], chunk, sizeof(chunk), 200), -ETIMEDOUT);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* ---- the server -------------------------------------------------------------------------- */
+
+static int connect_to(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+/* Sends line to the server at path and returns the parsed reply. */
+static json_t *request(const char *path, const char *line)
+{
+    int fd = connect_to(path);
+    assert_true(fd >= 0);
+    assert_int_equal(control_write_all(fd, line, strlen(line), 2000), 0);
+    char buf[4096];
+    assert_true(control_read_line(fd, buf, sizeof(buf), 10000) > 0);
+    close(fd);
+    json_error_t error;
+    json_t *reply = json_loads(buf, 0, &error);
+    assert_true(json_is_object(reply));
+    return reply;
+}
+
+static void test_server(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    struct fake f = {0};
+    struct control_handlers h = handlers_of(&f);
+    char err[256];
+    struct control_server *server = control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err));
+    assert_non_null(server);
+    char expected[256];
+    snprintf(expected, sizeof(expected), "%s/cc335b4c7c3b3b47.sock", dir);
+    assert_string_equal(control_server_path(server), expected);
+    struct stat st;
+    assert_int_equal(lstat(expected, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    json_t *reply = request(expected, "{\"request\":\"status\"}\n");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    json_decref(reply);
+    reply = request(expected, "{\"request\":\"unlock\",\"library\":\"L\",\"password\":\"pw\"}\n");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    assert_string_equal(f.password, "pw");
+    json_decref(reply);
+
+    /* A silent client is dropped after the I/O timeout; the next one is then served. */
+    int silent = connect_to(expected);
+    assert_true(silent >= 0);
+    reply = request(expected, "{\"request\":\"status\"}\n");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    json_decref(reply);
+    char buf[64];
+    assert_int_equal(control_read_line(silent, buf, sizeof(buf), 2000), -ECONNRESET);
+    close(silent);
+
+    /* A request longer than the limit is refused, not buffered without end. */
+    int fd = connect_to(expected);
+    char *huge = malloc(CONTROL_LINE_MAX + 16);
+    memset(huge, 'x', CONTROL_LINE_MAX + 16);
+    control_write_all(fd, huge, CONTROL_LINE_MAX + 16, 5000);
+    free(huge);
+    char *line = malloc(4096);
+    assert_true(control_read_line(fd, line, 4096, 5000) > 0);
+    assert_non_null(strstr(line, "too long"));
+    free(line);
+    close(fd);
+
+    /* A second server for the same mount point is refused while the first lives. */
+    assert_null(control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err)));
+    assert_non_null(strstr(err, "another seafs process"));
+
+    control_server_stop(server);
+    assert_int_equal(lstat(expected, &st), -1); /* removed */
+    assert_int_equal(connect_to(expected), -ENOENT);
+    assert_int_equal(f.status_calls, 2);
+    remove_tree(dir);
+}
+
+static void test_stale_socket_replaced(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    char path[64], err[256];
+    snprintf(path, sizeof(path), "%s/cc335b4c7c3b3b47.sock", dir);
+    /* What a killed daemon leaves: a socket file nobody listens on. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    close(fd);
+    assert_int_equal(connect_to(path), -ECONNREFUSED);
+    struct fake f = {0};
+    struct control_handlers h = handlers_of(&f);
+    struct control_server *server = control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err));
+    assert_non_null(server);
+    json_t *reply = request(path, "{\"request\":\"status\"}\n");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    json_decref(reply);
+    control_server_stop(server);
+
+    /* Something else in the way is left alone. */
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_null(control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err)));
+    assert_non_null(strstr(err, "not a socket"));
+    remove_tree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dir_problem),
+        cmocka_unit_test(test_socket_dirs),
+        cmocka_unit_test(test_prepare_dir),
+        cmocka_unit_test(test_socket_name),
+        cmocka_unit_test(test_mount_path),
+        cmocka_unit_test(test_status_request),
+        cmocka_unit_test(test_unlock_request),
+        cmocka_unit_test(test_lock_request),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_error_codes_and_peers),
+        cmocka_unit_test(test_line_io),
+        cmocka_unit_test(test_server),
+        cmocka_unit_test(test_stale_socket_replaced),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
