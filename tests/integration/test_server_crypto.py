@@ -3,7 +3,8 @@
 libraries (Secret = v2, Secret4 = v4) decrypted block by block to their plain/ files, and the
 encrypted libraries the builder creates (every version, magic or pwd_hash): commit fields as the
 real server writes them, decryptable blocks, password checks, reproducible ids, and the
-encryption fields in the Seahub answers."""
+encryption fields in the Seahub answers; the encrypted demo libraries decrypt to their
+sources."""
 
 import hashlib
 import json
@@ -14,7 +15,7 @@ import pytest
 
 from replay import send
 from syncclient import SyncClient
-from seafserver import builder, crypto
+from seafserver import builder, cdc, crypto, demo
 from seafserver.objects import Commit, SeafFile, parse_stored_fs_object
 from seafserver.storage import Storage
 from seafserver.testing import VECTORS_DIR, SeafServer
@@ -390,3 +391,54 @@ def test_seahub_encryption_fields_match_the_commit(built_server, name):
               for block_id in client.objects[marker["id"]]["block_ids"]]
     assert len(blocks) == 2 and marker["size"] == len(CONTENT["marker.txt"])
     assert b"".join(crypto.decrypt_block(file_key, b) for b in blocks) == CONTENT["marker.txt"]
+
+
+# --- the encrypted demo libraries -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def encrypted_demo(tmp_path_factory):
+    """The small demo's encrypted libraries, built alone: (data dir, sources dir)."""
+    if cdc.find_tool() is None:
+        pytest.skip("seafs-cdc is not built (cmake --build build): multi-block.bin would be "
+                    "chunked in Python for minutes")
+    data = tmp_path_factory.mktemp("encrypted-demo")
+    sources = tmp_path_factory.mktemp("encrypted-demo-sources")
+    for name in demo.encrypted_library_names(small=True):
+        demo.build_library(str(data), name, sources)
+        demo.write_source(name, sources / name)
+    return data, sources
+
+
+@pytest.mark.parametrize("name", demo.encrypted_library_names(small=True))
+def test_encrypted_demo_library_decrypts_to_its_source(encrypted_demo, name):
+    data, sources = encrypted_demo
+    repo_id = demo.demo_repo_id(name)
+    version, algo, hash_params, _, _ = demo.ENCRYPTED_LIBRARIES[name]
+    storage = builder.storage_for(str(data))
+    commit, _ = head_commit(storage, repo_id, library_state(data, repo_id)["head"])
+    params = crypto.parameters_from_commit(commit)
+    assert (params["enc_version"], params["pwd_hash_algo"] or None,
+            params["pwd_hash_params"] or None) == (version, algo, hash_params)
+    assert crypto.verify_password(repo_id, params, demo.DEMO_PASSWORD)
+    files = decrypted_tree(storage, repo_id, commit["root_id"],
+                           crypto.file_key(params, demo.DEMO_PASSWORD))
+    source = sources / name
+    assert files == {str(p.relative_to(source)): p.read_bytes()
+                     for p in source.rglob("*") if p.is_file()}
+    assert demo.MARKER in files["marker.txt"]
+    assert sorted(len(files[f"sizes/size-{n:02d}.bin"]) for n in (0, 1, 15, 16, 17, 31, 32, 33)) \
+        == [0, 1, 15, 16, 17, 31, 32, 33]
+    entries = builder.tree_entries(storage, repo_id, commit["root_id"])
+    multi = parse_stored_fs_object(storage.read("fs", repo_id, entries["/multi-block.bin"].id))
+    block_sizes = [len(storage.read("blocks", repo_id, b)) for b in multi.block_ids]
+    assert multi.size == demo.MULTI_BLOCK_SIZE
+    assert block_sizes == [16 * (n // 16 + 1) for n in (7066363, 10485760, 8435079, 239543)]
+    assert entries["/nested/empty-dir"].is_dir
+
+
+def test_encrypted_demo_blocks_hold_no_plaintext(encrypted_demo):
+    data, _ = encrypted_demo
+    blocks = [p for p in (data / "storage" / "blocks").rglob("*") if p.is_file()]
+    assert len(blocks) > 4 * len(demo.encrypted_library_names(small=True))
+    for path in blocks:
+        assert demo.MARKER not in path.read_bytes()

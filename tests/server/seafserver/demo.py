@@ -1,11 +1,25 @@
 """Deterministic demo data for the reference server: the captured real-server libraries (vectors)
 plus libraries built from generated trees (tricky names, a 256 MiB file, 10,000 small files,
-a directory with 20,000 entries, libraries shared read-only and read-write).
+a directory with 20,000 entries, libraries shared read-only and read-write) and client-side
+encrypted libraries, all owned by user@example.com, password "s3cret" (DEMO_PASSWORD):
+
+  "Encrypted v1"         enc_version 1 (magic)
+  "Encrypted v3"         enc_version 3 (magic, library salt, AES-128-ECB)
+  "Encrypted v4 pbkdf2"  enc_version 4, pwd_hash pbkdf2_sha256 "1000" (no magic)
+  "Encrypted v4 argon2"  enc_version 4, pwd_hash argon2id "2,8192,2" (no magic)
+  "Encrypted Big"        enc_version 2 (magic), the 256 MiB file of "Big File" (full demo only)
+
+The four small ones hold the same tree (_tree_encrypted): marker.txt (the plaintext marker
+"SEAFS-PLAINTEXT-MARKER-0123456789" repeated, to search caches for), files of 0, 1, 15, 16, 17,
+31, 32 and 33 bytes, a nested directory and multi-block.bin (25 MiB + 12345 bytes of PRNG data,
+4 content-defined blocks of 7066363, 10485760, 8435079 and 239543 bytes: three lengths that are
+not multiples of 16 and one that is). Their secrets and salts come from a seed, so their ids are
+as fixed as the others'.
 
   python3 -m seafserver.demo --data DIR [--small] [--vectors DIR] [--force]
 
 Idempotent: a stamp (<data>/demo-stamp.json) records a digest of the generating code and the
-options; the data is rebuilt only when they change. --small skips the 256 MiB file and the
+options; the data is rebuilt only when they change. --small skips the 256 MiB files and the
 20,000-entry directory (for tests). Same code, same bytes: repo ids, commit times and mtimes are
 fixed, so every id is identical on every machine.
 """
@@ -22,7 +36,7 @@ import tempfile
 import time
 import uuid
 
-from . import builder, cdc, objects
+from . import builder, cdc, crypto, objects
 from .objects import parse_stored_fs_object
 from .storage import Storage
 from .testing import VECTORS_DIR
@@ -36,7 +50,11 @@ STAMP = "demo-stamp.json"
 DEFAULT_VECTORS = pathlib.Path(VECTORS_DIR)
 _REPO_NAMESPACE = uuid.UUID("5eaf5000-0000-4000-8000-000000000000")
 # Modules whose code decides the bytes of the demo data; their digest goes into the stamp.
-_GENERATORS = (__file__, builder.__file__, objects.__file__, cdc.__file__)
+_GENERATORS = (__file__, builder.__file__, objects.__file__, cdc.__file__, crypto.__file__)
+DEMO_PASSWORD = "s3cret"
+MARKER = b"SEAFS-PLAINTEXT-MARKER-0123456789"
+MULTI_BLOCK_SEED = 2424
+MULTI_BLOCK_SIZE = (25 << 20) + 12345
 
 
 def demo_repo_id(name):
@@ -101,6 +119,17 @@ def _tree_big(root):
             f.write(rng.randbytes(1 << 20))
 
 
+def _tree_encrypted(root):
+    """Plaintext an encrypted library must decrypt to: a searchable marker, sizes around the AES
+    block size, a nested directory and a file of several content-defined blocks."""
+    _write(root, "marker.txt", (MARKER + b"\n") * 1000)
+    for size in (0, 1, 15, 16, 17, 31, 32, 33):
+        _write(root, f"sizes/size-{size:02d}.bin", _prng_bytes(1600 + size, size))
+    _write(root, "nested/inner/deepest/note.txt", b"three levels down, encrypted\n")
+    (root / "nested/empty-dir").mkdir()
+    _write(root, "multi-block.bin", _prng_bytes(MULTI_BLOCK_SEED, MULTI_BLOCK_SIZE))
+
+
 def _tree_many(root):
     """10,000 small files in 1,000 directories (10 groups of 100)."""
     for d in range(1000):
@@ -135,17 +164,56 @@ DEMO_LIBRARIES = {
 }
 
 
+# name -> (enc_version, pwd_hash_algo, pwd_hash_params, tree writer, part of the small demo);
+# owned by USER, password DEMO_PASSWORD
+ENCRYPTED_LIBRARIES = {
+    "Encrypted v1": (1, None, None, _tree_encrypted, True),
+    "Encrypted v3": (3, None, None, _tree_encrypted, True),
+    "Encrypted v4 pbkdf2": (4, crypto.PBKDF2_SHA256, "1000", _tree_encrypted, True),
+    "Encrypted v4 argon2": (4, crypto.ARGON2ID, "2,8192,2", _tree_encrypted, True),
+    "Encrypted Big": (2, None, None, _tree_big, False),
+}
+
+
 def library_names(small):
+    """Names of the plaintext demo libraries (readable without a password)."""
     return [name for name, spec in DEMO_LIBRARIES.items() if spec[3] or not small]
 
 
+def encrypted_library_names(small):
+    """Names of the encrypted demo libraries (password DEMO_PASSWORD)."""
+    return [name for name, spec in ENCRYPTED_LIBRARIES.items() if spec[4] or not small]
+
+
 def write_source(name, root):
-    """Writes the local tree of the demo library `name` under root (which must not exist): what
-    a client downloading the library must end up with."""
+    """Writes the local (plaintext) tree of the demo library `name` under root (which must not
+    exist): what a client downloading the library must end up with."""
     root = pathlib.Path(root)
     root.mkdir(parents=True)
-    DEMO_LIBRARIES[name][2](root)
+    if name in ENCRYPTED_LIBRARIES:
+        ENCRYPTED_LIBRARIES[name][3](root)
+    else:
+        DEMO_LIBRARIES[name][2](root)
     _fix_mtimes(root)
+
+
+def build_library(data_dir, name, sources):
+    """Builds the demo library `name` into data_dir from a source tree written under the
+    directory `sources` (removed again); returns its repo id."""
+    src = pathlib.Path(sources) / name
+    write_source(name, src)
+    repo_id = demo_repo_id(name)
+    common = dict(repo_id=repo_id, desc=f"seafs demo: {name}", ctime=DEMO_CTIME)
+    if name in ENCRYPTED_LIBRARIES:
+        enc_version, algo, params, _, _ = ENCRYPTED_LIBRARIES[name]
+        builder.create_library(data_dir, name, USER, src, password=DEMO_PASSWORD,
+                               enc_version=enc_version, pwd_hash_algo=algo,
+                               pwd_hash_params=params, seed="seafs-demo/" + name, **common)
+    else:
+        owner, shares, _, _ = DEMO_LIBRARIES[name]
+        builder.create_library(data_dir, name, owner, src, shares=shares, **common)
+    shutil.rmtree(src)
+    return repo_id
 
 
 # --- vector libraries --------------------------------------------------------------------------
@@ -214,7 +282,8 @@ def _data_size(data_dir):
 
 def build_demo(data_dir, small=False, vectors_dir=DEFAULT_VECTORS, force=False, log=print):
     """Builds (or keeps, when the stamp matches) the demo data in data_dir. Returns
-    {library name: repo id} of the built demo libraries."""
+    {library name: repo id} of the built plaintext demo libraries; the encrypted ones
+    (encrypted_library_names) are built too, their ids are demo_repo_id(name)."""
     data_dir = pathlib.Path(data_dir)
     vectors_dir = vectors_dir if vectors_dir and (pathlib.Path(vectors_dir) / "storage").is_dir() \
         else None
@@ -242,15 +311,10 @@ def build_demo(data_dir, small=False, vectors_dir=DEFAULT_VECTORS, force=False, 
     if cdc.find_tool() is None:
         log("demo: seafs-cdc not built; chunking large files in Python (slow)")
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=".demo-src-") as sources:
-        for name in names:
+        for name in names + encrypted_library_names(small):
             step = time.monotonic()
-            owner, shares, _, _ = DEMO_LIBRARIES[name]
-            src = pathlib.Path(sources) / name
-            write_source(name, src)
-            builder.create_library(data_dir, name, owner, src, repo_id=demo_repo_id(name),
-                                   desc=f"seafs demo: {name}", shares=shares, ctime=DEMO_CTIME)
-            shutil.rmtree(src)
-            log(f"demo: {name} {demo_repo_id(name)} ({time.monotonic() - step:.1f} s)")
+            repo_id = build_library(data_dir, name, sources)
+            log(f"demo: {name} {repo_id} ({time.monotonic() - step:.1f} s)")
     _write_json(stamp_path, stamp)
     log(f"demo: built in {time.monotonic() - started:.1f} s, "
         f"{_data_size(data_dir) / (1 << 20):.1f} MiB in {data_dir / 'storage'}")
@@ -262,7 +326,7 @@ def main(argv=None):
                                      description="Build the deterministic seafs demo libraries.")
     parser.add_argument("--data", required=True, help="data directory of the reference server")
     parser.add_argument("--small", action="store_true",
-                        help="skip the 256 MiB file and the 20,000-entry directory")
+                        help="skip the 256 MiB files and the 20,000-entry directory")
     parser.add_argument("--vectors", default=str(DEFAULT_VECTORS),
                         help="real-server vectors to include (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
