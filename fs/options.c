@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl.h"
+
 #define DEFAULT_CACHE_SIZE      (10ULL << 30)
 #define DEFAULT_READAHEAD       (64ULL << 20)
 #define DEFAULT_POLL_INTERVAL   30
@@ -357,10 +359,14 @@ int options_parse(struct seafs_options *o, int argc, char **argv, char *err, siz
 
 void options_print_help(FILE *out)
 {
+    fprintf(out, "usage: seafs SERVER_URL MOUNTPOINT -o user=ACCOUNT[,options] [-f] [-d] [-s]\n"
+                 "       seafs --version | --help\n");
+    ctl_print_usage(out);
     fprintf(
         out,
-        "usage: seafs SERVER_URL MOUNTPOINT -o user=ACCOUNT[,options] [-f] [-d] [-s]\n"
-        "       seafs --version | --help\n"
+        "\n"
+        "status, unlock and lock talk to a running mount: its state (--json for scripts), and\n"
+        "unlocking an encrypted library (password from the terminal, a 0600 file or stdin).\n"
         "\n"
         "Mounts every Seafile library of ACCOUNT on SERVER_URL (e.g. https://cloud.example.com)\n"
         "as a folder under MOUNTPOINT, read-only. Returns once the mount is live; then runs in\n"

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -423,15 +425,22 @@ static json_t *request(const char *path, const char *line)
     return reply;
 }
 
+/* A server for "/mnt/seafs" in dir answering with the fake f. */
+static struct control_server *start_server(const char *dir, struct fake *f)
+{
+    struct control_handlers h = handlers_of(f);
+    char err[256];
+    struct control_server *server = control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err));
+    assert_non_null(server);
+    return server;
+}
+
 static void test_server(void **state)
 {
     (void)state;
     char *dir = temp_dir();
     struct fake f = {0};
-    struct control_handlers h = handlers_of(&f);
-    char err[256];
-    struct control_server *server = control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err));
-    assert_non_null(server);
+    struct control_server *server = start_server(dir, &f);
     char expected[256];
     snprintf(expected, sizeof(expected), "%s/cc335b4c7c3b3b47.sock", dir);
     assert_string_equal(control_server_path(server), expected);
@@ -471,6 +480,8 @@ static void test_server(void **state)
     close(fd);
 
     /* A second server for the same mount point is refused while the first lives. */
+    struct control_handlers h = handlers_of(&f);
+    char err[256];
     assert_null(control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err)));
     assert_non_null(strstr(err, "another seafs process"));
 
@@ -495,9 +506,7 @@ static void test_stale_socket_replaced(void **state)
     close(fd);
     assert_int_equal(connect_to(path), -ECONNREFUSED);
     struct fake f = {0};
-    struct control_handlers h = handlers_of(&f);
-    struct control_server *server = control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err));
-    assert_non_null(server);
+    struct control_server *server = start_server(dir, &f);
     json_t *reply = request(path, "{\"request\":\"status\"}\n");
     assert_true(json_is_true(json_object_get(reply, "ok")));
     json_decref(reply);
@@ -507,8 +516,48 @@ static void test_stale_socket_replaced(void **state)
     fd = open(path, O_CREAT | O_WRONLY, 0600);
     assert_true(fd >= 0);
     close(fd);
+    struct control_handlers h = handlers_of(&f);
     assert_null(control_server_start(dir, "/mnt/seafs", &h, err, sizeof(err)));
     assert_non_null(strstr(err, "not a socket"));
+    remove_tree(dir);
+}
+
+/* The daemon's own check of the peer (SO_PEERCRED), behind the socket's 0600: with the socket
+ * opened up for the test, a client of another uid reaches the server and is refused. */
+static void test_other_uid_refused_by_the_server(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* needs root to become another user */
+    char *dir = temp_dir();
+    struct fake f = {0};
+    struct control_server *server = start_server(dir, &f);
+    const char *path = control_server_path(server);
+    assert_int_equal(chmod(dir, 0711), 0);
+    assert_int_equal(chmod(path, 0666), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        /* Only async-signal-safe calls here: the parent has threads. */
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(3);
+        int fd = connect_to(path);
+        static const char line[] = "{\"request\":\"status\"}\n";
+        if (fd < 0)
+            _exit(4);
+        /* May fail with EPIPE: the server answers and closes without reading. */
+        (void)control_write_all(fd, line, sizeof(line) - 1, 5000);
+        static char reply[512];
+        if (control_read_line(fd, reply, sizeof(reply), 10000) <= 0)
+            _exit(5);
+        _exit(strstr(reply, "\"permission_denied\"") && strstr(reply, "uid 0") ? 0 : 6);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(f.status_calls, 0); /* the request never reached a handler */
+    control_server_stop(server);
     remove_tree(dir);
 }
 
@@ -528,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_line_io),
         cmocka_unit_test(test_server),
         cmocka_unit_test(test_stale_socket_replaced),
+        cmocka_unit_test(test_other_uid_refused_by_the_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
