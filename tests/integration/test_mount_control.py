@@ -4,6 +4,7 @@ control socket's place and modes, other users refused, and clear errors with exi
 such mount, daemon stopped or killed, unknown library, library not encrypted, wrong password,
 usage). The password never shows in the daemon's -d log, in status output or in `ps`."""
 
+import fcntl
 import json
 import os
 import pathlib
@@ -13,15 +14,18 @@ import signal
 import stat
 import subprocess
 import sys
+import select
+import termios
 import tempfile
+import threading
 import time
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (SeafsMount, mount_factory, seafs_binary,  # noqa: E402
-                           small_demo_server, unmount, write_credentials)
+from mount_fixture import (SeafsMount, mount_factory, read_with_bound,  # noqa: E402
+                           seafs_binary, small_demo_server, unmount, write_credentials)
 from seafserver.testing import VECTORS_DIR  # noqa: E402
 
 assert mount_factory and small_demo_server  # fixtures, used by name
@@ -219,7 +223,12 @@ def test_unlock_and_lock(mounted, tmp_path):
     done = ctl("unlock", mounted.mountpoint, SECRET, stdin="wrong-password\n")
     assert done.returncode == 1
     assert "wrong password" in done.stderr, done.stderr
-    assert library(status_json(mounted.mountpoint), SECRET)["locked"] is True
+    status = status_json(mounted.mountpoint)
+    assert library(status, SECRET)["locked"] is True
+    # The daemon's warning about it is among the last errors, with its time.
+    warnings = [e for e in status["errors"] if "wrong password" in e["message"]]
+    assert warnings and warnings[-1]["level"] == "warning", status["errors"]
+    assert abs(warnings[-1]["time"] - status["now"]) < 60
     # A password file others can read is refused before anything is sent.
     loose = write_credentials(tmp_path / "loose", SECRET_PASSWORD, mode=0o644)
     done = ctl("unlock", mounted.mountpoint, SECRET, "--password-file", loose)
@@ -310,3 +319,83 @@ def test_xdg_runtime_dir_is_used_when_usable(small_demo_server, mount_factory, m
         assert not list((runtime / "seafs").iterdir())
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_unlock_prompts_on_the_terminal_without_echo(mounted):
+    """Without --password-* and with a terminal, the password is asked for on /dev/tty and not
+    echoed."""
+    master, slave = os.openpty()
+
+    def take_terminal():  # runs in the child after setsid: the pty becomes its terminal
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen([str(seafs_binary()), "unlock", str(mounted.mountpoint), SECRET],
+                               stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                               preexec_fn=take_terminal)
+    os.close(slave)
+    output = b""
+    try:
+        deadline = time.monotonic() + COMMAND_TIMEOUT_S
+        while b"password" not in output and time.monotonic() < deadline:
+            if select.select([master], [], [], 1)[0]:
+                output += os.read(master, 1024)
+        assert b"Seafile password for library Secret:" in output, output
+        os.write(master, SECRET_PASSWORD.encode() + b"\n")
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 1)[0]:
+                continue
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:  # EIO: the client closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        assert process.wait(COMMAND_TIMEOUT_S) == 0, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert SECRET_PASSWORD.encode() not in output, output  # echo was off
+    assert b"unlocked" in output
+    assert library(status_json(mounted.mountpoint), SECRET)["locked"] is False
+    assert ctl("lock", mounted.mountpoint, SECRET).returncode == 0
+
+
+def test_status_makes_no_server_request_and_shows_transfers(small_demo_server, mounted):
+    """With every server answer delayed beyond the client's 5 s, status still answers; a
+    stalled block download shows as a transfer in progress."""
+    server, _ = small_demo_server
+    server.set_faults(latency_ms=8000)
+    try:
+        started = time.monotonic()
+        status = status_json(mounted.mountpoint)
+        assert time.monotonic() - started < 5
+        assert status["pid"] == mounted.pid
+    finally:
+        server.clear_faults()
+    target = mounted.path("Docs", "1MiB-plus-1.bin")
+    target.stat()
+    server.set_faults(stall={"after_bytes": 10, "match": "/block/"})
+    reader = None
+    try:
+        reader = threading.Thread(target=read_with_bound, args=(target, COMMAND_TIMEOUT_S),
+                                  daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 10
+        in_progress = 0
+        while in_progress == 0 and time.monotonic() < deadline:
+            in_progress = status_json(mounted.mountpoint)["network"]["transfers_in_progress"]
+            time.sleep(0.1)
+        assert in_progress >= 1
+    finally:
+        server.clear_faults()  # releases the stalled responses
+        if reader:
+            reader.join(COMMAND_TIMEOUT_S)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if status_json(mounted.mountpoint)["network"]["transfers_in_progress"] == 0:
+            break
+        time.sleep(0.1)
+    assert status_json(mounted.mountpoint)["network"]["transfers_in_progress"] == 0

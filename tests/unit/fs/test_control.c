@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "log.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -522,6 +523,42 @@ static void test_stale_socket_replaced(void **state)
     remove_tree(dir);
 }
 
+/* The last errors and warnings that status reports: a bounded ring, oldest first, info and
+ * debug messages left out, long messages cut. */
+static void test_recent_errors(void **state)
+{
+    (void)state;
+    struct log_entry entries[LOG_RECENT_MAX + 4];
+    size_t before = log_recent(entries, LOG_RECENT_MAX); /* earlier tests' warnings */
+    log_msg(LOG_INFO, "not kept");
+    log_msg(LOG_ERR, "first error");
+    log_msg(LOG_DEBUG, "not kept either");
+    size_t n = log_recent(entries, LOG_RECENT_MAX);
+    assert_int_equal(n, before < LOG_RECENT_MAX ? before + 1 : LOG_RECENT_MAX);
+    assert_string_equal(entries[n - 1].message, "first error");
+    assert_int_equal(entries[n - 1].level, LOG_ERR);
+    assert_true(entries[n - 1].time > 1700000000);
+    for (int i = 0; i < LOG_RECENT_MAX + 3; i++)
+        log_msg(LOG_WARNING, "warning %d", i);
+    assert_int_equal(log_recent(entries, LOG_RECENT_MAX + 4), LOG_RECENT_MAX);
+    char expected[32];
+    snprintf(expected, sizeof(expected), "warning %d", 3); /* the oldest kept */
+    assert_string_equal(entries[0].message, expected);
+    snprintf(expected, sizeof(expected), "warning %d", LOG_RECENT_MAX + 2);
+    assert_string_equal(entries[LOG_RECENT_MAX - 1].message, expected);
+    assert_int_equal(entries[0].level, LOG_WARNING);
+    /* Fewer asked for: the newest ones. */
+    assert_int_equal(log_recent(entries, 2), 2);
+    snprintf(expected, sizeof(expected), "warning %d", LOG_RECENT_MAX + 1);
+    assert_string_equal(entries[0].message, expected);
+    char long_message[600];
+    memset(long_message, 'x', sizeof(long_message) - 1);
+    long_message[sizeof(long_message) - 1] = '\0';
+    log_msg(LOG_ERR, "%s", long_message);
+    assert_int_equal(log_recent(entries, 1), 1);
+    assert_int_equal(strlen(entries[0].message), sizeof(entries[0].message) - 1);
+}
+
 /* The daemon's own check of the peer (SO_PEERCRED), behind the socket's 0600: with the socket
  * opened up for the test, a client of another uid reaches the server and is refused. */
 static void test_other_uid_refused_by_the_server(void **state)
@@ -578,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_server),
         cmocka_unit_test(test_stale_socket_replaced),
         cmocka_unit_test(test_other_uid_refused_by_the_server),
+        cmocka_unit_test(test_recent_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
