@@ -195,10 +195,11 @@ static int find_socket(const char *mountpoint, char *path, size_t size)
             return -1;
         }
         bool is_seafs = seafs_mount_owner(canonical, &owner);
+        bool foreign = is_seafs && owner != getuid() && getuid() != 0;
         enum lookup found = lookup_socket(canonical, is_seafs ? owner : getuid(), path, size);
         if (found == LOOKUP_FOUND)
             return 0;
-        if (found == LOOKUP_DENIED) {
+        if (found == LOOKUP_DENIED || foreign) {
             fprintf(stderr,
                     "seafs: permission denied: the seafs mount at %s belongs to uid %u; only "
                     "that user and root may control it\n",

@@ -24,8 +24,9 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (SeafsMount, mount_factory, read_with_bound,  # noqa: E402
-                           seafs_binary, small_demo_server, unmount, write_credentials)
+from mount_fixture import (USER, SeafsMount, cleanup_mountpoint, mount_factory,  # noqa: E402
+                           options_string, read_with_bound, seafs_binary,
+                           small_demo_server, unmount, write_credentials)
 from seafserver.testing import VECTORS_DIR  # noqa: E402
 
 assert mount_factory and small_demo_server  # fixtures, used by name
@@ -36,18 +37,27 @@ COMMAND_TIMEOUT_S = 30
 CACHE_SIZE = 64 << 20
 
 
-def ctl(*args, env=None, stdin="", prefix=(), timeout=COMMAND_TIMEOUT_S):
+def ctl(*args, env=None, stdin="", prefix=(), cwd=None, timeout=COMMAND_TIMEOUT_S):
     """Runs `seafs ARGS` (optionally under `prefix`, e.g. setpriv) with `stdin` as its input
     (a pipe, not a terminal) and returns the result."""
     command = list(prefix) + [str(seafs_binary())] + [str(a) for a in args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                          input=stdin)
+                          input=stdin, cwd=cwd)
 
 
 def status_json(mountpoint, env=None):
     done = ctl("status", mountpoint, "--json", env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def running(pid):
+    """Whether pid is a live process (an exited one nobody reaped yet counts as gone)."""
+    try:
+        state = pathlib.Path("/proc", str(pid), "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def library(status, path):
@@ -399,3 +409,32 @@ def test_status_makes_no_server_request_and_shows_transfers(small_demo_server, m
             break
         time.sleep(0.1)
     assert status_json(mounted.mountpoint)["network"]["transfers_in_progress"] == 0
+
+
+def test_background_daemon_answers_from_a_relative_mount_point(small_demo_server, tmp_path):
+    """A daemon started in the background (it changes to / after forking) with a relative
+    MOUNTPOINT serves the socket of the canonical path."""
+    server, _ = small_demo_server
+    for name in ("mnt", "cache", "state"):
+        (tmp_path / name).mkdir()
+    credentials = write_credentials(tmp_path / "credentials")
+    options = {"user": USER, "credentials": credentials, "cache_dir": tmp_path / "cache",
+               "state_dir": tmp_path / "state"}
+    try:
+        done = subprocess.run([str(seafs_binary()), server.url, "mnt", "-o",
+                               options_string(options)], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=COMMAND_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr
+        status = status_json(tmp_path / "mnt")
+        assert status["mountpoint"] == os.path.realpath(tmp_path / "mnt")
+        pid = status["pid"]
+        assert os.readlink("/proc/%d/cwd" % pid) == "/"  # the detached daemon
+        done = ctl("status", "mnt", cwd=tmp_path)
+        assert done.returncode == 0 and "(online)" in done.stdout, done.stderr
+    finally:
+        assert not cleanup_mountpoint(tmp_path / "mnt")  # the daemon exits when unmounted
+    deadline = time.monotonic() + 15
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(pid)
+    assert not pathlib.Path(status["socket"]).exists()
