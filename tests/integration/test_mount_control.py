@@ -438,3 +438,17 @@ def test_background_daemon_answers_from_a_relative_mount_point(small_demo_server
         time.sleep(0.05)
     assert not running(pid)
     assert not pathlib.Path(status["socket"]).exists()
+
+
+def test_unlock_with_an_argon2id_password_hash(mounted):
+    """An enc v4 library whose commit carries an argon2id pwd_hash (the slow key derivation)
+    unlocks within the client's time limit; status shows it unlocked, then locked again."""
+    name = "Encrypted v4 argon2"
+    assert library(status_json(mounted.mountpoint), name)["locked"] is True
+    started = time.monotonic()
+    done = ctl("unlock", mounted.mountpoint, name, "--password-stdin", stdin="s3cret\n")
+    print("unlock of %s took %.2f s" % (name, time.monotonic() - started))
+    assert done.returncode == 0, done.stderr
+    assert library(status_json(mounted.mountpoint), name)["locked"] is False
+    assert ctl("lock", mounted.mountpoint, name).returncode == 0
+    assert library(status_json(mounted.mountpoint), name)["locked"] is True
