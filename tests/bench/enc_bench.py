@@ -27,7 +27,8 @@ from fs_bench import drop_page_cache, read_file, timed  # also puts tests/server
 
 import mount_fixture  # noqa: E402
 import pytest  # noqa: E402  (mount_fixture reports "cannot mount yet" as a pytest skip)
-from mount_fixture import SeafsMount, demo_data, demo_server, seafs_binary  # noqa: E402
+from mount_fixture import (SeafsMount, demo_data, demo_server, file_layout,  # noqa: E402
+                           seafs_binary)
 from seafserver import demo  # noqa: E402
 
 FILE = "random-256MiB.bin"
@@ -140,10 +141,8 @@ def main():
     server = demo_server(data, pathlib.Path(workdir) / "server")
     bench = None
     try:
-        source = pathlib.Path(workdir) / "source"
-        demo.write_source("Big File", source)
-        size = os.path.getsize(source / FILE)
-        shutil.rmtree(source)
+        size = sum(block[2] for block in file_layout(server, demo.demo_repo_id("Big File"),
+                                                     "/" + FILE)[1])
         rng = random.Random(args.seed)
         offsets = [rng.randrange(size // READ_SIZE) * READ_SIZE for _ in range(args.reads)]
         bench = EncBench(server, workdir, offsets)
