@@ -343,17 +343,22 @@ def test_commit_on_top_keeps_encryption_and_needs_the_password(tmp_path):
 
 # --- what the server tells clients about them -------------------------------------------------
 
+def api_headers(server):
+    status, _r, _h, body = send(server.port, "POST", "/api2/auth-token/",
+                                {"Content-Type": "application/x-www-form-urlencoded"},
+                                b"username=user%40example.com&password=secret")
+    assert status == 200
+    return {"Authorization": "Token " + json.loads(body)["token"],
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
 @pytest.fixture(scope="module")
 def built_server(built):
     data, ids = built
     server = SeafServer(str(data))
     server.start()
     try:
-        status, _r, _h, body = send(server.port, "POST", "/api2/auth-token/",
-                                    {"Content-Type": "application/x-www-form-urlencoded"},
-                                    b"username=user%40example.com&password=secret")
-        assert status == 200
-        yield server, {"Authorization": "Token " + json.loads(body)["token"]}, ids
+        yield server, api_headers(server), ids
     finally:
         server.stop()
 
@@ -391,6 +396,25 @@ def test_seahub_encryption_fields_match_the_commit(built_server, name):
               for block_id in client.objects[marker["id"]]["block_ids"]]
     assert len(blocks) == 2 and marker["size"] == len(CONTENT["marker.txt"])
     assert b"".join(crypto.decrypt_block(file_key, b) for b in blocks) == CONTENT["marker.txt"]
+
+
+def test_rename_keeps_the_pwd_hash_fields(tmp_path):
+    data = tmp_path / "data"
+    repo_id = build(data, "v4 argon2", write_tree(tmp_path / "src", CONTENT))
+    builder.add_account(str(data), USER, "secret")
+    before = library_state(data, repo_id)
+    with SeafServer(str(data)) as server:
+        headers = api_headers(server)
+        status, _r, _h, body = send(server.port, "POST", "/api2/repos/%s/?op=rename" % repo_id,
+                                    headers, b"repo_name=Vault")
+        assert (status, json.loads(body)) == (200, "success")
+        download = api_get(server, headers, "/api2/repos/%s/download-info/" % repo_id)
+        client = SyncClient(server.port, repo_id, download["token"])
+        commit = client.commit(client.head())
+    assert commit["repo_name"] == "Vault" and commit["parent_id"] == before["head"]
+    assert crypto.parameters_from_commit(commit) == {
+        k: before[k] for k in crypto.PARAMETER_FIELDS}
+    assert download["pwd_hash_algo"] == "argon2id" and download["magic"] == ""
 
 
 # --- the encrypted demo libraries -------------------------------------------------------------
