@@ -160,6 +160,14 @@ static bool seafs_mount_owner(const char *path, uid_t *owner)
 
 enum lookup { LOOKUP_FOUND, LOOKUP_NONE, LOOKUP_DENIED };
 
+/* Whether dir may hold uid's sockets: a directory of uid that nobody else can write (anyone
+ * could create /tmp/seafs-<uid> first and wait there for a password). */
+static bool trusted_dir(const char *dir, uid_t uid)
+{
+    struct stat st;
+    return lstat(dir, &st) == 0 && control_dir_problem(&st, uid) == NULL;
+}
+
 /* Looks for the socket of the mount at canonical among uid's socket directories. */
 static enum lookup lookup_socket(const char *canonical, uid_t uid, char *path, size_t size)
 {
@@ -172,9 +180,9 @@ static enum lookup lookup_socket(const char *canonical, uid_t uid, char *path, s
     for (size_t i = 0; i < n; i++) {
         int len = snprintf(path, size, "%s/%s", dirs[i], name);
         struct stat st;
-        if (len < 0 || (size_t)len >= size)
+        if (len < 0 || (size_t)len >= size || !trusted_dir(dirs[i], uid))
             continue;
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == uid)
             return LOOKUP_FOUND;
         if (errno == EACCES)
             result = LOOKUP_DENIED;
@@ -182,8 +190,9 @@ static enum lookup lookup_socket(const char *canonical, uid_t uid, char *path, s
     return result;
 }
 
-/* The socket of the mount at mountpoint. 0, or -1 after printing why. */
-static int find_socket(const char *mountpoint, char *path, size_t size)
+/* The socket of the mount at mountpoint and the uid that serves it. 0, or -1 after printing
+ * why. */
+static int find_socket(const char *mountpoint, char *path, size_t size, uid_t *server_uid)
 {
     char canonical[PATH_MAX];
     uid_t owner = getuid();
@@ -196,7 +205,8 @@ static int find_socket(const char *mountpoint, char *path, size_t size)
         }
         bool is_seafs = seafs_mount_owner(canonical, &owner);
         bool foreign = is_seafs && owner != getuid() && getuid() != 0;
-        enum lookup found = lookup_socket(canonical, is_seafs ? owner : getuid(), path, size);
+        *server_uid = is_seafs ? owner : getuid();
+        enum lookup found = lookup_socket(canonical, *server_uid, path, size);
         if (found == LOOKUP_FOUND)
             return 0;
         if (found == LOOKUP_DENIED || foreign) {
@@ -225,10 +235,26 @@ static int find_socket(const char *mountpoint, char *path, size_t size)
 
 enum exchange_result { EXCHANGE_OK, EXCHANGE_STALE, EXCHANGE_FAILED };
 
-/* Sends request (one line, newline added here) to the socket at path and parses the reply
- * into *reply. On failure the reason is in err. */
-static enum exchange_result exchange(const char *path, const char *request, int timeout_ms,
-                                     json_t **reply, char *err, size_t err_size)
+/* Whether the process at the other end of fd runs as server_uid or root; else err says so. */
+static bool trusted_peer(int fd, const char *path, uid_t server_uid, char *err, size_t err_size)
+{
+    struct ucred peer;
+    socklen_t len = sizeof(peer);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
+        snprintf(err, err_size, "cannot identify the process at %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (peer.uid == server_uid || peer.uid == 0)
+        return true;
+    snprintf(err, err_size, "the process at %s runs as uid %u, not %u: not talking to it", path,
+             (unsigned)peer.uid, (unsigned)server_uid);
+    return false;
+}
+
+/* Sends request (one line, newline added here) to the socket at path, served by a process of
+ * server_uid (or root), and parses the reply into *reply. On failure the reason is in err. */
+static enum exchange_result exchange(const char *path, uid_t server_uid, const char *request,
+                                     int timeout_ms, json_t **reply, char *err, size_t err_size)
 {
     *reply = NULL;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -257,6 +283,8 @@ static enum exchange_result exchange(const char *path, const char *request, int 
         }
         goto out;
     }
+    if (!trusted_peer(fd, path, server_uid, err, err_size))
+        goto out;
     size_t len = strlen(request);
     line = malloc(len > REPLY_MAX ? len + 2 : REPLY_MAX);
     if (!line) {
@@ -434,11 +462,12 @@ static void print_status(json_t *status, const char *socket_path, bool json, boo
 static int status_of(const char *mountpoint, bool json)
 {
     char path[CONTROL_SOCKET_PATH_MAX + 32], err[512];
-    if (find_socket(mountpoint, path, sizeof(path)) != 0)
+    uid_t server_uid;
+    if (find_socket(mountpoint, path, sizeof(path), &server_uid) != 0)
         return CTL_EXIT_FAILURE;
     json_t *reply;
-    if (exchange(path, "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err, sizeof(err)) !=
-        EXCHANGE_OK) {
+    if (exchange(path, server_uid, "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err,
+                 sizeof(err)) != EXCHANGE_OK) {
         fprintf(stderr, "seafs: %s: %s\n", mountpoint, err);
         return CTL_EXIT_FAILURE;
     }
@@ -466,7 +495,7 @@ static int status_of_all(bool json)
     json_t *all = json_array();
     unsigned live = 0;
     for (size_t d = 0; all && d < ndirs; d++) {
-        if (seen_dir(dirs, d, dirs[d]))
+        if (seen_dir(dirs, d, dirs[d]) || !trusted_dir(dirs[d], getuid()))
             continue;
         DIR *dir = opendir(dirs[d]);
         if (!dir)
@@ -479,7 +508,7 @@ static int status_of_all(bool json)
             char path[CONTROL_SOCKET_PATH_MAX + 300], err[512];
             snprintf(path, sizeof(path), "%s/%s", dirs[d], e->d_name);
             json_t *reply;
-            if (exchange(path, "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err,
+            if (exchange(path, getuid(), "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err,
                          sizeof(err)) != EXCHANGE_OK) {
                 fprintf(stderr, "seafs: skipped: %s\n", err);
                 continue;
@@ -571,7 +600,8 @@ static char *unlock_request(const char *library, const char *password)
 static int lock_or_unlock(const struct ctl_args *a)
 {
     char path[CONTROL_SOCKET_PATH_MAX + 32], err[512];
-    if (find_socket(a->mountpoint, path, sizeof(path)) != 0)
+    uid_t server_uid;
+    if (find_socket(a->mountpoint, path, sizeof(path), &server_uid) != 0)
         return CTL_EXIT_FAILURE;
     char *request;
     if (a->command == CTL_UNLOCK) {
@@ -590,9 +620,9 @@ static int lock_or_unlock(const struct ctl_args *a)
         return CTL_EXIT_FAILURE;
     }
     json_t *reply;
-    enum exchange_result result =
-        exchange(path, request, a->command == CTL_UNLOCK ? UNLOCK_TIMEOUT_MS : STATUS_TIMEOUT_MS,
-                 &reply, err, sizeof(err));
+    enum exchange_result result = exchange(
+        path, server_uid, request, a->command == CTL_UNLOCK ? UNLOCK_TIMEOUT_MS : STATUS_TIMEOUT_MS,
+        &reply, err, sizeof(err));
     credentials_free_secret(request);
     const char *verb = a->command == CTL_UNLOCK ? "unlock" : "lock";
     if (result != EXCHANGE_OK) {

@@ -5,12 +5,14 @@ such mount, daemon stopped or killed, unknown library, library not encrypted, wr
 usage). The password never shows in the daemon's -d log, in status output or in `ps`."""
 
 import fcntl
+import hashlib
 import json
 import os
 import pathlib
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -452,3 +454,38 @@ def test_unlock_with_an_argon2id_password_hash(mounted):
     assert library(status_json(mounted.mountpoint), name)["locked"] is False
     assert ctl("lock", mounted.mountpoint, name).returncode == 0
     assert library(status_json(mounted.mountpoint), name)["locked"] is True
+
+
+def test_no_password_goes_to_a_socket_in_a_directory_others_can_write(tmp_path, monkeypatch):
+    """Someone who can write the socket directory could plant a socket with a mount's name
+    and wait for passwords: such a directory is never used."""
+    runtime = pathlib.Path(tempfile.mkdtemp(prefix="xdg-"))
+    planted = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        (runtime / "seafs").mkdir()
+        os.chmod(runtime / "seafs", 0o777)
+        target = tmp_path / "target"
+        target.mkdir()
+        name = hashlib.sha1(os.path.realpath(target).encode()).hexdigest()[:16] + ".sock"
+        planted.bind(str(runtime / "seafs" / name))
+        planted.listen(1)
+        planted.setblocking(False)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+        done = ctl("unlock", target, SECRET, "--password-stdin", stdin=SECRET_PASSWORD + "\n")
+        assert done.returncode == 1
+        assert "no seafs mount at %s" % target in done.stderr, done.stderr
+        with pytest.raises(BlockingIOError):
+            planted.accept()  # nobody connected
+        # The same socket in a private directory is the one the client talks to.
+        os.chmod(runtime / "seafs", 0o700)
+        client = subprocess.Popen([str(seafs_binary()), "status", str(target)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        planted.settimeout(COMMAND_TIMEOUT_S)
+        connection, _ = planted.accept()
+        connection.close()  # no reply
+        _, stderr = client.communicate(timeout=COMMAND_TIMEOUT_S)
+        assert client.returncode == 1
+        assert "closed the connection without a reply" in stderr, stderr
+    finally:
+        planted.close()
+        shutil.rmtree(runtime, ignore_errors=True)
