@@ -7,6 +7,8 @@
  * to the user), /run/seafs/ (root only) and /tmp/seafs-<uid>/. The directory is made 0700 and
  * refused when it is owned by someone else or writable by group or others; the socket is 0600
  * and the daemon also checks each peer's uid (SO_PEERCRED): only the mounting user and root.
+ * The client (ctl.c) likewise trusts only such directories of the mount's owner, sockets of
+ * that uid and a peer running as that uid or root.
  *
  * Protocol: the client sends one JSON object on one line, the daemon answers with one JSON
  * object on one line and closes the connection.
