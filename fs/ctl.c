@@ -386,7 +386,7 @@ static void print_libraries(FILE *out, json_t *libraries)
     }
     width = width > 40 ? 40 : width;
     fprintf(out, "    %-*s  %-8s  %-6s  %-12s  %s\n", width, "FOLDER", "STATE", "ACCESS",
-            "HEAD COMMIT", "CHANGED");
+            "HEAD COMMIT", "CHANGED   ID");
     json_array_foreach(libraries, i, lib)
     {
         char age[32];
@@ -394,7 +394,8 @@ static void print_libraries(FILE *out, json_t *libraries)
         const char *state = !json_is_true(json_object_get(lib, "encrypted")) ? "plain"
                             : json_is_true(json_object_get(lib, "locked"))   ? "locked"
                                                                              : "unlocked";
-        fprintf(out, "    %-*s  %-8s  %-6s  %-12.12s  %s ago  %s\n", width, field_str(lib, "path"),
+        strcat(age, " ago");
+        fprintf(out, "    %-*s  %-8s  %-6s  %-12.12s  %-8s  %s\n", width, field_str(lib, "path"),
                 state, json_is_true(json_object_get(lib, "read_only")) ? "ro" : "rw",
                 field_str(lib, "head_commit"), age, field_str(lib, "id"));
     }
@@ -416,7 +417,7 @@ void ctl_print_status(FILE *out, json_t *status)
     fprintf(out, "  cache:     %s of %s, %lld objects, ", used, limit,
             (long long)field_int(cache, "entries"));
     if (json_is_number(ratio))
-        fprintf(out, "hit ratio %.0f%% (%lld of %lld)\n", json_number_value(ratio) * 100,
+        fprintf(out, "hit ratio %.0f%% (%lld of %lld lookups)\n", json_number_value(ratio) * 100,
                 (long long)field_int(cache, "hits"),
                 (long long)(field_int(cache, "hits") + field_int(cache, "misses")));
     else

@@ -29,7 +29,35 @@ static json_t *library_entry(const struct library *lib, int64_t now)
                      (json_int_t)(now - lib->mtime));
 }
 
-/* The libraries, sorted as the list is; locked filled in after libs_lock is released. */
+static int by_path(const void *a, const void *b)
+{
+    json_t *const *x = a, *const *y = b;
+    return strcmp(json_string_value(json_object_get(*x, "path")),
+                  json_string_value(json_object_get(*y, "path")));
+}
+
+/* list sorted by path (a new reference; list is released), NULL when out of memory. */
+static json_t *sorted_by_path(json_t *list)
+{
+    size_t n = json_array_size(list);
+    json_t **items = malloc((n ? n : 1) * sizeof(*items));
+    json_t *sorted = items ? json_array() : NULL;
+    for (size_t i = 0; sorted && i < n; i++)
+        items[i] = json_array_get(list, i);
+    if (sorted)
+        qsort(items, n, sizeof(*items), by_path);
+    for (size_t i = 0; sorted && i < n; i++) {
+        if (json_array_append(sorted, items[i]) != 0) {
+            json_decref(sorted);
+            sorted = NULL;
+        }
+    }
+    free(items);
+    json_decref(list);
+    return sorted;
+}
+
+/* The libraries sorted by path; locked filled in after libs_lock is released. */
 static json_t *libraries(struct seafs *fs, int64_t now)
 {
     json_t *list = json_array();
@@ -53,7 +81,7 @@ static json_t *libraries(struct seafs *fs, int64_t now)
             json_object_set_new(entry, "locked", json_boolean(!library_is_unlocked(fs, id)));
         }
     }
-    return list;
+    return sorted_by_path(list);
 }
 
 static json_t *cache_report(struct seafs *fs)

@@ -147,12 +147,14 @@ static void test_print_status(void **state)
     assert_non_null(strstr(out, "/mnt/sea: seafs 1.2, pid 42, mounted 60m ago"));
     assert_non_null(strstr(out, "server:    https://s (offline)"));
     assert_non_null(strstr(out, "account:   a@b.c"));
-    assert_non_null(strstr(out, "1.5 MiB of 10.0 GiB, 7 objects, hit ratio 75% (3 of 4)"));
+    assert_non_null(strstr(out, "1.5 MiB of 10.0 GiB, 7 objects, hit ratio 75% (3 of 4 lookups)"));
     assert_non_null(strstr(out, "2.0 KiB fetched in 12 requests (1 retries), 2 in progress"));
     assert_non_null(strstr(out, "libraries: 3"));
     /* One row per library: folder, state, access, head commit prefix, age. */
-    assert_non_null(strstr(out, "Docs                 plain     ro      549115324a52  2d ago"));
-    assert_non_null(strstr(out, "My Libraries/Secret  locked    rw      6f7470e14131  30s ago"));
+    assert_non_null(
+        strstr(out, "Docs                 plain     ro      549115324a52  2d ago    c4910f68-"));
+    assert_non_null(
+        strstr(out, "My Libraries/Secret  locked    rw      6f7470e14131  30s ago   c8d1\n"));
     assert_non_null(strstr(out, "Secret4              unlocked  rw      3d99b9745098  2h ago"));
     assert_non_null(strstr(out, "warning: server unreachable"));
     free(out);
