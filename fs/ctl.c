@@ -182,10 +182,13 @@ static enum lookup lookup_socket(const char *canonical, uid_t uid, char *path, s
         struct stat st;
         if (len < 0 || (size_t)len >= size || !trusted_dir(dirs[i], uid))
             continue;
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == uid)
+        if (lstat(path, &st) != 0) {
+            if (errno == EACCES)
+                result = LOOKUP_DENIED;
+            continue;
+        }
+        if (S_ISSOCK(st.st_mode) && st.st_uid == uid)
             return LOOKUP_FOUND;
-        if (errno == EACCES)
-            result = LOOKUP_DENIED;
     }
     return result;
 }
