@@ -374,7 +374,7 @@ static const char *field_str(json_t *object, const char *key)
     return s ? s : "";
 }
 
-static void print_libraries(FILE *out, json_t *libraries)
+static void print_libraries(FILE *out, json_t *libraries, const char *mountpoint)
 {
     fprintf(out, "  libraries: %zu\n", json_array_size(libraries));
     if (json_array_size(libraries) == 0)
@@ -390,6 +390,7 @@ static void print_libraries(FILE *out, json_t *libraries)
     width = width > 40 ? 40 : width;
     fprintf(out, "    %-*s  %-8s  %-6s  %-12s  %s\n", width, "FOLDER", "STATE", "ACCESS",
             "HEAD COMMIT", "CHANGED   ID");
+    unsigned locked = 0;
     json_array_foreach(libraries, i, lib)
     {
         char age[32];
@@ -397,11 +398,17 @@ static void print_libraries(FILE *out, json_t *libraries)
         const char *state = !json_is_true(json_object_get(lib, "encrypted")) ? "plain"
                             : json_is_true(json_object_get(lib, "locked"))   ? "locked"
                                                                              : "unlocked";
+        locked += strcmp(state, "locked") == 0;
         strcat(age, " ago");
         fprintf(out, "    %-*s  %-8s  %-6s  %-12.12s  %-8s  %s\n", width, field_str(lib, "path"),
                 state, json_is_true(json_object_get(lib, "read_only")) ? "ro" : "rw",
                 field_str(lib, "head_commit"), age, field_str(lib, "id"));
     }
+    if (locked)
+        fprintf(out,
+                "    locked: encrypted, files refuse reads (EACCES) until `seafs unlock %s "
+                "LIBRARY`\n",
+                mountpoint);
 }
 
 void ctl_print_status(FILE *out, json_t *status)
@@ -430,7 +437,7 @@ void ctl_print_status(FILE *out, json_t *status)
     fprintf(out, "  network:   %s fetched in %lld requests (%lld retries), %lld in progress\n",
             fetched, (long long)field_int(net, "requests"), (long long)field_int(net, "retries"),
             (long long)field_int(net, "transfers_in_progress"));
-    print_libraries(out, json_object_get(status, "libraries"));
+    print_libraries(out, json_object_get(status, "libraries"), field_str(status, "mountpoint"));
     json_t *errors = json_object_get(status, "errors");
     if (json_array_size(errors) == 0) {
         fprintf(out, "  last errors: none\n");

@@ -127,6 +127,8 @@ def test_status_human(mounted):
     assert re.search(r"^    Secret +locked +rw +6f7470e14131 ", out, re.M), out
     assert re.search(r"^    Docs +plain +rw ", out, re.M), out
     assert re.search(r"^    Shared Read-Only +plain +ro ", out, re.M), out
+    assert "refuse reads (EACCES) until `seafs unlock %s LIBRARY`" % os.path.realpath(
+        mounted.mountpoint) in out
 
 
 def test_counters_grow_when_a_file_is_read(mounted):

@@ -156,6 +156,8 @@ static void test_print_status(void **state)
     assert_non_null(
         strstr(out, "My Libraries/Secret  locked    rw      6f7470e14131  30s ago   c8d1\n"));
     assert_non_null(strstr(out, "Secret4              unlocked  rw      3d99b9745098  2h ago"));
+    assert_non_null(strstr(out, "locked: encrypted, files refuse reads (EACCES) until `seafs "
+                                "unlock /mnt/sea LIBRARY`"));
     assert_non_null(strstr(out, "warning: server unreachable"));
     free(out);
 
@@ -166,6 +168,7 @@ static void test_print_status(void **state)
     assert_non_null(strstr(out, "hit ratio -"));
     assert_non_null(strstr(out, "libraries: 0"));
     assert_non_null(strstr(out, "last errors: none"));
+    assert_null(strstr(out, "locked:"));
     free(out);
 }
 
