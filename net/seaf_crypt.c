@@ -22,6 +22,10 @@ static const uint8_t FIXED_SALT[8] = {0xda, 0x90, 0x45, 0xc3, 0x06, 0xc7, 0xcc, 
 #define ARGON2_DEFAULT_T 2
 #define ARGON2_DEFAULT_M 102400
 #define ARGON2_DEFAULT_P 8
+/* Cost limits: parameters from the server beyond these are refused rather than run for minutes
+ * or hours (about 20 s of PBKDF2; argon2id at 16 passes over 2 GiB). */
+#define PBKDF2_MAX_ITERATIONS 20000000L
+static const int ARGON2_MAX[3] = {16, 2 * 1024 * 1024, 64};
 
 static void set_msg(char *msg, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -199,12 +203,23 @@ static seaf_err pwd_hash_hex(const struct seaf_crypt_params *p, const uint8_t *i
         for (int i = 0; i < 3; i++)
             if (!parsed || v[i] <= 0)
                 v[i] = defaults[i];
+        if (v[0] > ARGON2_MAX[0] || v[1] > ARGON2_MAX[1] || v[2] > ARGON2_MAX[2]) {
+            set_msg(msg, msg_size,
+                    "argon2id parameters %d,%d,%d are beyond seafs's limits %d,%d,%d", v[0], v[1],
+                    v[2], ARGON2_MAX[0], ARGON2_MAX[1], ARGON2_MAX[2]);
+            return SEAF_ERR_UNSUPPORTED;
+        }
         ok = argon2id_hash_raw((uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], input, len, salt,
                                SALT_LEN, hash, sizeof(hash)) == ARGON2_OK;
     } else {
         long iterations = p->pwd_hash_params ? strtol(p->pwd_hash_params, NULL, 10) : 0;
-        if (iterations <= 0 || iterations > (1L << 30))
+        if (iterations <= 0)
             iterations = KEY_ITERATIONS;
+        if (iterations > PBKDF2_MAX_ITERATIONS) {
+            set_msg(msg, msg_size, "pbkdf2_sha256 with %ld iterations is beyond seafs's limit %ld",
+                    iterations, PBKDF2_MAX_ITERATIONS);
+            return SEAF_ERR_UNSUPPORTED;
+        }
         ok = PKCS5_PBKDF2_HMAC((const char *)input, (int)len, salt, SALT_LEN, (int)iterations,
                                EVP_sha256(), sizeof(hash), hash) == 1;
     }

@@ -143,6 +143,29 @@ static void doc_vectors_pwd_hash(void **state)
     check_pwd_hash(4, "argon2id", "2,102400", argon); /* wrong field count: all defaults */
 }
 
+/* Costs a hostile server could ask for are refused, not run for hours. */
+static void excessive_hash_costs_are_refused(void **state)
+{
+    (void)state;
+    struct seaf_crypt_params p = doc_params(4, NULL,
+                                            "86db05a5ac1b25fb6d18bfbb3449bdd4f4054b5eaaaba7352c21f4"
+                                            "67fc4cc86884080bfdd88bae66c777bcc9be127a8a");
+    p.pwd_hash = "099cdae294709dbffc23ebdce830f56b246f884523188461c479018b15ae27cf";
+    struct seaf_crypt_key k;
+    char msg[200];
+    const char *cases[][2] = {{"pbkdf2_sha256", "2000000000"},
+                              {"argon2id", "1000,8192,2"},
+                              {"argon2id", "2,1000000000,2"},
+                              {"argon2id", "2,8192,1000"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        p.pwd_hash_algo = cases[i][0];
+        p.pwd_hash_params = cases[i][1];
+        assert_int_equal(seaf_crypt_unlock(&p, DOC_PASSWORD, &k, msg, sizeof(msg)),
+                         SEAF_ERR_UNSUPPORTED);
+        assert_non_null(strstr(msg, "limit"));
+    }
+}
+
 static void damaged_parameters_are_refused(void **state)
 {
     (void)state;
@@ -339,6 +362,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(doc_vectors_v1_to_v4),
         cmocka_unit_test(doc_vectors_pwd_hash),
+        cmocka_unit_test(excessive_hash_costs_are_refused),
         cmocka_unit_test(damaged_parameters_are_refused),
         cmocka_unit_test(ranges_match_whole_block),
         cmocka_unit_test(vectors_secret_v2),
