@@ -88,31 +88,80 @@ static int learn_plain_length(const struct block_source *src, const struct seaf_
     return seaf_crypt_plain_size(key, src->size, tail, plain) == SEAF_OK ? 0 : -EIO;
 }
 
+/* A per-thread buffer for ciphertext, kept between reads (a fresh allocation per read cost page
+ * faults that slowed decrypting reads several times) and freed when the thread ends. */
+struct scratch {
+    size_t size;
+    uint8_t data[];
+};
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_create(void)
+{
+    pthread_key_create(&scratch_key, free);
+}
+
+static uint8_t *scratch_buffer(size_t size)
+{
+    pthread_once(&scratch_once, scratch_key_create);
+    struct scratch *s = pthread_getspecific(scratch_key);
+    if (!s || s->size < size) {
+        struct scratch *bigger = realloc(s, sizeof(*s) + size);
+        if (!bigger)
+            return NULL;
+        bigger->size = size;
+        pthread_setspecific(scratch_key, bigger);
+        s = bigger;
+    }
+    return s->data;
+}
+
+/* Decrypts ciphertext [at, at + len) (16-byte aligned) of a block into out; cipher holds the
+ * block's ciphertext from offset base on, including the 16 bytes before at (its IV) unless at is
+ * 0 or the version needs none. */
+static int decrypt_span(const struct seaf_crypt_key *key, const uint8_t *cipher, uint64_t base,
+                        uint64_t at, size_t len, uint8_t *out)
+{
+    const uint8_t *prev =
+        at > 0 && key->version != 3 ? cipher + (at - SEAF_CRYPT_BLOCK - base) : NULL;
+    return seaf_crypt_decrypt_range(key, at, prev, cipher + (at - base), len, out) == SEAF_OK
+               ? 0
+               : -EIO;
+}
+
 /* Copies plaintext bytes [from, to) of the block (offsets within the block) into dst; key is
- * NULL for plain libraries. An encrypted span is widened to whole AES blocks plus the
- * ciphertext block before it (its IV) and decrypted in place. */
+ * NULL for plain libraries. For an encrypted block the ciphertext of the span, widened to whole
+ * AES blocks plus the block before (the IV), is read into the scratch buffer; the whole AES
+ * blocks inside [from, to) are decrypted straight into dst, the partial ones at either end
+ * through a 16-byte buffer. */
 static int copy_plain(const struct block_source *src, const struct seaf_crypt_key *key,
                       uint64_t from, uint64_t to, char *dst)
 {
     if (!key)
         return source_read(src, from, (size_t)(to - from), dst);
-    uint64_t first = from - from % SEAF_CRYPT_BLOCK;
-    uint64_t last = to + (SEAF_CRYPT_BLOCK - to % SEAF_CRYPT_BLOCK) % SEAF_CRYPT_BLOCK;
-    uint64_t read_from =
-        first >= SEAF_CRYPT_BLOCK && key->version != 3 ? first - SEAF_CRYPT_BLOCK : first;
-    size_t span = (size_t)(last - read_from);
-    uint8_t *buf = malloc(span);
-    if (!buf)
+    const uint64_t B = SEAF_CRYPT_BLOCK;
+    uint64_t first = from - from % B, last = to + (B - to % B) % B;
+    uint64_t base = first >= B && key->version != 3 ? first - B : first;
+    uint8_t *cipher = scratch_buffer((size_t)(last - base));
+    if (!cipher)
         return -ENOMEM;
-    int rc = source_read(src, read_from, span, buf);
-    uint8_t *cipher = buf + (first - read_from);
-    if (rc == 0 && seaf_crypt_decrypt_range(key, first, first > read_from ? buf : NULL, cipher,
-                                            (size_t)(last - first), cipher) != SEAF_OK)
-        rc = -EIO;
-    if (rc == 0)
-        memcpy(dst, cipher + (from - first), (size_t)(to - from));
-    OPENSSL_cleanse(buf, span);
-    free(buf);
+    int rc = source_read(src, base, (size_t)(last - base), cipher);
+    uint64_t inner_from = from + (B - from % B) % B, inner_to = to - to % B;
+    uint8_t edge[SEAF_CRYPT_BLOCK];
+    if (rc == 0 && from < inner_from) { /* partial first AES block */
+        rc = decrypt_span(key, cipher, base, first, B, edge);
+        uint64_t stop = to < first + B ? to : first + B;
+        memcpy(dst, edge + (from - first), (size_t)(stop - from));
+    }
+    if (rc == 0 && inner_from < inner_to)
+        rc = decrypt_span(key, cipher, base, inner_from, (size_t)(inner_to - inner_from),
+                          (uint8_t *)dst + (inner_from - from));
+    if (rc == 0 && inner_to < to && inner_to >= inner_from) { /* partial last AES block */
+        rc = decrypt_span(key, cipher, base, inner_to, B, edge);
+        memcpy(dst + (inner_to - from), edge, (size_t)(to - inner_to));
+    }
+    OPENSSL_cleanse(edge, sizeof(edge));
     return rc;
 }
 
