@@ -5,8 +5,8 @@
  * Fields (all present; sizes in bytes, times in seconds since the epoch):
  *   version, pid, mountpoint, server, account, online (the last library-list request
  *   succeeded), mounted_at, now,
- *   libraries (sorted by path): [{path (relative to the mount point), name (on the server), id, owner,
- *     encrypted, locked (encrypted and not unlocked), read_only, head_commit, head_time (the
+ *   libraries (sorted by path): [{path (relative to the mount point), name (on the server), id,
+ * owner, encrypted, locked (encrypted and not unlocked), read_only, head_commit, head_time (the
  *     library's last modification time as the server reported it), head_age (now - head_time)}]
  *   cache: {used_bytes, limit_bytes, entries, hits, misses, hit_ratio (hits / (hits + misses)
  *     of cache opens, null before the first), evictions}
