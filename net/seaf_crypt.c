@@ -160,26 +160,24 @@ seaf_err seaf_crypt_params_from_commit(const struct seaf_commit *c, struct seaf_
     return SEAF_OK;
 }
 
-/* "a,b,c" into three positive ints; false on another field count. */
+/* "t,m,p" into v (each field may be surrounded by blanks; a field that is not a number reads as
+ * 0, which the caller replaces by its default, as Seafile's atoi does). false when there are
+ * not exactly three fields. */
 static bool parse_argon2_params(const char *text, int v[3])
 {
     if (!text)
         return false;
     int n = 0;
-    const char *p = text;
-    while (n < 3) {
+    for (const char *p = text;; p++) {
+        if (n == 3)
+            return false; /* a fourth field */
         char *end;
         long x = strtol(p, &end, 10);
-        if (end == p || x > (1L << 30))
-            return false;
-        v[n++] = (int)x;
-        if (*end == '\0')
-            break;
-        if (*end != ',')
-            return false;
-        p = end + 1;
+        v[n++] = x < 0 || x > (1L << 30) ? 0 : (int)x;
+        p = strchr(end, ',');
+        if (!p)
+            return n == 3;
     }
-    return n == 3 && *p != '\0';
 }
 
 /* H(repo_id ‖ password, salt32) of §5.4 as hex into out (65 bytes). */

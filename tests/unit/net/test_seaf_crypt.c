@@ -141,6 +141,9 @@ static void doc_vectors_pwd_hash(void **state)
     check_pwd_hash(4, "argon2id", "2,102400,8", argon);
     check_pwd_hash(4, "argon2id", "2,0,8", argon);    /* a non-positive field: its default */
     check_pwd_hash(4, "argon2id", "2,102400", argon); /* wrong field count: all defaults */
+    check_pwd_hash(4, "argon2id", "2,102400,8,1", argon);
+    check_pwd_hash(4, "argon2id", " 2 , 102400 ,8 ", argon); /* blanks around fields */
+    check_pwd_hash(4, "argon2id", "x,102400,8", argon);      /* not a number: its default */
 }
 
 /* Costs a hostile server could ask for are refused, not run for hours. */
