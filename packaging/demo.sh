@@ -72,5 +72,8 @@ for r in json.load(sys.stdin): print("    %-18s %s  %-3s %s" % (r["name"], r["id
 Mounted with seafs on $MNT (read-only; blocks are fetched on first read, cached in $DATA/cache):
 $(ls -1 "$MNT" | sed 's/^/    /')
   try:    ls -l "$MNT/Demo"; cat "$MNT/Demo/README.txt"; sha1sum "$MNT/Big File/"*
+  encrypted libraries (password s3cret) refuse reads until unlocked:
+          build/fs/seafs unlock "$MNT" "Encrypted v4 argon2"; cat "$MNT/Encrypted v4 argon2/marker.txt" | head -2
+          build/fs/seafs status "$MNT"; build/fs/seafs lock "$MNT" "Encrypted v4 argon2"
   stop:   bash packaging/demo.sh stop     (unmounts, then stops the server)
 TXT
