@@ -1,8 +1,9 @@
 """Encrypted libraries through a real mount: locked until unlocked (EACCES, listing works),
 then byte-identical to their plain files -- the vectors' Secret (enc v2) and Secret4 (enc v4)
 and the builder's v1, v3 and pwd_hash (pbkdf2_sha256, argon2id) libraries --, wrong passwords
-refused, `seafs lock` locking again, keys saved only with -o save_keys (mode 0600), and the
-cache holding ciphertext only (a known plaintext is searched for in every cache file)."""
+refused, `seafs lock` locking again, keys saved only with -o save_keys (mode 0600), unlocking
+offline from the cache, and the cache holding ciphertext only (a known plaintext is searched for
+in every cache file)."""
 
 import concurrent.futures
 import errno
@@ -255,3 +256,28 @@ def test_keys_stay_in_memory_unless_save_keys(small_demo_server, mount_factory,
     assert saving.path(library, "marker.txt").read_bytes() == expected
     assert seafs_command("lock", saving.mountpoint, library).returncode == 0
     assert not key_file.exists()
+
+
+def test_unlock_and_read_offline_from_the_cache(server_factory, mount_factory):
+    """The password check needs no server: after a first session cached the metadata and the
+    blocks of Secret, a mount started while the server is down unlocks it (the head commit comes
+    from the cache) and reads every file; a wrong password is still refused."""
+    from seafserver.vectors import state_from_vectors
+    server = server_factory(state=state_from_vectors(VECTORS_DIR),
+                            storage=str(VECTORS / "storage"))
+    mount = mount_factory(server, connect_timeout=2, timeout=3)
+    assert unlock(mount, "Secret").returncode == 0
+    source = VECTORS / "plain" / "Secret"
+    assert_same_tree(source, mount.path("Secret"), check_mtimes=False,
+                     extra_empty_dirs=vector_empty_dirs("Secret"))
+    assert mount.stop() == ""
+    server.stop()
+    mount.start()
+    with pytest.raises(PermissionError):
+        mount.path("Secret", "hello.txt").read_bytes()
+    done = unlock(mount, "Secret", "not-the-password")
+    assert done.returncode == 1 and "wrong password" in done.stderr, done.stderr
+    assert unlock(mount, "Secret").returncode == 0
+    count = assert_same_tree(source, mount.path("Secret"), check_mtimes=False,
+                             extra_empty_dirs=vector_empty_dirs("Secret"))
+    assert count >= 6
