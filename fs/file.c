@@ -35,7 +35,7 @@ struct open_file {
     size_t n_blocks;
     char (*block_ids)[SEAF_ID_LEN + 1]; /* copied: the handle owns its version */
     pthread_mutex_t lock;
-    struct file_layout layout; /* protected by lock (fixed once all lengths are known) */
+    struct file_layout layout; /* fixed at open for plain files; else under layout_lock */
     struct readahead ra;       /* protected by lock */
     size_t failed_block;       /* protected by lock; index + 1 of the last block that failed */
     int64_t failed_at_ns;      /* protected by lock; when (CLOCK_MONOTONIC) */
@@ -44,6 +44,20 @@ struct open_file {
     size_t mem_len;            /* protected by lock; its stored size */
     size_t mem_index;          /* protected by lock; its index + 1 (0: none) */
 };
+
+/* The layout of an encrypted file grows as plaintext lengths are learned; a plain file's is
+ * fixed at open and read without the lock. */
+static void layout_lock(struct open_file *h)
+{
+    if (h->encrypted)
+        pthread_mutex_lock(&h->lock);
+}
+
+static void layout_unlock(struct open_file *h)
+{
+    if (h->encrypted)
+        pthread_mutex_unlock(&h->lock);
+}
 
 void file_close(struct open_file *h)
 {
@@ -389,13 +403,13 @@ static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t star
 {
     if (!fs->prefetch || start >= end)
         return;
-    pthread_mutex_lock(&h->lock);
+    layout_lock(h);
     size_t from = file_layout_approx_index(&h->layout, start), to = from;
     while (to < h->n_blocks && file_layout_approx_start(&h->layout, to) < end)
         to++;
     while (from < to && file_layout_approx_start(&h->layout, from) < read_end)
         from++; /* the reader fetches these itself */
-    pthread_mutex_unlock(&h->lock);
+    layout_unlock(h);
     for (size_t i = from; i < to; i++)
         prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
 }
@@ -481,11 +495,11 @@ static int copy_from_block(struct open_file *h, size_t index, uint64_t start,
                            uint64_t pos, uint64_t end, char *dst, uint64_t *next, bool holds_lock)
 {
     if (!holds_lock)
-        pthread_mutex_lock(&h->lock);
+        layout_lock(h);
     int rc = key ? learn_length_locked(h, index, src, key) : 0;
     uint64_t len = h->layout.plain[index];
     if (!holds_lock)
-        pthread_mutex_unlock(&h->lock);
+        layout_unlock(h);
     if (rc)
         return rc;
     uint64_t stop = start + len < end ? start + len : end;
@@ -539,9 +553,9 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
         return rc;
     }
     struct block_source src = {.ch = ch, .size = cache_handle_size(ch)};
-    pthread_mutex_lock(&h->lock);
+    layout_lock(h);
     bool size_ok = src.size == h->layout.stored[index];
-    pthread_mutex_unlock(&h->lock);
+    layout_unlock(h);
     rc = size_ok ? copy_from_block(h, index, start, &src, key, pos, end, dst, next, false) : -EIO;
     cache_close(ch);
     if (rc)
@@ -575,9 +589,9 @@ static int locate(struct seafs *fs, struct open_file *h, const struct seaf_crypt
     for (size_t rounds = 0; rounds <= h->n_blocks; rounds++) {
         size_t from, to;
         uint64_t known;
-        pthread_mutex_lock(&h->lock);
+        layout_lock(h);
         bool found = file_layout_locate(&h->layout, pos, index, start, &known, &from, &to);
-        pthread_mutex_unlock(&h->lock);
+        layout_unlock(h);
         if (found)
             return 0;
         if (from >= to || !key)
