@@ -1,4 +1,5 @@
-/* cache_kind: names and id rules of the kinds of cached objects (blocks, commits, fs objects). */
+/* cache_kind: names and id rules of the kinds of cached objects (blocks, commits, fs objects,
+ * block maps). */
 #include "cache_kind.h"
 
 #include <stddef.h>
@@ -17,6 +18,8 @@ const char *cache_kind_dir(int kind)
         return "commits";
     case CACHE_KIND_FS:
         return "fs";
+    case CACHE_KIND_BLOCK_MAP:
+        return "block-maps";
     default:
         return NULL;
     }

@@ -6,18 +6,19 @@
 
 /* Values are stored in block files and in the index: never renumber them. */
 enum cache_kind {
-    CACHE_KIND_BLOCK = 1,  /* file content block; id = SHA-1 of the stored bytes */
-    CACHE_KIND_COMMIT = 2, /* commit object (JSON); its id is not a hash of the bytes */
-    CACHE_KIND_FS = 3,     /* fs object stored as uncompressed JSON; id = SHA-1 of those bytes */
+    CACHE_KIND_BLOCK = 1,     /* file content block; id = SHA-1 of the stored bytes */
+    CACHE_KIND_COMMIT = 2,    /* commit object (JSON); its id is not a hash of the bytes */
+    CACHE_KIND_FS = 3,        /* fs object stored as uncompressed JSON; id = SHA-1 of those bytes */
+    CACHE_KIND_BLOCK_MAP = 4, /* stored block sizes of a file (JSON array); id = the file's id */
 };
 
 #define CACHE_KIND_FIRST CACHE_KIND_BLOCK
-#define CACHE_KIND_LAST  CACHE_KIND_FS
+#define CACHE_KIND_LAST  CACHE_KIND_BLOCK_MAP
 
-/* True for the three kinds above. */
+/* True for the kinds above. */
 bool cache_kind_valid(int kind);
-/* Directory name of a kind inside the cache directory ("blocks", "commits", "fs"); NULL if the
- * kind is invalid. */
+/* Directory name of a kind inside the cache directory ("blocks", "commits", "fs",
+ * "block-maps"); NULL if the kind is invalid. */
 const char *cache_kind_dir(int kind);
 /* True when the stored bytes of an object of this kind must hash (SHA-1) to its id; the cache
  * checks this before an object becomes visible. */

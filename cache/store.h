@@ -1,10 +1,10 @@
 /* store: where cached objects live on disk, and the file operations that keep them whole.
  *
- * Layout under the cache directory: <kind dir>/<id[0..1]>/<id> for finished objects (kind dir is
- * "blocks", "commits" or "fs"), tmp/ for files being written, and pins/<kind>-<id>, empty files
- * that record durably which objects are pinned (the index only mirrors them). A file only ever
- * appears under its final name by rename() of a complete temporary file, so a reader never sees a
- * partial object and a crash leaves at most stray files in tmp/. */
+ * Layout under the cache directory: <kind dir>/<id[0..1]>/<id> for finished objects (kind dir
+ * is "blocks", "commits", "fs" or "block-maps"), tmp/ for files being written, and
+ * pins/<kind>-<id>, empty files that record durably which objects are pinned (the index only
+ * mirrors them). A file only ever appears under its final name by rename() of a complete temporary
+ * file, so a reader never sees a partial object and a crash leaves at most stray files in tmp/. */
 #ifndef SEAFS_STORE_H
 #define SEAFS_STORE_H
 

@@ -1,6 +1,7 @@
 /* file: open-file handles and the read path (style-models §2.2). The block sizes are found
  * once per open: a one-block file needs nothing, a file whose blocks are all cached takes them
- * from the cache, anything else asks the server for the block map (one small request);
+ * from the cache, anything else takes the block map from the cache or else the server (one small
+ * request, then cached, so the file opens offline later);
  * file_layout turns them into plaintext positions. A read locates each block it spans, opens
  * it through fetch.c (cache hit, or a shared single-flight download) and copies the bytes out.
  * Blocks of encrypted libraries are cached as ciphertext: a read decrypts only the 16-byte
@@ -198,8 +199,46 @@ static bool sizes_from_cache(struct seafs *fs, struct open_file *h,
     return true;
 }
 
+/* Keeps a block map in the cache: later opens of the file need no request, also offline. */
+static void cache_block_map(struct seafs *fs, const char *file_id, const int64_t *sizes, size_t n)
+{
+    size_t cap = n * 21 + 3, len = 0;
+    char *json = malloc(cap);
+    if (!json)
+        return;
+    json[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(json + len, cap - len, "%s%lld", i ? "," : "", (long long)sizes[i]);
+    json[len++] = ']';
+    seaf_err err = cache_put_object(fs->cache, CACHE_KIND_BLOCK_MAP, file_id, json, len);
+    if (err != SEAF_OK)
+        log_msg(LOG_DEBUG, "block map of %s not cached: %s", file_id, seaf_strerror(err));
+    free(json);
+}
+
+/* The stored block sizes from the cached block map; false when there is none that fits. */
+static bool sizes_from_cached_block_map(struct seafs *fs, struct open_file *h)
+{
+    char *json = NULL;
+    size_t len = 0, n = 0;
+    int64_t *sizes = NULL;
+    if (cache_get_object(fs->cache, CACHE_KIND_BLOCK_MAP, h->file_id, &json, &len) != SEAF_OK)
+        return false;
+    bool ok = seaf_block_map_parse(json, len, &sizes, &n) == SEAF_OK && n == h->n_blocks;
+    for (size_t i = 0; ok && i < n; i++)
+        file_layout_set_stored(&h->layout, i, (uint64_t)sizes[i]);
+    ok = ok && file_layout_check(&h->layout) == 0;
+    if (!ok)
+        cache_remove(fs->cache, CACHE_KIND_BLOCK_MAP, h->file_id);
+    free(sizes);
+    free(json);
+    return ok;
+}
+
 static int sizes_from_block_map(struct seafs *fs, struct open_file *h)
 {
+    if (sizes_from_cached_block_map(fs, h))
+        return 0;
     int64_t *sizes = NULL;
     size_t n = 0;
     seaf_err err = fileserver_block_map(fs->client, h->repo_id, h->file_id, &sizes, &n);
@@ -208,12 +247,10 @@ static int sizes_from_block_map(struct seafs *fs, struct open_file *h)
         return -seaf_err_to_errno(err);
     }
     int rc = n == h->n_blocks ? 0 : -EIO;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (sizes[i] <= 0)
-            rc = -EIO;
-        else
-            file_layout_set_stored(&h->layout, i, (uint64_t)sizes[i]);
-    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        file_layout_set_stored(&h->layout, i, (uint64_t)sizes[i]);
+    if (rc == 0 && file_layout_check(&h->layout) == 0)
+        cache_block_map(fs, h->file_id, sizes, n);
     free(sizes);
     return rc;
 }
@@ -558,6 +595,8 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
     layout_unlock(h);
     rc = size_ok ? copy_from_block(h, index, start, &src, key, pos, end, dst, next, false) : -EIO;
     cache_close(ch);
+    if (!size_ok) /* a block map that lies is not kept */
+        cache_remove(fs->cache, CACHE_KIND_BLOCK_MAP, h->file_id);
     if (rc)
         log_msg(LOG_ERR, "read of '%s': cached block %s: %s", h->path, h->block_ids[index],
                 size_ok ? "unreadable or does not decrypt" : "size differs from the block map");

@@ -455,32 +455,20 @@ seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, c
     return strcmp(response.body_id, block_id) == 0 ? SEAF_OK : SEAF_ERR_ID_MISMATCH;
 }
 
-seaf_err fileserver_block_map(struct seaf_client *client, const char *repo_id, const char *file_id,
-                              int64_t **sizes_out, size_t *n_out)
+seaf_err seaf_block_map_parse(const char *json, size_t len, int64_t **sizes_out, size_t *n_out)
 {
-    char path[128];
-    struct http_buffer body;
-    json_t *root;
+    json_t *root = json_loadb(json, len, 0, NULL);
     json_t *item;
     size_t index;
-    int64_t *sizes;
-    seaf_err err;
+    seaf_err err = SEAF_OK;
 
     *sizes_out = NULL;
     *n_out = 0;
-    if (!repo_ok(repo_id) || !id_ok(file_id))
-        return SEAF_ERR_INVALID_ARG;
-    snprintf(path, sizeof(path), "/block-map/%s", file_id);
-    err = repo_get_json(client, repo_id, path, 0, &body);
-    if (err != SEAF_OK)
-        return err;
-    root = json_loadb(body.data, body.len, 0, NULL);
-    http_buffer_release(&body);
     if (!json_is_array(root) || json_array_size(root) == 0) {
         json_decref(root);
         return SEAF_ERR_MALFORMED;
     }
-    sizes = malloc(json_array_size(root) * sizeof(*sizes));
+    int64_t *sizes = malloc(json_array_size(root) * sizeof(*sizes));
     if (!sizes) {
         json_decref(root);
         return SEAF_ERR_NOMEM;
@@ -500,5 +488,24 @@ seaf_err fileserver_block_map(struct seaf_client *client, const char *repo_id, c
         free(sizes);
     }
     json_decref(root);
+    return err;
+}
+
+seaf_err fileserver_block_map(struct seaf_client *client, const char *repo_id, const char *file_id,
+                              int64_t **sizes_out, size_t *n_out)
+{
+    char path[128];
+    struct http_buffer body;
+
+    *sizes_out = NULL;
+    *n_out = 0;
+    if (!repo_ok(repo_id) || !id_ok(file_id))
+        return SEAF_ERR_INVALID_ARG;
+    snprintf(path, sizeof(path), "/block-map/%s", file_id);
+    seaf_err err = repo_get_json(client, repo_id, path, 0, &body);
+    if (err != SEAF_OK)
+        return err;
+    err = seaf_block_map_parse(body.data, body.len, sizes_out, n_out);
+    http_buffer_release(&body);
     return err;
 }

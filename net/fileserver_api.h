@@ -72,5 +72,8 @@ seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, c
  * order, in *sizes_out (free() it). */
 seaf_err fileserver_block_map(struct seaf_client *client, const char *repo_id, const char *file_id,
                               int64_t **sizes_out, size_t *n_out);
+/* Parses a block map answer (a non-empty JSON array of positive integers) into *sizes_out
+ * (free() it). SEAF_ERR_MALFORMED, SEAF_ERR_NOMEM. */
+seaf_err seaf_block_map_parse(const char *json, size_t len, int64_t **sizes_out, size_t *n_out);
 
 #endif

@@ -1,7 +1,8 @@
 """A seafs mount without its server: it starts from the cached metadata when the server process
 is down, cached files read normally, uncached reads fail with EIO (or EHOSTDOWN) within the
 timeout instead of hanging, and once the server is back the same mount reads everything again
-without a remount."""
+without a remount. A file of several blocks read only in part still opens offline (its block
+map was cached)."""
 
 import errno
 import os
@@ -13,8 +14,9 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (assert_same_tree, file_differs, mount_factory,  # noqa: E402
-                           read_with_bound, vector_empty_dirs)
+from mount_fixture import (assert_same_tree, demo_data, demo_server, file_differs,  # noqa: E402
+                           mount_factory, read_with_bound, vector_empty_dirs)
+from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
 from seafserver.vectors import state_from_vectors  # noqa: E402
 
@@ -98,3 +100,33 @@ def assert_reads_again(mount, rel):
     pytest.fail("%s still unreadable %d s after the server came back\n%s"
                 % (rel, RECOVERY_BOUND_S, mount.log_tail()))
 
+
+
+def test_partly_cached_multi_block_file_opens_offline(tmp_path, mount_factory):
+    """A file of several blocks of which only the first was read: its block map was cached with
+    it, so offline the file still opens, the cached part reads, and only the uncached part
+    fails (offline error, not wrong bytes)."""
+    data, _ = demo_data(small=True)
+    server = demo_server(data, tmp_path / "server")
+    try:
+        mount = mount_factory(server, readahead=0, **TIMEOUTS)
+        rel = ("Demo", "large", "twelve-MiB.bin")
+        source = tmp_path / "source"
+        demo.write_source("Demo", source)
+        expected = (source / "large" / "twelve-MiB.bin").read_bytes()
+        with open(mount.path(*rel), "rb") as f:
+            assert f.read(1 << 20) == expected[:1 << 20]
+        assert mount.stop() == ""
+        server.stop()
+        mount.start()
+        with open(mount.path(*rel), "rb") as f:
+            assert f.read(1 << 20) == expected[:1 << 20]
+        fd = os.open(mount.path(*rel), os.O_RDONLY)
+        try:
+            with pytest.raises(OSError) as error:
+                os.pread(fd, 4096, len(expected) - 4096)
+            assert error.value.errno in OFFLINE_ERRORS, error.value
+        finally:
+            os.close(fd)
+    finally:
+        server.stop()

@@ -111,8 +111,8 @@ static uint64_t object_bytes(struct fixture *f)
 {
     char path[PATH_MAX];
     uint64_t total = 0;
-    const char *dirs[] = {"blocks", "commits", "fs"};
-    for (int i = 0; i < 3; i++) {
+    const char *dirs[] = {"blocks", "commits", "fs", "block-maps"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", f->dir, dirs[i]);
         total += test_tree_bytes(path);
     }
