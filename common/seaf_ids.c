@@ -1,4 +1,5 @@
-/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids). */
+/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids), and the hex form
+ * they and other binary values (keys, salts) are written in. */
 #include "seaf_ids.h"
 
 static bool is_lower_hex(char c)
@@ -30,10 +31,39 @@ bool seaf_repo_id_valid(const char *s, size_t len)
 
 void seaf_id_from_digest(const unsigned char digest[20], char out[SEAF_ID_LEN + 1])
 {
+    seaf_hex_encode(digest, 20, out);
+}
+
+void seaf_hex_encode(const unsigned char *in, size_t len, char *out)
+{
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 20; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0x0f];
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 0x0f];
     }
-    out[SEAF_ID_LEN] = '\0';
+    out[2 * len] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool seaf_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t len)
+{
+    if (!hex || hex_len != 2 * len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return true;
 }

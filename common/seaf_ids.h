@@ -1,4 +1,5 @@
-/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids). */
+/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids), and the hex form
+ * they and other binary values (keys, salts) are written in. */
 #ifndef SEAFS_SEAF_IDS_H
 #define SEAFS_SEAF_IDS_H
 
@@ -18,5 +19,10 @@ bool seaf_id_valid(const char *s, size_t len);
 bool seaf_repo_id_valid(const char *s, size_t len);
 /* Writes the 40-digit lowercase hex form of a 20-byte SHA-1 digest plus a NUL to out. */
 void seaf_id_from_digest(const unsigned char digest[20], char out[SEAF_ID_LEN + 1]);
+/* Writes the lowercase hex form of len bytes plus a NUL to out (2 * len + 1 bytes). */
+void seaf_hex_encode(const unsigned char *in, size_t len, char *out);
+/* Decodes hex (hex_len digits of either case) into exactly len bytes; false when hex_len is not
+ * 2 * len or a digit is not hex. */
+bool seaf_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t len);
 
 #endif

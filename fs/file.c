@@ -279,7 +279,8 @@ static int compute_layout(struct seafs *fs, struct open_file *h, const uint64_t 
     return 0;
 }
 
-/* The library's key into *key when it is encrypted (*encrypted); -EACCES while it is locked. */
+/* At open: the library's key into *key when it is encrypted (*encrypted); -EACCES while it is
+ * locked. */
 static int library_key(struct seafs *fs, const char *repo_id, bool *encrypted,
                        struct seaf_crypt_key *key)
 {
@@ -293,23 +294,6 @@ static int library_key(struct seafs *fs, const char *repo_id, bool *encrypted,
         return 0;
     log_msg(LOG_INFO, "library '%s' is encrypted and locked: run `seafs unlock` (EACCES)", name);
     return -EACCES;
-}
-
-/* Remembers the plaintext offsets with the file object once all are known, so that later opens
- * need neither the block map nor the blocks' padding. */
-static void remember_offsets(struct seafs *fs, struct open_file *h)
-{
-    uint64_t *copy = malloc((h->n_blocks + 1) * sizeof(*copy));
-    struct tree_obj *obj = NULL;
-    if (!copy || tree_get(fs->tree, h->repo_id, h->file_id, SEAF_FSOBJ_FILE, &obj) != 0) {
-        free(copy);
-        return;
-    }
-    pthread_mutex_lock(&h->lock);
-    memcpy(copy, h->layout.offsets, (h->n_blocks + 1) * sizeof(*copy));
-    pthread_mutex_unlock(&h->lock);
-    tree_obj_set_offsets(obj, copy);
-    tree_obj_unref(fs->tree, obj);
 }
 
 static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id);
@@ -367,12 +351,19 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         goto fail;
     }
     memcpy(h->block_ids, file->block_ids, h->n_blocks * sizeof(*h->block_ids));
-    rc = compute_layout(fs, h, tree_obj_offsets(obj), encrypted ? &key : NULL);
+    const uint64_t *known = tree_obj_offsets(obj);
+    rc = compute_layout(fs, h, known, encrypted ? &key : NULL);
+    if (rc == 0 && !known && h->layout.offsets && h->n_blocks > 1) {
+        /* Kept with the file object: later opens need neither block map nor padding. */
+        uint64_t *copy = malloc((h->n_blocks + 1) * sizeof(*copy));
+        if (copy) {
+            memcpy(copy, h->layout.offsets, (h->n_blocks + 1) * sizeof(*copy));
+            tree_obj_set_offsets(obj, copy);
+        }
+    }
     tree_obj_unref(fs->tree, obj);
     if (rc)
         goto fail;
-    if (h->layout.offsets && h->n_blocks > 1)
-        remember_offsets(fs, h);
     seaf_crypt_key_wipe(&key);
     *out = h;
     return 0;
@@ -648,11 +639,11 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
     if (off >= h->size || size == 0)
         return 0;
     struct seaf_crypt_key key, *k = NULL;
-    bool encrypted;
     if (h->encrypted) {
-        int rc = library_key(fs, h->repo_id, &encrypted, &key);
-        if (rc)
-            return rc;
+        if (!library_keys_get(fs->keys, h->repo_id, &key)) {
+            log_msg(LOG_DEBUG, "read of '%s': the library was locked (EACCES)", h->path);
+            return -EACCES;
+        }
         k = &key;
     }
     uint64_t end = off + size < h->size ? off + size : h->size;

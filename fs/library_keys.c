@@ -1,8 +1,7 @@
 /* library_keys: a small list of (repo id, block key) under a mutex. Entries are allocated one
  * by one and mlock()ed when the system allows so keys are not swapped out; every copy handed
  * out or dropped is wiped. Saved keys use net/'s token store (0600 files in a 0700 directory,
- * written atomically, ignored when others can read them) with the value
- * "v<version>:<key hex>:<iv hex>". */
+ * written atomically, ignored when others can read them), as seaf_crypt_key_format's text. */
 #include "library_keys.h"
 
 #include <dirent.h>
@@ -65,33 +64,6 @@ static int remember(struct library_keys *keys, const char *repo_id,
     return 0;
 }
 
-static void hex_encode(const uint8_t *in, size_t len, char *out)
-{
-    for (size_t i = 0; i < len; i++)
-        snprintf(out + 2 * i, 3, "%02x", in[i]);
-}
-
-static bool hex_decode(const char *hex, size_t len, uint8_t *out)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return false;
-        out[i] = (uint8_t)v;
-    }
-    return true;
-}
-
-/* "v<version>:<64 hex>:<32 hex>" <-> key. */
-static bool parse_saved(const char *value, struct seaf_crypt_key *k)
-{
-    if (strlen(value) != 2 + 1 + 64 + 1 + 32 || value[0] != 'v' || value[1] < '1' ||
-        value[1] > '4' || value[2] != ':' || value[67] != ':')
-        return false;
-    k->version = value[1] - '0';
-    return hex_decode(value + 3, 32, k->key) && hex_decode(value + 68, 16, k->iv);
-}
-
 static void load_saved(struct library_keys *keys)
 {
     DIR *dir = opendir(keys->save_dir);
@@ -103,7 +75,7 @@ static void load_saved(struct library_keys *keys)
         char value[TOKEN_STORE_VALUE_MAX + 1];
         struct seaf_crypt_key k;
         if (token_store_load_value(keys->save_dir, d->d_name, value) != SEAF_OK ||
-            !parse_saved(value, &k)) {
+            !seaf_crypt_key_parse(value, &k)) {
             log_msg(LOG_WARNING, "ignoring saved key %s/%s (damaged, or readable by others)",
                     keys->save_dir, d->d_name);
         } else if (remember(keys, d->d_name, &k) == 0) {
@@ -152,13 +124,8 @@ int library_keys_put(struct library_keys *keys, const char *repo_id,
     int rc = remember(keys, repo_id, key);
     if (rc || !keys->save_dir)
         return rc;
-    char value[2 + 1 + 64 + 1 + 32 + 1];
-    value[0] = 'v';
-    value[1] = (char)('0' + key->version);
-    value[2] = ':';
-    hex_encode(key->key, 32, value + 3);
-    value[67] = ':';
-    hex_encode(key->iv, 16, value + 68);
+    char value[SEAF_CRYPT_KEY_TEXT];
+    seaf_crypt_key_format(key, value);
     seaf_err err = token_store_save_value(keys->save_dir, repo_id, value);
     explicit_bzero(value, sizeof(value));
     if (err != SEAF_OK) {

@@ -55,39 +55,10 @@ static const EVP_CIPHER *version_cipher(int version)
     }
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes exactly len bytes of hex; false on a wrong length or digit. */
+/* Decodes a NUL-terminated hex string of exactly len bytes. */
 static bool hex_decode(const char *hex, uint8_t *out, size_t len)
 {
-    if (!hex || strlen(hex) != 2 * len)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
-static void hex_encode(const uint8_t *in, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
+    return hex && seaf_hex_decode(hex, strlen(hex), out, len);
 }
 
 /* The salt the version derives with: the fixed 8 bytes or the library's 32. */
@@ -226,7 +197,7 @@ static seaf_err pwd_hash_hex(const struct seaf_crypt_params *p, const uint8_t *i
                 p->pwd_hash_algo ? p->pwd_hash_algo : "pbkdf2_sha256");
         return SEAF_ERR_NOMEM;
     }
-    hex_encode(hash, sizeof(hash), out);
+    seaf_hex_encode(hash, sizeof(hash), out);
     OPENSSL_cleanse(hash, sizeof(hash));
     return SEAF_OK;
 }
@@ -248,7 +219,7 @@ static seaf_err check_password(const struct seaf_crypt_params *p, const struct s
     } else {
         struct seaf_crypt_key k = {.version = p->enc_version};
         if (derive(input, id_len + pw_len, s, &k))
-            hex_encode(k.key, p->enc_version == 1 ? 16 : 32, computed);
+            seaf_hex_encode(k.key, p->enc_version == 1 ? 16 : 32, computed);
         else
             err = SEAF_ERR_NOMEM;
         seaf_crypt_key_wipe(&k);
@@ -391,6 +362,27 @@ seaf_err seaf_crypt_encrypt_block(const struct seaf_crypt_key *k, const uint8_t 
         return SEAF_ERR_NOMEM;
     }
     return SEAF_OK;
+}
+
+void seaf_crypt_key_format(const struct seaf_crypt_key *k, char out[SEAF_CRYPT_KEY_TEXT])
+{
+    out[0] = 'v';
+    out[1] = (char)('0' + k->version);
+    out[2] = ':';
+    seaf_hex_encode(k->key, sizeof(k->key), out + 3);
+    out[3 + 2 * sizeof(k->key)] = ':';
+    seaf_hex_encode(k->iv, sizeof(k->iv), out + 4 + 2 * sizeof(k->key));
+}
+
+bool seaf_crypt_key_parse(const char *text, struct seaf_crypt_key *k)
+{
+    const size_t iv_at = 4 + 2 * sizeof(k->key);
+    if (strlen(text) != SEAF_CRYPT_KEY_TEXT - 1 || text[0] != 'v' || text[1] < '1' ||
+        text[1] > '4' || text[2] != ':' || text[iv_at - 1] != ':')
+        return false;
+    k->version = text[1] - '0';
+    return seaf_hex_decode(text + 3, 2 * sizeof(k->key), k->key, sizeof(k->key)) &&
+           seaf_hex_decode(text + iv_at, 2 * sizeof(k->iv), k->iv, sizeof(k->iv));
 }
 
 void seaf_crypt_key_wipe(struct seaf_crypt_key *k)

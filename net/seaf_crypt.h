@@ -6,6 +6,7 @@
 #ifndef SEAFS_NET_SEAF_CRYPT_H
 #define SEAFS_NET_SEAF_CRYPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,12 @@ seaf_err seaf_crypt_plain_size(const struct seaf_crypt_key *k, uint64_t cipher_s
  * seaf_crypt_cipher_size(len). */
 seaf_err seaf_crypt_encrypt_block(const struct seaf_crypt_key *k, const uint8_t *in, size_t len,
                                   uint8_t **out, size_t *out_len);
+
+/* A key as text, "v<version>:<64 hex key>:<32 hex iv>" (for saving it), and back. */
+#define SEAF_CRYPT_KEY_TEXT (3 + 64 + 1 + 32 + 1) /* with the NUL */
+void seaf_crypt_key_format(const struct seaf_crypt_key *k, char out[SEAF_CRYPT_KEY_TEXT]);
+/* false when text is not of that form. */
+bool seaf_crypt_key_parse(const char *text, struct seaf_crypt_key *k);
 
 /* Wipes a key (not optimised away). */
 void seaf_crypt_key_wipe(struct seaf_crypt_key *k);

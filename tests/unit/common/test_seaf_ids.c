@@ -56,6 +56,22 @@ static void test_digest_to_hex(void **state)
     assert_true(seaf_id_valid(out, strlen(out)));
 }
 
+static void test_hex_decode(void **state)
+{
+    (void)state;
+    unsigned char out[3];
+    assert_true(seaf_hex_decode("00aFff", 6, out, 3));
+    assert_int_equal(out[0], 0x00);
+    assert_int_equal(out[1], 0xaf);
+    assert_int_equal(out[2], 0xff);
+    assert_false(seaf_hex_decode("00aFf", 5, out, 3));  /* wrong length */
+    assert_false(seaf_hex_decode("00aFfg", 6, out, 3)); /* not a digit */
+    assert_false(seaf_hex_decode(NULL, 0, out, 0));
+    char text[7];
+    seaf_hex_encode(out, 3, text);
+    assert_string_equal(text, "00afff");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -63,6 +79,7 @@ int main(void)
         cmocka_unit_test(test_object_id_rejects_bad_input),
         cmocka_unit_test(test_repo_id),
         cmocka_unit_test(test_digest_to_hex),
+        cmocka_unit_test(test_hex_decode),
     };
     return cmocka_run_group_tests_name("seaf_ids", tests, NULL, NULL);
 }

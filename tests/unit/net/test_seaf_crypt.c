@@ -250,6 +250,31 @@ static void ranges_match_whole_block(void **state)
     }
 }
 
+/* The saved-key text: a round trip, and damaged texts refused. */
+static void key_text_round_trip(void **state)
+{
+    (void)state;
+    struct seaf_crypt_key k = {.version = 4}, back;
+    for (int i = 0; i < 32; i++)
+        k.key[i] = (uint8_t)(255 - i);
+    for (int i = 0; i < 16; i++)
+        k.iv[i] = (uint8_t)(i * 17);
+    char text[SEAF_CRYPT_KEY_TEXT];
+    seaf_crypt_key_format(&k, text);
+    assert_int_equal(strlen(text), SEAF_CRYPT_KEY_TEXT - 1);
+    assert_memory_equal(text, "v4:fffefd", 9);
+    assert_true(seaf_crypt_key_parse(text, &back));
+    assert_int_equal(back.version, 4);
+    assert_memory_equal(back.key, k.key, 32);
+    assert_memory_equal(back.iv, k.iv, 16);
+    text[1] = '5';
+    assert_false(seaf_crypt_key_parse(text, &back));
+    text[1] = '4';
+    text[10] = 'g';
+    assert_false(seaf_crypt_key_parse(text, &back));
+    assert_false(seaf_crypt_key_parse("v4:00", &back));
+}
+
 /* The head commit of a vectors library (parsed). */
 static struct seaf_commit *vectors_head(const char *repo_id, const char *commit_id)
 {
@@ -368,6 +393,7 @@ int main(void)
         cmocka_unit_test(excessive_hash_costs_are_refused),
         cmocka_unit_test(damaged_parameters_are_refused),
         cmocka_unit_test(ranges_match_whole_block),
+        cmocka_unit_test(key_text_round_trip),
         cmocka_unit_test(vectors_secret_v2),
         cmocka_unit_test(vectors_secret4_v4),
     };
