@@ -99,12 +99,22 @@ uint64_t block_reader_file_size(const struct block_reader *r)
     return r->file_size;
 }
 
+/* Size of the largest frame: the first one (every frame but the last is frame_size bytes, and an
+ * object smaller than a frame has just one). Buffers sized by it fit any frame of this file: a
+ * stored lz4 frame is always shorter than its plain bytes (block_trailer_decode checks that). */
+static size_t largest_frame(const struct block_reader *r)
+{
+    return r->layout.frame_count > 0 ? r->layout.frames[0].plain_len : 0;
+}
+
 /* Reads frame idx's stored bytes into stored_buf and checks them, unless they are there already.
  * Called with r->lock held. */
 static seaf_err load_stored(struct block_reader *r, uint32_t idx)
 {
     if (r->stored_frame == (int64_t)idx)
         return SEAF_OK;
+    if (r->stored_buf == NULL && (r->stored_buf = malloc(largest_frame(r))) == NULL)
+        return SEAF_ERR_NOMEM;
     const struct block_frame *f = &r->layout.frames[idx];
     r->stored_frame = -1;
     seaf_err err = io_pread_all(r->fd, r->stored_buf, f->stored_len, (off_t)f->offset);
@@ -115,40 +125,48 @@ static seaf_err load_stored(struct block_reader *r, uint32_t idx)
     return err;
 }
 
-/* Makes at least the first `need` plain bytes of frame idx available in plain_buf.
- * Raw frames are read straight into plain_buf. An lz4 frame met for the first time is decoded
- * only up to `need` (a random small read pays for part of a frame); if the same frame is asked
- * for beyond what was decoded (a sequential reader), it is decoded whole, once.
+/* Decodes at least the first `need` plain bytes of frame idx into plain (room for the whole
+ * frame) and sets *decoded. A raw frame is read straight into plain and checked there; an lz4
+ * frame goes through stored_buf. A checksum or decoding failure poisons the reader.
  * Called with r->lock held. */
-static seaf_err load_frame(struct block_reader *r, uint32_t idx, uint32_t need)
+static seaf_err decode_frame(struct block_reader *r, uint32_t idx, unsigned char *plain,
+                             uint32_t need, uint32_t *decoded)
 {
-    if (r->plain_frame == (int64_t)idx && r->plain_valid >= need)
-        return SEAF_OK;
-    if (r->plain_buf == NULL) {
-        r->plain_buf = malloc(r->layout.frame_size);
-        r->stored_buf = malloc(block_frame_bound(r->layout.frame_size));
-        if (r->plain_buf == NULL || r->stored_buf == NULL)
-            return SEAF_ERR_NOMEM;
-    }
     const struct block_frame *f = &r->layout.frames[idx];
-    bool continuing = r->plain_frame == (int64_t)idx;
-    r->plain_frame = -1;
     seaf_err err;
+    *decoded = 0;
     if (f->flags & BLOCK_FRAME_LZ4) {
         err = load_stored(r, idx);
         if (err == SEAF_OK)
-            err = block_frame_decode_prefix(f, r->stored_buf, r->plain_buf,
-                                            continuing ? f->plain_len : need, &r->plain_valid);
+            err = block_frame_decode_prefix(f, r->stored_buf, plain, need, decoded);
     } else {
-        err = io_pread_all(r->fd, r->plain_buf, f->stored_len, (off_t)f->offset);
-        if (err == SEAF_OK && !block_frame_intact(f, r->plain_buf))
+        err = io_pread_all(r->fd, plain, f->stored_len, (off_t)f->offset);
+        if (err == SEAF_OK && !block_frame_intact(f, plain))
             err = SEAF_ERR_ID_MISMATCH;
-        r->plain_valid = f->plain_len;
+        if (err == SEAF_OK)
+            *decoded = f->plain_len;
     }
     if (err == SEAF_ERR_MALFORMED) /* the file shrank under us */
         err = SEAF_ERR_ID_MISMATCH;
     if (err == SEAF_ERR_ID_MISMATCH)
         r->broken = err;
+    return err;
+}
+
+/* Makes at least the first `need` plain bytes of frame idx available in plain_buf.
+ * An lz4 frame met for the first time is decoded only up to `need` (a random small read pays for
+ * part of a frame); if the same frame is asked for beyond what was decoded (a sequential reader),
+ * it is decoded whole, once. Called with r->lock held. */
+static seaf_err load_frame(struct block_reader *r, uint32_t idx, uint32_t need)
+{
+    if (r->plain_frame == (int64_t)idx && r->plain_valid >= need)
+        return SEAF_OK;
+    if (r->plain_buf == NULL && (r->plain_buf = malloc(largest_frame(r))) == NULL)
+        return SEAF_ERR_NOMEM;
+    bool continuing = r->plain_frame == (int64_t)idx;
+    r->plain_frame = -1;
+    seaf_err err = decode_frame(
+        r, idx, r->plain_buf, continuing ? r->layout.frames[idx].plain_len : need, &r->plain_valid);
     if (err == SEAF_OK)
         r->plain_frame = idx;
     return err;
