@@ -185,10 +185,16 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
         size_t in_frame = (size_t)(off % r->layout.frame_size);
         size_t avail = r->layout.frames[idx].plain_len - in_frame;
         size_t n = len < avail ? len : avail;
-        err = load_frame(r, idx, (uint32_t)(in_frame + n));
+        if (in_frame == 0 && n == r->layout.frames[idx].plain_len) {
+            /* A whole frame: decoded straight into the caller's buffer (all n bytes or an
+             * error), leaving plain_buf as it is. */
+            uint32_t decoded;
+            err = decode_frame(r, idx, dst, (uint32_t)n, &decoded);
+        } else if ((err = load_frame(r, idx, (uint32_t)(in_frame + n))) == SEAF_OK) {
+            memcpy(dst, r->plain_buf + in_frame, n);
+        }
         if (err != SEAF_OK)
             break;
-        memcpy(dst, r->plain_buf + in_frame, n);
         dst += n;
         off += n;
         len -= n;

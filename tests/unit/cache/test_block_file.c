@@ -131,6 +131,18 @@ static void check_round_trip(size_t len, int text)
         assert_int_equal(n, expect_n);
         assert_memory_equal(back, data + off, n);
     }
+    /* Part of frame 0, then exactly frame 1 (decoded into the caller's buffer), then more of
+     * frame 0: each read returns its own bytes. */
+    if (len >= 2 * FRAME) {
+        assert_int_equal(block_reader_read(r, 0, 100, back, &n), SEAF_OK);
+        assert_memory_equal(back, data, 100);
+        assert_int_equal(block_reader_read(r, FRAME, FRAME, back, &n), SEAF_OK);
+        assert_int_equal(n, FRAME);
+        assert_memory_equal(back, data + FRAME, FRAME);
+        assert_int_equal(block_reader_read(r, 100, FRAME - 100, back, &n), SEAF_OK);
+        assert_int_equal(n, FRAME - 100);
+        assert_memory_equal(back, data + 100, FRAME - 100);
+    }
     assert_int_equal(block_reader_read(r, len, 10, back, &n), SEAF_OK);
     assert_int_equal(n, 0);
     assert_int_equal(block_reader_verify_all(r), SEAF_OK);
@@ -190,6 +202,14 @@ static void test_corrupt_frame_is_never_served(void **state)
     block_reader_free(r);
     r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
     assert_int_equal(block_reader_verify_all(r), SEAF_ERR_ID_MISMATCH);
+    block_reader_free(r);
+    /* A read of exactly the damaged frame (decoded straight into the caller's buffer) fails the
+     * same way and poisons the reader too. */
+    r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    n = 12345;
+    assert_int_equal(block_reader_read(r, 0, FRAME, back, &n), SEAF_ERR_ID_MISMATCH);
+    assert_int_equal(n, 0);
+    assert_int_equal(block_reader_read(r, FRAME + 10, 100, back, &n), SEAF_ERR_ID_MISMATCH);
     block_reader_free(r);
     free(data);
     free(back);
