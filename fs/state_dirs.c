@@ -14,6 +14,10 @@
 
 #include "seaf_client.h"
 #include "seaf_ids.h"
+#include "token_store.h"
+
+/* The device id file in the state directory, kept by token_store (written atomically). */
+#define DEVICE_ID_NAME "device-id"
 
 int state_dirs_account_name(const char *user, const char *server_url, char *out, size_t size)
 {
@@ -86,15 +90,8 @@ int state_dirs_create(const char *path, unsigned mode)
 
 int state_dirs_device_id(const char *dir, char out[41])
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/device-id", dir);
-    FILE *f = fopen(path, "re");
-    if (f) {
-        bool ok = fgets(out, 41, f) && seaf_id_valid(out, strlen(out));
-        fclose(f);
-        if (ok)
-            return 0;
-    }
+    if (token_store_load(dir, DEVICE_ID_NAME, out) == SEAF_OK)
+        return 0;
     unsigned char random[20];
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -104,10 +101,8 @@ int state_dirs_device_id(const char *dir, char out[41])
     if (n != (ssize_t)sizeof(random))
         return -EIO;
     seaf_id_from_digest(random, out);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    bool written = write(fd, out, SEAF_ID_LEN) == SEAF_ID_LEN;
-    close(fd);
-    return written ? 0 : -EIO;
+    seaf_err err = token_store_save(dir, DEVICE_ID_NAME, out);
+    if (err == SEAF_ERR_NOSPACE)
+        return -ENOSPC;
+    return err == SEAF_OK ? 0 : -EIO;
 }

@@ -16,8 +16,8 @@ int state_dirs_account_name(const char *user, const char *server_url, char *out,
 int state_dirs_default_base(const char *kind, char *out, size_t size);
 /* mkdir -p with mode for every missing component. 0 or -errno. */
 int state_dirs_create(const char *path, unsigned mode);
-/* Reads the installation's device id from dir/device-id, creating a random one (0600) if there
- * is none. 0 or -errno. */
+/* Reads the installation's device id from dir/device-id, creating a random one (0600, written
+ * atomically) if there is none or it is damaged or readable by others. 0 or -errno. */
 int state_dirs_device_id(const char *dir, char out[41]);
 
 #endif

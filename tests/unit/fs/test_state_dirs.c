@@ -82,6 +82,17 @@ static void test_create_and_device_id(void **state)
     fclose(f);
     assert_int_equal(state_dirs_device_id(deep, second), 0);
     assert_true(seaf_id_valid(second, strlen(second)));
+    char saved[64] = "";
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(saved, sizeof(saved), f));
+    fclose(f);
+    saved[strcspn(saved, "\n")] = '\0';
+    assert_string_equal(saved, second); /* the replacement is what later mounts read */
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(state_dirs_device_id(deep, first), 0);
+    assert_string_equal(first, second);
     unlink(path);
     snprintf(path, sizeof(path), "rm -rf '%s'", base);
     assert_int_equal(system(path), 0);
