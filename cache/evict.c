@@ -14,24 +14,25 @@
 
 #include "cache_int.h"
 
-/* Free bytes for unprivileged use on the cache's filesystem (UINT64_MAX if unknown). */
+/* Free bytes for unprivileged use on the cache's filesystem (UINT64_MAX if unknown). Only asked
+ * (a statvfs) when the cache keeps a free-space minimum. */
 static uint64_t disk_free_bytes(const struct cache *c)
 {
     struct statvfs sv;
-    if (statvfs(c->store.root, &sv) != 0)
+    if (c->opts.min_free_bytes == 0 || statvfs(c->store.root, &sv) != 0)
         return UINT64_MAX;
     return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 }
 
-/* Bytes to free so that `incoming` more bytes keep use within target and free space above the
- * minimum. */
-static uint64_t bytes_to_free(const struct cache *c, uint64_t incoming, uint64_t target)
+/* Bytes to free so that `incoming` more bytes keep use within target and free space (free_now,
+ * from disk_free_bytes) above the minimum. */
+static uint64_t bytes_to_free(const struct cache *c, uint64_t free_now, uint64_t incoming,
+                              uint64_t target)
 {
     uint64_t need = 0;
     if (c->used + incoming > target)
         need = c->used + incoming - target;
     if (c->opts.min_free_bytes > 0) {
-        uint64_t free_now = disk_free_bytes(c);
         uint64_t want = c->opts.min_free_bytes + incoming;
         if (free_now < want && want - free_now > need)
             need = want - free_now;
@@ -79,15 +80,26 @@ static uint64_t evict_bytes_locked(struct cache *c, uint64_t bytes)
     return total;
 }
 
+/* Wakes the evictor when use is above the high watermark or free space (free_now) below the
+ * minimum. */
+static void kick_if_needed_locked(struct cache *c, uint64_t free_now)
+{
+    if (c->used <= c->high_water && bytes_to_free(c, free_now, 0, UINT64_MAX) == 0)
+        return;
+    c->evict_kicks++;
+    pthread_cond_signal(&c->evict_wake);
+}
+
 seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming)
 {
     if (incoming > c->opts.size_limit)
         return SEAF_ERR_NOSPACE;
     for (;;) {
-        uint64_t need = bytes_to_free(c, incoming, c->opts.size_limit);
+        uint64_t free_now = disk_free_bytes(c);
+        uint64_t need = bytes_to_free(c, free_now, incoming, c->opts.size_limit);
         if (need == 0) {
             c->used += incoming;
-            evict_kick_locked(c);
+            kick_if_needed_locked(c, free_now);
             return SEAF_OK;
         }
         if (pick(c, need, NULL) < need || evict_bytes_locked(c, need) == 0)
@@ -97,17 +109,14 @@ seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming)
 
 void evict_pass_locked(struct cache *c)
 {
-    uint64_t need = bytes_to_free(c, 0, c->low_water);
+    uint64_t need = bytes_to_free(c, disk_free_bytes(c), 0, c->low_water);
     if (need > 0)
         evict_bytes_locked(c, need);
 }
 
 void evict_kick_locked(struct cache *c)
 {
-    if (c->used <= c->high_water && bytes_to_free(c, 0, UINT64_MAX) == 0)
-        return;
-    c->evict_kicks++;
-    pthread_cond_signal(&c->evict_wake);
+    kick_if_needed_locked(c, disk_free_bytes(c));
 }
 
 static void *evictor_main(void *arg)
