@@ -1,11 +1,11 @@
 /* tree: loading of commits and fs objects for the FUSE layer.
  *
- * The cache stores fs objects as their plain JSON (what their id hashes), while the parser in
- * net/ takes the stored zlib form, so objects read back from the cache are compressed again
- * (fast level) before parsing, and objects arriving from pack-fs are inflated before they are
- * cached. A directory that had to come from the server brings the objects of its entries with
- * it (one pack-fs call, batched by net/), which is what makes `tar`, `find` or `ls -lR` of a
- * fresh tree cost a request per directory instead of one per file.
+ * The cache stores fs objects as their plain JSON (what their id hashes): objects read back from
+ * it are parsed from that JSON directly, and pack-fs hands over each object already inflated and
+ * parsed, so it is cached as is and the wanted one is kept without parsing it again. A directory
+ * that had to come from the server brings the objects of its entries with it (one pack-fs call,
+ * batched by net/), which is what makes `tar`, `find` or `ls -lR` of a fresh tree cost a request
+ * per directory instead of one per file.
  *
  * In memory, parsed objects live in a hash map with reference counts; unused ones stay in an
  * LRU list until their estimated size exceeds the limit. */
@@ -16,7 +16,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "fileserver_api.h"
 #include "fetch.h"
@@ -209,76 +208,21 @@ static struct tree_obj *insert(struct tree *tree, const char *id, struct seaf_fs
     return obj;
 }
 
-/* Inflates a stored fs object into its JSON (malloc'd). */
-static int inflate_object(const void *stored, size_t len, char **json, size_t *json_len)
+/* Parses plain JSON read back from the cache (what the object's id hashes). */
+static int parse_cached(const char *id, const char *json, size_t len, struct seaf_fsobj **out)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (inflateInit(&zs) != Z_OK)
-        return -ENOMEM;
-    size_t cap = len * 4 + 256, used = 0;
-    char *out = malloc(cap);
-    int rc = out ? 0 : -ENOMEM;
-    zs.next_in = (Bytef *)stored;
-    zs.avail_in = (uInt)len;
-    while (rc == 0) {
-        if (used == cap) {
-            if (cap >= SEAF_FSOBJ_MAX_SIZE) {
-                rc = -EIO;
-                break;
-            }
-            cap *= 2;
-            char *grown = realloc(out, cap);
-            if (!grown) {
-                rc = -ENOMEM;
-                break;
-            }
-            out = grown;
-        }
-        zs.next_out = (Bytef *)out + used;
-        zs.avail_out = (uInt)(cap - used);
-        int z = inflate(&zs, Z_NO_FLUSH);
-        used = cap - zs.avail_out;
-        if (z == Z_STREAM_END)
-            break;
-        if (z != Z_OK && !(z == Z_BUF_ERROR && zs.avail_out == 0))
-            rc = -EIO;
-    }
-    inflateEnd(&zs);
-    if (rc) {
-        free(out);
-        return rc;
-    }
-    *json = out;
-    *json_len = used;
-    return 0;
+    seaf_err err = seaf_fsobj_parse_json(json, len, id, out, NULL);
+    if (err != SEAF_OK)
+        log_msg(LOG_ERR, "cached fs object %s is unusable: %s", id, seaf_strerror(err));
+    return err == SEAF_OK ? 0 : -seaf_err_to_errno(err);
 }
 
-/* Parses plain JSON (from the cache) by compressing it to the stored form the parser takes. */
-static int parse_json(const char *id, const char *json, size_t len, struct seaf_fsobj **out)
-{
-    uLongf zlen = compressBound((uLong)len);
-    Bytef *z = malloc(zlen);
-    if (!z)
-        return -ENOMEM;
-    int rc = -EIO;
-    if (compress2(z, &zlen, (const Bytef *)json, (uLong)len, 1) == Z_OK) {
-        struct seaf_parse_msg msg;
-        seaf_err err = seaf_fsobj_parse(z, zlen, id, out, &msg);
-        rc = err == SEAF_OK ? 0 : -seaf_err_to_errno(err);
-        if (err != SEAF_OK)
-            log_msg(LOG_ERR, "cached fs object %s is unusable: %s", id, seaf_strerror(err));
-    }
-    free(z);
-    return rc;
-}
-
-/* Collects pack-fs answers: every object goes into the cache; the one asked for is parsed; the
+/* Collects pack-fs answers: every object goes into the cache; the one asked for is kept; the
  * entries of directories are gathered for the next level of a subtree fetch. */
 struct pack_ctx {
     struct tree *tree;
     const char *wanted;       /* NULL: only cache the objects */
-    struct seaf_fsobj *found; /* parsed copy of wanted */
+    struct seaf_fsobj *found; /* wanted, taken from the callback */
     size_t found_cost;
     struct id_list *next; /* NULL: do not collect */
 };
@@ -331,23 +275,19 @@ static void collect_children(struct tree *tree, const struct seaf_dir *dir, stru
 #define SUBTREE_FETCH_LIMIT 20000
 
 static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, size_t stored_len,
-                                 const struct seaf_fsobj *obj)
+                                 const char *json, size_t json_len, struct seaf_fsobj **obj)
 {
     struct pack_ctx *pc = ctx;
-    char *json = NULL;
-    size_t json_len = 0;
-    if (inflate_object(stored, stored_len, &json, &json_len) != 0)
-        return SEAF_ERR_MALFORMED;
+    (void)stored;
+    (void)stored_len;
     seaf_err err = cache_put_object(pc->tree->cache, CACHE_KIND_FS, id, json, json_len);
-    free(json);
     if (err != SEAF_OK)
         log_msg(LOG_WARNING, "could not cache fs object %s: %s", id, seaf_strerror(err));
-    if (pc->next && obj->type == SEAF_FSOBJ_DIR)
-        collect_children(pc->tree, &obj->dir, pc->next, SUBTREE_FETCH_LIMIT);
+    if (pc->next && (*obj)->type == SEAF_FSOBJ_DIR)
+        collect_children(pc->tree, &(*obj)->dir, pc->next, SUBTREE_FETCH_LIMIT);
     if (pc->wanted && !pc->found && strcmp(id, pc->wanted) == 0) {
-        err = seaf_fsobj_parse(stored, stored_len, id, &pc->found, NULL);
-        if (err != SEAF_OK)
-            return err;
+        pc->found = *obj; /* kept: the caller inserts it into the tree */
+        *obj = NULL;
         pc->found_cost = json_len * 2;
     }
     return SEAF_OK;
@@ -477,7 +417,7 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
         size_t json_len = 0;
         seaf_err err = cache_get_object(tree->cache, CACHE_KIND_FS, id, &json, &json_len);
         if (err == SEAF_OK) {
-            int rc = parse_json(id, json, json_len, &fsobj);
+            int rc = parse_cached(id, json, json_len, &fsobj);
             free(json);
             if (rc)
                 return rc;

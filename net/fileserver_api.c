@@ -1,9 +1,9 @@
 /* fileserver_api: file-server sync endpoints (read side) over seaf_client_call, with everything
  * the server sends checked before it is handed out. pack-fs is driven round by round: each
- * answer is fed to the incremental seaf_packfs parser as it streams, every record is verified
- * with seaf_fsobj_parse and delivered once (a retried transfer that repeats records does not
- * deliver them twice), and the ids the server left out are asked for again until none remain or
- * a round brings nothing. */
+ * answer is fed to the incremental seaf_packfs parser as it streams, every record is inflated
+ * once, verified with seaf_fsobj_parse_json and delivered once (a retried transfer that repeats
+ * records does not deliver them twice), and the ids the server left out are asked for again
+ * until none remain or a round brings nothing. */
 #include "fileserver_api.h"
 
 #include <jansson.h>
@@ -295,6 +295,8 @@ static seaf_err on_record(void *ctx, const char *id, const unsigned char *data, 
 {
     struct pack_batch *batch = ctx;
     struct seaf_fsobj *obj = NULL;
+    char *json = NULL;
+    size_t json_len = 0;
     size_t i;
     seaf_err err;
 
@@ -304,11 +306,13 @@ static seaf_err on_record(void *ctx, const char *id, const unsigned char *data, 
         return SEAF_ERR_PROTOCOL; /* the parser only passes requested ids; defensive */
     if (batch->delivered[i])
         return SEAF_OK; /* a retried transfer repeating an object */
-    err = seaf_fsobj_parse(data, len, id, &obj, NULL);
-    if (err != SEAF_OK)
-        return err;
-    err = batch->on_object(batch->ctx, id, data, len, obj);
+    err = seaf_fsobj_inflate(data, len, &json, &json_len, NULL);
+    if (err == SEAF_OK)
+        err = seaf_fsobj_parse_json(json, json_len, id, &obj, NULL);
+    if (err == SEAF_OK)
+        err = batch->on_object(batch->ctx, id, data, len, json, json_len, &obj);
     seaf_fsobj_free(obj);
+    free(json);
     if (err == SEAF_OK)
         batch->delivered[i] = true;
     return err;

@@ -3,7 +3,7 @@
  * block maps. Every call sends the library's sync token (seaf_client_repo_token) as both
  * Seafile-Repo-Token and Authorization: Token, blocks on the network, and is thread-safe. Data is
  * verified before it is handed out: commits parse and carry the requested id, fs objects hash to
- * their ids (seaf_fsobj_parse), blocks hash to their ids while they stream. */
+ * their ids (seaf_fsobj_parse_json), blocks hash to their ids while they stream. */
 #ifndef SEAFS_FILESERVER_API_H
 #define SEAFS_FILESERVER_API_H
 
@@ -45,10 +45,13 @@ seaf_err fileserver_fs_id_list(struct seaf_client *client, const char *repo_id,
                                const char *server_head, const char *client_head, bool dir_only,
                                char (**ids_out)[SEAF_ID_LEN + 1], size_t *n_out);
 
-/* Receives one verified fs object: its id, the stored (zlib) bytes and the parsed object. All
- * pointers are valid only during the call. A non-OK return stops fileserver_pack_fs. */
+/* Receives one verified fs object: its id, the stored (zlib) bytes, the JSON they inflate to
+ * (what id hashes) and the parsed object in *obj. The callback may keep the object by taking
+ * *obj and setting it to NULL; otherwise it is freed after the call. The other pointers are valid
+ * only during the call. A non-OK return stops fileserver_pack_fs. */
 typedef seaf_err (*fileserver_fsobj_fn)(void *ctx, const char *id, const void *stored,
-                                        size_t stored_len, const struct seaf_fsobj *obj);
+                                        size_t stored_len, const char *json, size_t json_len,
+                                        struct seaf_fsobj **obj);
 
 /* Downloads the fs objects ids[0..n_ids) with POST pack-fs (batches of
  * FILESERVER_PACK_FS_BATCH; duplicates and SEAF_EMPTY_ID skipped), re-requesting what a partial

@@ -82,11 +82,11 @@ static int name_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
 
 /* ---------------------------------------------------------------- zlib */
 
-/* Inflates the zlib stream in (RFC 1950, exactly len bytes, nothing after it) into a new
- * malloc()ed buffer of at most SEAF_FSOBJ_MAX_SIZE bytes. */
-static seaf_err inflate_object(const unsigned char *in, size_t len, unsigned char **out,
-                               size_t *out_len, struct seaf_parse_msg *msg)
+seaf_err seaf_fsobj_inflate(const void *stored, size_t len, char **json_out, size_t *json_len,
+                            struct seaf_parse_msg *msg)
 {
+    if ((stored == NULL && len > 0) || json_out == NULL || json_len == NULL)
+        return SEAF_ERR_INVALID_ARG;
     if (len > SEAF_FSOBJ_MAX_STORED_SIZE)
         return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "fs object: %zu stored bytes is too large",
                                len);
@@ -98,7 +98,7 @@ static seaf_err inflate_object(const unsigned char *in, size_t len, unsigned cha
     unsigned char *buf = malloc(cap);
     seaf_err err = buf == NULL ? SEAF_ERR_NOMEM : SEAF_OK;
     size_t used = 0;
-    zs.next_in = (unsigned char *)in;
+    zs.next_in = (unsigned char *)stored;
     zs.avail_in = (uInt)len;
     int zrc = Z_OK;
     while (err == SEAF_OK && zrc != Z_STREAM_END) {
@@ -141,8 +141,8 @@ static seaf_err inflate_object(const unsigned char *in, size_t len, unsigned cha
         free(buf);
         return err;
     }
-    *out = buf;
-    *out_len = used;
+    *json_out = (char *)buf;
+    *json_len = used;
     return SEAF_OK;
 }
 
@@ -331,8 +331,9 @@ bool seaf_dirent_is_dir(const struct seaf_dirent *dirent)
 
 /* ---------------------------------------------------------------- objects */
 
-static seaf_err parse_json(const char *json, size_t len, struct seaf_fsobj *obj,
-                           struct seaf_parse_msg *msg)
+/* Validates the JSON of an fs object into obj. */
+static seaf_err parse_object(const char *json, size_t len, struct seaf_fsobj *obj,
+                             struct seaf_parse_msg *msg)
 {
     static const char what[] = "fs object";
     json_t *root;
@@ -365,39 +366,60 @@ static seaf_err parse_json(const char *json, size_t len, struct seaf_fsobj *obj,
     return err;
 }
 
-seaf_err seaf_fsobj_parse(const void *stored, size_t len, const char *id, struct seaf_fsobj **out,
-                          struct seaf_parse_msg *msg)
+/* SEAF_OK when id names an object that can exist: 40 lowercase hex digits, not SEAF_EMPTY_ID. */
+static seaf_err check_requested_id(const char *id, struct seaf_parse_msg *msg)
 {
-    if ((stored == NULL && len > 0) || id == NULL || out == NULL)
-        return SEAF_ERR_INVALID_ARG;
-    *out = NULL;
     size_t id_len = strnlen(id, SEAF_ID_LEN + 1);
     if (!seaf_id_valid(id, id_len) || strcmp(id, SEAF_EMPTY_ID) == 0)
         return seaf_parse_fail(msg, SEAF_ERR_INVALID_ARG,
                                "fs object: requested id is not a valid object id");
-    unsigned char *json = NULL;
-    size_t json_len = 0;
-    seaf_err err = inflate_object(stored, len, &json, &json_len, msg);
+    return SEAF_OK;
+}
+
+seaf_err seaf_fsobj_parse_json(const char *json, size_t len, const char *id,
+                               struct seaf_fsobj **out, struct seaf_parse_msg *msg)
+{
+    if ((json == NULL && len > 0) || id == NULL || out == NULL)
+        return SEAF_ERR_INVALID_ARG;
+    *out = NULL;
+    seaf_err err = check_requested_id(id, msg);
     if (err != SEAF_OK)
         return err;
     char actual[SEAF_ID_LEN + 1];
-    err = seaf_sha1_id(json, json_len, actual);
+    err = seaf_sha1_id(json, len, actual);
     if (err == SEAF_OK && strcmp(actual, id) != 0)
         err = seaf_parse_fail(msg, SEAF_ERR_ID_MISMATCH,
                               "fs object %s: content hashes to %s (corrupted or substituted)", id,
                               actual);
-    struct seaf_fsobj *obj = NULL;
-    if (err == SEAF_OK) {
-        obj = calloc(1, sizeof(*obj));
-        err = obj == NULL ? SEAF_ERR_NOMEM : parse_json((const char *)json, json_len, obj, msg);
-    }
-    free(json);
+    if (err != SEAF_OK)
+        return err;
+    struct seaf_fsobj *obj = calloc(1, sizeof(*obj));
+    err = obj == NULL ? SEAF_ERR_NOMEM : parse_object(json != NULL ? json : "", len, obj, msg);
     if (err != SEAF_OK) {
         seaf_fsobj_free(obj);
         return err;
     }
     *out = obj;
     return SEAF_OK;
+}
+
+seaf_err seaf_fsobj_parse(const void *stored, size_t len, const char *id, struct seaf_fsobj **out,
+                          struct seaf_parse_msg *msg)
+{
+    if ((stored == NULL && len > 0) || id == NULL || out == NULL)
+        return SEAF_ERR_INVALID_ARG;
+    *out = NULL;
+    seaf_err err = check_requested_id(id, msg);
+    if (err != SEAF_OK)
+        return err;
+    char *json = NULL;
+    size_t json_len = 0;
+    err = seaf_fsobj_inflate(stored, len, &json, &json_len, msg);
+    if (err != SEAF_OK)
+        return err;
+    err = seaf_fsobj_parse_json(json, json_len, id, out, msg);
+    free(json);
+    return err;
 }
 
 void seaf_fsobj_free(struct seaf_fsobj *obj)

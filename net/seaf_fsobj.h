@@ -81,6 +81,16 @@ struct seaf_fsobj {
  * msg (may be NULL) receives the reason. Thread-safe; the result is immutable. */
 seaf_err seaf_fsobj_parse(const void *stored, size_t len, const char *id, struct seaf_fsobj **out,
                           struct seaf_parse_msg *msg);
+/* Like seaf_fsobj_parse for an object already inflated: json (len bytes) is the plain JSON whose
+ * SHA-1 must equal id (as kept in the cache and produced by seaf_fsobj_inflate). The same errors
+ * except the zlib ones. */
+seaf_err seaf_fsobj_parse_json(const char *json, size_t len, const char *id,
+                               struct seaf_fsobj **out, struct seaf_parse_msg *msg);
+/* The first step of seaf_fsobj_parse: inflates stored (len bytes of zlib data, nothing after the
+ * stream) into a new malloc()ed buffer *json_out of *json_len bytes (free() it), refusing more
+ * than SEAF_FSOBJ_MAX_SIZE. Nothing is verified. SEAF_ERR_MALFORMED, SEAF_ERR_NOMEM. */
+seaf_err seaf_fsobj_inflate(const void *stored, size_t len, char **json_out, size_t *json_len,
+                            struct seaf_parse_msg *msg);
 /* Frees an fs object; NULL is a no-op. */
 void seaf_fsobj_free(struct seaf_fsobj *obj);
 

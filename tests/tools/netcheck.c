@@ -99,11 +99,13 @@ struct objects {
 };
 
 static seaf_err keep_object(void *ctx, const char *id, const void *stored, size_t len,
-                            const struct seaf_fsobj *obj)
+                            const char *json, size_t json_len, struct seaf_fsobj **obj)
 {
     struct objects *objects = ctx;
     struct object *o = &objects->items[objects->n++];
 
+    (void)json;
+    (void)json_len;
     (void)obj;
     memcpy(o->id, id, sizeof(o->id));
     o->stored = malloc(len);

@@ -19,6 +19,7 @@
 #include "fileserver_api.h"
 #include "http_test_server.h"
 #include "seaf_client.h"
+#include "seaf_sha1.h"
 #include "seahub_api.h"
 
 #define VEC          SEAFS_VECTORS_DIR
@@ -419,16 +420,20 @@ struct collected {
 };
 
 static seaf_err collect(void *ctx, const char *id, const void *stored, size_t stored_len,
-                        const struct seaf_fsobj *obj)
+                        const char *json, size_t json_len, struct seaf_fsobj **obj)
 {
     struct collected *c = ctx;
+    char json_id[SEAF_ID_LEN + 1];
 
     assert_true(stored_len > 2);
     assert_int_equal(((const unsigned char *)stored)[0], 0x78); /* zlib */
+    assert_int_equal(seaf_sha1_id(json, json_len, json_id), SEAF_OK);
+    assert_string_equal(json_id, id); /* the inflated JSON is what the id hashes */
+    assert_non_null(*obj);
     for (size_t i = 0; i < c->n; i++)
         assert_string_not_equal(c->ids[i], id); /* every object exactly once */
     memcpy(c->ids[c->n++], id, SEAF_ID_LEN + 1);
-    c->dirs += obj->type == SEAF_FSOBJ_DIR;
+    c->dirs += (*obj)->type == SEAF_FSOBJ_DIR;
     return SEAF_OK;
 }
 

@@ -158,6 +158,44 @@ static void check_stored_fsobj(const char *repo_id, const char *id, const char *
     seaf_fsobj_free(obj);
 }
 
+/* The two steps of seaf_fsobj_parse on their own: inflating gives the exact JSON, which parses
+ * under its id and is refused under another. */
+static void inflate_then_parse_json(void **state)
+{
+    (void)state;
+    char *json = stored_json(docs_repo, docs_root);
+    size_t len;
+    unsigned char *stored = read_whole_file(stored_object_path("fs", docs_repo, docs_root), &len);
+    assert_non_null(stored);
+    char *inflated = NULL;
+    size_t inflated_len = 0;
+    assert_int_equal(seaf_fsobj_inflate(stored, len, &inflated, &inflated_len, NULL), SEAF_OK);
+    assert_int_equal(inflated_len, strlen(json));
+    assert_memory_equal(inflated, json, inflated_len);
+    struct seaf_fsobj *obj = NULL;
+    assert_int_equal(seaf_fsobj_parse_json(inflated, inflated_len, docs_root, &obj, NULL), SEAF_OK);
+    struct seaf_fsobj *whole = load_stored(docs_repo, docs_root);
+    assert_int_equal(obj->type, SEAF_FSOBJ_DIR);
+    assert_int_equal(obj->dir.n_entries, whole->dir.n_entries);
+    for (size_t i = 0; i < obj->dir.n_entries; i++)
+        assert_string_equal(obj->dir.entries[i].name, whole->dir.entries[i].name);
+    seaf_fsobj_free(whole);
+    seaf_fsobj_free(obj);
+    struct seaf_parse_msg msg = {{0}};
+    assert_int_equal(seaf_fsobj_parse_json(inflated, inflated_len,
+                                           "29f5d7d3c161639951aa8037dcccc951133b4678", &obj, &msg),
+                     SEAF_ERR_ID_MISMATCH);
+    assert_null(obj);
+    assert_non_null(strstr(msg.text, "hashes to"));
+    assert_int_equal(seaf_fsobj_parse_json(inflated, inflated_len, SEAF_EMPTY_ID, &obj, NULL),
+                     SEAF_ERR_INVALID_ARG);
+    assert_int_equal(seaf_fsobj_inflate(stored, len - 1, &inflated, &inflated_len, NULL),
+                     SEAF_ERR_MALFORMED);
+    free(inflated);
+    free(stored);
+    free(json);
+}
+
 static void every_stored_fs_object_parses(void **state)
 {
     (void)state;
@@ -467,6 +505,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(doc_vectors_parse),
+        cmocka_unit_test(inflate_then_parse_json),
         cmocka_unit_test(every_stored_fs_object_parses),
         cmocka_unit_test(head_trees_reproduce_the_plain_manifest),
         cmocka_unit_test(dir_mutations_fail_with_the_exact_error),
