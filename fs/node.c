@@ -152,19 +152,28 @@ static int lookup_top(struct seafs *fs, const char *category, const char *name,
     return rc;
 }
 
+/* A malloc'd copy of the name of ino (and its parent when not NULL): only the paths that need
+ * it ask, as lookups and getattrs of known inodes do not. NULL when ino is unknown or ENOMEM. */
+static char *inode_name(struct seafs *fs, uint64_t ino, uint64_t *parent)
+{
+    char *name = NULL;
+    return inode_table_get(fs->inodes, ino, NULL, parent, &name) ? name : NULL;
+}
+
 static int lookup_info(struct seafs *fs, uint64_t parent, const char *name, struct inode_info *info)
 {
     struct inode_info parent_info;
-    char *parent_name = NULL;
-    if (!inode_table_get(fs->inodes, parent, &parent_info, NULL, &parent_name))
+    if (!inode_table_get(fs->inodes, parent, &parent_info, NULL, NULL))
         return -ENOENT;
+    char *parent_name = NULL;
     int rc;
     switch (parent_info.kind) {
     case INODE_ROOT_DIR:
         rc = lookup_top(fs, NULL, name, info);
         break;
     case INODE_CATEGORY:
-        rc = lookup_top(fs, parent_name, name, info);
+        parent_name = inode_name(fs, parent, NULL);
+        rc = parent_name ? lookup_top(fs, parent_name, name, info) : -ENOENT;
         break;
     case INODE_LIBRARY:
     case INODE_DIR:
@@ -179,13 +188,10 @@ static int lookup_info(struct seafs *fs, uint64_t parent, const char *name, stru
 
 int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
 {
-    uint64_t parent = 0;
-    char *name = NULL;
-    if (!inode_table_get(fs->inodes, ino, info, &parent, &name))
+    if (!inode_table_get(fs->inodes, ino, info, NULL, NULL))
         return -ENOENT;
-    int rc = 0;
     if (info->kind == INODE_ROOT_DIR || info->kind == INODE_CATEGORY)
-        goto out;
+        return 0;
     uint64_t generation = 0;
     bool exists = false;
     pthread_rwlock_rdlock(&fs->libs_lock);
@@ -197,15 +203,17 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
             info->mtime = lib->mtime;
     }
     pthread_rwlock_unlock(&fs->libs_lock);
-    if (!exists) {
-        rc = -ENOENT;
-        goto out;
-    }
+    if (!exists)
+        return -ENOENT;
     if (info->kind == INODE_LIBRARY || info->generation == generation)
-        goto out;
+        return 0;
     /* The library changed since this inode was resolved: find its name again. */
+    uint64_t parent = 0;
+    char *name = inode_name(fs, ino, &parent);
+    if (!name)
+        return -ENOENT;
     struct inode_info fresh;
-    rc = lookup_in_dir(fs, parent, name, &fresh);
+    int rc = lookup_in_dir(fs, parent, name, &fresh);
     if (info->kind == INODE_FILE &&
         (rc != 0 || fresh.kind != INODE_FILE || strcmp(fresh.obj_id, info->obj_id) != 0)) {
         /* A file inode is one version of the file: when the name now holds other content (or
@@ -218,7 +226,6 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
         *info = fresh;
         inode_table_update(fs->inodes, ino, info);
     }
-out:
     free(name);
     return rc;
 }
@@ -331,10 +338,13 @@ int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
     struct inode_info info;
     char *name = NULL;
     int rc = 0;
-    if (!inode_table_get(fs->inodes, ino, &info, NULL, &name)) {
+    if (!inode_table_get(fs->inodes, ino, &info, NULL, NULL)) {
         rc = -ENOENT;
-    } else if (info.kind == INODE_ROOT_DIR || info.kind == INODE_CATEGORY) {
-        rc = list_top(fs, info.kind == INODE_CATEGORY ? name : NULL, l);
+    } else if (info.kind == INODE_ROOT_DIR) {
+        rc = list_top(fs, NULL, l);
+    } else if (info.kind == INODE_CATEGORY) {
+        name = inode_name(fs, ino, NULL);
+        rc = name ? list_top(fs, name, l) : -ENOENT;
     } else {
         rc = node_dir_object(fs, ino, &l->parent, &l->dir);
     }
@@ -381,12 +391,10 @@ void node_path(struct seafs *fs, uint64_t ino, char *out, size_t size)
     char path[4096] = "";
     size_t len = 0;
     for (int depth = 0; ino != INODE_ROOT && depth < 256; depth++) {
-        uint64_t parent = 0;
-        char *name = NULL;
-        if (!inode_table_get(fs->inodes, ino, NULL, &parent, &name)) {
-            name = NULL;
+        uint64_t parent = INODE_ROOT;
+        char *name = inode_name(fs, ino, &parent);
+        if (!name)
             parent = INODE_ROOT;
-        }
         const char *part = name ? name : "?";
         size_t part_len = strlen(part);
         if (len + part_len + 1 < sizeof(path)) {
