@@ -94,15 +94,6 @@ seaf_err block_frame_decode_prefix(const struct block_frame *f, const void *stor
     return SEAF_OK;
 }
 
-seaf_err block_frame_decode(const struct block_frame *f, const void *stored, void *plain)
-{
-    uint32_t decoded;
-    if (!block_frame_intact(f, stored))
-        return SEAF_ERR_ID_MISMATCH;
-    seaf_err err = block_frame_decode_prefix(f, stored, plain, f->plain_len, &decoded);
-    return err == SEAF_OK && decoded != f->plain_len ? SEAF_ERR_ID_MISMATCH : err;
-}
-
 void block_trailer_encode(const struct block_layout *layout, unsigned char *out)
 {
     unsigned char *p = out;

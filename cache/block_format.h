@@ -61,9 +61,6 @@ bool block_frame_intact(const struct block_frame *f, const void *stored);
  * whole. SEAF_ERR_ID_MISMATCH when the bytes do not decode. */
 seaf_err block_frame_decode_prefix(const struct block_frame *f, const void *stored, void *plain,
                                    uint32_t need, uint32_t *decoded);
-/* Checks the crc of the stored bytes of frame f and decodes them into plain (f->plain_len bytes).
- * SEAF_ERR_ID_MISMATCH when the checksum or the decoded length is wrong. */
-seaf_err block_frame_decode(const struct block_frame *f, const void *stored, void *plain);
 
 /* Writes the trailer of layout (block_trailer_size(layout->frame_count) bytes) to out. */
 void block_trailer_encode(const struct block_layout *layout, unsigned char *out);

@@ -20,7 +20,6 @@
 
 struct block_reader {
     int fd;
-    uint64_t file_size;
     struct block_layout layout;
     pthread_mutex_t lock;      /* protects everything below */
     unsigned char *stored_buf; /* one stored frame, allocated on first read */
@@ -74,11 +73,10 @@ seaf_err block_reader_open(int fd, uint32_t kind, const char *id, struct block_r
         return SEAF_ERR_NOMEM;
     }
     r->fd = fd;
-    r->file_size = (uint64_t)st.st_size;
     r->stored_frame = -1;
     r->plain_frame = -1;
     pthread_mutex_init(&r->lock, NULL);
-    seaf_err err = load_layout(fd, r->file_size, &r->layout);
+    seaf_err err = load_layout(fd, (uint64_t)st.st_size, &r->layout);
     if (err == SEAF_OK && (r->layout.kind != kind || strcmp(r->layout.id, id) != 0))
         err = SEAF_ERR_MALFORMED;
     if (err != SEAF_OK) {
@@ -92,11 +90,6 @@ seaf_err block_reader_open(int fd, uint32_t kind, const char *id, struct block_r
 uint64_t block_reader_size(const struct block_reader *r)
 {
     return r->layout.plain_size;
-}
-
-uint64_t block_reader_file_size(const struct block_reader *r)
-{
-    return r->file_size;
 }
 
 /* Size of the largest frame: the first one (every frame but the last is frame_size bytes, and an
@@ -203,18 +196,6 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
     pthread_mutex_unlock(&r->lock);
     if (err != SEAF_OK)
         *n_read = 0;
-    return err;
-}
-
-seaf_err block_reader_verify_all(struct block_reader *r)
-{
-    seaf_err err = SEAF_OK;
-    pthread_mutex_lock(&r->lock);
-    for (uint32_t i = 0; err == SEAF_OK && i < r->layout.frame_count; i++)
-        err = load_frame(r, i, r->layout.frames[i].plain_len);
-    if (err == SEAF_OK)
-        err = r->broken;
-    pthread_mutex_unlock(&r->lock);
     return err;
 }
 

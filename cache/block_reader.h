@@ -15,15 +15,11 @@ struct block_reader;
 seaf_err block_reader_open(int fd, uint32_t kind, const char *id, struct block_reader **out);
 /* Plain size of the object. */
 uint64_t block_reader_size(const struct block_reader *r);
-/* Size of the file on disk. */
-uint64_t block_reader_file_size(const struct block_reader *r);
 /* Copies up to len plain bytes from offset off into buf and sets *n_read (0 at or past the end).
  * Each frame read is checked against its checksum: SEAF_ERR_ID_MISMATCH if one is damaged (the
  * reader then fails every later read too). Thread-safe. */
 seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, void *buf,
                            size_t *n_read);
-/* Reads every frame once, checking each checksum: SEAF_OK when the whole file is intact. */
-seaf_err block_reader_verify_all(struct block_reader *r);
 /* Closes the file and frees the reader. NULL is allowed. */
 void block_reader_free(struct block_reader *r);
 

@@ -124,10 +124,10 @@ void cache_index_put_locked(struct cache *c, const struct cache_entry *e)
     index_writer_put(c->writer, e->kind, e->id, e->disk_size, e->seq, e->pinned);
 }
 
-void cache_begin_removal_locked(struct cache *c, struct cache_entry *e)
+void cache_begin_removal_locked(struct cache_entry *e)
 {
     e->state = ENTRY_REMOVING;
-    entry_lru_unlink(&c->table, e);
+    entry_lru_unlink(e);
 }
 
 void cache_finish_removal(struct cache *c, struct cache_entry *chain, bool evicted)
@@ -214,7 +214,7 @@ seaf_err cache_remove(struct cache *c, int kind, const char *id)
         pthread_mutex_unlock(&c->lock);
         return SEAF_ERR_NOT_FOUND;
     }
-    cache_begin_removal_locked(c, e);
+    cache_begin_removal_locked(e);
     e->work_next = NULL;
     pthread_mutex_unlock(&c->lock);
     cache_finish_removal(c, e, true);

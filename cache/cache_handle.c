@@ -35,7 +35,7 @@ static void drop_damaged(struct cache *c, struct cache_entry *e)
     pthread_mutex_lock(&c->lock);
     bool mine = e->state == ENTRY_READY;
     if (mine) {
-        cache_begin_removal_locked(c, e);
+        cache_begin_removal_locked(e);
         e->work_next = NULL;
     }
     pthread_mutex_unlock(&c->lock);

@@ -71,8 +71,9 @@ void evict_thread_stop(struct cache *c);
  * out of the table, updates the accounting and the index, and wakes waiters. Called WITHOUT
  * c->lock. `evicted` says which counter to bump (evictions or corrupt_drops). */
 void cache_finish_removal(struct cache *c, struct cache_entry *chain, bool evicted);
-/* Marks a READY entry REMOVING and takes it out of the LRU list. Called with c->lock held. */
-void cache_begin_removal_locked(struct cache *c, struct cache_entry *e);
+/* Marks a READY entry REMOVING and takes it out of the LRU list. Called with the cache's lock
+ * held. */
+void cache_begin_removal_locked(struct cache_entry *e);
 
 /* Shared by the API files (cache.c, cache_handle.c, cache_fill.c). */
 /* True for a valid kind and a 40-hex-digit id. */

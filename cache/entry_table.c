@@ -109,7 +109,7 @@ void entry_table_insert(struct entry_table *t, struct cache_entry *e)
 
 void entry_table_remove(struct entry_table *t, struct cache_entry *e)
 {
-    entry_lru_unlink(t, e);
+    entry_lru_unlink(e);
     struct cache_entry **link = &t->buckets[bucket_of(t, e->kind, e->id)];
     while (*link != NULL && *link != e)
         link = &(*link)->hash_next;
@@ -128,9 +128,8 @@ void entry_table_for_each(const struct entry_table *t, void (*fn)(struct cache_e
             fn(e, ctx);
 }
 
-void entry_lru_unlink(struct entry_table *t, struct cache_entry *e)
+void entry_lru_unlink(struct cache_entry *e)
 {
-    (void)t;
     if (e->lru_next == NULL)
         return;
     e->lru_prev->lru_next = e->lru_next;
@@ -141,7 +140,7 @@ void entry_lru_unlink(struct entry_table *t, struct cache_entry *e)
 
 void entry_lru_push_recent(struct entry_table *t, struct cache_entry *e)
 {
-    entry_lru_unlink(t, e);
+    entry_lru_unlink(e);
     e->lru_prev = t->lru.lru_prev;
     e->lru_next = &t->lru;
     t->lru.lru_prev->lru_next = e;

@@ -65,7 +65,7 @@ void entry_table_for_each(const struct entry_table *t, void (*fn)(struct cache_e
 /* Appends e as the most recently used entry (removing it from its old place first). */
 void entry_lru_push_recent(struct entry_table *t, struct cache_entry *e);
 /* Takes e out of the LRU list (no-op if it is not in it). */
-void entry_lru_unlink(struct entry_table *t, struct cache_entry *e);
+void entry_lru_unlink(struct cache_entry *e);
 /* The least recently used entry, or NULL when the list is empty. */
 struct cache_entry *entry_lru_oldest(const struct entry_table *t);
 /* The next more recent entry after e, or NULL. */

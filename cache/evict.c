@@ -56,7 +56,7 @@ static uint64_t pick(struct cache *c, uint64_t bytes, struct cache_entry **victi
         if (evictable(e)) {
             total += e->disk_size;
             if (victims != NULL) {
-                cache_begin_removal_locked(c, e);
+                cache_begin_removal_locked(e);
                 e->work_next = *victims;
                 *victims = e;
             }

@@ -156,11 +156,9 @@ seaf_err index_db_load(struct index_db *db, index_db_row_fn fn, void *ctx)
     return rc == SQLITE_DONE ? SEAF_OK : SEAF_ERR_MALFORMED;
 }
 
-seaf_err index_db_get_clean(struct index_db *db, bool *clean)
+bool index_db_get_clean(struct index_db *db)
 {
-    long long v = query_int(db->db, "SELECT value FROM meta WHERE key = 'clean'");
-    *clean = v == 1;
-    return SEAF_OK;
+    return query_int(db->db, "SELECT value FROM meta WHERE key = 'clean'") == 1;
 }
 
 seaf_err index_db_set_clean(struct index_db *db, bool clean)

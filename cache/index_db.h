@@ -30,7 +30,7 @@ seaf_err index_db_load(struct index_db *db, index_db_row_fn fn, void *ctx);
 
 /* Whether the last user of the index closed it cleanly (every change written, files and rows
  * in agreement). A missing flag reads as false. */
-seaf_err index_db_get_clean(struct index_db *db, bool *clean);
+bool index_db_get_clean(struct index_db *db);
 /* Records the clean flag (false at start-up, true after a complete shutdown). */
 seaf_err index_db_set_clean(struct index_db *db, bool clean);
 

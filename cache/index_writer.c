@@ -47,7 +47,6 @@ struct index_writer {
     uint64_t queued;            /* commands ever queued; protected by lock */
     uint64_t applied;           /* commands ever taken and processed; protected by lock */
     uint64_t errors;            /* protected by lock */
-    uint64_t batches;           /* protected by lock */
     unsigned flushers;          /* threads waiting in flush(); protected by lock */
     bool stopping;              /* protected by lock */
 };
@@ -148,7 +147,6 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->lock);
         w->applied += taken.count;
         w->errors += failed;
-        w->batches++;
         taken.count = 0;
         mine = taken;
         pthread_cond_broadcast(&w->done);
@@ -195,14 +193,6 @@ uint64_t index_writer_errors(struct index_writer *w)
 {
     pthread_mutex_lock(&w->lock);
     uint64_t v = w->errors;
-    pthread_mutex_unlock(&w->lock);
-    return v;
-}
-
-uint64_t index_writer_batches(struct index_writer *w)
-{
-    pthread_mutex_lock(&w->lock);
-    uint64_t v = w->batches;
     pthread_mutex_unlock(&w->lock);
     return v;
 }

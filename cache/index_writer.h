@@ -26,8 +26,6 @@ void index_writer_delete(struct index_writer *w, int kind, const char *id);
 void index_writer_flush(struct index_writer *w);
 /* Commands lost so far (not queued or not applied). */
 uint64_t index_writer_errors(struct index_writer *w);
-/* Batches committed so far. */
-uint64_t index_writer_batches(struct index_writer *w);
 /* Applies what is queued, stops the thread and frees w (the db stays open). Returns the
  * commands lost over the writer's life (0: the index holds every change). NULL is allowed. */
 uint64_t index_writer_stop(struct index_writer *w);

@@ -212,7 +212,7 @@ static void clear_pin(struct cache_entry *e, void *ctx)
     e->pinned = false;
 }
 
-static int apply_pin_marker(int kind, const char *id, void *ctx)
+static void apply_pin_marker(int kind, const char *id, void *ctx)
 {
     struct cache *c = ctx;
     struct cache_entry *e = entry_table_find(&c->table, kind, id);
@@ -220,7 +220,6 @@ static int apply_pin_marker(int kind, const char *id, void *ctx)
         store_pin_clear(&c->store, kind, id);
     else
         e->pinned = true;
-    return 0;
 }
 
 static void write_changed_pin(struct cache_entry *e, void *ctx)
@@ -269,8 +268,10 @@ seaf_err recovery_run(struct cache *c)
     c->stats.recovered_temp = store_clear_temp(&c->store);
     bool clean = false;
     seaf_err err = open_index(c);
-    if (err == SEAF_OK && (err = index_db_get_clean(c->db, &clean)) == SEAF_OK)
+    if (err == SEAF_OK) {
+        clean = index_db_get_clean(c->db);
         err = index_db_set_clean(c->db, false);
+    }
     if (err == SEAF_OK)
         err = load_index(c, &r);
     if (err == SEAF_OK && !clean)

@@ -155,8 +155,7 @@ seaf_err store_scan_pins(const struct store *s, store_pin_fn fn, void *ctx)
     if (d == NULL)
         return SEAF_ERR_IO;
     struct dirent *e;
-    int stop = 0;
-    while (!stop && (e = readdir(d)) != NULL) {
+    while ((e = readdir(d)) != NULL) {
         const char *name = e->d_name;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
@@ -166,7 +165,7 @@ seaf_err store_scan_pins(const struct store *s, store_pin_fn fn, void *ctx)
             unlinkat(dirfd(d), name, 0);
             continue;
         }
-        stop = fn(kind, id, ctx);
+        fn(kind, id, ctx);
     }
     closedir(d);
     return SEAF_OK;

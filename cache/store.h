@@ -46,8 +46,8 @@ unsigned store_clear_temp(const struct store *s);
 seaf_err store_pin_mark(const struct store *s, int kind, const char *id);
 /* Removes the pin marker of (kind, id); a missing marker is not an error. */
 seaf_err store_pin_clear(const struct store *s, int kind, const char *id);
-/* Called for each pin marker by store_scan_pins; returning non-zero stops the scan. */
-typedef int (*store_pin_fn)(int kind, const char *id, void *ctx);
+/* Called for each pin marker by store_scan_pins. */
+typedef void (*store_pin_fn)(int kind, const char *id, void *ctx);
 /* Calls fn for every pin marker; markers with malformed names are deleted. */
 seaf_err store_scan_pins(const struct store *s, store_pin_fn fn, void *ctx);
 

@@ -541,9 +541,7 @@ static void mark_unclean(struct fixture *f)
     snprintf(path, sizeof(path), "%s/index.db", f->dir);
     struct index_db *db;
     assert_int_equal(index_db_open(path, &db), SEAF_OK);
-    bool clean = false;
-    assert_int_equal(index_db_get_clean(db, &clean), SEAF_OK);
-    assert_true(clean);
+    assert_true(index_db_get_clean(db));
     assert_int_equal(index_db_set_clean(db, false), SEAF_OK);
     index_db_close(db);
 }
