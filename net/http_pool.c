@@ -103,7 +103,7 @@ struct transfer {
     struct http_pool *pool;
     const struct http_request *request;
     CURL *curl;
-    struct seaf_sha1 *sha1;
+    struct seaf_sha1 *sha1; /* NULL when the sink checks the SHA-1 itself */
     struct http_response *response;
     size_t error_len;      /* bytes of error_text used */
     long retry_after_s;    /* Retry-After of the last response, -1 if none */
@@ -452,23 +452,26 @@ static struct origin *find_or_add_origin(struct http_pool *pool, char *name)
     return origin;
 }
 
-/* Takes a handle for url's origin, waiting while all of them are in use. */
-static seaf_err acquire_handle(struct http_pool *pool, const char *url, struct origin **out_origin,
-                               CURL **out_curl)
+/* The pool's record of url's origin (created on first use; it lives as long as the pool). */
+static seaf_err origin_for_url(struct http_pool *pool, const char *url, struct origin **out)
 {
     char *name = origin_of(url);
-    struct origin *origin;
-    CURL *curl = NULL;
-    bool create = false;
 
     if (!name)
         return SEAF_ERR_INVALID_ARG;
     pthread_mutex_lock(&pool->lock);
-    origin = find_or_add_origin(pool, name);
-    if (!origin) {
-        pthread_mutex_unlock(&pool->lock);
-        return SEAF_ERR_NOMEM;
-    }
+    *out = find_or_add_origin(pool, name);
+    pthread_mutex_unlock(&pool->lock);
+    return *out ? SEAF_OK : SEAF_ERR_NOMEM;
+}
+
+/* Takes a handle for origin, waiting while all of them are in use. */
+static seaf_err acquire_handle(struct http_pool *pool, struct origin *origin, CURL **out_curl)
+{
+    CURL *curl = NULL;
+    bool create = false;
+
+    pthread_mutex_lock(&pool->lock);
     for (;;) {
         if (origin->idle_count > 0) {
             curl = origin->idle[--origin->idle_count];
@@ -492,7 +495,6 @@ static seaf_err acquire_handle(struct http_pool *pool, const char *url, struct o
             return SEAF_ERR_NOMEM;
         }
     }
-    *out_origin = origin;
     *out_curl = curl;
     return SEAF_OK;
 }
@@ -533,7 +535,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     }
     if (len == 0)
         return 0;
-    if (!(sink && sink->checks_sha1))
+    if (t->sha1)
         seaf_sha1_update(t->sha1, data, len);
     t->response->body_len += len;
     atomic_fetch_add(&t->pool->bytes_received, len);
@@ -948,8 +950,6 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     t->delivered = false;
     t->status_known = false;
     t->stalled = false;
-    /* Finalising starts the hash over: a retried body is hashed from its first byte. */
-    seaf_sha1_final(t->sha1, response->body_id);
     response->body_id[0] = '\0';
     configure(pool, t, headers);
     rc = perform_once(pool, t);
@@ -991,10 +991,12 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
     pool->stats.requests++;
     pool->stats.in_progress++;
     pthread_mutex_unlock(&pool->lock);
-    err = seaf_sha1_new(&t.sha1);
+    err = origin_for_url(pool, request->url, &origin);
+    if (err == SEAF_OK && !(request->sink && request->sink->checks_sha1))
+        err = seaf_sha1_new(&t.sha1);
     if (err != SEAF_OK)
         goto out_done;
-    err = acquire_handle(pool, request->url, &origin, &t.curl);
+    err = acquire_handle(pool, origin, &t.curl);
     if (err != SEAF_OK)
         goto out_free_sha1;
     started = now_ms();
@@ -1020,6 +1022,8 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         if (t.delivered) {
             seaf_err reset_err = request->sink->reset(request->sink->ctx);
 
+            if (reset_err == SEAF_OK && t.sha1)
+                reset_err = seaf_sha1_reset(t.sha1); /* hash the next body from its start */
             if (reset_err != SEAF_OK) {
                 err = reset_err;
                 break;
@@ -1037,12 +1041,11 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         /* Other requests may use the connection slot while this one waits. */
         release_handle(pool, origin, t.curl);
         sleep_ms(delay);
-        err = acquire_handle(pool, request->url, &origin, &t.curl);
+        err = acquire_handle(pool, origin, &t.curl);
         if (err != SEAF_OK)
             goto out_free_sha1;
     }
-    if (err == SEAF_OK && is_success(response->status) &&
-        !(request->sink && request->sink->checks_sha1))
+    if (err == SEAF_OK && is_success(response->status) && t.sha1)
         seaf_sha1_final(t.sha1, response->body_id);
     release_handle(pool, origin, t.curl);
 out_free_sha1:

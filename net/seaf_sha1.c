@@ -33,6 +33,13 @@ seaf_err seaf_sha1_update(struct seaf_sha1 *sha1, const void *data, size_t len)
     return SEAF_OK;
 }
 
+seaf_err seaf_sha1_reset(struct seaf_sha1 *sha1)
+{
+    if (sha1 == NULL)
+        return SEAF_ERR_INVALID_ARG;
+    return EVP_DigestInit_ex(sha1->ctx, EVP_sha1(), NULL) == 1 ? SEAF_OK : SEAF_ERR_NOMEM;
+}
+
 seaf_err seaf_sha1_final(struct seaf_sha1 *sha1, char id_out[SEAF_ID_LEN + 1])
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -40,7 +47,7 @@ seaf_err seaf_sha1_final(struct seaf_sha1 *sha1, char id_out[SEAF_ID_LEN + 1])
     if (sha1 == NULL)
         return SEAF_ERR_INVALID_ARG;
     if (EVP_DigestFinal_ex(sha1->ctx, digest, &digest_len) != 1 || digest_len != 20 ||
-        EVP_DigestInit_ex(sha1->ctx, EVP_sha1(), NULL) != 1)
+        seaf_sha1_reset(sha1) != SEAF_OK)
         return SEAF_ERR_NOMEM;
     seaf_id_from_digest(digest, id_out);
     return SEAF_OK;

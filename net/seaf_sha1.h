@@ -19,6 +19,8 @@ seaf_err seaf_sha1_update(struct seaf_sha1 *sha1, const void *data, size_t len);
 /* Writes the digest of everything fed so far as 40 lowercase hex digits plus a NUL, then starts
  * over (the context can hash the next object). */
 seaf_err seaf_sha1_final(struct seaf_sha1 *sha1, char id_out[SEAF_ID_LEN + 1]);
+/* Forgets everything fed so far (the next update starts a new object). */
+seaf_err seaf_sha1_reset(struct seaf_sha1 *sha1);
 /* Like seaf_sha1_final but compares with expected_id (40 hex digits): SEAF_OK when equal,
  * SEAF_ERR_ID_MISMATCH when not. This is the block-verification step after streaming a body. */
 seaf_err seaf_sha1_verify(struct seaf_sha1 *sha1, const char *expected_id);

@@ -38,6 +38,12 @@ static void streamed_bytes_verify_and_context_restarts(void **state)
     char id[SEAF_ID_LEN + 1];
     assert_int_equal(seaf_sha1_final(sha1, id), SEAF_OK);
     assert_string_equal(id, hello_id);
+    /* A reset drops what was fed: only the bytes after it count. */
+    assert_int_equal(seaf_sha1_update(sha1, "partial body", 12), SEAF_OK);
+    assert_int_equal(seaf_sha1_reset(sha1), SEAF_OK);
+    assert_int_equal(seaf_sha1_update(sha1, hello, strlen(hello)), SEAF_OK);
+    assert_int_equal(seaf_sha1_verify(sha1, hello_id), SEAF_OK);
+    assert_int_equal(seaf_sha1_reset(NULL), SEAF_ERR_INVALID_ARG);
     seaf_sha1_free(sha1);
 }
 
