@@ -113,8 +113,8 @@ seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned);
  * Open handles keep reading the old file. */
 seaf_err cache_remove(struct cache *c, int kind, const char *id);
 
-/* Stores a whole small object (commit or fs object) in one call; SEAF_OK if it was already
- * cached. Same checks as a fill. */
+/* Stores a whole small object (commit, fs object or block map) in one call; SEAF_OK if it was
+ * already cached. Same checks as a fill. */
 seaf_err cache_put_object(struct cache *c, int kind, const char *id, const void *data, size_t len);
 /* Reads a whole cached object into a new buffer (*data, free() it; NUL-terminated for
  * convenience, *len excludes the NUL). SEAF_ERR_NOT_FOUND on a miss. */

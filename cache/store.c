@@ -122,6 +122,10 @@ seaf_err store_remove(const struct store *s, int kind, const char *id)
     return SEAF_ERR_IO;
 }
 
+/* A pin marker is named "<kind>-<id>" with the kind as one decimal digit (store_scan_pins reads
+ * it back from the first character). */
+_Static_assert(CACHE_KIND_LAST < 10, "pin marker names hold the kind as a single digit");
+
 static void pin_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
 {
     snprintf(out, PATH_MAX, "%s/%s/%d-%s", s->root, PINS_DIR, kind, id);

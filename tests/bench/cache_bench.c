@@ -24,6 +24,7 @@
 #include "block_format.h"
 #include "cache.h"
 #include "cache_test_util.h"
+#include "store.h"
 
 #define RUNS         5
 #define MIB          (1024.0 * 1024.0)
@@ -177,9 +178,15 @@ static void drop_file_pages(const char *path)
 static void drop_all_pages(const struct read_setup *s)
 {
     drop_file_pages(s->plain_path);
+    char cache_dir[PATH_MAX];
+    snprintf(cache_dir, sizeof(cache_dir), "%s/cache", s->dir);
+    struct store store;
+    seaf_err err = store_init(&store, cache_dir); /* the directories exist already */
+    if (err != SEAF_OK)
+        die("store_init", err);
     for (int b = 0; b < BLOCKS; b++) {
         char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/cache/blocks/%.2s/%s", s->dir, s->id[b], s->id[b]);
+        store_object_path(&store, CACHE_KIND_BLOCK, s->id[b], path);
         drop_file_pages(path);
     }
 }

@@ -20,6 +20,7 @@
 #include "cache.h"
 #include "cache_test_util.h"
 #include "index_db.h"
+#include "store.h"
 
 #define FRAME      (64u * 1024u)
 #define BLOCK_SIZE (100u * 1024u) /* random data: two raw frames */
@@ -111,9 +112,8 @@ static uint64_t object_bytes(struct fixture *f)
 {
     char path[PATH_MAX];
     uint64_t total = 0;
-    const char *dirs[] = {"blocks", "commits", "fs", "block-maps"};
-    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", f->dir, dirs[i]);
+    for (int kind = CACHE_KIND_FIRST; kind <= CACHE_KIND_LAST; kind++) {
+        snprintf(path, sizeof(path), "%s/%s", f->dir, cache_kind_dir(kind));
         total += test_tree_bytes(path);
     }
     return total;
@@ -423,10 +423,18 @@ static void test_free_space_minimum(void **state)
     fixture_free(f);
 }
 
+/* Path of the file of object (kind, id) in the fixture's cache directory. */
+static void object_path(struct fixture *f, int kind, const char *id, char out[PATH_MAX])
+{
+    struct store s;
+    assert_int_equal(store_init(&s, f->dir), SEAF_OK); /* the directories exist already */
+    store_object_path(&s, kind, id, out);
+}
+
 /* Path of the file of block i. */
 static void block_path(struct fixture *f, int i, char out[PATH_MAX])
 {
-    snprintf(out, PATH_MAX, "%s/blocks/%.2s/%s", f->dir, f->id[i], f->id[i]);
+    object_path(f, CACHE_KIND_BLOCK, f->id[i], out);
 }
 
 static void test_damaged_frame_drops_block(void **state)
@@ -698,6 +706,54 @@ static void test_index_rebuilt_when_corrupt(void **state)
     rebuild_after(fixture_new(10, 100, 100), true);
 }
 
+/* A block map is stored under the id of its file (not a hash of its bytes), in its own id space,
+ * and survives a clean restart, a recovery scan and an index rebuild, pin included. */
+static void test_block_map_objects(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(10, 100, 100);
+    const char *map_json = "[8388608, 8388608, 1234]";
+    const char *file_id = "89abcdef0123456789abcdef0123456789abcdef";
+    char *data;
+    size_t len;
+    assert_int_equal(cache_get_object(f->cache, CACHE_KIND_BLOCK_MAP, file_id, &data, &len),
+                     SEAF_ERR_NOT_FOUND);
+    assert_int_equal(
+        cache_put_object(f->cache, CACHE_KIND_BLOCK_MAP, file_id, map_json, strlen(map_json)),
+        SEAF_OK);
+    assert_int_equal(cache_get_object(f->cache, CACHE_KIND_FS, file_id, &data, &len),
+                     SEAF_ERR_NOT_FOUND);
+    assert_int_equal(cache_pin(f->cache, CACHE_KIND_BLOCK_MAP, file_id, true), SEAF_OK);
+    char path[PATH_MAX];
+    object_path(f, CACHE_KIND_BLOCK_MAP, file_id, path);
+    assert_int_equal(access(path, F_OK), 0);
+
+    for (int restart = 0; restart < 3; restart++) {
+        if (restart == 0) {
+            reopen(f); /* clean: the index is trusted */
+        } else {
+            cache_free(f->cache);
+            f->cache = NULL;
+            char db[PATH_MAX];
+            snprintf(db, sizeof(db), "%s/index.db", f->dir);
+            if (restart == 1)
+                mark_unclean(f); /* recovery scan of the files */
+            else
+                assert_int_equal(unlink(db), 0); /* index rebuilt from the files */
+            assert_int_equal(cache_new(&f->opts, &f->cache), SEAF_OK);
+        }
+        assert_int_equal(stats(f).index_rebuilt, restart == 2);
+        assert_int_equal(stats(f).entries, 1);
+        assert_int_equal(stats(f).pinned, 1);
+        assert_int_equal(cache_get_object(f->cache, CACHE_KIND_BLOCK_MAP, file_id, &data, &len),
+                         SEAF_OK);
+        assert_int_equal(len, strlen(map_json));
+        assert_string_equal(data, map_json);
+        free(data);
+    }
+    fixture_free(f);
+}
+
 static void test_lower_limit_enforced_at_start(void **state)
 {
     (void)state;
@@ -761,6 +817,7 @@ int main(void)
         cmocka_unit_test(test_free_space_minimum),
         cmocka_unit_test(test_damaged_frame_drops_block),
         cmocka_unit_test(test_metadata_objects),
+        cmocka_unit_test(test_block_map_objects),
         cmocka_unit_test(test_index_persists_order_and_pins),
         cmocka_unit_test(test_clean_restart_trusts_index_but_checks_files),
         cmocka_unit_test(test_recovery_reconciles_files_and_index),
