@@ -150,35 +150,37 @@ static void collect_all(struct cache_entry *e, void *ctx)
     l->items[l->count++] = e;
 }
 
+/* Replaces the index (closed first if open) with a new empty one. */
+static seaf_err rebuild_index(struct cache *c)
+{
+    index_db_close(c->db);
+    c->db = NULL;
+    index_db_delete_files(c->db_path);
+    c->stats.index_rebuilt = true;
+    return index_db_open(c->db_path, &c->db);
+}
+
 /* Opens the index, replacing it with an empty one if it is unusable. */
 static seaf_err open_index(struct cache *c)
 {
     if (access(c->db_path, F_OK) != 0)
         c->stats.index_rebuilt = true;
     seaf_err err = index_db_open(c->db_path, &c->db);
-    if (err == SEAF_ERR_MALFORMED) {
-        index_db_delete_files(c->db_path);
-        c->stats.index_rebuilt = true;
-        err = index_db_open(c->db_path, &c->db);
-    }
-    return err;
+    return err == SEAF_ERR_MALFORMED ? rebuild_index(c) : err;
 }
 
-/* Loads the rows; a table that cannot be read is treated like a corrupt index. */
+/* Loads the rows; a table that cannot be read is treated like a corrupt index: the rows loaded
+ * so far are dropped and the index is rebuilt. */
 static seaf_err load_index(struct cache *c, struct recovery *r)
 {
     seaf_err err = index_db_load(c->db, load_row, r);
     if (err == SEAF_OK || r->err != SEAF_OK)
         return r->err != SEAF_OK ? r->err : err;
     entry_table_release(&c->table);
-    index_db_close(c->db);
-    c->db = NULL;
-    index_db_delete_files(c->db_path);
-    c->stats.index_rebuilt = true;
     r->max_seq = 0;
     if ((err = entry_table_init(&c->table)) != SEAF_OK)
         return err;
-    return index_db_open(c->db_path, &c->db);
+    return rebuild_index(c);
 }
 
 /* Writes the reconciliation to the index: stale rows out, adopted files in. */
