@@ -82,8 +82,7 @@ seaf_err fileserver_protocol_version(struct seaf_client *client, int *version)
     call.url = url;
     err = seaf_client_call(client, &call, NULL);
     if (err == SEAF_OK)
-        err = seaf_json_load_object(body.data ? body.data : "", body.len, "protocol-version", &root,
-                                    NULL);
+        err = seaf_json_load_object(body.data, body.len, "protocol-version", &root, NULL);
     if (err == SEAF_OK)
         err = seaf_json_int(root, "version", true, "protocol-version", &value, NULL, NULL);
     if (err == SEAF_OK && (value < 1 || value > 1000))
@@ -244,12 +243,10 @@ seaf_err fileserver_fs_id_list(struct seaf_client *client, const char *repo_id,
     err = repo_get_json(client, repo_id, path, FS_ID_LIST_LOW_SPEED_TIME_S, &body);
     if (err != SEAF_OK)
         return err;
-    root = json_loadb(body.data, body.len, 0, NULL);
+    err = seaf_json_load_array(body.data, body.len, "fs-id-list", &root, NULL);
     http_buffer_release(&body);
-    if (!json_is_array(root)) {
-        json_decref(root);
-        return SEAF_ERR_MALFORMED;
-    }
+    if (err != SEAF_OK)
+        return err;
     ids = malloc((json_array_size(root) + 1) * sizeof(*ids));
     if (!ids) {
         json_decref(root);
@@ -461,16 +458,18 @@ seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, c
 
 seaf_err seaf_block_map_parse(const char *json, size_t len, int64_t **sizes_out, size_t *n_out)
 {
-    json_t *root = json_loadb(json, len, 0, NULL);
+    json_t *root = NULL;
     json_t *item;
     size_t index;
-    seaf_err err = SEAF_OK;
+    seaf_err err = seaf_json_load_array(json, len, "block map", &root, NULL);
 
     *sizes_out = NULL;
     *n_out = 0;
-    if (!json_is_array(root) || json_array_size(root) == 0) {
+    if (err == SEAF_OK && json_array_size(root) == 0)
+        err = SEAF_ERR_MALFORMED;
+    if (err != SEAF_OK) {
         json_decref(root);
-        return SEAF_ERR_MALFORMED;
+        return err;
     }
     int64_t *sizes = malloc(json_array_size(root) * sizeof(*sizes));
     if (!sizes) {

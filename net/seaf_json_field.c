@@ -4,20 +4,35 @@
 
 #include <string.h>
 
-seaf_err seaf_json_load_object(const char *text, size_t len, const char *what, json_t **out,
-                               struct seaf_parse_msg *msg)
+/* Parses len bytes of JSON text whose top level must be of type (kind names it in messages). */
+static seaf_err load_document(const char *text, size_t len, const char *what, json_type type,
+                              const char *kind, json_t **out, struct seaf_parse_msg *msg)
 {
     json_error_t error;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+    json_t *root = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,
+                              JSON_REJECT_DUPLICATES, &error);
+    *out = NULL;
     if (root == NULL)
         return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: bad JSON at byte %d: %s", what,
                                error.position, error.text);
-    if (!json_is_object(root)) {
+    if (json_typeof(root) != type) {
         json_decref(root);
-        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: JSON is not an object", what);
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: JSON is not %s", what, kind);
     }
     *out = root;
     return SEAF_OK;
+}
+
+seaf_err seaf_json_load_object(const char *text, size_t len, const char *what, json_t **out,
+                               struct seaf_parse_msg *msg)
+{
+    return load_document(text, len, what, JSON_OBJECT, "an object", out, msg);
+}
+
+seaf_err seaf_json_load_array(const char *text, size_t len, const char *what, json_t **out,
+                              struct seaf_parse_msg *msg)
+{
+    return load_document(text, len, what, JSON_ARRAY, "an array", out, msg);
 }
 
 seaf_err seaf_json_string(json_t *obj, const char *key, bool required, bool null_ok,

@@ -1,6 +1,6 @@
 /* seaf_json_field: strict access to the members of Seafile JSON objects (commits, fs objects):
  * each getter checks presence and JSON type and, on failure, says which member of what was wrong
- * in a seaf_parse_msg. Internal to the commit and fs-object parsers (not included by callers). */
+ * in a seaf_parse_msg. Internal to the JSON parsers of net/ (not included by callers). */
 #ifndef SEAFS_SEAF_JSON_FIELD_H
 #define SEAFS_SEAF_JSON_FIELD_H
 
@@ -14,9 +14,14 @@
 #include "seaf_parse_msg.h"
 
 /* Parses len bytes of JSON text that must be one object (no trailing data, no duplicate keys)
- * into *out (caller json_decref()s). what names the document in messages ("commit"). */
+ * into *out (caller json_decref()s; NULL on error). text NULL counts as empty (bad JSON). what
+ * names the document in messages ("commit"). */
 seaf_err seaf_json_load_object(const char *text, size_t len, const char *what, json_t **out,
                                struct seaf_parse_msg *msg);
+
+/* The same for a document that must be one array. */
+seaf_err seaf_json_load_array(const char *text, size_t len, const char *what, json_t **out,
+                              struct seaf_parse_msg *msg);
 
 /* Member key of obj as a string without embedded NUL. Absent: SEAF_OK with *out = NULL when
  * !required, SEAF_ERR_MALFORMED when required; null counts as absent only when null_ok.

@@ -56,25 +56,6 @@ static seaf_err get_int(json_t *obj, const char *key, bool required, int64_t def
     return err;
 }
 
-static seaf_err load_json(const char *json, size_t len, const char *what, bool want_array,
-                          json_t **out, struct seaf_parse_msg *msg)
-{
-    json_error_t error;
-
-    if (!want_array)
-        return seaf_json_load_object(json, len, what, out, msg);
-    *out = json_loadb(json, len, JSON_REJECT_DUPLICATES, &error);
-    if (!*out)
-        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: bad JSON at byte %d: %s", what,
-                               error.position, error.text);
-    if (!json_is_array(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: JSON is not an array", what);
-    }
-    return SEAF_OK;
-}
-
 /* One string member of a result struct: its JSON key and where it goes. */
 struct string_field {
     const char *key;
@@ -193,8 +174,7 @@ seaf_err seahub_auth_token(struct seaf_client *client, const char *username, con
         err = SEAF_ERR_AUTH;
     }
     if (err == SEAF_OK) {
-        err = load_json(body.data ? body.data : "", body.len, "auth-token answer", false, &root,
-                        NULL);
+        err = seaf_json_load_object(body.data, body.len, "auth-token answer", &root, NULL);
         if (err == SEAF_OK)
             err = seaf_json_id(root, "token", false, "auth-token answer", token_out, NULL);
         json_decref(root);
@@ -220,7 +200,7 @@ seaf_err seahub_parse_account(const char *json, size_t len, struct seahub_accoun
     seaf_err err;
 
     memset(out, 0, sizeof(*out));
-    err = load_json(json, len, what, false, &root, msg);
+    err = seaf_json_load_object(json, len, what, &root, msg);
     if (err == SEAF_OK)
         err = copy_strings(root, out, account_fields, COUNT(account_fields), what, msg);
     if (err == SEAF_OK)
@@ -374,7 +354,7 @@ seaf_err seahub_parse_repo_list(const char *json, size_t len, struct seahub_repo
 
     out->repos = NULL;
     out->n_repos = 0;
-    err = load_json(json, len, "library list", true, &root, msg);
+    err = seaf_json_load_array(json, len, "library list", &root, msg);
     if (err != SEAF_OK)
         return err;
     out->repos = calloc(json_array_size(root) + 1, sizeof(*out->repos));
@@ -434,7 +414,7 @@ seaf_err seahub_parse_repo_info(const char *json, size_t len, struct seahub_repo
                                 struct seaf_parse_msg *msg)
 {
     json_t *root = NULL;
-    seaf_err err = load_json(json, len, "library info", false, &root, msg);
+    seaf_err err = seaf_json_load_object(json, len, "library info", &root, msg);
 
     memset(out, 0, sizeof(*out));
     if (err == SEAF_OK)
@@ -502,7 +482,7 @@ seaf_err seahub_parse_download_info(const char *json, size_t len, struct seahub_
     seaf_err err;
 
     memset(out, 0, sizeof(*out));
-    err = load_json(json, len, what, false, &root, msg);
+    err = seaf_json_load_object(json, len, what, &root, msg);
     if (err == SEAF_OK)
         err = seaf_json_id(root, "token", false, what, out->token, msg);
     if (err == SEAF_OK)

@@ -666,6 +666,27 @@ static void test_parse_rejects_bad_entries(void **state)
     seahub_repo_list_release(&list);
 }
 
+static void test_block_map_parse(void **state)
+{
+    static const char *const bad[] = {"",    "[",       "[]",    "{}",      "{\"a\": 1}",
+                                      "[0]", "[1, -2]", "[1.5]", "[\"1\"]", "[1] x"};
+    int64_t *sizes = NULL;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(seaf_block_map_parse("[8388608, 17]", 13, &sizes, &n), SEAF_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sizes[0], 8388608);
+    assert_int_equal(sizes[1], 17);
+    free(sizes);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(seaf_block_map_parse(bad[i], strlen(bad[i]), &sizes, &n),
+                         SEAF_ERR_MALFORMED);
+        assert_null(sizes);
+        assert_int_equal(n, 0);
+    }
+}
+
 static void test_url_origin(void **state)
 {
     char out[64];
@@ -709,6 +730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_block_is_verified, env_setup, env_teardown),
         cmocka_unit_test(test_parse_vectors),
         cmocka_unit_test(test_parse_rejects_bad_entries),
+        cmocka_unit_test(test_block_map_parse),
         cmocka_unit_test(test_url_origin),
     };
 
