@@ -42,7 +42,7 @@ const char *control_dir_problem(const struct stat *st, uid_t uid)
     return NULL;
 }
 
-/* dirs[n] = fmt..., when it fits; returns the new count. */
+/* dirs[n] = fmt..., when it fits and is not already listed; returns the new count. */
 static size_t add_dir(char dirs[][CONTROL_DIR_MAX], size_t n, size_t max, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static size_t add_dir(char dirs[][CONTROL_DIR_MAX], size_t n, size_t max, const char *fmt, ...)
@@ -53,28 +53,38 @@ static size_t add_dir(char dirs[][CONTROL_DIR_MAX], size_t n, size_t max, const 
     va_start(ap, fmt);
     int len = vsnprintf(dirs[n], CONTROL_DIR_MAX, fmt, ap);
     va_end(ap);
-    return len > 0 && len < CONTROL_DIR_MAX ? n + 1 : n;
+    if (len <= 0 || len >= CONTROL_DIR_MAX)
+        return n;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(dirs[i], dirs[n]) == 0)
+            return n;
+    return n + 1;
 }
 
-/* Whether path is a directory of uid that nobody else may write (the parent of a candidate). */
-static bool owned_private_dir(const char *path, uid_t uid)
+bool control_dir_trusted(const char *dir, uid_t uid)
 {
     struct stat st;
-    return lstat(path, &st) == 0 && control_dir_problem(&st, uid) == NULL;
+    return lstat(dir, &st) == 0 && control_dir_problem(&st, uid) == NULL;
+}
+
+size_t control_socket_dirs_under(const char *run_user, uid_t uid, const char *xdg,
+                                 char dirs[][CONTROL_DIR_MAX], size_t max)
+{
+    size_t n = 0;
+    if (xdg && xdg[0] == '/' && control_dir_trusted(xdg, uid))
+        n = add_dir(dirs, n, max, "%s/seafs", xdg);
+    char user_dir[PATH_MAX];
+    int len = snprintf(user_dir, sizeof(user_dir), "%s/%u", run_user, (unsigned)uid);
+    if (len > 0 && (size_t)len < sizeof(user_dir) && control_dir_trusted(user_dir, uid))
+        n = add_dir(dirs, n, max, "%s/seafs", user_dir);
+    if (uid == 0)
+        n = add_dir(dirs, n, max, "/run/seafs");
+    return add_dir(dirs, n, max, "/tmp/seafs-%u", (unsigned)uid);
 }
 
 size_t control_socket_dirs(uid_t uid, const char *xdg, char dirs[][CONTROL_DIR_MAX], size_t max)
 {
-    size_t n = 0;
-    if (xdg && xdg[0] == '/' && owned_private_dir(xdg, uid))
-        n = add_dir(dirs, n, max, "%s/seafs", xdg);
-    char run_user[64];
-    snprintf(run_user, sizeof(run_user), "/run/user/%u", (unsigned)uid);
-    if (owned_private_dir(run_user, uid))
-        n = add_dir(dirs, n, max, "%s/seafs", run_user);
-    if (uid == 0)
-        n = add_dir(dirs, n, max, "/run/seafs");
-    return add_dir(dirs, n, max, "/tmp/seafs-%u", (unsigned)uid);
+    return control_socket_dirs_under("/run/user", uid, xdg, dirs, max);
 }
 
 int control_prepare_dir(const char *dir, uid_t uid, char *err, size_t err_size)

@@ -42,10 +42,16 @@
 /* Why a socket directory with this lstat may not be used by uid, or NULL when it may: not a
  * directory (or a symlink), owned by another user, or writable by group or others. Pure. */
 const char *control_dir_problem(const struct stat *st, uid_t uid);
-/* The candidate socket directories of uid, best first (see the top of the file); xdg is the
- * value of $XDG_RUNTIME_DIR (NULL when unset), used only when it is usable. Returns how many
- * were written into dirs. */
+/* Whether dir may hold uid's sockets: a directory of uid (not a symlink) that nobody else can
+ * write (anyone could create /tmp/seafs-<uid> first and wait there for a password). */
+bool control_dir_trusted(const char *dir, uid_t uid);
+/* The candidate socket directories of uid, best first (see the top of the file), each listed
+ * once (XDG_RUNTIME_DIR usually is /run/user/<uid>); xdg is the value of $XDG_RUNTIME_DIR
+ * (NULL when unset), used only when it is usable. Returns how many were written into dirs. */
 size_t control_socket_dirs(uid_t uid, const char *xdg, char dirs[][CONTROL_DIR_MAX], size_t max);
+/* The same with run_user in place of /run/user (for tests). */
+size_t control_socket_dirs_under(const char *run_user, uid_t uid, const char *xdg,
+                                 char dirs[][CONTROL_DIR_MAX], size_t max);
 /* Creates dir (0700) when missing and checks it (control_dir_problem), tightening a directory
  * of uid's to 0700. 0, or -errno with the reason in err. */
 int control_prepare_dir(const char *dir, uid_t uid, char *err, size_t err_size);

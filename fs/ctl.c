@@ -160,14 +160,6 @@ static bool seafs_mount_owner(const char *path, uid_t *owner)
 
 enum lookup { LOOKUP_FOUND, LOOKUP_NONE, LOOKUP_DENIED };
 
-/* Whether dir may hold uid's sockets: a directory of uid that nobody else can write (anyone
- * could create /tmp/seafs-<uid> first and wait there for a password). */
-static bool trusted_dir(const char *dir, uid_t uid)
-{
-    struct stat st;
-    return lstat(dir, &st) == 0 && control_dir_problem(&st, uid) == NULL;
-}
-
 /* Looks for the socket of the mount at canonical among uid's socket directories. */
 static enum lookup lookup_socket(const char *canonical, uid_t uid, char *path, size_t size)
 {
@@ -180,7 +172,7 @@ static enum lookup lookup_socket(const char *canonical, uid_t uid, char *path, s
     for (size_t i = 0; i < n; i++) {
         int len = snprintf(path, size, "%s/%s", dirs[i], name);
         struct stat st;
-        if (len < 0 || (size_t)len >= size || !trusted_dir(dirs[i], uid))
+        if (len < 0 || (size_t)len >= size || !control_dir_trusted(dirs[i], uid))
             continue;
         if (lstat(path, &st) != 0) {
             if (errno == EACCES)
@@ -247,7 +239,7 @@ static bool trusted_peer(int fd, const char *path, uid_t server_uid, char *err, 
         snprintf(err, err_size, "cannot identify the process at %s: %s", path, strerror(errno));
         return false;
     }
-    if (peer.uid == server_uid || peer.uid == 0)
+    if (control_peer_allowed(peer.uid, server_uid))
         return true;
     snprintf(err, err_size, "the process at %s runs as uid %u, not %u: not talking to it", path,
              (unsigned)peer.uid, (unsigned)server_uid);
@@ -489,15 +481,6 @@ static int status_of(const char *mountpoint, bool json)
     return status ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
-/* Whether dir already is in dirs[0..n). */
-static bool seen_dir(char dirs[][CONTROL_DIR_MAX], size_t n, const char *dir)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(dirs[i], dir) == 0)
-            return true;
-    return false;
-}
-
 /* The status of every live mount with a socket in this user's directories. */
 static int status_of_all(bool json)
 {
@@ -506,7 +489,7 @@ static int status_of_all(bool json)
     json_t *all = json_array();
     unsigned live = 0;
     for (size_t d = 0; all && d < ndirs; d++) {
-        if (seen_dir(dirs, d, dirs[d]) || !trusted_dir(dirs[d], getuid()))
+        if (!control_dir_trusted(dirs[d], getuid()))
             continue;
         DIR *dir = opendir(dirs[d]);
         if (!dir)

@@ -167,6 +167,38 @@ static void test_socket_dirs(void **state)
     remove_tree(xdg);
 }
 
+static void test_socket_dirs_xdg_is_run_user(void **state)
+{
+    (void)state;
+    char dirs[CONTROL_DIRS_MAX][CONTROL_DIR_MAX], user_dir[CONTROL_DIR_MAX];
+    char expected[CONTROL_DIR_MAX + 16];
+    uid_t uid = getuid();
+    char *run_user = temp_dir(); /* stands for /run/user */
+    snprintf(user_dir, sizeof(user_dir), "%s/%u", run_user, (unsigned)uid);
+    assert_int_equal(mkdir(user_dir, 0700), 0);
+    size_t without_xdg = control_socket_dirs_under(run_user, uid, NULL, dirs, CONTROL_DIRS_MAX);
+    snprintf(expected, sizeof(expected), "%s/seafs", user_dir);
+    assert_string_equal(dirs[0], expected); /* /run/user/<uid> is used without the variable */
+    /* XDG_RUNTIME_DIR=/run/user/<uid> (the usual case): the directory is listed once. */
+    size_t n = control_socket_dirs_under(run_user, uid, user_dir, dirs, CONTROL_DIRS_MAX);
+    assert_int_equal(n, without_xdg);
+    assert_string_equal(dirs[0], expected);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            assert_string_not_equal(dirs[i], dirs[j]);
+    snprintf(expected, sizeof(expected), "/tmp/seafs-%u", (unsigned)uid);
+    assert_string_equal(dirs[n - 1], expected);
+    /* Someone else's /run/user/<uid> is not used. */
+    assert_int_equal(chmod(user_dir, 0777), 0);
+    assert_int_equal(control_socket_dirs_under(run_user, uid, NULL, dirs, CONTROL_DIRS_MAX),
+                     without_xdg - 1);
+    assert_false(control_dir_trusted(user_dir, uid));
+    assert_int_equal(chmod(user_dir, 0700), 0);
+    assert_true(control_dir_trusted(user_dir, uid));
+    assert_false(control_dir_trusted(user_dir, uid + 1));
+    remove_tree(run_user);
+}
+
 static void test_prepare_dir(void **state)
 {
     (void)state;
@@ -603,6 +635,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dir_problem),
         cmocka_unit_test(test_socket_dirs),
+        cmocka_unit_test(test_socket_dirs_xdg_is_run_user),
         cmocka_unit_test(test_prepare_dir),
         cmocka_unit_test(test_socket_name),
         cmocka_unit_test(test_mount_path),
