@@ -359,34 +359,74 @@ static void test_watermarks(void **state)
     fixture_free(f);
 }
 
+/* A prefix of test block i that test_limit_never_exceeded filled as an object of its own. */
+struct filled_prefix {
+    int block;
+    size_t len;
+    char id[SEAF_ID_LEN + 1];
+};
+
+/* Opens a filled prefix; when it is still cached, checks its size and every byte. Returns
+ * whether it was cached. */
+static bool check_prefix(struct fixture *f, const struct filled_prefix *p)
+{
+    struct cache_handle *h;
+    seaf_err err = cache_open(f->cache, CACHE_KIND_BLOCK, p->id, &h);
+    if (err == SEAF_ERR_NOT_FOUND)
+        return false;
+    assert_int_equal(err, SEAF_OK);
+    assert_int_equal(cache_handle_size(h), p->len);
+    unsigned char *buf = malloc(p->len);
+    size_t n;
+    assert_int_equal(cache_read(h, 0, p->len, buf, &n), SEAF_OK);
+    assert_int_equal(n, p->len);
+    assert_memory_equal(buf, f->data[p->block], p->len);
+    free(buf);
+    cache_close(h);
+    return true;
+}
+
 static void test_limit_never_exceeded(void **state)
 {
     (void)state;
+    enum { ROUNDS = 120 };
     struct fixture *f = fixture_new(7, 95, 60);
+    struct filled_prefix filled[ROUNDS];
+    int filled_count = 0, hits = 0, misses = 0;
     uint64_t rng = 42;
-    for (int round = 0; round < 120; round++) {
+    for (int round = 0; round < ROUNDS; round++) {
         int i = (int)(test_rand(&rng) % MAX_BLOCKS);
         if (test_rand(&rng) % 3 == 0) {
-            has_block(f, i);
+            /* Read back one of the objects filled so far, if the evictor left it. */
+            if (filled_count > 0) {
+                if (check_prefix(f, &filled[test_rand(&rng) % (uint64_t)filled_count]))
+                    hits++;
+                else
+                    misses++;
+            }
         } else {
-            /* Sizes vary from 1 byte to the whole test block, text or random. */
-            size_t len = 1 + (size_t)(test_rand(&rng) % BLOCK_SIZE);
-            char id[SEAF_ID_LEN + 1];
-            test_sha1_id(f->data[i], len, id);
+            /* Sizes vary from 1 byte to the whole test block. */
+            struct filled_prefix *p = &filled[filled_count++];
+            p->block = i;
+            p->len = 1 + (size_t)(test_rand(&rng) % BLOCK_SIZE);
+            test_sha1_id(f->data[i], p->len, p->id);
             struct cache_handle *h;
             struct cache_fill *fill;
-            assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, id, &h, &fill),
+            assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, p->id, &h, &fill),
                              SEAF_OK);
             if (fill != NULL) {
-                assert_int_equal(cache_fill_write(fill, f->data[i], len), SEAF_OK);
+                assert_int_equal(cache_fill_write(fill, f->data[i], p->len), SEAF_OK);
                 assert_int_equal(cache_fill_commit(fill, &h), SEAF_OK);
             }
-            assert_int_equal(cache_handle_size(h), len);
+            assert_int_equal(cache_handle_size(h), p->len);
             cache_close(h);
         }
         assert_true(object_bytes(f) <= f->opts.size_limit);
         assert_true(stats(f).used_bytes <= f->opts.size_limit);
     }
+    /* The read branch really reads: some objects were found (and checked), some evicted. */
+    assert_true(hits > 0);
+    assert_true(misses > 0);
     cache_sync(f->cache);
     assert_int_equal(object_bytes(f), stats(f).used_bytes);
     assert_true(stats(f).evictions > 0);
