@@ -44,7 +44,76 @@ struct open_file {
     char *mem_block;           /* protected by lock; a block the cache could not take */
     size_t mem_len;            /* protected by lock; its stored size */
     size_t mem_index;          /* protected by lock; its index + 1 (0: none) */
+    struct held_block *held;   /* protected by lock; the block read last, kept open */
 };
+
+/* A cached block kept open between reads of one file, so that consecutive reads of the same
+ * block (a sequential reader makes dozens per block) skip the cache lookup and open. Shared by
+ * the readers using it; closed when the last one lets go after it was replaced. */
+struct held_block {
+    struct cache_handle *ch;
+    size_t index;
+    unsigned refs; /* protected by the open file's lock: readers + 1 while it is h->held */
+};
+
+/* Drops one reference (the lock is held); the caller closes the block when this says so. */
+static bool held_unref_locked(struct held_block *hb)
+{
+    return --hb->refs == 0;
+}
+
+static void held_free(struct held_block *hb)
+{
+    cache_close(hb->ch);
+    free(hb);
+}
+
+/* The held block if it is block index, with a reference for the caller; NULL otherwise. */
+static struct held_block *held_get(struct open_file *h, size_t index)
+{
+    pthread_mutex_lock(&h->lock);
+    struct held_block *hb = h->held && h->held->index == index ? h->held : NULL;
+    if (hb)
+        hb->refs++;
+    pthread_mutex_unlock(&h->lock);
+    return hb;
+}
+
+/* Makes ch (block index, just opened) the held block, with a reference for the caller; NULL
+ * (ch closed) on ENOMEM. */
+static struct held_block *held_set(struct open_file *h, size_t index, struct cache_handle *ch)
+{
+    struct held_block *hb = malloc(sizeof(*hb));
+    if (!hb) {
+        cache_close(ch);
+        return NULL;
+    }
+    *hb = (struct held_block){.ch = ch, .index = index, .refs = 2};
+    pthread_mutex_lock(&h->lock);
+    struct held_block *old = h->held;
+    h->held = hb;
+    bool close_old = old && held_unref_locked(old);
+    pthread_mutex_unlock(&h->lock);
+    if (close_old)
+        held_free(old);
+    return hb;
+}
+
+/* Lets go of hb; forget: it is no longer to be used (it failed), so the next read opens the
+ * block again. */
+static void held_put(struct open_file *h, struct held_block *hb, bool forget)
+{
+    pthread_mutex_lock(&h->lock);
+    bool close = false;
+    if (forget && h->held == hb) {
+        h->held = NULL;
+        close = held_unref_locked(hb);
+    }
+    close = held_unref_locked(hb) || close;
+    pthread_mutex_unlock(&h->lock);
+    if (close)
+        held_free(hb);
+}
 
 /* The layout of an encrypted file grows as plaintext lengths are learned; a plain file's is
  * fixed at open and read without the lock. */
@@ -64,6 +133,8 @@ void file_close(struct open_file *h)
 {
     if (!h)
         return;
+    if (h->held) /* no reader is left */
+        held_free(h->held);
     pthread_mutex_destroy(&h->lock);
     free(h->mem_block);
     free(h->block_ids);
@@ -561,6 +632,15 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
         return rc;
     if (copy_from_memory(h, index, start, key, pos, end, dst, next, &rc))
         return rc;
+    struct held_block *hb = held_get(h, index);
+    if (hb) {
+        struct block_source src = {.ch = hb->ch, .size = cache_handle_size(hb->ch)};
+        rc = copy_from_block(h, index, start, &src, key, pos, end, dst, next, false);
+        held_put(h, hb, rc != 0);
+        if (rc == 0)
+            return 0;
+        /* else open it again below: the cache drops a damaged block and fetches it anew */
+    }
     struct cache_handle *ch = NULL;
     seaf_err cause = SEAF_OK;
     rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[index], &ch, &cause);
@@ -584,8 +664,12 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
     layout_lock(h);
     bool size_ok = src.size == h->layout.stored[index];
     layout_unlock(h);
-    rc = size_ok ? copy_from_block(h, index, start, &src, key, pos, end, dst, next, false) : -EIO;
-    cache_close(ch);
+    hb = size_ok ? held_set(h, index, ch) : NULL;
+    if (!size_ok)
+        cache_close(ch);
+    rc = hb ? copy_from_block(h, index, start, &src, key, pos, end, dst, next, false) : -EIO;
+    if (hb)
+        held_put(h, hb, rc != 0);
     if (!size_ok) /* a block map that lies is not kept */
         cache_remove(fs->cache, CACHE_KIND_BLOCK_MAP, h->file_id);
     if (rc)
