@@ -202,8 +202,8 @@ static void test_corrupt_frame_is_never_served(void **state)
     assert_int_equal(block_reader_read(r, 0, 100, back, &n), SEAF_OK);
     block_reader_free(r);
 
-    /* Damage a byte inside the second frame: frame 0 still reads, frame 1 fails, and from then
-     * on the reader refuses everything. */
+    /* Damage the first byte of frame 0 while a reader is open: frame 1 still reads, frame 0
+     * fails, and from then on the reader refuses everything. */
     r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
     test_flip_byte(path, 0);
     assert_int_equal(block_reader_read(r, FRAME + 10, 100, back, &n), SEAF_OK);

@@ -74,18 +74,39 @@ static void fixture_free(struct fixture *f)
     free(f);
 }
 
-/* Fills block i through the single-flight API; returns the commit result. */
-static seaf_err put_block(struct fixture *f, int i)
+/* Starts the fill of block `id`, which must be a miss. */
+static struct cache_fill *begin_fill(struct fixture *f, const char *id)
 {
     struct cache_handle *h;
     struct cache_fill *fill;
-    seaf_err err = cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[i], &h, &fill);
-    assert_int_equal(err, SEAF_OK);
+    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, id, &h, &fill), SEAF_OK);
     assert_null(h);
     assert_non_null(fill);
+    return fill;
+}
+
+/* Writes len bytes of data into the fill and commits it (handle as for cache_fill_commit);
+ * returns the commit result. */
+static seaf_err write_and_commit(struct cache_fill *fill, const void *data, size_t len,
+                                 struct cache_handle **handle)
+{
+    assert_int_equal(cache_fill_write(fill, data, len), SEAF_OK);
+    return cache_fill_commit(fill, handle);
+}
+
+/* Fills block `id` (a miss) with len bytes of data; returns the commit result. */
+static seaf_err fill_block(struct fixture *f, const char *id, const void *data, size_t len,
+                           struct cache_handle **handle)
+{
+    return write_and_commit(begin_fill(f, id), data, len, handle);
+}
+
+/* Fills block i through the single-flight API, in two writes; returns the commit result. */
+static seaf_err put_block(struct fixture *f, int i)
+{
+    struct cache_fill *fill = begin_fill(f, f->id[i]);
     assert_int_equal(cache_fill_write(fill, f->data[i], 1000), SEAF_OK);
-    assert_int_equal(cache_fill_write(fill, f->data[i] + 1000, BLOCK_SIZE - 1000), SEAF_OK);
-    return cache_fill_commit(fill, NULL);
+    return write_and_commit(fill, f->data[i] + 1000, BLOCK_SIZE - 1000, NULL);
 }
 
 /* True when block i is cached; checks every byte when it is. */
@@ -137,11 +158,7 @@ static void test_miss_fill_hit(void **state)
     assert_int_equal(cache_open(f->cache, 99, f->id[0], &h), SEAF_ERR_INVALID_ARG);
 
     /* A fill can hand back an open handle directly. */
-    struct cache_fill *fill;
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
-    assert_non_null(fill);
-    assert_int_equal(cache_fill_write(fill, f->data[0], BLOCK_SIZE), SEAF_OK);
-    assert_int_equal(cache_fill_commit(fill, &h), SEAF_OK);
+    assert_int_equal(fill_block(f, f->id[0], f->data[0], BLOCK_SIZE, &h), SEAF_OK);
     assert_non_null(h);
     unsigned char buf[4096];
     size_t n;
@@ -152,6 +169,7 @@ static void test_miss_fill_hit(void **state)
 
     /* Now a hit, through both entry points. */
     assert_true(has_block(f, 0));
+    struct cache_fill *fill;
     assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
     assert_non_null(h);
     assert_null(fill);
@@ -168,11 +186,7 @@ static void test_fill_with_wrong_bytes_is_refused(void **state)
 {
     (void)state;
     struct fixture *f = fixture_new(10, 100, 100);
-    struct cache_handle *h;
-    struct cache_fill *fill;
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
-    assert_int_equal(cache_fill_write(fill, f->data[1], BLOCK_SIZE), SEAF_OK);
-    assert_int_equal(cache_fill_commit(fill, NULL), SEAF_ERR_ID_MISMATCH);
+    assert_int_equal(fill_block(f, f->id[0], f->data[1], BLOCK_SIZE, NULL), SEAF_ERR_ID_MISMATCH);
     assert_false(has_block(f, 0));
     assert_int_equal(object_bytes(f), 0);
     char tmp[PATH_MAX];
@@ -180,7 +194,7 @@ static void test_fill_with_wrong_bytes_is_refused(void **state)
     assert_int_equal(test_tree_bytes(tmp), 0);
     assert_int_equal(stats(f).fill_failures, 1);
     /* An abort leaves nothing either, and the next request may fill again. */
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
+    struct cache_fill *fill = begin_fill(f, f->id[0]);
     assert_int_equal(cache_fill_write(fill, f->data[0], 10), SEAF_OK);
     cache_fill_abort(fill, SEAF_ERR_NETWORK);
     assert_false(has_block(f, 0));
@@ -193,14 +207,11 @@ static void test_fill_reset_starts_over(void **state)
 {
     (void)state;
     struct fixture *f = fixture_new(10, 100, 100);
-    struct cache_handle *h;
-    struct cache_fill *fill;
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
+    struct cache_fill *fill = begin_fill(f, f->id[0]);
     /* A download that delivered a frame and a half of wrong bytes, then was retried. */
     assert_int_equal(cache_fill_write(fill, f->data[1], FRAME + FRAME / 2), SEAF_OK);
     assert_int_equal(cache_fill_reset(fill), SEAF_OK);
-    assert_int_equal(cache_fill_write(fill, f->data[0], BLOCK_SIZE), SEAF_OK);
-    assert_int_equal(cache_fill_commit(fill, NULL), SEAF_OK);
+    assert_int_equal(write_and_commit(fill, f->data[0], BLOCK_SIZE, NULL), SEAF_OK);
     assert_true(has_block(f, 0));
     assert_int_equal(stats(f).used_bytes, BLOCK_FILE_SIZE);
     assert_int_equal(object_bytes(f), BLOCK_FILE_SIZE);
@@ -245,13 +256,11 @@ static void test_waiters_share_one_fill(void **state)
 {
     (void)state;
     struct fixture *f = fixture_new(10, 100, 100);
-    struct cache_handle *h;
-    struct cache_fill *fill;
     pthread_t threads[4];
     struct waiter w[4];
 
     /* Failure: every waiter gets the filler's error and nobody else fills. */
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
+    struct cache_fill *fill = begin_fill(f, f->id[0]);
     start_waiters(f, threads, w, 4, 0);
     cache_fill_abort(fill, SEAF_ERR_NETWORK);
     for (int k = 0; k < 4; k++) {
@@ -260,10 +269,9 @@ static void test_waiters_share_one_fill(void **state)
         assert_false(w[k].got_handle);
     }
     /* Success: every waiter gets a handle on the one committed copy. */
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
+    fill = begin_fill(f, f->id[0]);
     start_waiters(f, threads, w, 4, 0);
-    assert_int_equal(cache_fill_write(fill, f->data[0], BLOCK_SIZE), SEAF_OK);
-    assert_int_equal(cache_fill_commit(fill, NULL), SEAF_OK);
+    assert_int_equal(write_and_commit(fill, f->data[0], BLOCK_SIZE, NULL), SEAF_OK);
     for (int k = 0; k < 4; k++) {
         pthread_join(threads[k], NULL);
         assert_int_equal(w[k].result, SEAF_OK);
@@ -323,12 +331,9 @@ static void test_fill_pinned_survives_eviction(void **state)
 {
     (void)state;
     struct fixture *f = fixture_new(4, 100, 100);
-    struct cache_handle *h;
-    struct cache_fill *fill;
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, f->id[0], &h, &fill), SEAF_OK);
+    struct cache_fill *fill = begin_fill(f, f->id[0]);
     cache_fill_pin(fill);
-    assert_int_equal(cache_fill_write(fill, f->data[0], BLOCK_SIZE), SEAF_OK);
-    assert_int_equal(cache_fill_commit(fill, NULL), SEAF_OK);
+    assert_int_equal(write_and_commit(fill, f->data[0], BLOCK_SIZE, NULL), SEAF_OK);
     for (int i = 1; i < 12; i++)
         assert_int_equal(put_block(f, i), SEAF_OK);
     assert_true(has_block(f, 0));
@@ -434,9 +439,7 @@ static void test_limit_never_exceeded(void **state)
     unsigned char *big = calloc(1, f->opts.size_limit + 1);
     char id[SEAF_ID_LEN + 1];
     test_sha1_id(big, f->opts.size_limit + 1, id);
-    struct cache_handle *h;
-    struct cache_fill *fill;
-    assert_int_equal(cache_open_or_fill(f->cache, CACHE_KIND_BLOCK, id, &h, &fill), SEAF_OK);
+    struct cache_fill *fill = begin_fill(f, id);
     assert_int_equal(cache_fill_write(fill, big, f->opts.size_limit + 1), SEAF_ERR_NOSPACE);
     cache_fill_abort(fill, SEAF_ERR_NOSPACE);
     free(big);
