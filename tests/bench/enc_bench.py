@@ -20,7 +20,6 @@ import pathlib
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,14 +29,13 @@ from fs_bench import drop_page_cache, read_file, timed  # also puts tests/server
 import mount_fixture  # noqa: E402
 import pytest  # noqa: E402  (mount_fixture reports "cannot mount yet" as a pytest skip)
 from mount_fixture import (SeafsMount, block_gets, demo_data, demo_server,  # noqa: E402
-                           file_layout, seafs_binary)
+                           file_layout, unlock)
 from seafserver import demo  # noqa: E402
 
 FILE = "random-256MiB.bin"
 VARIANTS = (("encrypted", "Encrypted Big"), ("plain", "Big File"))
 READ_SIZE = 4096
 MIB = 1 << 20
-UNLOCK_TIMEOUT_S = 60
 
 
 def sha1_of(path):
@@ -86,9 +84,7 @@ class EncBench:
         except pytest.skip.Exception as reason:
             sys.exit("enc_bench: %s" % reason)
         if library in demo.ENCRYPTED_LIBRARIES:
-            done = subprocess.run([str(seafs_binary()), "unlock", str(mount.mountpoint), library],
-                                  input=demo.DEMO_PASSWORD + "\n", capture_output=True,
-                                  text=True, timeout=UNLOCK_TIMEOUT_S, check=False)
+            done = unlock(mount, library)
             if done.returncode != 0:
                 sys.exit("enc_bench: seafs unlock %s failed (%d): %s"
                          % (library, done.returncode, done.stderr.strip()))

@@ -23,6 +23,7 @@ import urllib.request
 
 import pytest
 
+from seafserver import demo  # noqa: E402
 from seafserver.testing import signal_with_parent  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -31,6 +32,8 @@ SEAFS = BUILD / "fs" / "seafs"
 USER, PASSWORD = "user@example.com", "secret"
 OTHER = "other@example.com"
 MOUNT_TIMEOUT_S = 60
+# The client waits 5 s for a status reply; a bound for commands that must end on their own.
+COMMAND_TIMEOUT_S = 60
 UNMOUNT_TIMEOUT_S = 15
 LOG_TAIL_LINES = 40
 # Built demo data is kept here between runs (not under /tmp/seafs*, which other tools clean).
@@ -273,6 +276,20 @@ class SeafsMount:
 
 
 
+def ctl(*args, stdin="", env=None, prefix=(), cwd=None, timeout=COMMAND_TIMEOUT_S):
+    """Runs `seafs ARGS` (optionally under `prefix`, e.g. setpriv) with `stdin` as its input
+    (a pipe, not a terminal) and returns the CompletedProcess (text)."""
+    command = list(prefix) + [str(seafs_binary())] + [str(a) for a in args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                          input=stdin, cwd=cwd)
+
+
+def unlock(mount, library, password=demo.DEMO_PASSWORD):
+    """`seafs unlock MOUNTPOINT LIBRARY --password-stdin` with `password` (the demo's, also the
+    vectors' encrypted libraries' one) on stdin; returns the CompletedProcess."""
+    return ctl("unlock", mount.mountpoint, library, "--password-stdin", stdin=password + "\n")
+
+
 def cleanup_mountpoint(mountpoint):
     """For mounts made by mount(8) or a backgrounded seafs: unmount, stop the daemon."""
     problem = unmount(mountpoint)
@@ -306,7 +323,7 @@ def demo_data(small):
     """A demo data directory built by seafserver.demo (kept between runs in DEMO_CACHE, rebuilt
     only when the generating code changes; $SEAFS_DEMO_DATA names the full one instead).
     Returns (data dir, {library name: repo id}). Servers use it as read-only storage."""
-    from seafserver import cdc, demo
+    from seafserver import cdc
 
     if not small and cdc.find_tool() is None:
         pytest.fail("seafs-cdc is not built: the full demo would be chunked in Python for a "

@@ -26,25 +26,17 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (USER, SeafsMount, cleanup_mountpoint, mount_factory,  # noqa: E402
-                           options_string, read_with_bound, seafs_binary,
-                           small_demo_server, unmount, write_credentials)
+from mount_fixture import (COMMAND_TIMEOUT_S, USER, SeafsMount,  # noqa: E402
+                           cleanup_mountpoint, ctl, mount_factory, options_string,
+                           read_with_bound, seafs_binary, small_demo_server, unmount,
+                           write_credentials)
+from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
 
 assert mount_factory and small_demo_server  # fixtures, used by name
 VECTORS = pathlib.Path(VECTORS_DIR)
-SECRET, SECRET_PASSWORD = "Secret", "s3cret"
-# The client waits 5 s for a status reply; a bound for commands that must end on their own.
-COMMAND_TIMEOUT_S = 30
+SECRET, SECRET_PASSWORD = "Secret", demo.DEMO_PASSWORD
 CACHE_SIZE = 64 << 20
-
-
-def ctl(*args, env=None, stdin="", prefix=(), cwd=None, timeout=COMMAND_TIMEOUT_S):
-    """Runs `seafs ARGS` (optionally under `prefix`, e.g. setpriv) with `stdin` as its input
-    (a pipe, not a terminal) and returns the result."""
-    command = list(prefix) + [str(seafs_binary())] + [str(a) for a in args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                          input=stdin, cwd=cwd)
 
 
 def status_json(mountpoint, env=None):
@@ -450,7 +442,7 @@ def test_unlock_with_an_argon2id_password_hash(mounted):
     name = "Encrypted v4 argon2"
     assert library(status_json(mounted.mountpoint), name)["locked"] is True
     started = time.monotonic()
-    done = ctl("unlock", mounted.mountpoint, name, "--password-stdin", stdin="s3cret\n")
+    done = ctl("unlock", mounted.mountpoint, name, "--password-stdin", stdin=SECRET_PASSWORD + "\n")
     print("unlock of %s took %.2f s" % (name, time.monotonic() - started))
     assert done.returncode == 0, done.stderr
     assert library(status_json(mounted.mountpoint), name)["locked"] is False

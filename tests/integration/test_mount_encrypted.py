@@ -11,15 +11,14 @@ import os
 import pathlib
 import random
 import stat
-import subprocess
 import sys
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (assert_same_tree, block_gets, mount_factory,  # noqa: E402
-                           seafs_binary, small_demo_server, vector_empty_dirs)
+from mount_fixture import (assert_same_tree, block_gets, ctl, mount_factory,  # noqa: E402
+                           small_demo_server, unlock, vector_empty_dirs)
 from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
 
@@ -102,16 +101,6 @@ PASSWORD = demo.DEMO_PASSWORD
 SMALL_ENCRYPTED = demo.encrypted_library_names(small=True)
 MULTI = "multi-block.bin"
 MULTI_BLOCK_SIZES = (7066363, 10485760, 8435079, 239543)  # demo.py docstring
-
-
-def seafs_command(*args, stdin=""):
-    return subprocess.run([str(seafs_binary())] + [str(a) for a in args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
-
-
-def unlock(mount, library, password=PASSWORD):
-    return seafs_command("unlock", mount.mountpoint, library, "--password-stdin",
-                         stdin=password + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +209,7 @@ def test_lock_stops_reads_of_open_files(small_demo_server, mount_factory, encryp
     expected = (encrypted_sources["Encrypted v4 pbkdf2"] / MULTI).read_bytes()
     with open(path, "rb", buffering=0) as f:
         assert f.read(1 << 20) == expected[:1 << 20]
-        done = seafs_command("lock", mount.mountpoint, "Encrypted v4 pbkdf2")
+        done = ctl("lock", mount.mountpoint, "Encrypted v4 pbkdf2")
         assert done.returncode == 0, done.stderr
         f.seek(0)
         with pytest.raises(PermissionError):
@@ -254,7 +243,7 @@ def test_keys_stay_in_memory_unless_save_keys(small_demo_server, mount_factory,
     saving.stop()
     saving.start()
     assert saving.path(library, "marker.txt").read_bytes() == expected
-    assert seafs_command("lock", saving.mountpoint, library).returncode == 0
+    assert ctl("lock", saving.mountpoint, library).returncode == 0
     assert not key_file.exists()
 
 
