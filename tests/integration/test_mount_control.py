@@ -142,8 +142,7 @@ def test_counters_grow_when_a_file_is_read(mounted):
         os.close(fd)
     again = status_json(mounted.mountpoint)
     assert again["network"]["bytes_received"] < after["network"]["bytes_received"] + len(data)
-    assert again["cache"]["hits"] >= after["cache"]["hits"]
-    assert again["cache"]["hits"] + again["cache"]["misses"] > 0
+    assert again["cache"]["hits"] > after["cache"]["hits"]
     assert 0 <= again["cache"]["hit_ratio"] <= 1
 
 
