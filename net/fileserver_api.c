@@ -69,28 +69,16 @@ static seaf_err repo_get_json(struct seaf_client *client, const char *repo_id, c
 
 seaf_err fileserver_protocol_version(struct seaf_client *client, int *version)
 {
-    struct http_buffer body;
-    struct seaf_call call = {.method = HTTP_GET, .idempotent = true, .response_body = &body};
     char *url = NULL;
-    json_t *root = NULL;
     json_int_t value = 0;
     seaf_err err = seaf_client_fileserver_path(client, "/protocol-version", &url);
 
-    if (err != SEAF_OK)
-        return err;
-    http_buffer_init(&body, 4096);
-    call.url = url;
-    err = seaf_client_call(client, &call, NULL);
     if (err == SEAF_OK)
-        err = seaf_json_load_object(body.data, body.len, "protocol-version", &root, NULL);
-    if (err == SEAF_OK)
-        err = seaf_json_int(root, "version", true, "protocol-version", &value, NULL, NULL);
+        err = seaf_client_protocol_version(client, url, true, &value);
     if (err == SEAF_OK && (value < 1 || value > 1000))
         err = SEAF_ERR_MALFORMED;
     if (err == SEAF_OK)
         *version = (int)value;
-    json_decref(root);
-    http_buffer_release(&body);
     free(url);
     return err;
 }

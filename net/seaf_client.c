@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "seaf_client_int.h"
+#include "seaf_json_field.h"
 #include "seaf_sha1.h"
 #include "seahub_api.h"
 #include "token_store.h"
@@ -351,29 +352,41 @@ seaf_err seaf_client_repo_token(struct seaf_client *client, const char *repo_id,
 
 /* ---- file-server discovery ---------------------------------------------------------- */
 
-/* SEAF_OK when base answers GET base/protocol-version with a JSON object holding "version";
- * else the transport error, or SEAF_ERR_PROTOCOL for any other answer. */
-static seaf_err probe_fileserver(struct seaf_client *c, const char *base)
+seaf_err seaf_client_protocol_version(struct seaf_client *client, const char *url, bool retry,
+                                      json_int_t *version)
 {
-    char url[URL_MAX];
+    static const char what[] = "protocol-version";
     struct http_buffer body;
-    struct seaf_call call = {.method = HTTP_GET, .url = url, .response_body = &body};
+    struct seaf_call call = {
+        .method = HTTP_GET, .url = url, .idempotent = retry, .response_body = &body};
     json_t *root = NULL;
     seaf_err err;
 
-    snprintf(url, sizeof(url), "%s/protocol-version", base);
     http_buffer_init(&body, 4096);
-    err = seaf_client_call(c, &call, NULL);
-    if (err == SEAF_OK) {
-        root = body.data ? json_loadb(body.data, body.len, 0, NULL) : NULL;
-        if (!json_is_object(root) || !json_is_integer(json_object_get(root, "version")))
-            err = SEAF_ERR_PROTOCOL;
-    } else if (err != SEAF_ERR_NETWORK && err != SEAF_ERR_TIMEOUT && err != SEAF_ERR_TLS &&
-               err != SEAF_ERR_NOMEM) {
-        err = SEAF_ERR_PROTOCOL; /* an HTTP answer, but not a file server's */
-    }
+    err = seaf_client_call(client, &call, NULL);
+    if (err == SEAF_OK)
+        err = seaf_json_load_object(body.data, body.len, what, &root, NULL);
+    if (err == SEAF_OK)
+        err = seaf_json_int(root, "version", true, what, version, NULL, NULL);
     json_decref(root);
     http_buffer_release(&body);
+    return err;
+}
+
+/* SEAF_OK when base answers GET base/protocol-version with a JSON object holding an integer
+ * "version" (any value: discovery only asks whether a file server is there); else the transport
+ * error, or SEAF_ERR_PROTOCOL for any other answer. Not retried: a wrong candidate fails fast. */
+static seaf_err probe_fileserver(struct seaf_client *c, const char *base)
+{
+    char url[URL_MAX];
+    json_int_t version = 0;
+    seaf_err err;
+
+    snprintf(url, sizeof(url), "%s/protocol-version", base);
+    err = seaf_client_protocol_version(c, url, false, &version);
+    if (err != SEAF_OK && err != SEAF_ERR_NETWORK && err != SEAF_ERR_TIMEOUT &&
+        err != SEAF_ERR_TLS && err != SEAF_ERR_NOMEM)
+        err = SEAF_ERR_PROTOCOL; /* an HTTP answer, but not a file server's */
     return err;
 }
 

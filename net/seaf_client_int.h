@@ -4,6 +4,8 @@
 #ifndef SEAFS_SEAF_CLIENT_INT_H
 #define SEAFS_SEAF_CLIENT_INT_H
 
+#include <jansson.h>
+
 #include "http_pool.h"
 #include "seaf_client.h"
 
@@ -45,6 +47,11 @@ seaf_err seaf_status_to_err(long status);
 char *seaf_client_seahub_url(struct seaf_client *client, const char *path);
 /* The file-server URL for path ("/repo/..."): discovered base + path, into a new string. */
 seaf_err seaf_client_fileserver_path(struct seaf_client *client, const char *path, char **out);
+/* GET url (a file server's /protocol-version): the integer "version" of the JSON object it
+ * answers, into *version. retry: retried like other idempotent requests. SEAF_ERR_MALFORMED for
+ * an answer that is not such an object; call errors as seaf_client_call. */
+seaf_err seaf_client_protocol_version(struct seaf_client *client, const char *url, bool retry,
+                                      json_int_t *version);
 /* Percent-encodes value (RFC 3986 unreserved characters kept) into out; false if it does not
  * fit in size bytes. */
 bool seaf_percent_encode(const char *value, char *out, size_t size);

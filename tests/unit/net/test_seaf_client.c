@@ -38,6 +38,7 @@ struct fake {
     bool packfs_500;             /* answer 500 with the records anyway, as the C server does */
     bool corrupt_block;
     bool require_otp;
+    const char *protocol_version; /* non-NULL: the protocol-version answer's body */
     unsigned packfs_requests;
     unsigned download_infos;
 };
@@ -132,6 +133,8 @@ static void fake_handler(void *ctx, const struct test_request *request, struct t
     } else if (strcmp(t, "/api2/repos/" DOCS "/download-info/") == 0) {
         fake->download_infos++;
         reply_vector(reply, "shim-download-info-docs.http");
+    } else if (strcmp(t, "/seafhttp/protocol-version") == 0 && fake->protocol_version) {
+        test_reply_set(reply, 200, NULL, fake->protocol_version, strlen(fake->protocol_version));
     } else if (strcmp(t, "/seafhttp/protocol-version") == 0) {
         reply_vector(reply, "protocol-version.http");
     } else if (starts(t, "/seafhttp/repo/" DOCS "/permission-check/")) {
@@ -394,6 +397,25 @@ static void test_fileserver_reads(void **state)
     assert_int_equal(
         fileserver_head_commit(env->client, "00000000-0000-0000-0000-000000000000", head),
         SEAF_ERR_REPO_GONE);
+}
+
+/* Discovery only asks whether a file server answers; fileserver_protocol_version also wants a
+ * plausible version number. */
+static void test_protocol_version_range(void **state)
+{
+    struct env *env = *state;
+    char base[256];
+    int version = -1;
+
+    env->fake.protocol_version = "{\"version\": 0}";
+    assert_int_equal(seaf_client_fileserver_url(env->client, base, sizeof(base)), SEAF_OK);
+    assert_int_equal(fileserver_protocol_version(env->client, &version), SEAF_ERR_MALFORMED);
+    assert_int_equal(version, -1);
+    env->fake.protocol_version = "{\"version\": \"2\"}";
+    assert_int_equal(fileserver_protocol_version(env->client, &version), SEAF_ERR_MALFORMED);
+    env->fake.protocol_version = "{\"version\": 3}";
+    assert_int_equal(fileserver_protocol_version(env->client, &version), SEAF_OK);
+    assert_int_equal(version, 3);
 }
 
 static void test_fs_id_list_removes_duplicates(void **state)
@@ -715,6 +737,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repo_token_from_download_info_is_persisted, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_fileserver_reads, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_version_range, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_fs_id_list_removes_duplicates, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_pack_fs_everything_verified, env_setup, env_teardown),
