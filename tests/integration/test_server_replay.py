@@ -79,8 +79,15 @@ def test_replay_matches_capture(vectors_server, capture, bare_fileserver):
 
 
 def test_every_capture_is_replayed():
-    assert len({c.name for c in CAPTURES}) == len(CAPTURES) == len(list(_cases())) - sum(
-        1 for c in CAPTURES if not c.via_seahub_port) >= 60
+    """Every captured response (http/*.http) has its request loaded, once; Seahub ones are
+    replayed once, file-server ones on both ports."""
+    captured = {p.stem for p in pathlib.Path(VECTORS_DIR, "http").glob("*.http")}
+    names = [c.name for c in CAPTURES]
+    assert sorted(names) == sorted(captured) and len(captured) >= 60
+    seahub = sum(1 for c in CAPTURES if c.via_seahub_port)
+    assert 0 < seahub < len(CAPTURES)
+    case_ids = [case.id for case in _cases()]
+    assert len(case_ids) == len(set(case_ids)) == seahub + 2 * (len(CAPTURES) - seahub)
 
 
 def test_download_info_mints_a_working_token_each_call(vectors_server):
