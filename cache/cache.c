@@ -163,14 +163,30 @@ bool cache_key_valid(int kind, const char *id)
     return cache_kind_valid(kind) && id != NULL && seaf_id_valid(id, strlen(id));
 }
 
+/* The READY entry of (kind, id), or NULL. Called with c->lock held. */
+static struct cache_entry *find_ready_locked(struct cache *c, int kind, const char *id)
+{
+    struct cache_entry *e = entry_table_find(&c->table, kind, id);
+    return e != NULL && e->state == ENTRY_READY ? e : NULL;
+}
+
 /* The READY entry of (kind, id) with an extra reference, or NULL. Called with c->lock held. */
 static struct cache_entry *ref_ready_locked(struct cache *c, int kind, const char *id)
 {
-    struct cache_entry *e = entry_table_find(&c->table, kind, id);
-    if (e == NULL || e->state != ENTRY_READY)
-        return NULL;
-    e->refs++;
+    struct cache_entry *e = find_ready_locked(c, kind, id);
+    if (e != NULL)
+        e->refs++;
     return e;
+}
+
+bool cache_contains(struct cache *c, int kind, const char *id)
+{
+    if (!cache_key_valid(kind, id))
+        return false;
+    pthread_mutex_lock(&c->lock);
+    bool ready = find_ready_locked(c, kind, id) != NULL;
+    pthread_mutex_unlock(&c->lock);
+    return ready;
 }
 
 seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned)
@@ -209,8 +225,8 @@ seaf_err cache_remove(struct cache *c, int kind, const char *id)
     if (!cache_key_valid(kind, id))
         return SEAF_ERR_INVALID_ARG;
     pthread_mutex_lock(&c->lock);
-    struct cache_entry *e = entry_table_find(&c->table, kind, id);
-    if (e == NULL || e->state != ENTRY_READY) {
+    struct cache_entry *e = find_ready_locked(c, kind, id);
+    if (e == NULL) {
         pthread_mutex_unlock(&c->lock);
         return SEAF_ERR_NOT_FOUND;
     }

@@ -71,6 +71,10 @@ void cache_free(struct cache *c);
  * another thread is still filling it). A damaged file found on open is dropped and reported as a
  * miss. The object is not evicted while open. Counts as a use for LRU. */
 seaf_err cache_open(struct cache *c, int kind, const char *id, struct cache_handle **out);
+/* True when (kind, id) is cached and ready to open (false while it is being filled or removed,
+ * and for a bad kind or id). Not a use: no LRU move, no index write, no hit or miss counted; the
+ * file itself is not checked (cache_open may still find it damaged). */
+bool cache_contains(struct cache *c, int kind, const char *id);
 /* The single-flight entry point. Exactly one of *handle / *fill is set on SEAF_OK:
  *  - *handle: the object is cached (possibly after waiting for another thread's fill);
  *  - *fill: it is not, and this caller must fill it (cache_fill_write, then cache_fill_commit

@@ -218,6 +218,47 @@ static void test_fill_reset_starts_over(void **state)
     fixture_free(f);
 }
 
+/* cache_contains answers from the entry table alone: it sees ready objects only and leaves the
+ * LRU order, the index and the hit/miss counters as they were. */
+static void test_contains_is_not_a_use(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(3, 100, 100);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(put_block(f, i), SEAF_OK);
+    cache_sync(f->cache);
+    struct cache_stats before = stats(f);
+
+    assert_true(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[0]));
+    assert_true(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[2]));
+    assert_false(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[5]));
+    assert_false(cache_contains(f->cache, CACHE_KIND_FS, f->id[0])); /* other kind, other id */
+    assert_false(cache_contains(f->cache, CACHE_KIND_BLOCK, "nothex"));
+    assert_false(cache_contains(f->cache, 99, f->id[0]));
+    assert_false(cache_contains(f->cache, CACHE_KIND_BLOCK, NULL));
+    cache_sync(f->cache);
+    struct cache_stats after = stats(f);
+    assert_int_equal(after.hits, before.hits);
+    assert_int_equal(after.misses, before.misses);
+    assert_int_equal(after.index_errors, 0);
+    /* An object being filled is not there yet. */
+    struct cache_fill *fill = begin_fill(f, f->id[3]);
+    assert_false(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[3]));
+    cache_fill_abort(fill, SEAF_ERR_NETWORK);
+    /* Block 0 is still the least recently used (an open would have made it the newest): the
+     * next fill evicts it. */
+    assert_int_equal(put_block(f, 3), SEAF_OK);
+    assert_false(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[0]));
+    assert_true(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[1]));
+    assert_true(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[3]));
+    /* ... and the index order is untouched too: after a restart 1 is the oldest. */
+    reopen(f);
+    assert_int_equal(put_block(f, 4), SEAF_OK);
+    assert_false(cache_contains(f->cache, CACHE_KIND_BLOCK, f->id[1]));
+    assert_true(has_block(f, 2));
+    fixture_free(f);
+}
+
 struct waiter {
     struct fixture *f;
     int block;
@@ -860,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_free_space_minimum),
         cmocka_unit_test(test_damaged_frame_drops_block),
         cmocka_unit_test(test_metadata_objects),
+        cmocka_unit_test(test_contains_is_not_a_use),
         cmocka_unit_test(test_block_map_objects),
         cmocka_unit_test(test_index_persists_order_and_pins),
         cmocka_unit_test(test_clean_restart_trusts_index_but_checks_files),
