@@ -222,11 +222,11 @@ out:
     return rc;
 }
 
-int library_list_save(const struct library_list *list, const char *path)
+char *library_list_text(const struct library_list *list)
 {
     json_t *array = json_array();
     if (!array)
-        return -ENOMEM;
+        return NULL;
     for (size_t i = 0; i < list->n; i++) {
         const struct library *lib = &list->libs[i];
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:b, s:b}", "id", lib->id, "head",
@@ -235,32 +235,40 @@ int library_list_save(const struct library_list *list, const char *path)
                               lib->read_only, "encrypted", lib->encrypted);
         if (!o || json_array_append_new(array, o) != 0) {
             json_decref(array);
-            return -ENOMEM;
+            return NULL;
         }
     }
     char *text = json_dumps(array, JSON_COMPACT);
     json_decref(array);
+    return text;
+}
+
+int library_list_write(const char *text, const char *path)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    size_t len = strlen(text);
+    if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
+        rc = -EIO;
+    close(fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+int library_list_save(const struct library_list *list, const char *path)
+{
+    char *text = library_list_text(list);
     if (!text)
         return -ENOMEM;
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        free(text);
-        return -ENAMETOOLONG;
-    }
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = -errno;
-    } else {
-        size_t len = strlen(text);
-        if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
-            rc = -EIO;
-        close(fd);
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = -errno;
-        if (rc)
-            unlink(tmp);
-    }
+    int rc = library_list_write(text, path);
     free(text);
     return rc;
 }

@@ -55,6 +55,12 @@ int library_list_assign_folders(struct library_list *list, enum seafs_layout lay
 struct library *library_list_find(const struct library_list *list, const char *id);
 /* Saves to path (JSON, mode 0600, atomically). 0 or -errno. */
 int library_list_save(const struct library_list *list, const char *path);
+/* The two halves of library_list_save, so that a list shared under a lock is turned into text
+ * under it and written (with fsync) after: the JSON text (malloc'd; NULL when out of memory),
+ * and writing that text to path. Only the server's fields are saved (not root ids or
+ * generations). */
+char *library_list_text(const struct library_list *list);
+int library_list_write(const char *text, const char *path);
 /* Loads a list saved by library_list_save and assigns folders. 0 or -errno (-ENOENT, -EINVAL
  * for a damaged file). */
 int library_list_load(const char *path, enum seafs_layout layout, struct library_list *out);

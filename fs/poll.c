@@ -112,6 +112,9 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
     if (rc)
         return rc;
 
+    /* What gets saved are the server's fields, final already: the text is made now and written
+     * (with its fsync) after the lock is released, when anything changed. */
+    char *saved_text = library_list_text(&fresh);
     char(*changed)[SEAF_REPO_ID_LEN + 1] = calloc(fresh.n + 1, sizeof(*changed));
     size_t n_changed = 0;
     pthread_rwlock_wrlock(&fs->libs_lock);
@@ -135,9 +138,7 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
     pthread_rwlock_unlock(&fs->libs_lock);
 
     if (any_change) {
-        pthread_rwlock_rdlock(&fs->libs_lock);
-        int save = library_list_save(&fs->libs, fs->libraries_file);
-        pthread_rwlock_unlock(&fs->libs_lock);
+        int save = saved_text ? library_list_write(saved_text, fs->libraries_file) : -ENOMEM;
         if (save)
             log_msg(LOG_WARNING, "cannot save the library list to %s: %s", fs->libraries_file,
                     strerror(-save));
@@ -151,6 +152,7 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
             invalidate_top(fs, &old);
     }
     library_list_release(&old);
+    free(saved_text);
     free(changed);
     refresh_quota(fs);
     return 0;

@@ -143,6 +143,20 @@ static void test_save_and_load(void **state)
         assert_int_equal(a->mtime, b->mtime);
         assert_int_equal(a->kind, b->kind);
     }
+    /* The two halves: the text of the loaded list is the text of the saved one, and a write
+     * that cannot happen says why. */
+    char *text = library_list_text(&saved);
+    char *reloaded = library_list_text(&loaded);
+    assert_non_null(text);
+    assert_non_null(reloaded);
+    assert_string_equal(text, reloaded);
+    assert_int_equal(library_list_write(text, "/nonexistent-seafs-dir/libraries.json"), -ENOENT);
+    assert_int_equal(library_list_write(text, path), 0);
+    free(reloaded);
+    free(text);
+    library_list_release(&loaded);
+    assert_int_equal(library_list_load(path, SEAFS_LAYOUT_FLAT, &loaded), 0);
+    assert_int_equal(loaded.n, saved.n);
     FILE *f = fopen(path, "w");
     fputs("[{\"id\": \"not-a-uuid\"}]", f);
     fclose(f);
