@@ -14,7 +14,6 @@ identical. Needs root (FUSE mounts, echo 3 > /proc/sys/vm/drop_caches). The demo
 on first use (seafserver.demo) and kept in /var/tmp/mountsuite, like fs_bench.py."""
 
 import argparse
-import hashlib
 import os
 import pathlib
 import random
@@ -29,22 +28,13 @@ from fs_bench import drop_page_cache, read_file, timed  # also puts tests/server
 import mount_fixture  # noqa: E402
 import pytest  # noqa: E402  (mount_fixture reports "cannot mount yet" as a pytest skip)
 from mount_fixture import (SeafsMount, block_gets, demo_data, demo_server,  # noqa: E402
-                           file_layout, unlock)
+                           file_layout, file_sha1, unlock)
 from seafserver import demo  # noqa: E402
 
 FILE = "random-256MiB.bin"
 VARIANTS = (("encrypted", "Encrypted Big"), ("plain", "Big File"))
 READ_SIZE = 4096
 MIB = 1 << 20
-
-
-def sha1_of(path):
-    """SHA-1 of a file read sequentially in 1 MiB reads."""
-    digest = hashlib.sha1()
-    with open(path, "rb", buffering=0) as f:
-        for chunk in iter(lambda: f.read(MIB), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def random_reads(path, offsets):
@@ -106,7 +96,7 @@ class EncBench:
         warm_seq = size / timed(lambda: read_file(path)) / MIB
         drop_page_cache()
         warm_random = random_reads(path, self.offsets)
-        self.digests.setdefault(library, set()).add(sha1_of(path))  # untimed, from the cache
+        self.digests.setdefault(library, set()).add(file_sha1(path))  # untimed, from the cache
         self.unmount(mount)
 
         mount = self.mount(library)

@@ -8,6 +8,7 @@ While the binary itself says that mounting is not part of the build, starting a 
 test with that reason; any other failure to mount fails the test."""
 
 import fcntl
+import hashlib
 import json
 import os
 import pathlib
@@ -386,6 +387,15 @@ def file_differs(expected, actual, chunk=1 << 20):
             if not want:
                 return ""
             offset += len(want)
+
+
+def file_sha1(path, chunk=1 << 20):
+    """Hex SHA-1 of a file, read sequentially in `chunk`-byte reads (unbuffered)."""
+    digest = hashlib.sha1()
+    with open(path, "rb", buffering=0) as f:
+        for data in iter(lambda: f.read(chunk), b""):
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def vector_empty_dirs(library):

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from mount_fixture import (block_bytes, block_gets, demo_data, demo_server,  # noqa: E402
-                           file_layout, mount_factory)
+                           file_layout, file_sha1, mount_factory)
 
 assert mount_factory  # a fixture, used by name
 BIG_LIBRARY, BIG_FILE = "Big File", "random-256MiB.bin"
@@ -25,34 +25,23 @@ READ_TIMEOUT_S = 300
 
 @pytest.fixture(scope="module")
 def full_demo(tmp_path_factory):
-    """(server, repo id of "Big File", its file id, its [(block id, offset, size)])."""
+    """(server, repo id of "Big File", [(block id, offset, size)] of its big file, the SHA-1 of
+    the file's bytes as stored on the server)."""
     data, ids = demo_data(small=False)
     server = demo_server(data, tmp_path_factory.mktemp("full-demo-server"))
     try:
         repo_id = ids[BIG_LIBRARY]
-        file_id, blocks = file_layout(server, repo_id, "/" + BIG_FILE)
-        yield server, repo_id, file_id, blocks
+        _, blocks = file_layout(server, repo_id, "/" + BIG_FILE)
+        digest = hashlib.sha1()
+        for block_id, _, _ in blocks:
+            digest.update(block_bytes(server, repo_id, block_id))
+        yield server, repo_id, blocks, digest.hexdigest()
     finally:
         server.stop()
 
 
-def expected_digest(server, repo_id, blocks):
-    digest = hashlib.sha1()
-    for block_id, _, _ in blocks:
-        digest.update(block_bytes(server, repo_id, block_id))
-    return digest.hexdigest()
-
-
-def file_digest(path):
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def test_small_read_deep_in_a_big_file_fetches_only_its_block(full_demo, mount_factory):
-    server, repo_id, _, blocks = full_demo
+    server, repo_id, blocks, _ = full_demo
     mount = mount_factory(server)
     offset = 200 << 20
     block_id, block_offset, _ = next(b for b in blocks if b[1] <= offset < b[1] + b[2])
@@ -69,7 +58,7 @@ def test_small_read_deep_in_a_big_file_fetches_only_its_block(full_demo, mount_f
 
 
 def test_parallel_readers_download_each_block_once(full_demo, mount_factory):
-    server, repo_id, _, blocks = full_demo
+    server, _, blocks, want = full_demo
     mount = mount_factory(server)
     path = mount.path(BIG_LIBRARY, BIG_FILE)
     os.stat(path)
@@ -80,7 +69,7 @@ def test_parallel_readers_download_each_block_once(full_demo, mount_factory):
     def read():
         try:
             barrier.wait()
-            digests.append(file_digest(path))
+            digests.append(file_sha1(path))
         except Exception as exc:  # reported below with the others
             errors.append(exc)
 
@@ -92,20 +81,19 @@ def test_parallel_readers_download_each_block_once(full_demo, mount_factory):
     assert not any(t.is_alive() for t in threads), "readers still blocked after %d s\n%s" % (
         READ_TIMEOUT_S, mount.log_tail())
     assert not errors, errors
-    assert digests == [expected_digest(server, repo_id, blocks)] * READERS
+    assert digests == [want] * READERS
     gets = block_gets(server)
     assert set(gets) == {b[0] for b in blocks}
     assert {k: v for k, v in gets.items() if v != 1} == {}
 
 
 def test_remount_reads_from_the_cache_without_block_requests(full_demo, mount_factory):
-    server, repo_id, _, blocks = full_demo
+    server, _, _, want = full_demo
     mount = mount_factory(server)
     path = mount.path(BIG_LIBRARY, BIG_FILE)
-    want = expected_digest(server, repo_id, blocks)
-    assert file_digest(path) == want
+    assert file_sha1(path) == want
     assert mount.stop() == ""
     mount.start()
     server.reset_counters()
-    assert file_digest(path) == want
+    assert file_sha1(path) == want
     assert block_gets(server) == {}

@@ -5,7 +5,6 @@ vectors' plain/ files), with the same sizes, mtimes, empty files and empty direc
 unicode, emoji and space names. Encrypted libraries appear but refuse reads."""
 
 import errno
-import hashlib
 import json
 import os
 import pathlib
@@ -16,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (USER, assert_same_tree, mount_factory,  # noqa: E402
+from mount_fixture import (USER, assert_same_tree, file_sha1, mount_factory,  # noqa: E402
                            small_demo_server, vector_empty_dirs)
 from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
@@ -69,11 +68,7 @@ def test_vector_big_library_matches_the_manifest(mounted):
     files = {k[len("Big/"):]: v for k, v in MANIFEST.items() if k.startswith("Big/")}
     assert sorted(os.listdir(mounted.path("Big"))) == sorted(files)
     for name, entry in files.items():
-        digest = hashlib.sha1()
-        with open(mounted.path("Big", name), "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        assert digest.hexdigest() == entry["sha1"], name
+        assert file_sha1(mounted.path("Big", name)) == entry["sha1"], name
         assert os.stat(mounted.path("Big", name)).st_size == entry["size"]
 
 
