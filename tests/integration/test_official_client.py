@@ -2,7 +2,8 @@
 
 The real client logs in through /api2, fetches download-info, then syncs through /seafhttp
 (protocol-version, commit/HEAD, permission-check, commit, fs-id-list, pack-fs, blocks). The
-server holds the demo data (seafserver.demo: every generated demo library, incl. the 256 MiB
+server holds the demo data (seafserver.demo, built once and cached by mount_fixture.demo_data,
+its storage shared and never written: every generated demo library, incl. the 256 MiB
 file, 10,000 files, the 20,000-entry directory and the read-only / read-write shares, plus the
 captured vector libraries); the client downloads every unencrypted demo library and the vector
 libraries Docs, Secret (encrypted v2), SharedRO (shared read-only) and Scratch. Every checked-out
@@ -14,6 +15,7 @@ import json
 import os
 import pathlib
 import re
+import stat
 import sys
 import time
 
@@ -21,10 +23,12 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+import mount_fixture  # noqa: E402
 import seafcli  # noqa: E402
+from mount_fixture import assert_same_tree, tree_entries, vector_empty_dirs  # noqa: E402
 # seafserver is importable through conftest.py, which puts tests/server on sys.path.
-from seafserver import cdc, demo  # noqa: E402
-from seafserver.testing import VECTORS_DIR, SeafServer  # noqa: E402
+from seafserver import demo  # noqa: E402
+from seafserver.testing import VECTORS_DIR  # noqa: E402
 from seafserver.vectors import state_from_vectors  # noqa: E402
 
 pytestmark = pytest.mark.skipif(seafcli.missing_client_reason() is not None,
@@ -74,71 +78,14 @@ def server_log_tail(server):
                      f"{e['outcome']})" for e in entries)
 
 
-def tree_listing(root, extra_empty_dirs=()):
-    """{relative path: None for a directory, else the file's absolute path} under root."""
-    root = pathlib.Path(root)
-    listing = {rel: None for rel in extra_empty_dirs}
-    for dirpath, dirnames, filenames in os.walk(root):
-        base = pathlib.Path(dirpath)
-        for name in dirnames:
-            listing[str((base / name).relative_to(root))] = None
-        for name in filenames:
-            path = base / name
-            listing[str(path.relative_to(root))] = path
-    return listing
-
-
-def same_bytes(a, b, chunk=1 << 20):
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            block_a, block_b = fa.read(chunk), fb.read(chunk)
-            if block_a != block_b:
-                return False
-            if not block_a:
-                return True
-
-
-def assert_same_tree(expected_root, actual_root, extra_empty_dirs=()):
-    """Same set of files and directories (incl. empty ones), same file types and bytes."""
-    expected = tree_listing(expected_root, extra_empty_dirs)
-    actual = tree_listing(actual_root)
-    missing = sorted(set(expected) - set(actual))
-    unexpected = sorted(set(actual) - set(expected))
-    assert not missing and not unexpected, (
-        f"{actual_root} differs from {expected_root}: missing {missing[:20]} "
-        f"({len(missing)}), unexpected {unexpected[:20]} ({len(unexpected)})")
-    kind_differs = sorted(rel for rel in expected if (expected[rel] is None) != (actual[rel] is None))
-    assert not kind_differs, f"file/directory mismatch: {kind_differs[:20]}"
-    content_differs = sorted(rel for rel, path in expected.items()
-                             if path is not None and not same_bytes(path, actual[rel]))
-    assert not content_differs, (f"{len(content_differs)} files differ in content, e.g. "
-                                 f"{content_differs[:20]}")
-    return len(expected)
-
-
-def manifest_empty_dirs(library):
-    """Empty directories of a vector library per plain-manifest.json (plain/ may lack them)."""
-    with open(VECTORS / "plain-manifest.json", encoding="utf-8") as f:
-        manifest = json.load(f)
-    prefix = library + "/"
-    return [key[len(prefix):].rstrip("/") for key, entry in manifest.items()
-            if key.startswith(prefix) and entry.get("empty_dir")]
-
-
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
-    """A server of its own over freshly built demo data: the client keeps polling it in the
-    background, so it must not share the session-wide vectors server."""
-    if not SMALL_DEMO and cdc.find_tool() is None:
-        pytest.fail("seafs-cdc is not built, so the full demo (256 MiB file) would be chunked in "
-                    "Python for a very long time: build first (bash tests/run.sh, or cmake "
-                    "--build build) or set SEAFS_OFFICIAL_CLIENT_SMALL_DEMO=1")
-    data = tmp_path_factory.mktemp("official-client-demo")
-    demo_ids = demo.build_demo(data, small=SMALL_DEMO, vectors_dir=VECTORS, log=lambda _: None)
-    server = SeafServer(str(data))
-    server.start()
+    """A server of its own over the cached demo data (mount_fixture.demo_data, vector libraries
+    included; its storage read-only, the state a private copy): the client keeps polling it in
+    the background, so it must not share the session-wide vectors server. The client only
+    downloads, and any upload it tried would show in the request log (checked below)."""
+    data, demo_ids = mount_fixture.demo_data(small=SMALL_DEMO)
+    server = mount_fixture.demo_server(data, tmp_path_factory.mktemp("official-client-demo"))
     try:
         yield server, demo_ids
     finally:
@@ -204,16 +151,18 @@ def test_demo_has_the_libraries_the_issue_asks_for(demo_server):
 
 
 def test_demo_sources_hold_empty_files_and_empty_dirs(demo_sources):
-    listing = tree_listing(demo_sources["Demo"])
-    empty_files = [rel for rel, path in listing.items() if path and path.stat().st_size == 0]
-    empty_dirs = [rel for rel, path in listing.items()
-                  if path is None and not any((demo_sources["Demo"] / rel).iterdir())]
+    entries = tree_entries(demo_sources["Demo"])
+    empty_files = [rel for rel, st in entries.items()
+                   if stat.S_ISREG(st.st_mode) and st.st_size == 0]
+    empty_dirs = [rel for rel, st in entries.items()
+                  if stat.S_ISDIR(st.st_mode) and not any((demo_sources["Demo"] / rel).iterdir())]
     assert empty_files and empty_dirs
 
 
 @pytest.mark.parametrize("library", demo.library_names(SMALL_DEMO))
 def test_official_client_downloads_demo_library_byte_identical(library, checkouts, demo_sources):
-    checked = assert_same_tree(demo_sources[library], checkouts[library])
+    # Only file mtimes are the client's to apply (checked below), not directory ones.
+    checked = assert_same_tree(demo_sources[library], checkouts[library], check_mtimes=False)
     assert checked > 0
 
 
@@ -221,9 +170,9 @@ def test_official_client_gives_files_the_source_mtimes(checkouts, demo_sources):
     """The builder stores each file's mtime in its dirent; the client applies it on checkout."""
     differ = []
     for name, source in demo_sources.items():
-        for rel, path in tree_listing(source).items():
-            if path is not None:
-                want, got = int(path.stat().st_mtime), int((checkouts[name] / rel).stat().st_mtime)
+        for rel, st in tree_entries(source).items():
+            if stat.S_ISREG(st.st_mode):
+                want, got = int(st.st_mtime), int((checkouts[name] / rel).stat().st_mtime)
                 if want != got:
                     differ.append((name, rel, want, got))
     assert not differ, f"{len(differ)} files with another mtime, e.g. {differ[:10]}"
@@ -232,7 +181,7 @@ def test_official_client_gives_files_the_source_mtimes(checkouts, demo_sources):
 @pytest.mark.parametrize("library", VECTOR_LIBRARIES)
 def test_official_client_downloads_vector_library_byte_identical(library, checkouts):
     checked = assert_same_tree(VECTORS / "plain" / library, checkouts[library],
-                               manifest_empty_dirs(library))
+                               check_mtimes=False, extra_empty_dirs=vector_empty_dirs(library))
     assert checked > 0
 
 
