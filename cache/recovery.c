@@ -270,12 +270,14 @@ seaf_err recovery_run(struct cache *c)
     c->stats.recovered_temp = store_clear_temp(&c->store);
     bool clean = false;
     seaf_err err = open_index(c);
+    if (err == SEAF_OK)
+        err = load_index(c, &r);
+    /* Read after the load (which only reads): an index rebuilt there is new, so not clean, and
+     * the files are scanned into it. */
     if (err == SEAF_OK) {
         clean = index_db_get_clean(c->db);
         err = index_db_set_clean(c->db, false);
     }
-    if (err == SEAF_OK)
-        err = load_index(c, &r);
     if (err == SEAF_OK && !clean)
         err = store_scan(&c->store, scan_file, &r);
     if (err == SEAF_OK)
