@@ -2,7 +2,9 @@
  *
  * Opening reads the trailer with (usually) a single pread of the file's last 4 KiB. A read maps
  * its offset to a frame, preads just that frame, checks its crc32c, decodes it, and keeps the
- * decoded frame so that the next small sequential read of the same frame costs only a memcpy.
+ * decoded frame so that the next small sequential read of the same frame costs only a memcpy;
+ * a read that covers a whole frame is decoded straight into the caller's buffer instead. The
+ * buffers are sized by the object's largest frame and allocated on first use.
  * A checksum failure poisons the reader: damaged data is never returned, now or later. */
 #include "block_reader.h"
 
