@@ -8,6 +8,7 @@
  * (the rules the C server applies on upload). */
 #include "seaf_commit.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,24 +25,29 @@ static bool hex_string_valid(const char *s, size_t len)
     return true;
 }
 
-/* Copies optional string member key into *out (NULL when absent or null, or fallback copied). */
-static seaf_err copy_string(json_t *root, const char *key, bool required, const char *fallback,
-                            char **out, struct seaf_parse_msg *msg)
-{
-    const char *text;
-    size_t len;
-    seaf_err err = seaf_json_string(root, key, required, !required, what, &text, &len, msg);
-    if (err != SEAF_OK)
-        return err;
-    if (text == NULL && fallback == NULL)
-        return SEAF_OK;
-    if (text == NULL) {
-        text = fallback;
-        len = strlen(fallback);
+#define TEXT(key, member, required, fallback)                                                      \
+    {                                                                                              \
+        key, offsetof(struct seaf_commit, member), required, fallback                              \
     }
-    *out = strndup(text, len);
-    return *out == NULL ? SEAF_ERR_NOMEM : SEAF_OK;
-}
+/* The descriptive strings, in the order they are checked. */
+static const struct seaf_json_string_field text_fields[] = {
+    TEXT("creator_name", creator_name, false, NULL),
+    TEXT("description", description, true, NULL),
+    TEXT("repo_name", repo_name, true, NULL),
+    TEXT("repo_desc", repo_desc, false, ""),
+    TEXT("device_name", device_name, false, NULL),
+    TEXT("client_version", client_version, false, NULL),
+};
+/* The encryption strings (checked against enc_version afterwards). */
+static const struct seaf_json_string_field encryption_fields[] = {
+    TEXT("magic", magic, false, NULL),
+    TEXT("key", key, false, NULL),
+    TEXT("salt", salt, false, NULL),
+    TEXT("pwd_hash", pwd_hash, false, NULL),
+    TEXT("pwd_hash_algo", pwd_hash_algo, false, NULL),
+    TEXT("pwd_hash_params", pwd_hash_params, false, NULL),
+};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static seaf_err check_version(json_t *root, struct seaf_commit *commit, struct seaf_parse_msg *msg)
 {
@@ -98,17 +104,8 @@ static seaf_err parse_texts(json_t *root, struct seaf_commit *commit, struct sea
     seaf_err err = seaf_json_int(root, "ctime", true, what, &ctime, NULL, msg);
     commit->ctime = ctime;
     if (err == SEAF_OK)
-        err = copy_string(root, "creator_name", false, NULL, &commit->creator_name, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "description", true, NULL, &commit->description, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "repo_name", true, NULL, &commit->repo_name, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "repo_desc", false, "", &commit->repo_desc, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "device_name", false, NULL, &commit->device_name, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "client_version", false, NULL, &commit->client_version, msg);
+        err =
+            seaf_json_copy_strings(root, commit, text_fields, COUNT(text_fields), false, what, msg);
     if (err != SEAF_OK)
         return err;
     /* Unused by clients, but a wrong type means the document is not a commit. */
@@ -150,17 +147,8 @@ static seaf_err parse_encryption(json_t *root, struct seaf_commit *commit,
     json_int_t enc_version = 0;
     err = seaf_json_int(root, "enc_version", commit->encrypted, what, &enc_version, NULL, msg);
     if (err == SEAF_OK)
-        err = copy_string(root, "magic", false, NULL, &commit->magic, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "key", false, NULL, &commit->key, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "salt", false, NULL, &commit->salt, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "pwd_hash", false, NULL, &commit->pwd_hash, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "pwd_hash_algo", false, NULL, &commit->pwd_hash_algo, msg);
-    if (err == SEAF_OK)
-        err = copy_string(root, "pwd_hash_params", false, NULL, &commit->pwd_hash_params, msg);
+        err = seaf_json_copy_strings(root, commit, encryption_fields, COUNT(encryption_fields),
+                                     false, what, msg);
     if (err != SEAF_OK || !commit->encrypted)
         return err;
 
@@ -224,18 +212,8 @@ void seaf_commit_free(struct seaf_commit *commit)
 {
     if (commit == NULL)
         return;
-    free(commit->creator_name);
-    free(commit->description);
-    free(commit->repo_name);
-    free(commit->repo_desc);
-    free(commit->device_name);
-    free(commit->client_version);
-    free(commit->magic);
-    free(commit->key);
-    free(commit->salt);
-    free(commit->pwd_hash);
-    free(commit->pwd_hash_algo);
-    free(commit->pwd_hash_params);
+    seaf_json_free_strings(commit, text_fields, COUNT(text_fields));
+    seaf_json_free_strings(commit, encryption_fields, COUNT(encryption_fields));
     free(commit);
 }
 

@@ -2,6 +2,7 @@
  * readable reason on failure. */
 #include "seaf_json_field.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Parses len bytes of JSON text whose top level must be of type (kind names it in messages). */
@@ -94,4 +95,39 @@ seaf_err seaf_json_id(json_t *obj, const char *key, bool null_ok, const char *wh
                                what, key);
     memcpy(out, text, SEAF_ID_LEN + 1);
     return SEAF_OK;
+}
+
+seaf_err seaf_json_copy_strings(json_t *obj, void *base,
+                                const struct seaf_json_string_field *fields, size_t n_fields,
+                                bool required_may_be_null, const char *what,
+                                struct seaf_parse_msg *msg)
+{
+    for (size_t i = 0; i < n_fields; i++) {
+        const struct seaf_json_string_field *field = &fields[i];
+        char **slot = (char **)((char *)base + field->offset);
+        const char *text;
+        size_t len;
+        seaf_err err =
+            seaf_json_string(obj, field->key, field->required,
+                             required_may_be_null || !field->required, what, &text, &len, msg);
+        if (err != SEAF_OK)
+            return err;
+        if (text == NULL && field->fallback != NULL) {
+            text = field->fallback;
+            len = strlen(text);
+        }
+        if (text != NULL && (*slot = strndup(text, len)) == NULL)
+            return SEAF_ERR_NOMEM;
+    }
+    return SEAF_OK;
+}
+
+void seaf_json_free_strings(void *base, const struct seaf_json_string_field *fields,
+                            size_t n_fields)
+{
+    for (size_t i = 0; i < n_fields; i++) {
+        char **slot = (char **)((char *)base + fields[i].offset);
+        free(*slot);
+        *slot = NULL;
+    }
 }

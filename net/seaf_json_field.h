@@ -1,6 +1,7 @@
-/* seaf_json_field: strict access to the members of Seafile JSON objects (commits, fs objects):
- * each getter checks presence and JSON type and, on failure, says which member of what was wrong
- * in a seaf_parse_msg. Internal to the JSON parsers of net/ (not included by callers). */
+/* seaf_json_field: strict access to the members of Seafile JSON objects (commits, fs objects,
+ * Seahub answers): each getter checks presence and JSON type and, on failure, says which member
+ * of what was wrong in a seaf_parse_msg; string members can be copied table-driven. Internal to the
+ * JSON parsers of net/ (not included by callers). */
 #ifndef SEAFS_SEAF_JSON_FIELD_H
 #define SEAFS_SEAF_JSON_FIELD_H
 
@@ -37,5 +38,26 @@ seaf_err seaf_json_int(json_t *obj, const char *key, bool required, const char *
  * absence give out = "" (e.g. a commit without parent). */
 seaf_err seaf_json_id(json_t *obj, const char *key, bool null_ok, const char *what,
                       char out[SEAF_ID_LEN + 1], struct seaf_parse_msg *msg);
+
+/* One string member of a result struct: its JSON key and the char * member its copy goes to. */
+struct seaf_json_string_field {
+    const char *key;
+    size_t offset; /* offsetof the char * member */
+    bool required; /* absence is SEAF_ERR_MALFORMED */
+    const char
+        *fallback; /* copied when the member is absent or null; NULL: the member stays NULL */
+};
+
+/* Copies the string members fields[0..n_fields) of obj into the char * members of base (NUL-free
+ * copies owned by base). null counts as absent for optional members, and for required ones too
+ * when required_may_be_null. Stops at the first error; the members copied so far stay set (free
+ * them with seaf_json_free_strings). */
+seaf_err seaf_json_copy_strings(json_t *obj, void *base,
+                                const struct seaf_json_string_field *fields, size_t n_fields,
+                                bool required_may_be_null, const char *what,
+                                struct seaf_parse_msg *msg);
+/* Frees the members of base named by fields[0..n_fields) and sets them to NULL. */
+void seaf_json_free_strings(void *base, const struct seaf_json_string_field *fields,
+                            size_t n_fields);
 
 #endif

@@ -14,21 +14,6 @@
 
 /* ---- JSON helpers ----------------------------------------------------------------------- */
 
-/* Copies member key (string; null or absent allowed unless required) into *out (NULL if none). */
-static seaf_err copy_string(json_t *obj, const char *key, bool required, const char *what,
-                            char **out, struct seaf_parse_msg *msg)
-{
-    const char *text = NULL;
-    seaf_err err = seaf_json_string(obj, key, required, true, what, &text, NULL, msg);
-
-    *out = NULL;
-    if (err != SEAF_OK)
-        return err;
-    if (text && !(*out = strdup(text)))
-        return SEAF_ERR_NOMEM;
-    return SEAF_OK;
-}
-
 /* Member key as a boolean; absent = false. */
 static seaf_err get_bool(json_t *obj, const char *key, const char *what, bool *out,
                          struct seaf_parse_msg *msg)
@@ -54,36 +39,6 @@ static seaf_err get_int(json_t *obj, const char *key, bool required, int64_t def
 
     *out = present ? (int64_t)value : def;
     return err;
-}
-
-/* One string member of a result struct: its JSON key and where it goes. */
-struct string_field {
-    const char *key;
-    size_t offset;
-    bool required;
-};
-
-static seaf_err copy_strings(json_t *obj, void *base, const struct string_field *fields,
-                             size_t n_fields, const char *what, struct seaf_parse_msg *msg)
-{
-    for (size_t i = 0; i < n_fields; i++) {
-        char **slot = (char **)((char *)base + fields[i].offset);
-        seaf_err err = copy_string(obj, fields[i].key, fields[i].required, what, slot, msg);
-
-        if (err != SEAF_OK)
-            return err;
-    }
-    return SEAF_OK;
-}
-
-static void free_strings(void *base, const struct string_field *fields, size_t n_fields)
-{
-    for (size_t i = 0; i < n_fields; i++) {
-        char **slot = (char **)((char *)base + fields[i].offset);
-
-        free(*slot);
-        *slot = NULL;
-    }
 }
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -185,11 +140,11 @@ seaf_err seahub_auth_token(struct seaf_client *client, const char *username, con
 
 /* ---- account info ------------------------------------------------------------------------ */
 
-static const struct string_field account_fields[] = {
-    {"email", offsetof(struct seahub_account, email), true},
-    {"name", offsetof(struct seahub_account, name), false},
-    {"login_id", offsetof(struct seahub_account, login_id), false},
-    {"contact_email", offsetof(struct seahub_account, contact_email), false},
+static const struct seaf_json_string_field account_fields[] = {
+    {"email", offsetof(struct seahub_account, email), true, NULL},
+    {"name", offsetof(struct seahub_account, name), false, NULL},
+    {"login_id", offsetof(struct seahub_account, login_id), false, NULL},
+    {"contact_email", offsetof(struct seahub_account, contact_email), false, NULL},
 };
 
 seaf_err seahub_parse_account(const char *json, size_t len, struct seahub_account *out,
@@ -202,7 +157,8 @@ seaf_err seahub_parse_account(const char *json, size_t len, struct seahub_accoun
     memset(out, 0, sizeof(*out));
     err = seaf_json_load_object(json, len, what, &root, msg);
     if (err == SEAF_OK)
-        err = copy_strings(root, out, account_fields, COUNT(account_fields), what, msg);
+        err = seaf_json_copy_strings(root, out, account_fields, COUNT(account_fields), true, what,
+                                     msg);
     if (err == SEAF_OK)
         err = get_int(root, "total", true, 0, what, &out->total, msg);
     if (err == SEAF_OK)
@@ -219,7 +175,7 @@ seaf_err seahub_parse_account(const char *json, size_t len, struct seahub_accoun
 
 void seahub_account_release(struct seahub_account *account)
 {
-    free_strings(account, account_fields, COUNT(account_fields));
+    seaf_json_free_strings(account, account_fields, COUNT(account_fields));
 }
 
 seaf_err seahub_account_info(struct seaf_client *client, struct seahub_account *out)
@@ -238,9 +194,9 @@ seaf_err seahub_account_info(struct seaf_client *client, struct seahub_account *
 
 #define REPO_FIELD(key, member, required)                                                          \
     {                                                                                              \
-        key, offsetof(struct seahub_repo, member), required                                        \
+        key, offsetof(struct seahub_repo, member), required, NULL                                  \
     }
-static const struct string_field repo_fields[] = {
+static const struct seaf_json_string_field repo_fields[] = {
     REPO_FIELD("name", name, true),
     REPO_FIELD("desc", desc, false),
     REPO_FIELD("owner", owner, true),
@@ -268,7 +224,7 @@ static const struct string_field repo_fields[] = {
 
 void seahub_repo_release(struct seahub_repo *repo)
 {
-    free_strings(repo, repo_fields, COUNT(repo_fields));
+    seaf_json_free_strings(repo, repo_fields, COUNT(repo_fields));
 }
 
 /* Parses one library object; listed entries must also carry "version" (SeaDrive's rule). */
@@ -299,7 +255,7 @@ static seaf_err parse_repo(json_t *obj, bool listed, struct seahub_repo *out,
         err = seaf_json_id(obj, "head_commit_id", false, what, out->head_commit_id, msg);
     }
     if (err == SEAF_OK)
-        err = copy_strings(obj, out, repo_fields, COUNT(repo_fields), what, msg);
+        err = seaf_json_copy_strings(obj, out, repo_fields, COUNT(repo_fields), true, what, msg);
     if (err == SEAF_OK)
         err = get_int(obj, "mtime", true, 0, what, &out->mtime, msg);
     if (err == SEAF_OK)
@@ -456,9 +412,9 @@ seaf_err seahub_repo_info(struct seaf_client *client, const char *repo_id, struc
 
 #define INFO_FIELD(key, member, required)                                                          \
     {                                                                                              \
-        key, offsetof(struct seahub_download_info, member), required                               \
+        key, offsetof(struct seahub_download_info, member), required, NULL                         \
     }
-static const struct string_field download_info_fields[] = {
+static const struct seaf_json_string_field download_info_fields[] = {
     INFO_FIELD("repo_name", repo_name, false),
     INFO_FIELD("permission", permission, false),
     INFO_FIELD("email", email, false),
@@ -494,7 +450,8 @@ seaf_err seahub_parse_download_info(const char *json, size_t len, struct seahub_
         err = seaf_json_id(root, "head_commit_id", true, what, out->head_commit_id, msg);
     }
     if (err == SEAF_OK)
-        err = copy_strings(root, out, download_info_fields, COUNT(download_info_fields), what, msg);
+        err = seaf_json_copy_strings(root, out, download_info_fields, COUNT(download_info_fields),
+                                     true, what, msg);
     if (err == SEAF_OK)
         err = get_int(root, "repo_version", true, 0, what, &number, msg);
     out->repo_version = (int)number;
@@ -520,7 +477,7 @@ seaf_err seahub_parse_download_info(const char *json, size_t len, struct seahub_
 
 void seahub_download_info_release(struct seahub_download_info *info)
 {
-    free_strings(info, download_info_fields, COUNT(download_info_fields));
+    seaf_json_free_strings(info, download_info_fields, COUNT(download_info_fields));
 }
 
 seaf_err seahub_download_info(struct seaf_client *client, const char *repo_id,

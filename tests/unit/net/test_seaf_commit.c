@@ -151,6 +151,31 @@ static void go_server_layout_parses(void **state)
     free(go);
 }
 
+/* Optional strings may be absent or null: repo_desc then reads "", the others NULL. */
+static void optional_texts_may_be_absent_or_null(void **state)
+{
+    (void)state;
+    static const char *const variants[][2] = {
+        {"\"repo_desc\": \"\", ", ""},
+        {"\"repo_desc\": \"\"", "\"repo_desc\": null"},
+    };
+    for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+        char *text = replace_once(doc_commit, variants[i][0], variants[i][1]);
+        assert_non_null(text);
+        char *nulls = replace_once(text, "\"device_name\": \"laptop\"", "\"device_name\": null");
+        assert_non_null(nulls);
+        struct seaf_commit *commit = NULL;
+        assert_int_equal(seaf_commit_parse(nulls, strlen(nulls), &commit, NULL), SEAF_OK);
+        assert_string_equal(commit->repo_desc, "");
+        assert_null(commit->device_name);
+        assert_string_equal(commit->client_version, "seadrive_3.0.23");
+        assert_null(commit->magic);
+        seaf_commit_free(commit);
+        free(nulls);
+        free(text);
+    }
+}
+
 static void version_zero_and_newer_versions_are_unsupported(void **state)
 {
     (void)state;
@@ -256,6 +281,7 @@ int main(void)
         cmocka_unit_test(every_stored_commit_parses_and_its_id_rederives),
         cmocka_unit_test(captured_commit_bodies_parse),
         cmocka_unit_test(go_server_layout_parses),
+        cmocka_unit_test(optional_texts_may_be_absent_or_null),
         cmocka_unit_test(version_zero_and_newer_versions_are_unsupported),
         cmocka_unit_test(malformed_commits_are_refused),
         cmocka_unit_test(encryption_fields_are_checked),
