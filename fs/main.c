@@ -60,31 +60,33 @@ static int path_join(char *out, size_t size, const char *a, const char *b)
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* The directory of kind ("cache" or "state"): given, else the default base plus account. 0 or
+ * -1 (logged when there is no default base). */
+static int pick_dir(const char *given, const char *kind, const char *account, char *out,
+                    size_t size)
+{
+    char base[3600];
+    if (given) {
+        snprintf(out, size, "%s", given);
+        return 0;
+    }
+    if (state_dirs_default_base(kind, base, sizeof(base)) != 0) {
+        log_msg(LOG_ERR, "no home directory: give cache_dir= and state_dir=");
+        return -1;
+    }
+    return path_join(out, size, base, account);
+}
+
 static int choose_paths(const struct seafs_options *o, struct mount_paths *p)
 {
-    char account[512], base[3600];
+    char account[512];
     if (state_dirs_account_name(o->user, o->server_url, account, sizeof(account)) != 0) {
         log_msg(LOG_ERR, "user name or server URL too long");
         return -1;
     }
-    if (o->cache_dir) {
-        snprintf(p->cache_dir, sizeof(p->cache_dir), "%s", o->cache_dir);
-    } else if (state_dirs_default_base("cache", base, sizeof(base)) == 0) {
-        if (path_join(p->cache_dir, sizeof(p->cache_dir), base, account) != 0)
-            return -1;
-    } else {
-        log_msg(LOG_ERR, "no home directory: give cache_dir= and state_dir=");
+    if (pick_dir(o->cache_dir, "cache", account, p->cache_dir, sizeof(p->cache_dir)) != 0 ||
+        pick_dir(o->state_dir, "state", account, p->state_dir, sizeof(p->state_dir)) != 0)
         return -1;
-    }
-    if (o->state_dir) {
-        snprintf(p->state_dir, sizeof(p->state_dir), "%s", o->state_dir);
-    } else if (state_dirs_default_base("state", base, sizeof(base)) == 0) {
-        if (path_join(p->state_dir, sizeof(p->state_dir), base, account) != 0)
-            return -1;
-    } else {
-        log_msg(LOG_ERR, "no home directory: give cache_dir= and state_dir=");
-        return -1;
-    }
     if (path_join(p->token_dir, sizeof(p->token_dir), p->state_dir, "tokens") != 0 ||
         path_join(p->keys_dir, sizeof(p->keys_dir), p->state_dir, "keys") != 0) {
         log_msg(LOG_ERR, "state_dir path too long");
@@ -319,17 +321,16 @@ static int run_session(struct seafs *fs, int *parent_fd)
     struct control_server *control_server = start_control(&control);
     report_to_parent(parent_fd, 0);
     struct poller *poller = poll_start(fs);
-    if (o->single_thread) {
-        rc = fuse_session_loop(se);
-    } else {
-        struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 16};
-        rc = fuse_session_loop_mt(se, &config);
-    }
+    struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 16};
+    int loop_rc = o->single_thread ? fuse_session_loop(se) : fuse_session_loop_mt(se, &config);
     poll_stop(poller);
     control_server_stop(control_server);
     fs->session = NULL;
     fuse_session_unmount(se);
     log_msg(LOG_INFO, "unmounted %s", o->mountpoint);
+    log_msg(LOG_DEBUG, "FUSE session loop returned %d", loop_rc);
+    /* The loop ends when the file system is unmounted or a signal stops it (its code then is
+     * not 0): either way the mount ended normally, and seafs exits with 0. */
     rc = 0;
 out_signals:
     fuse_remove_signal_handlers(se);
