@@ -7,14 +7,19 @@ static bool is_lower_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-bool seaf_id_valid(const char *s, size_t len)
+bool seaf_lower_hex_valid(const char *s, size_t len)
 {
-    if (s == NULL || len != SEAF_ID_LEN)
+    if (s == NULL)
         return false;
     for (size_t i = 0; i < len; i++)
         if (!is_lower_hex(s[i]))
             return false;
     return true;
+}
+
+bool seaf_id_valid(const char *s, size_t len)
+{
+    return len == SEAF_ID_LEN && seaf_lower_hex_valid(s, len);
 }
 
 bool seaf_repo_id_valid(const char *s, size_t len)

@@ -13,6 +13,8 @@
 /* The id of empty files and empty directories; no object with this id exists. */
 #define SEAF_EMPTY_ID "0000000000000000000000000000000000000000"
 
+/* True when the len bytes at s are all lowercase hex digits (true for len 0; false for NULL). */
+bool seaf_lower_hex_valid(const char *s, size_t len);
 /* True when s is exactly 40 lowercase hex digits (len is the length of s). */
 bool seaf_id_valid(const char *s, size_t len);
 /* True when s is a lowercase UUID (8-4-4-4-12 hex digits). */

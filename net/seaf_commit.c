@@ -17,14 +17,6 @@
 
 static const char what[] = "commit";
 
-static bool hex_string_valid(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
-}
-
 #define TEXT(key, member, required, fallback)                                                      \
     {                                                                                              \
         key, offsetof(struct seaf_commit, member), required, fallback                              \
@@ -79,15 +71,12 @@ static seaf_err parse_ids(json_t *root, struct seaf_commit *commit, struct seaf_
     if (err != SEAF_OK)
         return err;
 
-    const char *text;
-    size_t len;
-    err = seaf_json_string(root, "repo_id", true, false, what, &text, &len, msg);
+    err = seaf_json_repo_id(root, "repo_id", what, commit->repo_id, msg);
     if (err != SEAF_OK)
         return err;
-    if (!seaf_repo_id_valid(text, len))
-        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "commit: \"repo_id\" is not a UUID");
-    memcpy(commit->repo_id, text, SEAF_REPO_ID_LEN + 1);
 
+    const char *text;
+    size_t len;
     err = seaf_json_string(root, "creator", true, false, what, &text, &len, msg);
     if (err != SEAF_OK)
         return err;
@@ -125,7 +114,7 @@ static seaf_err check_hex_length(const char *key, const char *value, size_t want
                                "commit: encrypted (enc_version %d) but \"%s\" is missing",
                                enc_version, key);
     size_t len = strlen(value);
-    if (len != want || !hex_string_valid(value, len))
+    if (len != want || !seaf_lower_hex_valid(value, len))
         return seaf_parse_fail(msg, SEAF_ERR_MALFORMED,
                                "commit: \"%s\" must be %zu lowercase hex digits for enc_version %d",
                                key, want, enc_version);

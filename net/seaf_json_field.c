@@ -97,6 +97,21 @@ seaf_err seaf_json_id(json_t *obj, const char *key, bool null_ok, const char *wh
     return SEAF_OK;
 }
 
+seaf_err seaf_json_repo_id(json_t *obj, const char *key, const char *what,
+                           char out[SEAF_REPO_ID_LEN + 1], struct seaf_parse_msg *msg)
+{
+    const char *text;
+    size_t len;
+    seaf_err err = seaf_json_string(obj, key, true, false, what, &text, &len, msg);
+    if (err != SEAF_OK)
+        return err;
+    if (!seaf_repo_id_valid(text, len))
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"%s\" is not a repo id (UUID)", what,
+                               key);
+    memcpy(out, text, SEAF_REPO_ID_LEN + 1);
+    return SEAF_OK;
+}
+
 seaf_err seaf_json_copy_strings(json_t *obj, void *base,
                                 const struct seaf_json_string_field *fields, size_t n_fields,
                                 bool required_may_be_null, const char *what,

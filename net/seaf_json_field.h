@@ -39,6 +39,10 @@ seaf_err seaf_json_int(json_t *obj, const char *key, bool required, const char *
 seaf_err seaf_json_id(json_t *obj, const char *key, bool null_ok, const char *what,
                       char out[SEAF_ID_LEN + 1], struct seaf_parse_msg *msg);
 
+/* Member key of obj (required) as a repo id (lowercase UUID) copied to out. */
+seaf_err seaf_json_repo_id(json_t *obj, const char *key, const char *what,
+                           char out[SEAF_REPO_ID_LEN + 1], struct seaf_parse_msg *msg);
+
 /* One string member of a result struct: its JSON key and the char * member its copy goes to. */
 struct seaf_json_string_field {
     const char *key;

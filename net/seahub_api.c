@@ -246,14 +246,10 @@ static seaf_err parse_repo(json_t *obj, bool listed, struct seahub_repo *out,
         err = seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: unknown type \"%.16s\"", what, text);
     if (err == SEAF_OK) {
         snprintf(out->type, sizeof(out->type), "%s", text);
-        err = seaf_json_string(obj, "id", true, false, what, &text, &len, msg);
+        err = seaf_json_repo_id(obj, "id", what, out->id, msg);
     }
-    if (err == SEAF_OK && !seaf_repo_id_valid(text, len))
-        err = seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"id\" is not a repo id", what);
-    if (err == SEAF_OK) {
-        snprintf(out->id, sizeof(out->id), "%s", text);
+    if (err == SEAF_OK)
         err = seaf_json_id(obj, "head_commit_id", false, what, out->head_commit_id, msg);
-    }
     if (err == SEAF_OK)
         err = seaf_json_copy_strings(obj, out, repo_fields, COUNT(repo_fields), true, what, msg);
     if (err == SEAF_OK)
@@ -432,8 +428,6 @@ seaf_err seahub_parse_download_info(const char *json, size_t len, struct seahub_
     static const char what[] = "download-info";
     json_t *root = NULL;
     json_t *encrypted;
-    const char *text = NULL;
-    size_t text_len = 0;
     int64_t number = 0;
     seaf_err err;
 
@@ -442,13 +436,9 @@ seaf_err seahub_parse_download_info(const char *json, size_t len, struct seahub_
     if (err == SEAF_OK)
         err = seaf_json_id(root, "token", false, what, out->token, msg);
     if (err == SEAF_OK)
-        err = seaf_json_string(root, "repo_id", true, false, what, &text, &text_len, msg);
-    if (err == SEAF_OK && !seaf_repo_id_valid(text, text_len))
-        err = seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: \"repo_id\" is not a repo id", what);
-    if (err == SEAF_OK) {
-        snprintf(out->repo_id, sizeof(out->repo_id), "%s", text);
+        err = seaf_json_repo_id(root, "repo_id", what, out->repo_id, msg);
+    if (err == SEAF_OK)
         err = seaf_json_id(root, "head_commit_id", true, what, out->head_commit_id, msg);
-    }
     if (err == SEAF_OK)
         err = seaf_json_copy_strings(root, out, download_info_fields, COUNT(download_info_fields),
                                      true, what, msg);

@@ -32,6 +32,18 @@ static void test_object_id_rejects_bad_input(void **state)
                                40));
 }
 
+static void test_lower_hex(void **state)
+{
+    (void)state;
+    assert_true(seaf_lower_hex_valid("0123456789abcdef", 16));
+    assert_true(seaf_lower_hex_valid("", 0));
+    assert_true(seaf_lower_hex_valid("abcX", 3)); /* only len bytes count */
+    assert_false(seaf_lower_hex_valid("abcX", 4));
+    assert_false(seaf_lower_hex_valid("ABCDEF", 6));
+    assert_false(seaf_lower_hex_valid("12 4", 4));
+    assert_false(seaf_lower_hex_valid(NULL, 0));
+}
+
 static void test_repo_id(void **state)
 {
     (void)state;
@@ -77,6 +89,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_object_id_accepts_lowercase_hex),
         cmocka_unit_test(test_object_id_rejects_bad_input),
+        cmocka_unit_test(test_lower_hex),
         cmocka_unit_test(test_repo_id),
         cmocka_unit_test(test_digest_to_hex),
         cmocka_unit_test(test_hex_decode),
