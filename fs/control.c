@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <sys/poll.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -277,14 +276,6 @@ char *control_handle_line(const struct control_handlers *handlers, const char *l
         reply = error_reply("bad_request", "unknown request (expected status, unlock or lock)");
     json_decref(request);
     return reply;
-}
-
-void control_wiping_free(void *ptr)
-{
-    if (!ptr)
-        return;
-    explicit_bzero(ptr, malloc_usable_size(ptr));
-    free(ptr);
 }
 
 /* ---- line I/O -------------------------------------------------------------------------- */

@@ -84,11 +84,6 @@ char *control_handle_line(const struct control_handlers *handlers, const char *l
 /* Whether a peer of this uid may talk to the daemon of owner: the same uid or root. */
 bool control_peer_allowed(uid_t peer, uid_t owner);
 
-/* A free() for jansson that wipes the block before freeing it, so that passwords (and tokens)
- * jansson parsed or printed do not linger in freed memory. Installed once at start-up, before
- * any thread: json_set_alloc_funcs(malloc, control_wiping_free). */
-void control_wiping_free(void *ptr);
-
 /* ---- line I/O, shared by the daemon and the client ------------------------------------- */
 
 /* Reads up to a newline (not stored) into buf (NUL-terminated) within timeout_ms in all; bytes

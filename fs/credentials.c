@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #define MAX_CREDENTIALS_FILE 4096
+#define PASSWORD_LINE_MAX    1024
 
 const char *credentials_file_problem(const struct stat *st, uid_t euid)
 {
@@ -144,25 +146,37 @@ char *credentials_prompt(const char *user)
         tcsetattr(fd, TCSAFLUSH, &quiet);
     }
     dprintf(fd, "Seafile password for %s: ", user);
-    char line[1024];
-    size_t len = 0;
-    char c;
-    while (len + 1 < sizeof(line) && read(fd, &c, 1) == 1 && c != '\n')
-        line[len++] = c;
-    line[len] = '\0';
+    char *password = credentials_read_line(fd, PASSWORD_LINE_MAX);
     if (restore)
         tcsetattr(fd, TCSAFLUSH, &saved);
     dprintf(fd, "\n");
     close(fd);
-    char *password = len ? strdup(line) : NULL;
-    explicit_bzero(line, sizeof(line));
     return password;
 }
 
-void credentials_free_secret(char *secret)
+char *credentials_read_line(int fd, size_t max)
+{
+    char *line = max ? malloc(max) : NULL;
+    if (!line)
+        return NULL;
+    size_t len = 0;
+    char c;
+    while (len + 1 < max && read(fd, &c, 1) == 1 && c != '\n')
+        line[len++] = c;
+    while (len && line[len - 1] == '\r')
+        len--;
+    line[len] = '\0';
+    if (len == 0) {
+        credentials_free_secret(line);
+        return NULL;
+    }
+    return line;
+}
+
+void credentials_free_secret(void *secret)
 {
     if (!secret)
         return;
-    explicit_bzero(secret, strlen(secret));
+    explicit_bzero(secret, malloc_usable_size(secret));
     free(secret);
 }

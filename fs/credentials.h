@@ -24,7 +24,15 @@ int credentials_read_file(const char *path, char **user, char **password, char *
  * terminal or nothing was typed. malloc'd. */
 char *credentials_prompt(const char *user);
 
-/* Overwrites and frees a secret. NULL is a no-op. */
-void credentials_free_secret(char *secret);
+/* One line read from fd a byte at a time (nothing past its newline is consumed), at most
+ * max - 1 bytes, without the newline and trailing carriage returns. NULL when it is empty (or
+ * out of memory). malloc'd: free it with credentials_free_secret. */
+char *credentials_read_line(int fd, size_t max);
+
+/* Overwrites a malloc'd block (all of it, not only up to a NUL) and frees it. NULL is a no-op.
+ * Also jansson's free, so that passwords and tokens it parsed or printed do not linger in freed
+ * memory: installed once at start-up, before any thread, with
+ * json_set_alloc_funcs(malloc, credentials_free_secret). */
+void credentials_free_secret(void *secret);
 
 #endif

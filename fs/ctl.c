@@ -533,22 +533,6 @@ static int status_of_all(bool json)
 
 /* ---- unlock and lock ------------------------------------------------------------------- */
 
-/* One line from stdin (newline stripped), malloc'd; NULL when empty. */
-static char *password_from_stdin(void)
-{
-    char line[PASSWORD_MAX];
-    size_t len = 0;
-    char c;
-    while (len + 1 < sizeof(line) && read(STDIN_FILENO, &c, 1) == 1 && c != '\n')
-        line[len++] = c;
-    while (len && line[len - 1] == '\r')
-        len--;
-    line[len] = '\0';
-    char *password = len ? strdup(line) : NULL;
-    explicit_bzero(line, sizeof(line));
-    return password;
-}
-
 /* The password of the library: from the file, stdin or the terminal. NULL after printing
  * why there is none. */
 static char *read_password(const struct ctl_args *a)
@@ -563,7 +547,7 @@ static char *read_password(const struct ctl_args *a)
         return password;
     }
     if (a->password_stdin || !isatty(STDIN_FILENO)) {
-        char *password = password_from_stdin();
+        char *password = credentials_read_line(STDIN_FILENO, PASSWORD_MAX);
         if (!password)
             fprintf(stderr, "seafs: no password on stdin\n");
         return password;

@@ -438,7 +438,7 @@ static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_
 
 int main(int argc, char **argv)
 {
-    json_set_alloc_funcs(malloc, control_wiping_free); /* no secrets left in freed JSON */
+    json_set_alloc_funcs(malloc, credentials_free_secret); /* no secrets left in freed JSON */
     if (argc > 1 && ctl_is_command(argv[1]))
         return ctl_main(argc, argv);
     struct seafs_options o;

@@ -97,10 +97,43 @@ static void test_refusals(void **state)
         credentials_read_file("/nonexistent/seafs", &user, &password, err, sizeof(err)), -1);
 }
 
+/* Lines from a pipe: the newline and trailing CRs go, the rest of the input stays unread, an
+ * empty line is no line, and a line longer than max - 1 bytes is cut there. */
+static void test_read_line(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const char input[] = "s3cret pw\r\n\nabcdefgh\nlast";
+    assert_int_equal(write(fds[1], input, sizeof(input) - 1), (ssize_t)(sizeof(input) - 1));
+    close(fds[1]);
+    char *line = credentials_read_line(fds[0], 64);
+    assert_non_null(line);
+    assert_string_equal(line, "s3cret pw");
+    credentials_free_secret(line);
+    assert_null(credentials_read_line(fds[0], 64)); /* the empty line */
+    line = credentials_read_line(fds[0], 5);
+    assert_non_null(line);
+    assert_string_equal(line, "abcd");
+    credentials_free_secret(line);
+    line = credentials_read_line(fds[0], 64);
+    assert_non_null(line);
+    assert_string_equal(line, "efgh");
+    credentials_free_secret(line);
+    line = credentials_read_line(fds[0], 64); /* no newline before the end */
+    assert_non_null(line);
+    assert_string_equal(line, "last");
+    credentials_free_secret(line);
+    assert_null(credentials_read_line(fds[0], 64)); /* end of input */
+    assert_null(credentials_read_line(fds[0], 0));
+    close(fds[0]);
+    credentials_free_secret(NULL);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_permission_rule),
-                                       cmocka_unit_test(test_formats),
-                                       cmocka_unit_test(test_refusals)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_permission_rule), cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_refusals), cmocka_unit_test(test_read_line)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
