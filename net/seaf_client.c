@@ -120,8 +120,8 @@ seaf_err seaf_client_new(const struct seaf_client_options *options, struct http_
         while (len > 0 && c->fileserver_url[len - 1] == '/')
             c->fileserver_url[--len] = '\0';
     }
+    /* fileserver_url stays NULL: the base in use is client->fileserver_url (under lock). */
     c->options = (struct seaf_client_options){.server_url = c->server_url,
-                                              .fileserver_url = options->fileserver_url,
                                               .username = c->username,
                                               .device_id = c->device_id,
                                               .device_name = c->device_name,
@@ -434,9 +434,9 @@ seaf_err seaf_client_fileserver_url(struct seaf_client *client, char *out, size_
         client->fileserver_url = found;
     else
         free(found);
-    snprintf(out, out_size, "%s", client->fileserver_url);
+    size_t len = (size_t)snprintf(out, out_size, "%s", client->fileserver_url);
     pthread_mutex_unlock(&client->lock);
-    return strlen(candidate) + 1 <= out_size ? SEAF_OK : SEAF_ERR_INVALID_ARG;
+    return len < out_size ? SEAF_OK : SEAF_ERR_INVALID_ARG;
 }
 
 bool seaf_percent_encode(const char *value, char *out, size_t size)
@@ -464,7 +464,8 @@ bool seaf_percent_encode(const char *value, char *out, size_t size)
 
 /* ---- calls ------------------------------------------------------------------------- */
 
-seaf_err seaf_status_to_err(long status)
+/* HTTP status -> error as documented for seaf_client_call. */
+static seaf_err status_to_err(long status)
 {
     if (status >= 200 && status < 300)
         return SEAF_OK;
@@ -563,7 +564,7 @@ seaf_err seaf_client_call(struct seaf_client *client, const struct seaf_call *ca
     err = http_pool_perform(client->pool, &request, response);
     if (err != SEAF_OK)
         return err;
-    err = seaf_status_to_err(response->status);
+    err = status_to_err(response->status);
     if (err == SEAF_ERR_AUTH && call->auth == SEAF_AUTH_API)
         seaf_client_forget_api_token(client);
     return err;

@@ -41,8 +41,6 @@ struct seaf_call {
  * raw outcome. */
 seaf_err seaf_client_call(struct seaf_client *client, const struct seaf_call *call,
                           struct http_response *response);
-/* Status -> error as above (no side effects). */
-seaf_err seaf_status_to_err(long status);
 /* The Seahub URL for path (starting with "/api2/..."): server URL + path, into a new string. */
 char *seaf_client_seahub_url(struct seaf_client *client, const char *path);
 /* The file-server URL for path ("/repo/..."): discovered base + path, into a new string. */
@@ -55,7 +53,8 @@ seaf_err seaf_client_protocol_version(struct seaf_client *client, const char *ur
 /* Percent-encodes value (RFC 3986 unreserved characters kept) into out; false if it does not
  * fit in size bytes. */
 bool seaf_percent_encode(const char *value, char *out, size_t size);
-/* The client's options (strings owned by the client). */
+/* The client's options (strings owned by the client). fileserver_url is always NULL there: the
+ * base in use comes from seaf_client_fileserver_url. */
 const struct seaf_client_options *seaf_client_options(struct seaf_client *client);
 
 #endif

@@ -227,9 +227,8 @@ void seahub_repo_release(struct seahub_repo *repo)
     seaf_json_free_strings(repo, repo_fields, COUNT(repo_fields));
 }
 
-/* Parses one library object; listed entries must also carry "version" (SeaDrive's rule). */
-static seaf_err parse_repo(json_t *obj, bool listed, struct seahub_repo *out,
-                           struct seaf_parse_msg *msg)
+/* Parses one entry of the library list; it must carry "version" (SeaDrive's rule). */
+static seaf_err parse_repo(json_t *obj, struct seahub_repo *out, struct seaf_parse_msg *msg)
 {
     static const char what[] = "library";
     const char *text = NULL;
@@ -261,7 +260,7 @@ static seaf_err parse_repo(json_t *obj, bool listed, struct seahub_repo *out,
     if (err == SEAF_OK)
         err = get_int(obj, "file_count", false, -1, what, &out->file_count, msg);
     if (err == SEAF_OK)
-        err = get_int(obj, "version", listed, 1, what, &number, msg);
+        err = get_int(obj, "version", true, 1, what, &number, msg);
     if (err == SEAF_OK && (number < 0 || number > 1000))
         err = seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: bad version", what);
     out->version = (int)number;
@@ -319,7 +318,7 @@ seaf_err seahub_parse_repo_list(const char *json, size_t len, struct seahub_repo
         struct seahub_repo repo;
         size_t i;
 
-        err = parse_repo(item, true, &repo, msg);
+        err = parse_repo(item, &repo, msg);
         if (err != SEAF_OK)
             break;
         for (i = 0; i < out->n_repos && strcmp(out->repos[i].id, repo.id) != 0; i++)
@@ -362,19 +361,6 @@ seaf_err seahub_list_repos(struct seaf_client *client, struct seahub_repo_list *
     return err;
 }
 
-seaf_err seahub_parse_repo_info(const char *json, size_t len, struct seahub_repo *out,
-                                struct seaf_parse_msg *msg)
-{
-    json_t *root = NULL;
-    seaf_err err = seaf_json_load_object(json, len, "library info", &root, msg);
-
-    memset(out, 0, sizeof(*out));
-    if (err == SEAF_OK)
-        err = parse_repo(root, false, out, msg);
-    json_decref(root);
-    return err;
-}
-
 /* Builds "/api2/repos/<repo_id><suffix>" after checking the id. */
 static seaf_err repo_path(const char *repo_id, const char *suffix, char *out, size_t size)
 {
@@ -382,26 +368,6 @@ static seaf_err repo_path(const char *repo_id, const char *suffix, char *out, si
         return SEAF_ERR_INVALID_ARG;
     snprintf(out, size, "/api2/repos/%s/%s", repo_id, suffix);
     return SEAF_OK;
-}
-
-seaf_err seahub_repo_info(struct seaf_client *client, const char *repo_id, struct seahub_repo *out)
-{
-    char path[128];
-    struct http_buffer body;
-    seaf_err err = repo_path(repo_id, "", path, sizeof(path));
-
-    memset(out, 0, sizeof(*out));
-    if (err == SEAF_OK)
-        err = seahub_get(client, path, &body);
-    if (err != SEAF_OK)
-        return err;
-    err = seahub_parse_repo_info(body.data, body.len, out, NULL);
-    if (err == SEAF_OK && strcmp(out->id, repo_id) != 0) {
-        seahub_repo_release(out);
-        err = SEAF_ERR_PROTOCOL;
-    }
-    http_buffer_release(&body);
-    return err;
 }
 
 /* ---- download-info ----------------------------------------------------------------------- */

@@ -89,10 +89,7 @@ seaf_err seahub_parse_repo_list(const char *json, size_t len, struct seahub_repo
                                 struct seaf_parse_msg *msg);
 void seahub_repo_list_release(struct seahub_repo_list *list);
 
-/* GET /api2/repos/<repo_id>/ */
-seaf_err seahub_repo_info(struct seaf_client *client, const char *repo_id, struct seahub_repo *out);
-seaf_err seahub_parse_repo_info(const char *json, size_t len, struct seahub_repo *out,
-                                struct seaf_parse_msg *msg);
+/* Frees the strings of one library entry. */
 void seahub_repo_release(struct seahub_repo *repo);
 
 /* GET /api2/repos/<repo_id>/download-info/: a NEW sync token per call (store it). */

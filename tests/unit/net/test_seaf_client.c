@@ -418,6 +418,25 @@ static void test_protocol_version_range(void **state)
     assert_int_equal(version, 3);
 }
 
+/* A buffer too small for the discovered base is refused, and the discovery is kept. */
+static void test_fileserver_url_too_small(void **state)
+{
+    struct env *env = *state;
+    char small[8];
+    char base[256];
+    char expected[256];
+
+    assert_int_equal(seaf_client_fileserver_url(env->client, small, sizeof(small)),
+                     SEAF_ERR_INVALID_ARG);
+    assert_int_equal(strlen(small), sizeof(small) - 1); /* truncated, still terminated */
+    assert_int_equal(seaf_client_fileserver_url(env->client, base, sizeof(base)), SEAF_OK);
+    snprintf(expected, sizeof(expected), "%s/seafhttp", test_server_url(env->server));
+    assert_string_equal(base, expected);
+    assert_int_equal(seaf_client_fileserver_url(env->client, base, strlen(expected)),
+                     SEAF_ERR_INVALID_ARG);
+    assert_int_equal(seaf_client_fileserver_url(env->client, base, strlen(expected) + 1), SEAF_OK);
+}
+
 static void test_fs_id_list_removes_duplicates(void **state)
 {
     struct env *env = *state;
@@ -738,6 +757,7 @@ int main(void)
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_fileserver_reads, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_protocol_version_range, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_fileserver_url_too_small, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_fs_id_list_removes_duplicates, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_pack_fs_everything_verified, env_setup, env_teardown),
