@@ -3,7 +3,7 @@ reference server, each figure next to its reference measured in the same run (pl
 fetching the same blocks from the same server, or the same tree on the local disk), medians of
 --runs runs, and the daemon's peak RSS.
 
-  /usr/bin/python3 tests/bench/fs_bench.py [--runs 3] [--parallel 8] [--only ROW,...]
+  /usr/bin/python3 tests/bench/fs_bench.py [--runs 3] [--parallel 8]
 
 Rows: cold sequential read of the 256 MiB file (and with 40 ms added latency) vs parallel curl;
 warm sequential read (blocks cached, page cache dropped) vs a local file; cold random 4 KiB
@@ -13,6 +13,7 @@ local trees. Needs root for dropping the page cache (echo 3 > /proc/sys/vm/drop_
 demo data is built on first use (seafserver.demo, ~1 minute) and kept in /var/tmp/mountsuite."""
 
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests" / "bench"))
 import mount_fixture  # noqa: E402
 import pytest  # noqa: E402  (mount_fixture reports "cannot mount yet" as a pytest skip)
 from mount_fixture import SeafsMount, block_bytes, demo_data, demo_server, file_layout  # noqa
-from net_bench import api_token, curl_run, sync_token  # noqa: E402
+from net_bench import api_token, curl_fetch, sync_token  # noqa: E402
 from seafserver import builder, demo  # noqa: E402
 from seafserver.objects import parse_stored_fs_object  # noqa: E402
 from seafserver.storage import Storage  # noqa: E402
@@ -64,6 +65,24 @@ def read_file(path):
             pass
 
 
+def random_reads(path, offsets, size=4096):
+    """Seconds of one `size`-byte pread at each offset, in order (the kernel told not to read
+    ahead); a short read is an error."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+        latencies = []
+        for offset in offsets:
+            started = time.perf_counter()
+            data = os.pread(fd, size, offset)
+            latencies.append(time.perf_counter() - started)
+            if len(data) != size:
+                raise RuntimeError("short read of %d bytes at %d in %s" % (len(data), offset, path))
+    finally:
+        os.close(fd)
+    return latencies
+
+
 def shell(command, cwd):
     subprocess.run(command, cwd=cwd, shell=True, check=True, stdout=subprocess.DEVNULL)
 
@@ -74,15 +93,72 @@ FIND = "find ."
 LS_L = "ls -l"
 
 
+class Mounts:
+    """Fresh seafs mounts of one benchmark run, each with its own cache directory under workdir
+    (mount()), stopped by unmount() (which records the daemon's peak RSS) or by cleanup()."""
+
+    def __init__(self, tool, server, workdir, **options):
+        self.tool = tool
+        self.server = server
+        self.workdir = pathlib.Path(workdir)
+        self.options = options
+        self.count = 0
+        self.active = []
+        self.peak_rss_kib = 0
+
+    def mount(self):
+        self.count += 1
+        mount = SeafsMount(self.server.url, self.workdir / ("mount-%d" % self.count),
+                           **self.options)
+        self.active.append(mount)
+        try:
+            return mount.start()
+        except pytest.skip.Exception as reason:
+            sys.exit("%s: %s" % (self.tool, reason))
+
+    def unmount(self, mount):
+        status = pathlib.Path("/proc", str(mount.pid), "status").read_text()
+        hwm = next(int(line.split()[1]) for line in status.splitlines()
+                   if line.startswith("VmHWM:"))
+        self.peak_rss_kib = max(self.peak_rss_kib, hwm)
+        self.active.remove(mount)
+        problem = mount.stop()
+        if problem:
+            print("warning: %s\n%s" % (problem, mount.log_tail()), file=sys.stderr)
+
+    def cleanup(self):
+        """Unmounts whatever an interrupted run left mounted."""
+        for mount in self.active:
+            mount.stop()
+        self.active = []
+
+
+@contextlib.contextmanager
+def bench_session(tool, **mount_options):
+    """(demo {name: repo id}, server over the full demo, Mounts with mount_options) for a
+    benchmark run as root; on exit every mount is stopped, then the server, and the work
+    directory is removed."""
+    if os.geteuid() != 0:
+        sys.exit("%s: needs root (FUSE mounts, dropping the page cache)" % tool)
+    data, ids = demo_data(small=False)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix=tool + "-", dir=str(mount_fixture.DEMO_CACHE)))
+    server = demo_server(data, workdir / "server")
+    mounts = Mounts(tool, server, workdir, **mount_options)
+    try:
+        yield ids, server, mounts
+    finally:
+        mounts.cleanup()
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 class Bench:
-    def __init__(self, args, server, ids, workdir):
+    def __init__(self, args, server, ids, mounts):
         self.args = args
         self.server = server
         self.ids = ids
-        self.workdir = pathlib.Path(workdir)
-        self.mounts = 0
-        self.active = []
-        self.peak_rss_kib = 0
+        self.mounts = mounts
+        self.workdir = mounts.workdir
         self.tar_requests = []  # (block GETs, all requests) of each seafs tar run
         api = api_token(server)
         self.repo_tokens = {name: sync_token(server, ids[name], api)
@@ -98,38 +174,18 @@ class Bench:
             demo.write_source(name, self.local / name)
 
     def mount(self):
-        """A started mount with a fresh cache."""
-        self.mounts += 1
-        mount = SeafsMount(self.server.url, self.workdir / ("mount-%d" % self.mounts),
-                           connections=self.args.parallel,
-                           poll_interval=0)
-        self.active.append(mount)
-        try:
-            return mount.start()
-        except pytest.skip.Exception as reason:
-            sys.exit("fs_bench: %s" % reason)
+        return self.mounts.mount()
 
     def unmount(self, mount):
-        status = pathlib.Path("/proc", str(mount.pid), "status").read_text()
-        hwm = next(int(line.split()[1]) for line in status.splitlines()
-                   if line.startswith("VmHWM:"))
-        self.peak_rss_kib = max(self.peak_rss_kib, hwm)
-        self.active.remove(mount)
-        problem = mount.stop()
-        if problem:
-            print("warning: %s\n%s" % (problem, mount.log_tail()), file=sys.stderr)
+        self.mounts.unmount(mount)
 
     def curl_seconds(self, library, blocks, parallel):
-        size = sum(b[2] for b in blocks)
-        speed, _ = curl_run(self.server, self.ids[library], [b[0] for b in blocks],
-                            self.repo_tokens[library], parallel)
-        return size / (speed * MIB)
-
-    def cleanup(self):
-        """Unmounts whatever an interrupted run left mounted."""
-        for mount in self.active:
-            mount.stop()
-        self.active = []
+        """Seconds of fetching the blocks with curl, cold: the page cache (the server's reads
+        of its block files included) is dropped first."""
+        drop_page_cache()
+        seconds, _, _ = curl_fetch(self.server, self.ids[library], [b[0] for b in blocks],
+                                   self.repo_tokens[library], parallel)
+        return seconds
 
     # --- rows: each returns (seafs value, reference value) for one run --------------------------
 
@@ -161,17 +217,12 @@ class Bench:
         return size / seconds / MIB, size / local / MIB
 
     def cold_random_4k(self):
-        rng = random.Random(4096 + self.mounts)
+        rng = random.Random(4096 + self.mounts.count)
         size = sum(b[2] for b in self.big_blocks)
         offsets = [rng.randrange(0, size // 4096) * 4096 for _ in range(RANDOM_READS)]
         mount = self.mount()
         drop_page_cache()
-        fd = os.open(mount.path(BIG_LIBRARY, BIG_FILE), os.O_RDONLY)
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
-            latencies = [timed(lambda o=o: os.pread(fd, 4096, o)) for o in offsets]
-        finally:
-            os.close(fd)
+        latencies = random_reads(mount.path(BIG_LIBRARY, BIG_FILE), offsets)
         self.unmount(mount)
         blocks = [next(b for b in self.big_blocks if b[1] <= o < b[1] + b[2]) for o in offsets]
         curl = [self.curl_seconds(BIG_LIBRARY, [b], 1) for b in blocks]
@@ -214,7 +265,8 @@ class Bench:
 
 
 def library_blocks(server, repo_id):
-    """[(block id, 0, size)] of every block of every file in a library (from the storage)."""
+    """[(block id, 0, size)] of every block of every file in a library (sizes from the storage's
+    block files)."""
     storage = Storage(server.storage)
     head = server.state()["libraries"][repo_id]["head"]
     root_id = json.loads(storage.read("commits", repo_id, head))["root_id"]
@@ -223,7 +275,8 @@ def library_blocks(server, repo_id):
         if dirent.is_dir or dirent.size == 0:
             continue
         for block_id in parse_stored_fs_object(storage.read("fs", repo_id, dirent.id)).block_ids:
-            blocks[block_id] = len(block_bytes(server, repo_id, block_id))
+            blocks[block_id] = os.path.getsize(os.path.join(
+                server.storage, "blocks", repo_id, block_id[:2], block_id[2:]))
     return [(block_id, 0, size) for block_id, size in sorted(blocks.items())]
 
 
@@ -246,15 +299,10 @@ def main():
     parser.add_argument("--parallel", type=int, default=8,
                         help="seafs connections= and curl --parallel-max (default 8)")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("fs_bench: needs root (FUSE mounts, dropping the page cache)")
     started = time.perf_counter()
-    data, ids = demo_data(small=False)
-    workdir = tempfile.mkdtemp(prefix="fsbench-", dir=str(mount_fixture.DEMO_CACHE))
-    server = demo_server(data, pathlib.Path(workdir) / "server")
-    bench = None
-    try:
-        bench = Bench(args, server, ids, workdir)
+    with bench_session("fs_bench", connections=args.parallel, poll_interval=0) as (
+            ids, server, mounts):
+        bench = Bench(args, server, ids, mounts)
         print("setup %.0f s; %d runs each, medians; %d connections / curl --parallel-max %d"
               % (time.perf_counter() - started, args.runs, args.parallel, args.parallel))
         print("%-34s %12s %12s  %-7s %6s  %-16s %s" % ("row", "seafs", "reference", "unit",
@@ -282,14 +330,9 @@ def main():
             local = statistics.median(run[name][1] for run in listings)
             row(name, value, local, "s", "local tree", "<= 3" if "warm" in name else "")
         print("%-34s %12.1f %12s  %-7s %6s  %-16s %s" % (
-            "daemon peak RSS (VmHWM), max", bench.peak_rss_kib / 1024, "", "MiB", "", "",
+            "daemon peak RSS (VmHWM), max", mounts.peak_rss_kib / 1024, "", "MiB", "", "",
             "< 100 MiB"))
-        print("total %.0f s, %d mounts" % (time.perf_counter() - started, bench.mounts))
-    finally:
-        if bench:
-            bench.cleanup()
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        print("total %.0f s, %d mounts" % (time.perf_counter() - started, mounts.count))
 
 
 if __name__ == "__main__":

@@ -97,6 +97,12 @@ def seafs_run(server, repo_id, path, parallel):
 
 def curl_run(server, repo_id, blocks, token, parallel):
     """MiB/s of fetching the same blocks with one curl process (connection reuse, -Z for N)."""
+    seconds, size, connections = curl_fetch(server, repo_id, blocks, token, parallel)
+    return size / seconds / (1 << 20), connections
+
+
+def curl_fetch(server, repo_id, blocks, token, parallel):
+    """(seconds, bytes, server connections) of fetching the blocks with one curl process."""
     with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as config:
         for block in blocks:
             config.write('url = "%s/seafhttp/repo/%s/block/%s"\noutput = "/dev/null"\n'
@@ -111,7 +117,7 @@ def curl_run(server, repo_id, blocks, token, parallel):
     seconds = time.perf_counter() - started
     os.unlink(config.name)
     size = sum(int(line) for line in done.stdout.split())
-    return size / seconds / (1 << 20), server.counters()["connections"]
+    return seconds, size, server.counters()["connections"]
 
 
 def main():
