@@ -7,6 +7,7 @@ in every cache file)."""
 
 import concurrent.futures
 import errno
+import json
 import os
 import pathlib
 import random
@@ -21,18 +22,27 @@ from mount_fixture import (assert_same_tree, block_gets, ctl, mount_factory,  # 
                            small_demo_server, unlock, vector_empty_dirs)
 from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
+from seafserver.vectors import FILE_KEYS  # noqa: E402
 
 assert mount_factory and small_demo_server  # fixtures, used by name
 VECTORS = pathlib.Path(VECTORS_DIR)
-# File keys of the vectors' encrypted libraries (INDEX.md, "Encryption").
-VECTOR_KEYS = {
-    "Secret": ("c8d1b0af-b71e-4f9c-8c07-9aa91e318d46", 2,
-               "2c5c08abc37c1faa02e3ef7294e53ef6cbc41c0b99e97e9f57f3849d98f0fed3",
-               "8938bafc4590cb809460c1c59b867da8"),
-    "Secret4": ("a853beaf-b5c5-4549-bd5b-2a90a4a70331", 4,
-                "ea821b922a8c56a152c4f61fa66345e7f6e60dac40e0ef916ce5db398301c97e",
-                "8466b62fca898acf91bf61e93510a72b"),
-}
+REPOS = json.loads((VECTORS / "repos.json").read_text())
+
+
+def save_key(mount, library, mode=0o600):
+    """Writes the saved-key file of a vector library (state_dir/keys/<repo id>, as `-o save_keys`
+    keeps it: "v<enc_version>:<key hex>:<iv hex>") with `mode`, before the mount starts; returns
+    its path."""
+    repo = REPOS[library]
+    key, iv = FILE_KEYS[library]
+    keys_dir = mount.state_dir / "keys"
+    keys_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
+    path = keys_dir / repo["repo_id"]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write("v%d:%s:%s\n" % (repo["enc_version"], key, iv))
+    os.chmod(path, mode)  # whatever the umask
+    return path
 
 
 def cache_files(mount):
@@ -60,19 +70,14 @@ def long_plaintexts(library, min_size=32):
     return pieces
 
 
-@pytest.mark.parametrize("library", sorted(VECTOR_KEYS))
+@pytest.mark.parametrize("library", sorted(FILE_KEYS))
 def test_saved_key_unlocks_at_mount_and_reads_vectors(library, small_demo_server, mount_factory):
     """-o save_keys: a key saved by an earlier mount (state_dir/keys/<repo id>, 0600) unlocks
     the library at start; every file then reads byte-identical to the vectors' plain/, and the
     cache holds only ciphertext."""
     server, _ = small_demo_server
     mount = mount_factory(server, start=False, save_keys=True)
-    repo_id, version, key, iv = VECTOR_KEYS[library]
-    keys_dir = mount.state_dir / "keys"
-    keys_dir.mkdir(parents=True, mode=0o700)
-    fd = os.open(keys_dir / repo_id, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("v%d:%s:%s\n" % (version, key, iv))
+    save_key(mount, library)
     mount.start()
     count = assert_same_tree(VECTORS / "plain" / library, mount.path(library),
                              check_mtimes=False, extra_empty_dirs=vector_empty_dirs(library))
@@ -83,16 +88,12 @@ def test_saved_key_unlocks_at_mount_and_reads_vectors(library, small_demo_server
 def test_saved_key_readable_by_others_is_ignored(small_demo_server, mount_factory):
     server, _ = small_demo_server
     mount = mount_factory(server, start=False, save_keys=True)
-    repo_id, version, key, iv = VECTOR_KEYS["Secret"]
-    keys_dir = mount.state_dir / "keys"
-    keys_dir.mkdir(parents=True, mode=0o700)
-    (keys_dir / repo_id).write_text("v%d:%s:%s\n" % (version, key, iv))
-    os.chmod(keys_dir / repo_id, 0o644)
+    key_file = save_key(mount, "Secret", mode=0o644)
     mount.start()
     with pytest.raises(OSError) as error:
         mount.path("Secret", "hello.txt").read_bytes()
     assert error.value.errno == errno.EACCES
-    assert stat.S_IMODE(os.stat(keys_dir / repo_id).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o644
 
 
 # --- unlocking through `seafs unlock` -----------------------------------------------------------

@@ -19,6 +19,7 @@ from seafserver import builder, cdc, crypto, demo
 from seafserver.objects import Commit, SeafFile, parse_stored_fs_object
 from seafserver.storage import Storage
 from seafserver.testing import VECTORS_DIR, SeafServer
+from seafserver.vectors import FILE_KEYS
 
 VECTORS = pathlib.Path(VECTORS_DIR)
 REPOS = json.loads((VECTORS / "repos.json").read_text())
@@ -115,15 +116,6 @@ def test_bad_parameters_are_refused():
 
 # --- the real server's encrypted libraries ----------------------------------------------------
 
-# INDEX.md "Encryption": the file keys of the vector libraries (password s3cret).
-VECTOR_FILE_KEYS = {
-    "Secret": ("2c5c08abc37c1faa02e3ef7294e53ef6cbc41c0b99e97e9f57f3849d98f0fed3",
-               "8938bafc4590cb809460c1c59b867da8"),
-    "Secret4": ("ea821b922a8c56a152c4f61fa66345e7f6e60dac40e0ef916ce5db398301c97e",
-                "8466b62fca898acf91bf61e93510a72b"),
-}
-
-
 def decrypted_tree(storage, repo_id, root_id, file_key):
     """{path: plaintext} of every file below root_id, each block checked against its id and each
     file against its size."""
@@ -149,7 +141,7 @@ def head_commit(storage, repo_id, head):
     return json.loads(raw), Commit.from_json(raw)
 
 
-@pytest.mark.parametrize("name", sorted(VECTOR_FILE_KEYS))
+@pytest.mark.parametrize("name", sorted(FILE_KEYS))
 def test_vector_library_file_key_from_password(name):
     repo = REPOS[name]
     commit, _ = head_commit(STORAGE, repo["repo_id"], repo["head_commit_id"])
@@ -160,10 +152,10 @@ def test_vector_library_file_key_from_password(name):
     assert crypto.verify_password(repo["repo_id"], params, repo["password"])
     assert not crypto.verify_password(repo["repo_id"], params, "S3cret")
     file_key = crypto.file_key(params, repo["password"])
-    assert (file_key.key.hex(), file_key.iv.hex()) == VECTOR_FILE_KEYS[name]
+    assert (file_key.key.hex(), file_key.iv.hex()) == FILE_KEYS[name]
 
 
-@pytest.mark.parametrize("name", sorted(VECTOR_FILE_KEYS))
+@pytest.mark.parametrize("name", sorted(FILE_KEYS))
 def test_vector_library_decrypts_to_plain(name):
     repo = REPOS[name]
     repo_id = repo["repo_id"]
@@ -186,7 +178,7 @@ def test_vector_library_decrypts_to_plain(name):
 def test_vector_commits_serialize_byte_exact():
     """The commit objects of the encrypted vector libraries parse and serialize to the same
     bytes, so the builder's commits (same serializer) have the real field order and types."""
-    for name in VECTOR_FILE_KEYS:
+    for name in FILE_KEYS:
         repo_id = REPOS[name]["repo_id"]
         commits = sorted((VECTORS / "storage" / "commits" / repo_id).glob("*/*"))
         assert commits

@@ -10,12 +10,12 @@ from replay import send
 from syncclient import SyncClient
 from seafserver import crypto
 from seafserver.testing import VECTORS_DIR
-from seafserver.vectors import captured_ids
+from seafserver.vectors import DOCS_REPO_ID, FILE_KEYS, captured_ids
 
 IDS = captured_ids(VECTORS_DIR)
 API = {"Authorization": "Token " + IDS["API"], "Content-Type": "application/x-www-form-urlencoded"}
 SECRET = "c8d1b0af-b71e-4f9c-8c07-9aa91e318d46"
-DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+DOCS = DOCS_REPO_ID
 SHARED_RO = "ffcb8cab-919c-42fc-acb5-8811e70ece5b"
 
 
@@ -31,13 +31,14 @@ def api(server, method, path, body=b""):
 
 def test_v2_parameters_match_the_real_servers_library():
     repo = json.loads(pathlib.Path(VECTORS_DIR, "repos.json").read_text())["Secret"]
-    assert crypto.magic(SECRET, "s3cret") == repo["magic"]
-    key, iv = crypto.v2_file_key(repo["random_key"], "s3cret")
-    assert (key.hex(), iv.hex()) == ("2c5c08abc37c1faa02e3ef7294e53ef6cbc41c0b99e97e9f57f3849d98f0fed3",
-                                     "8938bafc4590cb809460c1c59b867da8")
-    fresh = crypto.v2_parameters(SECRET, "s3cret", secret=b"\x01" * 32)
+    password = repo["password"]
+    assert crypto.magic(SECRET, password) == repo["magic"]
+    key = crypto.file_key({"enc_version": 2, "random_key": repo["random_key"]}, password)
+    assert (key.version, key.key.hex(), key.iv.hex()) == (2,) + FILE_KEYS["Secret"]
+    fresh = crypto.v2_parameters(SECRET, password, secret=b"\x01" * 32)
     assert fresh["magic"] == repo["magic"] and len(fresh["random_key"]) == 96
-    assert crypto.v2_file_key(fresh["random_key"], "s3cret") == crypto.derive(b"\x01" * 32)
+    key = crypto.file_key(fresh, password)
+    assert (key.key, key.iv) == crypto.derive(b"\x01" * 32)
 
 
 def test_create_plain_library_then_upload_to_it(server):

@@ -86,6 +86,3 @@ class Storage:
             return json.loads(zlib.decompress(raw).decode("utf-8"))
         except (zlib.error, UnicodeDecodeError, ValueError):
             return None
-
-    def fs_exists(self, repo_id, fs_id):
-        return fs_id == EMPTY_SHA1 or self.exists("fs", repo_id, fs_id)

@@ -10,6 +10,16 @@ USERS = {
     "other@example.com": {"password": "secret2", "name": "other", "quota": -2, "is_staff": False},
     "admin@example.com": {"password": "adminpw", "name": "admin", "quota": -2, "is_staff": True},
 }
+# The repo id of the vectors' "Docs" library (repos.json).
+DOCS_REPO_ID = "c4910f68-4419-472d-8790-7d453cca13f4"
+# File keys (hex key, hex iv) of the encrypted vector libraries for their password (INDEX.md,
+# "Encryption"); the blocks of these libraries are encrypted with them.
+FILE_KEYS = {
+    "Secret": ("2c5c08abc37c1faa02e3ef7294e53ef6cbc41c0b99e97e9f57f3849d98f0fed3",
+               "8938bafc4590cb809460c1c59b867da8"),
+    "Secret4": ("ea821b922a8c56a152c4f61fa66345e7f6e60dac40e0ef916ce5db398301c97e",
+                "8466b62fca898acf91bf61e93510a72b"),
+}
 # Keys of http/request-bodies/captured-ids-and-tokens.txt holding repo tokens, by library name.
 TOKEN_KEYS = {"TD": "Docs", "TS": "Secret", "TR": "SharedRO"}
 API_TOKEN_KEY = "API"
