@@ -273,22 +273,20 @@ struct pack_batch {
     size_t n;
     fileserver_fsobj_fn on_object;
     void *ctx;
-    struct seaf_packfs *parser; /* the current round's parser */
+    struct seaf_packfs *parser;                 /* the current round's parser */
+    size_t round_ids[FILESERVER_PACK_FS_BATCH]; /* request position -> index in ids */
 };
 
-static seaf_err on_record(void *ctx, const char *id, const unsigned char *data, size_t len)
+static seaf_err on_record(void *ctx, size_t index, const char *id, const unsigned char *data,
+                          size_t len)
 {
     struct pack_batch *batch = ctx;
+    size_t i = batch->round_ids[index];
     struct seaf_fsobj *obj = NULL;
     char *json = NULL;
     size_t json_len = 0;
-    size_t i;
     seaf_err err;
 
-    for (i = 0; i < batch->n && strcmp(batch->ids[i], id) != 0; i++)
-        ;
-    if (i == batch->n)
-        return SEAF_ERR_PROTOCOL; /* the parser only passes requested ids; defensive */
     if (batch->delivered[i])
         return SEAF_OK; /* a retried transfer repeating an object */
     err = seaf_fsobj_inflate(data, len, &json, &json_len, NULL);
@@ -341,6 +339,7 @@ static seaf_err pack_round(struct seaf_client *client, const char *repo_id,
         }
         len += (size_t)snprintf(body + len, sizeof(body) - len, "%s\"%s\"", n_wanted ? ", " : "",
                                 batch->ids[i]);
+        batch->round_ids[n_wanted] = i;
         wanted[n_wanted++] = batch->ids[i];
     }
     body[len++] = ']';

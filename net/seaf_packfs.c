@@ -33,6 +33,7 @@ struct seaf_packfs {
     size_t header_used;
     bool in_data; /* header complete, collecting data */
     char record_id[SEAF_ID_LEN + 1];
+    size_t record_index; /* request position the current record fills */
     size_t record_len;   /* data bytes of the current record */
     unsigned char *data; /* buffer for a record split across chunks (NULL when in place) */
     size_t data_used;
@@ -120,6 +121,7 @@ static seaf_err take_header(struct seaf_packfs *packfs)
     if (found == end || strcmp(found->id, key.id) != 0)
         return fail(packfs, SEAF_ERR_PROTOCOL, "the server sent an id more often than requested");
     packfs->received[found->index] = true;
+    packfs->record_index = found->index;
     packfs->n_received++;
     packfs->record_len = len;
     packfs->in_data = true;
@@ -130,7 +132,8 @@ static seaf_err take_header(struct seaf_packfs *packfs)
 
 static seaf_err deliver(struct seaf_packfs *packfs, const unsigned char *data)
 {
-    seaf_err err = packfs->on_record(packfs->ctx, packfs->record_id, data, packfs->record_len);
+    seaf_err err = packfs->on_record(packfs->ctx, packfs->record_index, packfs->record_id, data,
+                                     packfs->record_len);
     free(packfs->data);
     packfs->data = NULL;
     packfs->data_used = 0;

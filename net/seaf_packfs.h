@@ -13,11 +13,12 @@
 #include "seaf_ids.h"
 #include "seaf_parse_msg.h"
 
-/* Receives one record: id (NUL-terminated, one of the requested ids) and the stored object
+/* Receives one record: the request position it fills (index into the ids given to
+ * seaf_packfs_new), its id (NUL-terminated, equal to that requested id) and the stored object
  * bytes (zlib data, to be checked with seaf_fsobj_parse). data is only valid during the call.
  * A non-OK return stops parsing and is returned by seaf_packfs_feed. */
-typedef seaf_err (*seaf_packfs_record_fn)(void *ctx, const char *id, const unsigned char *data,
-                                          size_t len);
+typedef seaf_err (*seaf_packfs_record_fn)(void *ctx, size_t index, const char *id,
+                                          const unsigned char *data, size_t len);
 
 struct seaf_packfs;
 

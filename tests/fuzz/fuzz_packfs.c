@@ -10,9 +10,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static seaf_err on_record(void *ctx, const char *id, const unsigned char *data, size_t len)
+static seaf_err on_record(void *ctx, size_t index, const char *id, const unsigned char *data,
+                          size_t len)
 {
     (void)ctx;
+    (void)index;
     struct seaf_fsobj *obj = NULL;
     seaf_fsobj_parse(data, len, id, &obj, NULL);
     seaf_fsobj_free(obj);

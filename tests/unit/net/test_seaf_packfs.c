@@ -45,14 +45,20 @@ static void free_request(struct request *req)
 struct seen {
     size_t records;
     char last_id[SEAF_ID_LEN + 1];
+    const char *const *ids; /* the request, when the test checks record positions */
+    size_t last_index;
     seaf_err fail_with; /* returned from the callback when not SEAF_OK */
 };
 
-static seaf_err on_record(void *ctx, const char *id, const unsigned char *data, size_t len)
+static seaf_err on_record(void *ctx, size_t index, const char *id, const unsigned char *data,
+                          size_t len)
 {
     struct seen *seen = ctx;
     if (seen->fail_with != SEAF_OK)
         return seen->fail_with;
+    if (seen->ids != NULL)
+        assert_string_equal(seen->ids[index], id);
+    seen->last_index = index;
     struct seaf_fsobj *obj = NULL;
     struct seaf_parse_msg msg = {{0}};
     seaf_err err = seaf_fsobj_parse(data, len, id, &obj, &msg);
@@ -96,7 +102,7 @@ static void captured_bodies_parse_in_any_chunking(void **state)
         struct request req;
         load_request(captures[c].request, &req);
         for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
-            struct seen seen = {0};
+            struct seen seen = {.ids = req.ids};
             struct seaf_packfs *packfs = NULL;
             assert_int_equal(seaf_packfs_new(req.ids, req.n, on_record, &seen, &packfs), SEAF_OK);
             seaf_err err = feed_in_chunks(packfs, http.body, http.body_len, chunks[k]);
@@ -125,7 +131,7 @@ static void partial_answer_reports_the_missing_ids(void **state)
     assert_int_equal(http.status, 500); /* the caller must check this first */
     struct request req;
     load_request("packfs-bad.json", &req);
-    struct seen seen = {0};
+    struct seen seen = {.ids = req.ids};
     struct seaf_packfs *packfs = NULL;
     assert_int_equal(seaf_packfs_new(req.ids, req.n, on_record, &seen, &packfs), SEAF_OK);
     assert_int_equal(feed_in_chunks(packfs, http.body, http.body_len, 100), SEAF_OK);
@@ -167,7 +173,7 @@ static int small_teardown(void **state)
 static seaf_err parse_against(struct small *small, const unsigned char *body, size_t len,
                               size_t n_ids, char *message, size_t message_size)
 {
-    struct seen seen = {0};
+    struct seen seen = {.ids = small->req.ids};
     struct seaf_packfs *packfs = NULL;
     assert_int_equal(seaf_packfs_new(small->req.ids, n_ids, on_record, &seen, &packfs), SEAF_OK);
     seaf_err err = feed_in_chunks(packfs, body, len, 13);
@@ -259,14 +265,16 @@ static void repeated_ids_need_one_record_each(void **state)
     size_t first_len = 44 + (((size_t)body[40] << 24) | ((size_t)body[41] << 16) |
                              ((size_t)body[42] << 8) | body[43]);
     const char *twice[] = {small->req.ids[0], small->req.ids[0]};
-    struct seen seen = {0};
+    struct seen seen = {.ids = twice};
     struct seaf_packfs *packfs = NULL;
     assert_int_equal(seaf_packfs_new(twice, 2, on_record, &seen, &packfs), SEAF_OK);
     assert_int_equal(seaf_packfs_feed(packfs, body, first_len), SEAF_OK);
     assert_true(seaf_packfs_received(packfs, 0));
     assert_false(seaf_packfs_received(packfs, 1));
+    assert_int_equal(seen.last_index, 0);
     assert_int_equal(seaf_packfs_feed(packfs, body, first_len), SEAF_OK);
     assert_true(seaf_packfs_received(packfs, 1));
+    assert_int_equal(seen.last_index, 1);
     assert_int_equal(seaf_packfs_feed(packfs, body, first_len), SEAF_ERR_PROTOCOL);
     assert_int_equal(seen.records, 2);
     seaf_packfs_free(packfs);
