@@ -49,6 +49,14 @@ def vectors_server(tmp_path_factory, vectors_dir):
 
 
 @pytest.fixture
+def fault_server(server_factory):
+    """A server of the test's own over the shared vectors storage (read-only) with the vectors
+    state, free to get faults injected, be stopped or made unreachable; stopped in teardown."""
+    return server_factory(state=state_from_vectors(VECTORS_DIR),
+                          storage=str(pathlib.Path(VECTORS_DIR) / "storage"))
+
+
+@pytest.fixture
 def server_factory(tmp_path):
     """make(state=None, storage=None, copy_vectors=False, **kw) -> a started SeafServer.
 

@@ -248,13 +248,11 @@ def test_keys_stay_in_memory_unless_save_keys(small_demo_server, mount_factory,
     assert not key_file.exists()
 
 
-def test_unlock_and_read_offline_from_the_cache(server_factory, mount_factory):
+def test_unlock_and_read_offline_from_the_cache(fault_server, mount_factory):
     """The password check needs no server: after a first session cached the metadata and the
     blocks of Secret, a mount started while the server is down unlocks it (the head commit comes
     from the cache) and reads every file; a wrong password is still refused."""
-    from seafserver.vectors import state_from_vectors
-    server = server_factory(state=state_from_vectors(VECTORS_DIR),
-                            storage=str(VECTORS / "storage"))
+    server = fault_server
     mount = mount_factory(server, connect_timeout=2, timeout=3)
     assert unlock(mount, "Secret").returncode == 0
     source = VECTORS / "plain" / "Secret"

@@ -15,12 +15,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from mount_fixture import (block_gets, file_layout, mount_factory,  # noqa: E402
                            read_with_bound)
 from seafserver.testing import VECTORS_DIR  # noqa: E402
-from seafserver.vectors import state_from_vectors  # noqa: E402
+from seafserver.vectors import DOCS_REPO_ID  # noqa: E402
 
 assert mount_factory  # a fixture, used by name
 VECTORS = pathlib.Path(VECTORS_DIR)
 PLAIN_DOCS = VECTORS / "plain" / "Docs"
-DOCS_ID = "c4910f68-4419-472d-8790-7d453cca13f4"
+DOCS_ID = DOCS_REPO_ID
 TIMEOUTS = {"connect_timeout": 2, "timeout": 3}
 # Upper bound for any read under faults (timeouts plus retries plus a loaded machine).
 READ_BOUND_S = 60
@@ -39,11 +39,6 @@ TRANSIENT_FAULTS = {
 MUST_RETRY = {"latency", "503-burst-blocks", "503-burst-pack-fs", "reset-mid-body"}
 
 
-@pytest.fixture
-def docs_server(server_factory):
-    return server_factory(state=state_from_vectors(VECTORS_DIR), storage=str(VECTORS / "storage"))
-
-
 def read_checked(mount, rel):
     """The bytes read from the mount (None on an I/O error); never different from the source."""
     data, error = read_with_bound(mount.path("Docs", rel), READ_BOUND_S)
@@ -55,45 +50,45 @@ def read_checked(mount, rel):
 
 
 @pytest.mark.parametrize("fault", sorted(TRANSIENT_FAULTS))
-def test_transient_fault_never_gives_wrong_bytes(fault, docs_server, mount_factory):
-    mount = mount_factory(docs_server, **TIMEOUTS)
-    docs_server.set_faults(**TRANSIENT_FAULTS[fault])
+def test_transient_fault_never_gives_wrong_bytes(fault, fault_server, mount_factory):
+    mount = mount_factory(fault_server, **TIMEOUTS)
+    fault_server.set_faults(**TRANSIENT_FAULTS[fault])
     results = {rel: read_checked(mount, rel) for rel in FILES}
     if fault in MUST_RETRY:
         failed = sorted(rel for rel, data in results.items() if data is None)
         assert not failed, "%s: EIO instead of a retry for %s\n%s" % (fault, failed,
                                                                       mount.log_tail())
-    docs_server.clear_faults()
+    fault_server.clear_faults()
     for rel in FILES:
         assert read_checked(mount, rel) is not None
 
 
-def test_corrupted_block_is_eio_and_not_cached(docs_server, mount_factory):
-    mount = mount_factory(docs_server, **TIMEOUTS)
+def test_corrupted_block_is_eio_and_not_cached(fault_server, mount_factory):
+    mount = mount_factory(fault_server, **TIMEOUTS)
     rel = "exact-1MiB.bin"
-    _, blocks = file_layout(docs_server, DOCS_ID, "/" + rel)
+    _, blocks = file_layout(fault_server, DOCS_ID, "/" + rel)
     assert len(blocks) == 1
     block_id = blocks[0][0]
-    docs_server.set_faults(corrupt_block={"block_id": block_id})
+    fault_server.set_faults(corrupt_block={"block_id": block_id})
     data, error = read_with_bound(mount.path("Docs", rel), READ_BOUND_S)
     assert data is None, "a corrupted block was returned as file content"
     assert error.errno == errno.EIO, error
     assert os.getxattr(mount.path("Docs", rel), "user.seafs.cached") == b"0"
-    docs_server.clear_faults()
-    docs_server.reset_counters()
+    fault_server.clear_faults()
+    fault_server.reset_counters()
     assert read_checked(mount, rel) is not None
-    assert block_gets(docs_server).get(block_id, 0) >= 1, "the corrupted block was cached"
+    assert block_gets(fault_server).get(block_id, 0) >= 1, "the corrupted block was cached"
 
 
-def test_stalled_download_fails_within_the_timeout(docs_server, mount_factory):
-    mount = mount_factory(docs_server, **TIMEOUTS)
+def test_stalled_download_fails_within_the_timeout(fault_server, mount_factory):
+    mount = mount_factory(fault_server, **TIMEOUTS)
     rel = "1MiB-plus-1.bin"
     mount.path("Docs", rel).stat()
-    docs_server.set_faults(stall={"after_bytes": 10, "match": "/block/"})
+    fault_server.set_faults(stall={"after_bytes": 10, "match": "/block/"})
     try:
         data, error = read_with_bound(mount.path("Docs", rel), READ_BOUND_S)
     finally:
-        docs_server.clear_faults()  # releases the stalled responses
+        fault_server.clear_faults()  # releases the stalled responses
     assert data is None, "a stalled block download returned content"
     assert error.errno == errno.EIO, error
     assert read_checked(mount, rel) is not None

@@ -18,7 +18,6 @@ from mount_fixture import (assert_same_tree, demo_data, demo_server, file_differ
                            mount_factory, read_with_bound, vector_empty_dirs)
 from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
-from seafserver.vectors import state_from_vectors  # noqa: E402
 
 assert mount_factory  # a fixture, used by name
 VECTORS = pathlib.Path(VECTORS_DIR)
@@ -31,11 +30,6 @@ RECOVERY_BOUND_S = 60
 CACHED = ["exact-4096.bin", "one-byte.bin", "photos 2024/file-012.txt"]
 UNCACHED = ["exact-1MiB.bin", "1MiB-plus-1.bin"]
 OFFLINE_ERRORS = (errno.EIO, errno.EHOSTDOWN)
-
-
-@pytest.fixture
-def docs_server(server_factory):
-    return server_factory(state=state_from_vectors(VECTORS_DIR), storage=str(VECTORS / "storage"))
 
 
 def assert_offline_error(path):
@@ -52,12 +46,12 @@ def warm_up(mount):
     return listing
 
 
-def test_offline_start_reads_cached_files(docs_server, mount_factory):
-    mount = mount_factory(docs_server, **TIMEOUTS)
+def test_offline_start_reads_cached_files(fault_server, mount_factory):
+    mount = mount_factory(fault_server, **TIMEOUTS)
     listing = warm_up(mount)
     assert mount.stop() == ""
 
-    docs_server.stop()
+    fault_server.stop()
     mount.start()
     assert "Docs" in os.listdir(mount.mountpoint)
     assert sorted(str(p.relative_to(mount.path("Docs")))
@@ -66,19 +60,19 @@ def test_offline_start_reads_cached_files(docs_server, mount_factory):
         assert not file_differs(PLAIN_DOCS / rel, mount.path("Docs", rel))
     assert_offline_error(mount.path("Docs", UNCACHED[0]))
 
-    docs_server.start()
+    fault_server.start()
     assert_reads_again(mount, UNCACHED[0])
 
 
-def test_server_loss_while_mounted(docs_server, mount_factory):
-    mount = mount_factory(docs_server, **TIMEOUTS)
+def test_server_loss_while_mounted(fault_server, mount_factory):
+    mount = mount_factory(fault_server, **TIMEOUTS)
     warm_up(mount)
-    docs_server.unreachable()
+    fault_server.unreachable()
     for rel in CACHED:
         assert not file_differs(PLAIN_DOCS / rel, mount.path("Docs", rel))
     for rel in UNCACHED:
         assert_offline_error(mount.path("Docs", rel))
-    docs_server.reachable()
+    fault_server.reachable()
     for rel in UNCACHED:
         assert_reads_again(mount, rel)
     assert_same_tree(PLAIN_DOCS, mount.path("Docs"), check_mtimes=False,

@@ -29,7 +29,6 @@ from mount_fixture import assert_same_tree, tree_entries, vector_empty_dirs  # n
 # seafserver is importable through conftest.py, which puts tests/server on sys.path.
 from seafserver import demo  # noqa: E402
 from seafserver.testing import VECTORS_DIR  # noqa: E402
-from seafserver.vectors import state_from_vectors  # noqa: E402
 
 pytestmark = pytest.mark.skipif(seafcli.missing_client_reason() is not None,
                                 reason=seafcli.missing_client_reason() or "")
@@ -204,13 +203,8 @@ def test_official_client_used_the_sync_protocol_and_uploaded_nothing(checkouts, 
     assert not failures, f"server errors during the client's sync: {failures[:10]}"
 
 
-def vectors_only_server(server_factory):
-    """A server of the vector libraries only, for tests that need no demo data."""
-    return server_factory(state=state_from_vectors(str(VECTORS)), storage=str(VECTORS / "storage"))
-
-
-def test_official_client_refuses_encrypted_library_with_wrong_password(server_factory):
-    server = vectors_only_server(server_factory)
+def test_official_client_refuses_encrypted_library_with_wrong_password(fault_server):
+    server = fault_server  # the vector libraries only: no demo data needed
     secret = vector_repos()["Secret"]
     client = seafcli.SeafileClient()
     try:
@@ -225,10 +219,10 @@ def test_official_client_refuses_encrypted_library_with_wrong_password(server_fa
         client.remove()
 
 
-def test_client_failure_is_reported_with_both_logs(server_factory):
+def test_client_failure_is_reported_with_both_logs(fault_server):
     """A block GET answered 500 makes the client give up; the driver must fail at once with the
     client's error, the daemon log and the server's request log (what a failing run shows)."""
-    server = vectors_only_server(server_factory)
+    server = fault_server
     server.set_faults(error={"status": 500, "match": "/block/"})
     docs = vector_repos()["Docs"]
     client = seafcli.SeafileClient()

@@ -7,10 +7,10 @@ import pytest
 
 from replay import send
 from seafserver.testing import VECTORS_DIR
-from seafserver.vectors import captured_ids
+from seafserver.vectors import DOCS_REPO_ID, captured_ids
 
 IDS = captured_ids(VECTORS_DIR)
-DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+DOCS = DOCS_REPO_ID
 SECRET = "c8d1b0af-b71e-4f9c-8c07-9aa91e318d46"
 HEAD = IDS["HEAD"]
 TD = {"Seafile-Repo-Token": IDS["TD"]}

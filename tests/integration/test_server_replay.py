@@ -10,11 +10,11 @@ import pytest
 
 from replay import load_captures, send
 from seafserver.testing import VECTORS_DIR
-from seafserver.vectors import captured_ids, web_token_entry
+from seafserver.vectors import DOCS_REPO_ID, captured_ids, web_token_entry
 
 CAPTURES = load_captures(pathlib.Path(VECTORS_DIR))
 IDS = captured_ids(VECTORS_DIR)
-DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+DOCS = DOCS_REPO_ID
 # The one-time web token is used up by its first download; it is re-armed before each replay.
 ONE_TIME_WEB_DOWNLOAD = "web-files-download"
 # Headers whose captured value depends on the time of the capture.
@@ -91,7 +91,7 @@ def test_every_capture_is_replayed():
 
 
 def test_download_info_mints_a_working_token_each_call(vectors_server):
-    docs = "c4910f68-4419-472d-8790-7d453cca13f4"
+    docs = DOCS_REPO_ID
     auth = {"Authorization": "Token c7c9bdccbe007033b1d232dd8fcae2e4a6bdec79"}
     tokens = []
     for _ in range(2):

@@ -13,7 +13,7 @@ from syncclient import SyncClient, parse_pack
 from seafserver.objects import EMPTY_SHA1, Commit, SeafFile, compress
 from seafserver.storage import Storage
 from seafserver.testing import PACKAGE_PARENT, PYTHON, VECTORS_DIR, write_state
-from seafserver.vectors import captured_ids
+from seafserver.vectors import DOCS_REPO_ID, captured_ids
 
 REPO = "0a0a0a0a-1111-2222-3333-444444444444"
 TOKEN = "ab" * 20
@@ -78,8 +78,8 @@ def test_pack_fs_stops_at_one_mebibyte_and_the_rest_can_be_fetched(server_factor
 
 def test_fs_id_list_keeps_duplicates_of_objects_at_several_paths(vectors_server):
     ids = json.loads(send(vectors_server.ports["fileserver_port"], "GET",
-                          "/repo/c4910f68-4419-472d-8790-7d453cca13f4/fs-id-list/?server-head="
-                          "549115324a52afbcae8894c85814f1b3723b07c5",
+                          "/repo/%s/fs-id-list/?server-head="
+                          "549115324a52afbcae8894c85814f1b3723b07c5" % DOCS_REPO_ID,
                           {"Seafile-Repo-Token": captured_ids(VECTORS_DIR)["TD"]})[3])
     assert len(ids) > len(set(ids))
 

@@ -8,9 +8,9 @@ import pytest
 
 from replay import send
 from syncclient import SyncClient
-from seafserver.vectors import captured_ids
+from seafserver.vectors import DOCS_REPO_ID, captured_ids
 
-DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+DOCS = DOCS_REPO_ID
 SHARED_RO = "ffcb8cab-919c-42fc-acb5-8811e70ece5b"
 
 

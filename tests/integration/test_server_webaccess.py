@@ -8,12 +8,12 @@ import pytest
 from replay import send
 from seafserver.storage import Storage
 from seafserver.testing import VECTORS_DIR
-from seafserver.vectors import captured_ids
+from seafserver.vectors import DOCS_REPO_ID, captured_ids
 from seafserver.webaccess import parse_range, read_range
 
 IDS = captured_ids(VECTORS_DIR)
 API = {"Authorization": "Token " + IDS["API"]}
-DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+DOCS = DOCS_REPO_ID
 SECRET = "c8d1b0af-b71e-4f9c-8c07-9aa91e318d46"
 README = b"# Docs library\n\nTest content for a Seafile FUSE client.\n"
 

@@ -7,9 +7,9 @@ import tempfile
 import time
 
 from .testing import VECTORS_DIR, SeafServer, write_state
-from .vectors import captured_ids, state_from_vectors
+from .vectors import DOCS_REPO_ID, captured_ids, state_from_vectors
 
-DOCS = "c4910f68-4419-472d-8790-7d453cca13f4"
+DOCS = DOCS_REPO_ID
 BIG_BLOCK = "d69fb62bc316eb134d8781aacea308955a9ce970"
 
 
