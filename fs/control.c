@@ -184,13 +184,18 @@ bool control_peer_allowed(uid_t peer, uid_t owner)
     return peer == owner || peer == 0;
 }
 
+char *control_json_line(json_t *value)
+{
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    return text;
+}
+
 /* {"ok": false, "error": code, "message": message} as text. */
 static char *error_reply(const char *code, const char *message)
 {
-    json_t *reply = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", code, "message", message);
-    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-    json_decref(reply);
-    return text;
+    return control_json_line(
+        json_pack("{s:b, s:s, s:s}", "ok", 0, "error", code, "message", message));
 }
 
 /* The reply for a handler's result. */
@@ -198,10 +203,7 @@ static char *result_reply(int rc, const char *message)
 {
     if (rc != 0)
         return error_reply(control_error_code(rc), message);
-    json_t *reply = json_pack("{s:b, s:s}", "ok", 1, "message", message);
-    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-    json_decref(reply);
-    return text;
+    return control_json_line(json_pack("{s:b, s:s}", "ok", 1, "message", message));
 }
 
 /* The library argument of a request, or NULL (then *reply is set). */
@@ -219,10 +221,8 @@ static char *handle_status(const struct control_handlers *h)
     json_t *status = h->status(h->ctx);
     if (!status)
         return error_reply("failed", "out of memory");
-    json_t *reply = json_pack("{s:b, s:s, s:o}", "ok", 1, "message", "", "status", status);
-    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-    json_decref(reply);
-    return text;
+    return control_json_line(
+        json_pack("{s:b, s:s, s:o}", "ok", 1, "message", "", "status", status));
 }
 
 static char *handle_unlock(const struct control_handlers *h, json_t *request)

@@ -81,6 +81,9 @@ const char *control_error_code(int neg_errno);
  * newline; NULL only when out of memory). A password in the request is wiped from the parsed
  * request; the caller wipes line. Never logs the password. */
 char *control_handle_line(const struct control_handlers *handlers, const char *line);
+/* value (a reference the call takes; NULL when building it failed) as one compact line of
+ * text, malloc'd; NULL when value is NULL or out of memory. */
+char *control_json_line(json_t *value);
 /* Whether a peer of this uid may talk to the daemon of owner: the same uid or root. */
 bool control_peer_allowed(uid_t peer, uid_t owner);
 

@@ -565,13 +565,11 @@ static char *read_password(const struct ctl_args *a)
 static char *unlock_request(const char *library, const char *password)
 {
     json_t *pw = json_string(password);
-    json_t *request =
-        json_pack("{s:s, s:s, s:O}", "request", "unlock", "library", library, "password", pw);
-    char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
+    char *text = control_json_line(
+        json_pack("{s:s, s:s, s:O}", "request", "unlock", "library", library, "password", pw));
     if (pw)
         explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
     json_decref(pw);
-    json_decref(request);
     return text;
 }
 
@@ -589,9 +587,8 @@ static int lock_or_unlock(const struct ctl_args *a)
         request = unlock_request(a->library, password);
         credentials_free_secret(password);
     } else {
-        json_t *r = json_pack("{s:s, s:s}", "request", "lock", "library", a->library);
-        request = r ? json_dumps(r, JSON_COMPACT) : NULL;
-        json_decref(r);
+        request =
+            control_json_line(json_pack("{s:s, s:s}", "request", "lock", "library", a->library));
     }
     if (!request) {
         fprintf(stderr, "seafs: out of memory\n");

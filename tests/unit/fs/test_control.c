@@ -384,6 +384,11 @@ static void test_error_codes_and_peers(void **state)
     assert_string_equal(control_error_code(-EHOSTDOWN), "unavailable");
     assert_string_equal(control_error_code(-EIO), "unavailable");
     assert_string_equal(control_error_code(-ENOMEM), "failed");
+    char *line = control_json_line(json_pack("{s:s, s:i}", "request", "lock", "n", 2));
+    assert_non_null(line);
+    assert_string_equal(line, "{\"request\":\"lock\",\"n\":2}"); /* one compact line */
+    free(line);
+    assert_null(control_json_line(NULL)); /* a failed json_pack */
     assert_true(control_peer_allowed(1000, 1000));
     assert_true(control_peer_allowed(0, 1000));
     assert_false(control_peer_allowed(1001, 1000));
