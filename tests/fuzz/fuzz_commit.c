@@ -1,7 +1,9 @@
 /* libFuzzer target for the commit parser: any input either parses into a commit whose ids can be
- * computed, or is refused with an error. */
+ * computed (anything else aborts, which the fuzzer reports), or is refused with an error. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "seaf_commit.h"
 
@@ -14,8 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (seaf_commit_parse((const char *)data, size, &commit, &msg) != SEAF_OK)
         return 0;
     char id[SEAF_ID_LEN + 1];
-    seaf_commit_compute_id(commit, SEAF_COMMIT_ID_C, id);
-    seaf_commit_compute_id(commit, SEAF_COMMIT_ID_GO, id);
+    if (seaf_commit_compute_id(commit, SEAF_COMMIT_ID_C, id) != SEAF_OK ||
+        !seaf_id_valid(id, strlen(id)))
+        abort();
+    if (seaf_commit_compute_id(commit, SEAF_COMMIT_ID_GO, id) != SEAF_OK ||
+        !seaf_id_valid(id, strlen(id)))
+        abort();
     seaf_commit_free(commit);
     return 0;
 }

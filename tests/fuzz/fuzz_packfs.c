@@ -1,8 +1,11 @@
 /* libFuzzer target for the pack-fs body parser. Input layout: 1 byte chunk size (0 = whole body
  * at once), 1 byte number of requested ids n, n * 40 bytes of requested ids, then the body. Each
- * record is also handed to the fs-object parser, as the client does. */
+ * record is also handed to the fs-object parser, as the client does. Aborts (a finding) when a
+ * record comes with the position of another id, or when the received positions, their count and
+ * the delivered records disagree. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "seaf_fsobj.h"
@@ -10,11 +13,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What the callback saw: the request (to check positions) and the records delivered. */
+struct delivered {
+    const char *const *ids;
+    size_t n_ids;
+    size_t records;
+};
+
 static seaf_err on_record(void *ctx, size_t index, const char *id, const unsigned char *data,
                           size_t len)
 {
-    (void)ctx;
-    (void)index;
+    struct delivered *seen = ctx;
+    if (index >= seen->n_ids || strcmp(seen->ids[index], id) != 0)
+        abort(); /* a record must fill the position of its own id */
+    seen->records++;
     struct seaf_fsobj *obj = NULL;
     seaf_fsobj_parse(data, len, id, &obj, NULL);
     seaf_fsobj_free(obj);
@@ -37,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         id_ptrs[i] = ids[i];
     }
     struct seaf_packfs *packfs = NULL;
-    if (seaf_packfs_new(id_ptrs, n_ids, on_record, NULL, &packfs) != SEAF_OK)
+    struct delivered seen = {.ids = id_ptrs, .n_ids = n_ids};
+    if (seaf_packfs_new(id_ptrs, n_ids, on_record, &seen, &packfs) != SEAF_OK)
         return 0;
     const uint8_t *body = data + 2 + n_ids * SEAF_ID_LEN;
     size_t len = size - 2 - n_ids * SEAF_ID_LEN;
@@ -46,9 +59,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (seaf_packfs_feed(packfs, body + off, n) != SEAF_OK)
             break;
     }
-    seaf_packfs_finish(packfs);
+    seaf_err finished = seaf_packfs_finish(packfs);
+    /* The received positions agree with the count, and every delivered record filled one (a
+     * record whose header arrived but whose data did not is received, not delivered). */
+    size_t received = 0;
     for (size_t i = 0; i < n_ids; i++)
-        seaf_packfs_received(packfs, i);
+        received += seaf_packfs_received(packfs, i);
+    if (received != seaf_packfs_n_received(packfs) || seen.records > received ||
+        seaf_packfs_received(packfs, n_ids))
+        abort();
+    /* A cleanly finished body delivered exactly the positions it filled, at least one. */
+    if (finished == SEAF_OK && (seen.records != received || received == 0))
+        abort();
     seaf_packfs_free(packfs);
     return 0;
 }

@@ -354,6 +354,7 @@ static void test_buffer_limit(void **state)
     http_buffer_init(&buffer, 9);
     sink = http_buffer_sink(&buffer);
     assert_int_equal(run_get(&s, 3, 5, &sink, &response, NULL), SEAF_ERR_PROTOCOL);
+    assert_int_equal(response.attempts, 1); /* a sink's refusal is final, never retried */
     http_buffer_release(&buffer);
 }
 
