@@ -11,8 +11,9 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 import threading
+
+from .testing import write_json
 
 UNLIMITED_QUOTA = -2
 
@@ -103,14 +104,8 @@ class State:
 
     def save(self):
         with self.lock:
-            directory = os.path.dirname(self.path)
-            os.makedirs(directory, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".state-")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self._data, f, indent=1, sort_keys=True, ensure_ascii=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            write_json(self.path, self._data)
             self._stamp = self._file_stamp()
 
     def snapshot(self):

@@ -11,6 +11,7 @@ import os
 import select
 import signal
 import subprocess
+import tempfile
 import urllib.request
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,10 +35,26 @@ class ServerError(RuntimeError):
     """The server process did not start, or the control API refused a request."""
 
 
+def write_json(path, value):
+    """Writes value as JSON to path atomically (a temporary file in the same directory, synced,
+    then renamed over it): a reader, such as a running server, never sees a partly written
+    file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(value, f, indent=1, sort_keys=True, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def write_state(data_dir, state):
+    """Writes state (the state.json shape) into data_dir, atomically."""
     os.makedirs(data_dir, exist_ok=True)
-    with open(os.path.join(data_dir, "state.json"), "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=1, ensure_ascii=False)
+    write_json(os.path.join(data_dir, "state.json"), state)
 
 
 class SeafServer:
