@@ -13,9 +13,10 @@ import uuid
 
 import pytest
 
+import mount_fixture
 from replay import send
 from syncclient import SyncClient
-from seafserver import builder, cdc, crypto, demo
+from seafserver import builder, crypto, demo
 from seafserver.objects import Commit, SeafFile, parse_stored_fs_object
 from seafserver.storage import Storage
 from seafserver.testing import VECTORS_DIR, SeafServer
@@ -413,14 +414,11 @@ def test_rename_keeps_the_pwd_hash_fields(tmp_path):
 
 @pytest.fixture(scope="module")
 def encrypted_demo(tmp_path_factory):
-    """The small demo's encrypted libraries, built alone: (data dir, sources dir)."""
-    if cdc.find_tool() is None:
-        pytest.skip("seafs-cdc is not built (cmake --build build): multi-block.bin would be "
-                    "chunked in Python for minutes")
-    data = tmp_path_factory.mktemp("encrypted-demo")
+    """(data dir of the small demo as cached by mount_fixture.demo_data, with its encrypted
+    libraries; a dir with each encrypted library's plaintext source tree)."""
+    data, _ = mount_fixture.demo_data(small=True)
     sources = tmp_path_factory.mktemp("encrypted-demo-sources")
     for name in demo.encrypted_library_names(small=True):
-        demo.build_library(str(data), name, sources)
         demo.write_source(name, sources / name)
     return data, sources
 
@@ -454,7 +452,10 @@ def test_encrypted_demo_library_decrypts_to_its_source(encrypted_demo, name):
 
 def test_encrypted_demo_blocks_hold_no_plaintext(encrypted_demo):
     data, _ = encrypted_demo
-    blocks = [p for p in (data / "storage" / "blocks").rglob("*") if p.is_file()]
-    assert len(blocks) > 4 * len(demo.encrypted_library_names(small=True))
+    names = demo.encrypted_library_names(small=True)
+    blocks = [p for name in names
+              for p in (data / "storage" / "blocks" / demo.demo_repo_id(name)).rglob("*")
+              if p.is_file()]
+    assert len(blocks) > 4 * len(names)
     for path in blocks:
         assert demo.MARKER not in path.read_bytes()
