@@ -56,6 +56,25 @@ static enum library_kind kind_of(const struct seahub_repo *repo)
     return LIBRARY_GROUP;
 }
 
+/* Fills the saved fields of lib (the server's). 0 or -ENOMEM (lib then holds what it could
+ * copy, freed with the list). */
+static int library_init(struct library *lib, const char *id, const char *head, const char *name,
+                        const char *owner, int64_t mtime, enum library_kind kind, bool read_only,
+                        bool encrypted)
+{
+    snprintf(lib->id, sizeof(lib->id), "%s", id);
+    snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
+    lib->name = strdup(name);
+    lib->owner = strdup(owner);
+    lib->mtime = mtime;
+    lib->kind = kind;
+    lib->read_only = read_only;
+    lib->encrypted = encrypted;
+    return lib->name && lib->owner ? 0 : -ENOMEM;
+}
+
+static int assign_folders(struct library_list *list, enum seafs_layout layout);
+
 int library_list_from_repos(const struct seahub_repo_list *repos, enum seafs_layout layout,
                             struct library_list *out)
 {
@@ -67,23 +86,17 @@ int library_list_from_repos(const struct seahub_repo_list *repos, enum seafs_lay
         const struct seahub_repo *repo = &repos->repos[i];
         if (!repo->name || repo->version != 1)
             continue;
-        struct library *lib = &out->libs[out->n++];
-        memcpy(lib->id, repo->id, sizeof(lib->id));
-        memcpy(lib->head_commit_id, repo->head_commit_id, sizeof(lib->head_commit_id));
-        lib->kind = kind_of(repo);
+        enum library_kind kind = kind_of(repo);
         const char *owner =
-            lib->kind == LIBRARY_GROUP && repo->group_name ? repo->group_name : repo->owner;
-        lib->name = strdup(repo->name);
-        lib->owner = strdup(owner ? owner : "");
-        lib->mtime = repo->mtime;
-        lib->read_only = repo->read_only;
-        lib->encrypted = repo->encrypted;
-        if (!lib->name || !lib->owner) {
+            kind == LIBRARY_GROUP && repo->group_name ? repo->group_name : repo->owner;
+        if (library_init(&out->libs[out->n++], repo->id, repo->head_commit_id, repo->name,
+                         owner ? owner : "", repo->mtime, kind, repo->read_only,
+                         repo->encrypted) != 0) {
             library_list_release(out);
             return -ENOMEM;
         }
     }
-    return library_list_assign_folders(out, layout);
+    return assign_folders(out, layout);
 }
 
 /* A name usable as a file name, else "<fallback>-<8 id chars>". */
@@ -185,7 +198,11 @@ static int resolve_clash(struct library *const *sorted, size_t n, struct library
     return rc;
 }
 
-int library_list_assign_folders(struct library_list *list, enum seafs_layout layout)
+/* Sets folder (and category) of every library: names that cannot be file names become
+ * "library-<id prefix>"; equal names in one parent keep the name for the first in the order
+ * (kind, owner, id) and get " (owner)" appended for the others, or " (<8 id chars>)" when that
+ * still clashes. Deterministic for any input order. 0 or -ENOMEM. */
+static int assign_folders(struct library_list *list, enum seafs_layout layout)
 {
     if (list->n == 0)
         return 0;
@@ -304,21 +321,12 @@ int library_list_load(const char *path, enum seafs_layout layout, struct library
             rc = -EINVAL;
             goto out;
         }
-        struct library *lib = &out->libs[out->n++];
-        memcpy(lib->id, id, sizeof(lib->id));
-        memcpy(lib->head_commit_id, head, sizeof(lib->head_commit_id));
-        lib->name = strdup(name);
-        lib->owner = strdup(owner);
-        lib->mtime = mtime;
-        lib->kind = (enum library_kind)kind;
-        lib->read_only = read_only;
-        lib->encrypted = encrypted;
-        if (!lib->name || !lib->owner) {
-            rc = -ENOMEM;
+        rc = library_init(&out->libs[out->n++], id, head, name, owner, mtime,
+                          (enum library_kind)kind, read_only, encrypted);
+        if (rc)
             goto out;
-        }
     }
-    rc = library_list_assign_folders(out, layout);
+    rc = assign_folders(out, layout);
 out:
     json_decref(array);
     if (rc)

@@ -43,14 +43,12 @@ struct library_list {
 };
 
 /* Builds the list from the server's answer (libraries without a name -- corrupted -- and of
- * repo versions other than 1 are left out), then assigns folders for layout. 0 or -ENOMEM. */
+ * repo versions other than 1 are left out), then assigns folders for layout: names that cannot
+ * be file names become "library-<id prefix>"; equal names in one parent keep the name for the
+ * first in the order (kind, owner, id) and get " (owner)" appended for the others, or
+ * " (<8 id chars>)" when that still clashes. Deterministic for any input order. 0 or -ENOMEM. */
 int library_list_from_repos(const struct seahub_repo_list *repos, enum seafs_layout layout,
                             struct library_list *out);
-/* Sets folder (and category) of every library: names that cannot be file names become
- * "library-<id prefix>"; equal names in one parent keep the name for the first in the order
- * (kind, owner, id) and get " (owner)" appended for the others, or " (<8 id chars>)" when that
- * still clashes. Deterministic for any input order. 0 or -ENOMEM. */
-int library_list_assign_folders(struct library_list *list, enum seafs_layout layout);
 /* The library with this id, or NULL. */
 struct library *library_list_find(const struct library_list *list, const char *id);
 /* Saves to path (JSON, mode 0600, atomically). 0 or -errno. */

@@ -58,7 +58,8 @@ void log_use_syslog(void)
     atomic_store(&to_syslog, true);
 }
 
-bool log_enabled(int level)
+/* Whether messages of level are written (debug ones only with -d). */
+static bool log_enabled(int level)
 {
     return level != LOG_DEBUG || atomic_load(&debug_enabled);
 }

@@ -17,8 +17,6 @@
 void log_init(bool debug);
 /* From now on messages go to syslog (ident "seafs", facility daemon). */
 void log_use_syslog(void);
-/* Whether messages of level would be written (check before building costly arguments). */
-bool log_enabled(int level);
 /* Writes one message (no trailing newline needed). */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An http_log_fn for net/'s pool (ctx unused): forwards errors and warnings
