@@ -207,21 +207,19 @@ static int parse_one(struct seafs_options *o, const char *opt, char *err, size_t
             o->allow_other = true;
             return append_fuse_opt(o, "allow_other", err, err_size);
         }
-        if (strcmp(name, "insecure") == 0) {
-            o->insecure = true;
-            return 0;
-        }
-        if (strcmp(name, "debug") == 0) {
-            o->debug = true;
-            return 0;
-        }
-        if (strcmp(name, "save_keys") == 0) {
-            o->save_keys = true;
-            return 0;
-        }
-        if (strcmp(name, "foreground") == 0) {
-            o->foreground = true;
-            return 0;
+        /* Flags of seafs's own, not passed to libfuse. */
+        const struct {
+            const char *name;
+            bool *field;
+        } flags[] = {{"insecure", &o->insecure},
+                     {"debug", &o->debug},
+                     {"save_keys", &o->save_keys},
+                     {"foreground", &o->foreground}};
+        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+            if (strcmp(name, flags[i].name) == 0) {
+                *flags[i].field = true;
+                return 0;
+            }
         }
         return fail(err, err_size, "unknown option '%s' (see seafs --help)", opt);
     }

@@ -46,9 +46,9 @@ struct seafs_options {
     char *fuse_opts;          /* comma list of options handed to libfuse ("" when none) */
 };
 
-/* Fills o with the defaults (uid/gid of the caller, umask 022, 10 GiB cache, 30 s polling,
- * 10 s connect / 30 s transfer timeouts, 4 connections, 8 MiB... see options_print_help).
- * Allocates nothing. */
+/* Fills o with the defaults (see options_print_help): uid/gid of the caller, umask 022, flat
+ * layout, 10 GiB cache, 64 MiB read-ahead window, 30 s polling, 10 s connect / 30 s transfer
+ * timeouts, 8 connections per host. Allocates nothing. */
 void options_init(struct seafs_options *o);
 /* Parses argv into o (after options_init). Returns 0, or -1 with a one-line reason in err.
  * SERVER_URL and MOUNTPOINT are required unless --help or --version was given. */

@@ -65,7 +65,29 @@ static void test_defaults_and_flags(void **state)
     assert_true(o.debug);
     assert_true(o.foreground);
     assert_false(o.insecure);
+    assert_false(o.save_keys);
+    assert_int_equal(o.connections, 8);
+    assert_int_equal(o.readahead, 64ULL << 20);
+    assert_int_equal(o.cache_size, 10ULL << 30);
+    assert_int_equal(o.connect_timeout, 10);
+    assert_int_equal(o.timeout, 30);
     assert_string_equal(o.fuse_opts, "");
+    options_release(&o);
+
+    /* The -o flags of seafs's own, each setting only its field and none going to FUSE. */
+    char *flag_argv[] = {"seafs", "http://h:8000", "/m", "-o", "user=bob,save_keys,debug"};
+    assert_int_equal(parse(&o, err, 5, flag_argv), 0);
+    assert_true(o.save_keys);
+    assert_true(o.debug);
+    assert_false(o.foreground);
+    assert_false(o.insecure);
+    assert_string_equal(o.fuse_opts, "");
+    options_release(&o);
+    flag_argv[4] = "user=bob,foreground";
+    assert_int_equal(parse(&o, err, 5, flag_argv), 0);
+    assert_true(o.foreground);
+    assert_false(o.debug);
+    assert_false(o.save_keys);
     options_release(&o);
 }
 
