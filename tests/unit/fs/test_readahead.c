@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "readahead.h"
 
@@ -64,6 +63,7 @@ static void test_window_bounded_by_file_and_option(void **state)
 struct counter {
     pthread_mutex_t lock;
     pthread_cond_t done;
+    int started; /* jobs a worker has taken */
     int runs;
     char last[64];
     int gate; /* workers wait while gate == 0 */
@@ -75,6 +75,8 @@ static void count_job(void *ctx, enum prefetch_kind kind, const char *repo_id, c
     (void)repo_id;
     (void)kind;
     pthread_mutex_lock(&c->lock);
+    c->started++;
+    pthread_cond_broadcast(&c->done);
     while (!c->gate)
         pthread_cond_wait(&c->done, &c->lock);
     c->runs++;
@@ -94,13 +96,16 @@ static void test_pool_dedups_and_bounds(void **state)
     /* The single worker takes the first job and blocks on the gate; then the queue fills. */
     assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-0"));
     pthread_mutex_lock(&c.lock);
+    while (c.started < 1)
+        pthread_cond_wait(&c.done, &c.lock);
     pthread_mutex_unlock(&c.lock);
-    usleep(50000);
     assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1"));
     assert_false(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1")); /* already queued */
     bool third = prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-2");
     bool fourth = prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-3");
     assert_false(third && fourth); /* queue of 2 is bounded */
+    assert_true(third);            /* block-0 left the queue: room for two */
+    assert_false(fourth);
     pthread_mutex_lock(&c.lock);
     c.gate = 1;
     pthread_cond_broadcast(&c.done);
