@@ -234,15 +234,6 @@ struct id_list {
     size_t cap;
 };
 
-static bool cached(struct tree *tree, const char *id)
-{
-    struct cache_handle *h = NULL;
-    if (cache_open(tree->cache, CACHE_KIND_FS, id, &h) != SEAF_OK)
-        return false;
-    cache_close(h);
-    return true;
-}
-
 /* Appends id to list, growing it; false when out of memory. */
 static bool id_list_push(struct id_list *list, const char *id)
 {
@@ -264,7 +255,7 @@ static void collect_children(struct tree *tree, const struct seaf_dir *dir, stru
 {
     for (size_t i = 0; i < dir->n_entries && list->n < limit; i++) {
         const char *id = dir->entries[i].id;
-        if (strcmp(id, SEAF_EMPTY_ID) == 0 || cached(tree, id))
+        if (strcmp(id, SEAF_EMPTY_ID) == 0 || cache_contains(tree->cache, CACHE_KIND_FS, id))
             continue;
         if (!id_list_push(list, id))
             return;
