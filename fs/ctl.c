@@ -110,52 +110,15 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 
 /* ---- finding the socket ---------------------------------------------------------------- */
 
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape_mountinfo(char *s)
-{
-    char *out = s;
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-            s[3] >= '0' && s[3] <= '7') {
-            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            s += 3;
-        } else {
-            *out++ = *s;
-        }
-    }
-    *out = '\0';
-}
-
 /* Whether path is a seafs mount point (the last one mounted there); *owner gets the mounting
  * uid from FUSE's user_id= super option. */
 static bool seafs_mount_owner(const char *path, uid_t *owner)
 {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
+    struct control_mount mount;
+    if (!control_find_mount(CONTROL_MOUNTINFO, path, &mount))
         return false;
-    char *line = NULL;
-    size_t cap = 0;
-    bool found = false;
-    while (getline(&line, &cap, f) > 0) {
-        char *save = NULL, *fields[16];
-        int n = 0;
-        for (char *t = strtok_r(line, " \n", &save); t && n < 16; t = strtok_r(NULL, " \n", &save))
-            fields[n++] = t;
-        int dash = 6;
-        while (dash < n && strcmp(fields[dash], "-") != 0)
-            dash++;
-        if (n < 5 || dash + 1 >= n)
-            continue;
-        unescape_mountinfo(fields[4]);
-        if (strcmp(fields[4], path) != 0)
-            continue;
-        found = strcmp(fields[dash + 1], "fuse.seafs") == 0;
-        const char *uid = dash + 3 < n ? strstr(fields[dash + 3], "user_id=") : NULL;
-        *owner = uid ? (uid_t)strtoul(uid + 8, NULL, 10) : getuid();
-    }
-    free(line);
-    fclose(f);
-    return found;
+    *owner = mount.owner;
+    return strcmp(mount.fstype, "fuse.seafs") == 0;
 }
 
 enum lookup { LOOKUP_FOUND, LOOKUP_NONE, LOOKUP_DENIED };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "log.h"
 
 /* The kernel reads ahead only 128 KiB on FUSE mounts; a larger window (set through the mount's
@@ -18,34 +19,11 @@ void kernel_readahead_widen(const char *mountpoint, uint64_t readahead)
     char real[4096];
     if (readahead == 0 || !realpath(mountpoint, real))
         return;
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
-        return;
-    char line[8192], dev[64] = "";
-    while (fgets(line, sizeof(line), f)) {
-        char mount_dev[64], mount_point[4096];
-        if (sscanf(line, "%*s %*s %63s %*s %4095s", mount_dev, mount_point) != 2)
-            continue;
-        /* mountinfo escapes space, tab, newline and backslash as \ooo */
-        char unescaped[4096];
-        size_t n = 0;
-        for (const char *p = mount_point; *p && n + 1 < sizeof(unescaped); p++) {
-            if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
-                unescaped[n++] = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-                p += 3;
-            } else {
-                unescaped[n++] = *p;
-            }
-        }
-        unescaped[n] = '\0';
-        if (strcmp(unescaped, real) == 0)
-            snprintf(dev, sizeof(dev), "%s", mount_dev); /* the last (topmost) one wins */
-    }
-    fclose(f);
-    if (!dev[0])
+    struct control_mount mount;
+    if (!control_find_mount(CONTROL_MOUNTINFO, real, &mount))
         return;
     char path[128];
-    snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+    snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", mount.dev);
     FILE *ra = fopen(path, "we");
     if (!ra)
         return;

@@ -167,6 +167,41 @@ static void test_socket_dirs(void **state)
     remove_tree(xdg);
 }
 
+/* The mountinfo lookup the client and the read-ahead widening share, on a written file: octal
+ * escapes undone, the last mount at a path wins, user_id= gives the owner. */
+static void test_find_mount(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof(path), "%s/mountinfo", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+          "40 22 0:41 / /mnt/my\\040drive rw,nosuid - tmpfs tmpfs rw\n"
+          "41 40 0:52 / /mnt/my\\040drive rw,nosuid,nodev shared:7 - fuse.seafs "
+          "https://h rw,user_id=1234,group_id=100\n"
+          "42 22 0:53 / /mnt/other rw - fuse.sshfs host: rw\n"
+          "broken line\n",
+          f);
+    fclose(f);
+    struct control_mount mount;
+    assert_true(control_find_mount(path, "/mnt/my drive", &mount));
+    assert_string_equal(mount.dev, "0:52");
+    assert_string_equal(mount.fstype, "fuse.seafs");
+    assert_int_equal(mount.owner, 1234);
+    assert_true(control_find_mount(path, "/mnt/other", &mount));
+    assert_string_equal(mount.fstype, "fuse.sshfs");
+    assert_int_equal(mount.owner, getuid()); /* no user_id= */
+    assert_true(control_find_mount(path, "/", &mount));
+    assert_string_equal(mount.dev, "8:1");
+    assert_false(control_find_mount(path, "/mnt/my\\040drive", &mount)); /* escaped form */
+    assert_false(control_find_mount(path, "/mnt", &mount));
+    snprintf(path, sizeof(path), "%s/missing", dir);
+    assert_false(control_find_mount(path, "/", &mount));
+    remove_tree(dir);
+}
+
 static void test_socket_dirs_xdg_is_run_user(void **state)
 {
     (void)state;
@@ -641,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_dir_problem),
         cmocka_unit_test(test_socket_dirs),
         cmocka_unit_test(test_socket_dirs_xdg_is_run_user),
+        cmocka_unit_test(test_find_mount),
         cmocka_unit_test(test_prepare_dir),
         cmocka_unit_test(test_socket_name),
         cmocka_unit_test(test_mount_path),
