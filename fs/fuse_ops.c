@@ -23,7 +23,7 @@ static struct seafs *fs_of(fuse_req_t req)
 {
     struct seafs *fs = fuse_req_userdata(req);
     if (!atomic_load(&fs->readahead_widened) && !atomic_exchange(&fs->readahead_widened, true))
-        kernel_readahead_widen(fs->opts->mountpoint, fs->opts->readahead);
+        kernel_readahead_widen(fs->mountpoint, fs->opts->readahead);
     return fs;
 }
 

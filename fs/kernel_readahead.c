@@ -16,11 +16,8 @@
  * daemon. It must run after the kernel processed the INIT reply, which caps the window. */
 void kernel_readahead_widen(const char *mountpoint, uint64_t readahead)
 {
-    char real[4096];
-    if (readahead == 0 || !realpath(mountpoint, real))
-        return;
     struct control_mount mount;
-    if (!control_find_mount(CONTROL_MOUNTINFO, real, &mount))
+    if (readahead == 0 || !control_find_mount(CONTROL_MOUNTINFO, mountpoint, &mount))
         return;
     char path[128];
     snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", mount.dev);

@@ -5,8 +5,9 @@
 
 #include <stdint.h>
 
-/* Sets the window of the mount at mountpoint to readahead bytes (128 KiB .. 1 MiB); nothing
- * when readahead is 0. Call after the FUSE INIT exchange (from any request handler). */
+/* Sets the window of the mount at mountpoint (canonical: resolving it here could ask this very
+ * daemon) to readahead bytes (128 KiB .. 1 MiB); nothing when readahead is 0. Call after the FUSE
+ * INIT exchange (from any request handler). */
 void kernel_readahead_widen(const char *mountpoint, uint64_t readahead);
 
 #endif

@@ -308,6 +308,7 @@ static int run_session(struct seafs *fs, int *parent_fd)
         log_msg(LOG_ERR, "mount point %s: %s", o->mountpoint, strerror(-path_rc));
         goto out_destroy;
     }
+    fs->mountpoint = control.mountpoint;
     if (fuse_set_signal_handlers(se) != 0)
         goto out_destroy;
     if (fuse_session_mount(se, o->mountpoint) != 0) {

@@ -32,7 +32,8 @@ struct seafs {
     struct prefetch_pool *prefetch;
     struct library_keys *keys; /* unlocked encrypted libraries */
     struct fuse_session *session;
-    int64_t mounted_at; /* when the mount went live (seconds since the epoch), for status */
+    const char *mountpoint; /* canonical mount point (set before mounting) */
+    int64_t mounted_at;     /* when the mount went live (seconds since the epoch), for status */
 
     pthread_rwlock_t libs_lock;
     struct library_list libs;      /* protected by libs_lock */
