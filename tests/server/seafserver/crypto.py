@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 FIXED_SALT = bytes.fromhex("da9045c306c7cc26")  # v1, v2
-V2_SALT = FIXED_SALT
 KEY_ITERATIONS = 1000
 IV_ITERATIONS = 10
 V1_ITERATIONS = 1 << 19
@@ -287,8 +286,3 @@ def v2_parameters(repo_id, password, secret=None):
     params = new_parameters(repo_id, password, 2, secret=secret)
     return {key: params[key] for key in ("enc_version", "magic", "random_key", "salt")}
 
-
-def v2_file_key(random_key, password):
-    """(key, iv) used for the blocks of an enc v2 library."""
-    fk = file_key({"enc_version": 2, "random_key": random_key}, password)
-    return fk.key, fk.iv

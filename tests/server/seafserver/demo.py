@@ -39,7 +39,7 @@ import uuid
 from . import builder, cdc, crypto, objects
 from .objects import parse_stored_fs_object
 from .storage import Storage
-from .testing import VECTORS_DIR
+from .testing import VECTORS_DIR, write_json
 from .vectors import USERS, state_from_vectors
 
 USER = "user@example.com"
@@ -258,13 +258,6 @@ def _copy_vectors(vectors_dir, data_dir):
     return state
 
 
-def _write_json(path, value):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=1, sort_keys=True, ensure_ascii=False)
-    os.replace(tmp, path)
-
-
 # --- the whole demo ----------------------------------------------------------------------------
 
 def _stamp(small, vectors_dir):
@@ -306,7 +299,7 @@ def build_demo(data_dir, small=False, vectors_dir=DEFAULT_VECTORS, force=False, 
         state = {"accounts": json.loads(json.dumps(USERS)), "libraries": {}, "api_tokens": {},
                  "repo_tokens": {}}
         log("demo: no vectors directory; only the generated libraries")
-    _write_json(data_dir / "state.json", state)
+    write_json(data_dir / "state.json", state)
 
     if cdc.find_tool() is None:
         log("demo: seafs-cdc not built; chunking large files in Python (slow)")
@@ -315,7 +308,7 @@ def build_demo(data_dir, small=False, vectors_dir=DEFAULT_VECTORS, force=False, 
             step = time.monotonic()
             repo_id = build_library(data_dir, name, sources)
             log(f"demo: {name} {repo_id} ({time.monotonic() - step:.1f} s)")
-    _write_json(stamp_path, stamp)
+    write_json(stamp_path, stamp)
     log(f"demo: built in {time.monotonic() - started:.1f} s, "
         f"{_data_size(data_dir) / (1 << 20):.1f} MiB in {data_dir / 'storage'}")
     return {name: demo_repo_id(name) for name in names}
