@@ -39,7 +39,7 @@ UNMOUNT_TIMEOUT_S = 15
 LOG_TAIL_LINES = 40
 # Built demo data is kept here between runs (not under /tmp/seafs*, which other tools clean).
 DEMO_CACHE = pathlib.Path(os.environ.get("SEAFS_MOUNT_TEST_DATA") or "/var/tmp/mountsuite")
-# What the binary prints while the mount is not implemented (fs/main.c); only this skips.
+# What the binary prints while the mount is not implemented (fs/daemon/main.c); only this skips.
 MOUNT_UNAVAILABLE = re.compile(r"mounting is (not part of this build|not available|unavailable)")
 
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "mountinfo.h"
 #include "log.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -185,20 +186,20 @@ static void test_find_mount(void **state)
           "broken line\n",
           f);
     fclose(f);
-    struct control_mount mount;
-    assert_true(control_find_mount(path, "/mnt/my drive", &mount));
+    struct mount_entry mount;
+    assert_true(mountinfo_find(path, "/mnt/my drive", &mount));
     assert_string_equal(mount.dev, "0:52");
     assert_string_equal(mount.fstype, "fuse.seafs");
     assert_int_equal(mount.owner, 1234);
-    assert_true(control_find_mount(path, "/mnt/other", &mount));
+    assert_true(mountinfo_find(path, "/mnt/other", &mount));
     assert_string_equal(mount.fstype, "fuse.sshfs");
     assert_int_equal(mount.owner, getuid()); /* no user_id= */
-    assert_true(control_find_mount(path, "/", &mount));
+    assert_true(mountinfo_find(path, "/", &mount));
     assert_string_equal(mount.dev, "8:1");
-    assert_false(control_find_mount(path, "/mnt/my\\040drive", &mount)); /* escaped form */
-    assert_false(control_find_mount(path, "/mnt", &mount));
+    assert_false(mountinfo_find(path, "/mnt/my\\040drive", &mount)); /* escaped form */
+    assert_false(mountinfo_find(path, "/mnt", &mount));
     snprintf(path, sizeof(path), "%s/missing", dir);
-    assert_false(control_find_mount(path, "/", &mount));
+    assert_false(mountinfo_find(path, "/", &mount));
     remove_tree(dir);
 }
 

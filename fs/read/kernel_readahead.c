@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
+#include "mountinfo.h"
 #include "log.h"
 
 /* The kernel reads ahead only 128 KiB on FUSE mounts; a larger window (set through the mount's
@@ -16,8 +16,8 @@
  * daemon. It must run after the kernel processed the INIT reply, which caps the window. */
 void kernel_readahead_widen(const char *mountpoint, uint64_t readahead)
 {
-    struct control_mount mount;
-    if (readahead == 0 || !control_find_mount(CONTROL_MOUNTINFO, mountpoint, &mount))
+    struct mount_entry mount;
+    if (readahead == 0 || !mountinfo_find(MOUNTINFO_SELF, mountpoint, &mount))
         return;
     char path[128];
     snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", mount.dev);

@@ -63,19 +63,6 @@ int control_socket_name(const char *canonical_path, char out[CONTROL_NAME_SIZE])
  * mount). 0 or -errno. */
 int control_mount_path(const char *mountpoint, bool resolve_all, char *out, size_t size);
 
-/* Where the kernel lists the mounts this process sees. */
-#define CONTROL_MOUNTINFO "/proc/self/mountinfo"
-/* A mount as mountinfo describes it. */
-struct control_mount {
-    char dev[32];    /* "major:minor" */
-    char fstype[64]; /* "fuse.seafs" for a seafs mount */
-    uid_t owner;     /* FUSE's user_id= super option (the mounting uid); getuid() without it */
-};
-/* The last mount at path (canonical, as mountinfo spells it after unescaping) in the file
- * mountinfo (CONTROL_MOUNTINFO but in tests). Reads only the file, never the mount itself (a
- * stopped daemon would hang a stat). false when nothing is mounted there or it cannot be read. */
-bool control_find_mount(const char *mountinfo, const char *path, struct control_mount *out);
-
 /* ---- the protocol ---------------------------------------------------------------------- */
 
 /* What a request does; the daemon supplies real ones, the tests fakes. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "mountinfo.h"
 #include "credentials.h"
 
 #define STATUS_TIMEOUT_MS (5 * 1000)
@@ -114,8 +115,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
  * uid from FUSE's user_id= super option. */
 static bool seafs_mount_owner(const char *path, uid_t *owner)
 {
-    struct control_mount mount;
-    if (!control_find_mount(CONTROL_MOUNTINFO, path, &mount))
+    struct mount_entry mount;
+    if (!mountinfo_find(MOUNTINFO_SELF, path, &mount))
         return false;
     *owner = mount.owner;
     return strcmp(mount.fstype, "fuse.seafs") == 0;
