@@ -129,4 +129,25 @@ void cache_sync(struct cache *c);
 /* A consistent snapshot of the counters. */
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 
+/* ---- staging area: data of files being changed locally (never evicted; staging.c) ---- */
+
+/* Opens the staging file of staged file id (read-write), creating it when create.
+ * SEAF_ERR_NOT_FOUND when it does not exist. The caller owns *fd. */
+seaf_err cache_staging_open(struct cache *c, uint64_t id, bool create, int *fd);
+/* Removes the staging file of id (a missing one is not an error). */
+seaf_err cache_staging_remove(struct cache *c, uint64_t id);
+/* fsyncs the staging directory, so staging files created before survive a power cut. */
+seaf_err cache_staging_sync_dir(struct cache *c);
+/* Calls fn with the id of every staging file present; a non-zero return stops the scan. */
+typedef int (*cache_staging_fn)(void *ctx, uint64_t id);
+seaf_err cache_staging_scan(struct cache *c, cache_staging_fn fn, void *ctx);
+/* Adds delta (may be negative) to the bytes the staging area holds: they count as used space, so
+ * clean objects are evicted to make room. */
+void cache_staging_account(struct cache *c, int64_t delta);
+/* Bytes used (staging included), the limit, and the staging area's bytes. */
+void cache_usage(struct cache *c, uint64_t *used, uint64_t *limit, uint64_t *staged);
+/* Waits (evicting meanwhile) until the cache is within its limit or timeout_ms passed; true when
+ * it is within. For slowing down writers while pinned and staged data fill the cache. */
+bool cache_wait_room(struct cache *c, unsigned timeout_ms);
+
 #endif

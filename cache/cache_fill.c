@@ -162,7 +162,7 @@ seaf_err cache_fill_commit(struct cache_fill *f, struct cache_handle **handle)
         err = store_pin_mark(&c->store, e->kind, e->id);
     if (err == SEAF_OK) {
         pthread_mutex_lock(&c->lock);
-        err = evict_reserve_locked(c, file_size);
+        err = evict_reserve_locked(c, file_size, f->pin);
         pthread_mutex_unlock(&c->lock);
     }
     if (err == SEAF_OK) {

@@ -33,7 +33,9 @@ struct cache {
     pthread_mutex_t lock;
     pthread_cond_t changed;   /* broadcast whenever an entry changes state; protected by lock */
     struct entry_table table; /* protected by lock */
-    uint64_t used;            /* bytes of files on disk or reserved for commits; by lock */
+    uint64_t used;            /* bytes of files on disk or reserved for commits, staging
+                                 included; protected by lock */
+    uint64_t staged;          /* bytes of the staging area (part of used); by lock */
     uint64_t next_seq;        /* recency counter; protected by lock */
     struct cache_stats stats; /* counters; protected by lock */
 
@@ -56,8 +58,9 @@ struct cache_handle {
 /* Space management (evict.c). */
 /* Reserves room for incoming bytes under the hard limit and the free-space minimum, evicting
  * least recently used objects synchronously if needed. Called and returns with c->lock held (it
- * drops it while unlinking). SEAF_ERR_NOSPACE if not enough can be evicted. */
-seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming);
+ * drops it while unlinking). SEAF_ERR_NOSPACE if not enough can be evicted -- unless must (data
+ * that exists nowhere else), which only fails when the disk has no room for it. */
+seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming, bool must);
 /* Asks the evictor thread for a pass if the cache is above its high watermark or the disk is
  * below its free-space minimum. Called with c->lock held. */
 void evict_kick_locked(struct cache *c);

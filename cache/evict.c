@@ -5,6 +5,9 @@
  *    limit (or the free-space minimum) would be crossed, enough old objects are evicted
  *    synchronously, or the commit fails with SEAF_ERR_NOSPACE. So the files of committed objects
  *    never exceed the limit; only fills still being written (temporary files) come on top.
+ *    Pinned objects (data not yet uploaded) are admitted over the limit when nothing more can be
+ *    evicted, as long as the disk has room: clean objects are evicted first, and the write path
+ *    slows writers down (cache_wait_room) instead of failing them.
  *  - Watermarks, in the background: when use rises above the high watermark (or free space drops
  *    below the minimum) the evictor thread evicts down to the low watermark, so commits rarely
  *    have to evict themselves.
@@ -90,9 +93,9 @@ static void kick_if_needed_locked(struct cache *c, uint64_t free_now)
     pthread_cond_signal(&c->evict_wake);
 }
 
-seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming)
+seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming, bool must)
 {
-    if (incoming > c->opts.size_limit)
+    if (incoming > c->opts.size_limit && !must)
         return SEAF_ERR_NOSPACE;
     for (;;) {
         uint64_t free_now = disk_free_bytes(c);
@@ -102,8 +105,20 @@ seaf_err evict_reserve_locked(struct cache *c, uint64_t incoming)
             kick_if_needed_locked(c, free_now);
             return SEAF_OK;
         }
-        if (pick(c, need, NULL) < need || evict_bytes_locked(c, need) == 0)
+        if (pick(c, need, NULL) >= need && evict_bytes_locked(c, need) > 0)
+            continue;
+        /* Data that exists nowhere else goes in over the limit (evicting what could be) as long
+         * as the disk itself has room: the limit is never worth losing it. */
+        if (!must)
             return SEAF_ERR_NOSPACE;
+        evict_bytes_locked(c, need);
+        struct statvfs sv;
+        if (statvfs(c->store.root, &sv) == 0 &&
+            (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < incoming)
+            return SEAF_ERR_NOSPACE;
+        c->used += incoming;
+        kick_if_needed_locked(c, free_now);
+        return SEAF_OK;
     }
 }
 

@@ -2,15 +2,21 @@
  * are negative errnos; fuse_reply_err takes them positive. Entries and attributes get long
  * kernel timeouts because poll.c invalidates them when a library changes, so `ls -l` of a large
  * cached folder costs no round trip per entry (readdirplus hands out entry and attributes at
- * once). Write-class operations answer EROFS, or EACCES inside read-only libraries. */
+ * once). Open files are handles (handle.h); write-class operations go to write/changes.h. What
+ * Seafile cannot store is refused: symlinks, hard links, devices and FIFOs (EPERM), extended
+ * attributes (ENOTSUP); owner and group changes are accepted and not kept. */
 #include "fuse_ops.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "changes.h"
+#include "dirty.h"
 #include "file.h"
+#include "handle.h"
 #include "kernel_readahead.h"
 #include "log.h"
 #include "node.h"
@@ -29,7 +35,7 @@ static struct seafs *fs_of(fuse_req_t req)
 
 static void sfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
+    struct seafs *fs = userdata;
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
@@ -40,6 +46,14 @@ static void sfs_ll_init(void *userdata, struct fuse_conn_info *conn)
      * check permissions against the modes shown (uid=, gid=, umask= take effect). */
     if (conn->capable & FUSE_CAP_POSIX_ACL)
         conn->want |= FUSE_CAP_POSIX_ACL;
+    /* O_TRUNC comes with the open (one request, and no download of what is cut away). */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    /* The kernel gathers small writes into large ones and serves reads of written pages. */
+    if ((conn->capable & FUSE_CAP_WRITEBACK_CACHE) && !fs->opts->no_writeback_cache)
+        conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+    if (conn->max_write < (1u << 20))
+        conn->max_write = 1u << 20;
 }
 
 static void fill_entry(struct fuse_entry_param *e, uint64_t ino, const struct stat *st)
@@ -178,8 +192,8 @@ static void sfs_ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 
 static void sfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    struct open_file *h = NULL;
-    int rc = file_open(fs_of(req), ino, fi->flags, &h);
+    struct open_handle *h = NULL;
+    int rc = handle_open(fs_of(req), ino, fi->flags, &h);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
@@ -187,7 +201,34 @@ static void sfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
     fi->fh = (uintptr_t)h;
     fi->keep_cache = 1;
     if (fuse_reply_open(req, fi) != 0)
-        file_close(h);
+        handle_release(fs_of(req), h);
+}
+
+static void sfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                          struct fuse_file_info *fi)
+{
+    struct seafs *fs = fs_of(req);
+    struct open_handle *h = NULL;
+    uint64_t ino;
+    struct stat st;
+    int rc = handle_create(fs, parent, name, mode, &ino, &st, &h);
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    struct fuse_entry_param e;
+    fill_entry(&e, ino, &st);
+    fi->fh = (uintptr_t)h;
+    fi->keep_cache = 1;
+    if (fuse_reply_create(req, &e, fi) != 0) {
+        handle_release(fs, h);
+        inode_table_forget(fs->inodes, ino, 1);
+    }
+}
+
+static struct open_handle *handle_of(struct fuse_file_info *fi)
+{
+    return (struct open_handle *)(uintptr_t)fi->fh;
 }
 
 static void sfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -199,8 +240,7 @@ static void sfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    ssize_t n = file_read(fs_of(req), (struct open_file *)(uintptr_t)fi->fh, buf, size,
-                          off < 0 ? 0 : (uint64_t)off);
+    ssize_t n = handle_read(fs_of(req), handle_of(fi), buf, size, off < 0 ? 0 : (uint64_t)off);
     if (n < 0)
         fuse_reply_err(req, (int)-n);
     else
@@ -208,11 +248,62 @@ static void sfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     free(buf);
 }
 
+static void sfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                         struct fuse_file_info *fi)
+{
+    (void)ino;
+    if (off < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    ssize_t n = handle_write(fs_of(req), handle_of(fi), buf, size, (uint64_t)off);
+    if (n < 0)
+        fuse_reply_err(req, (int)-n);
+    else
+        fuse_reply_write(req, (size_t)n);
+}
+
+static void sfs_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino;
+    fuse_reply_err(req, -handle_flush(fs_of(req), handle_of(fi)));
+}
+
+static void sfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+    (void)ino, (void)datasync;
+    fuse_reply_err(req, -handle_fsync(fs_of(req), handle_of(fi)));
+}
+
 static void sfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     (void)ino;
-    file_close((struct open_file *)(uintptr_t)fi->fh);
+    handle_release(fs_of(req), handle_of(fi));
     fuse_reply_err(req, 0);
+}
+
+static void sfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                             struct fuse_file_info *fi)
+{
+    (void)ino;
+    struct seafs *fs = fs_of(req);
+    struct dirty_file *d = handle_dirty(handle_of(fi));
+    if (mode & ~FALLOC_FL_KEEP_SIZE) { /* holes and ranges Seafile cannot keep */
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
+    if (!d || offset < 0 || length <= 0) {
+        fuse_reply_err(req, !d ? EBADF : EINVAL);
+        return;
+    }
+    uint64_t size;
+    int64_t mtime;
+    dirty_attr(d, &size, &mtime);
+    uint64_t end = (uint64_t)offset + (uint64_t)length;
+    int rc = 0;
+    if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size) /* growing is cheap: zeros are not stored */
+        rc = dirty_truncate(fs->dirty, d, end);
+    fuse_reply_err(req, -rc);
 }
 
 static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -318,76 +409,102 @@ static void sfs_ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
     fuse_reply_err(req, (mask & W_OK) ? node_write_errno(fs_of(req), ino) : 0);
 }
 
-/* ---- write-class operations: refused in this read-only version ---- */
+/* ---- write-class operations ---- */
 
-static void refuse(fuse_req_t req, fuse_ino_t ino)
+static void reply_entry_or_err(fuse_req_t req, int rc, uint64_t ino, const struct stat *st)
 {
-    fuse_reply_err(req, node_write_errno(fs_of(req), ino));
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    struct fuse_entry_param e;
+    fill_entry(&e, ino, st);
+    if (fuse_reply_entry(req, &e) != 0)
+        inode_table_forget(fs_of(req)->inodes, ino, 1);
 }
 
 static void sfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                            struct fuse_file_info *fi)
 {
-    (void)attr, (void)to_set, (void)fi;
-    refuse(req, ino);
+    struct stat st;
+    struct dirty_file *open = fi ? handle_dirty(handle_of(fi)) : NULL;
+    int rc = changes_setattr(fs_of(req), ino, attr, to_set, open, &st);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, KERNEL_TIMEOUT);
 }
 
 static void sfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                          dev_t rdev)
 {
-    (void)name, (void)mode, (void)rdev;
-    refuse(req, parent);
+    (void)rdev;
+    if (!S_ISREG(mode)) { /* devices, FIFOs and sockets cannot be stored in Seafile */
+        fuse_reply_err(req, EPERM);
+        return;
+    }
+    struct seafs *fs = fs_of(req);
+    struct dirty_file *d = NULL;
+    uint64_t ino = 0;
+    struct stat st;
+    int rc = changes_create(fs, parent, name, mode, &ino, &st, &d);
+    if (d) {
+        dirty_writer_add(d, -1);
+        dirty_put(fs->dirty, d);
+    }
+    reply_entry_or_err(req, rc, ino, &st);
 }
 
 static void sfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-    (void)name, (void)mode;
-    refuse(req, parent);
+    (void)mode;
+    uint64_t ino = 0;
+    struct stat st;
+    int rc = changes_mkdir(fs_of(req), parent, name, &ino, &st);
+    reply_entry_or_err(req, rc, ino, &st);
 }
 
 static void sfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    (void)name;
-    refuse(req, parent);
+    fuse_reply_err(req, -changes_unlink(fs_of(req), parent, name));
+}
+
+static void sfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, -changes_rmdir(fs_of(req), parent, name));
 }
 
 static void sfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-    (void)link, (void)name;
-    refuse(req, parent);
+    (void)link, (void)parent, (void)name;
+    fuse_reply_err(req, EPERM); /* Seafile has no symbolic links */
 }
 
 static void sfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
                           const char *newname, unsigned int flags)
 {
-    (void)name, (void)newparent, (void)newname, (void)flags;
-    refuse(req, parent);
+    fuse_reply_err(req, -changes_rename(fs_of(req), parent, name, newparent, newname, flags));
 }
 
 static void sfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-    (void)ino, (void)newname;
-    refuse(req, newparent);
-}
-
-static void sfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                          struct fuse_file_info *fi)
-{
-    (void)name, (void)mode, (void)fi;
-    refuse(req, parent);
+    (void)ino, (void)newparent, (void)newname;
+    fuse_reply_err(req, EPERM); /* nor hard links */
 }
 
 static void sfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                             size_t size, int flags)
 {
     (void)name, (void)value, (void)size, (void)flags;
-    refuse(req, ino);
+    int rc = node_write_errno(fs_of(req), ino);
+    fuse_reply_err(req, rc ? rc : ENOTSUP); /* nor extended attributes (user.seafs.* read-only) */
 }
 
 static void sfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
     (void)name;
-    refuse(req, ino);
+    int rc = node_write_errno(fs_of(req), ino);
+    fuse_reply_err(req, rc ? rc : ENOTSUP);
 }
 
 const struct fuse_lowlevel_ops seafs_fuse_ops = {
@@ -400,12 +517,16 @@ const struct fuse_lowlevel_ops seafs_fuse_ops = {
     .mknod = sfs_ll_mknod,
     .mkdir = sfs_ll_mkdir,
     .unlink = sfs_ll_unlink,
-    .rmdir = sfs_ll_unlink,
+    .rmdir = sfs_ll_rmdir,
     .symlink = sfs_ll_symlink,
     .rename = sfs_ll_rename,
     .link = sfs_ll_link,
     .open = sfs_ll_open,
     .read = sfs_ll_read,
+    .write = sfs_ll_write,
+    .flush = sfs_ll_flush,
+    .fsync = sfs_ll_fsync,
+    .fallocate = sfs_ll_fallocate,
     .release = sfs_ll_release,
     .opendir = sfs_ll_opendir,
     .readdir = sfs_ll_readdir,

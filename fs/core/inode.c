@@ -171,12 +171,25 @@ void inode_table_free(struct inode_table *t)
     free(t);
 }
 
+/* Takes node's name out of the name index; it stays reachable by number. Lock held. */
+static void detach_locked(struct inode_table *t, struct inode *node)
+{
+    if (node->detached)
+        return;
+    unlink_name(t, node);
+    node->detached = true;
+}
+
 /* Whether info describes other file content than old (a new version or another kind). */
 static bool is_other_version(const struct inode_info *old, const struct inode_info *info)
 {
     if (old->kind != info->kind)
         return true;
-    return info->kind == INODE_FILE && strcmp(old->obj_id, info->obj_id) != 0;
+    if (info->kind != INODE_FILE)
+        return false;
+    if (old->staged || info->staged) /* a file being changed locally is one version */
+        return old->staged != info->staged;
+    return strcmp(old->obj_id, info->obj_id) != 0;
 }
 
 uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *name,
@@ -188,8 +201,7 @@ uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *nam
     if (node && is_other_version(&node->info, info)) {
         /* The name now holds other content: the kernel gets a new inode for it (and so a
          * fresh page cache) while open files of the old one keep their inode and bytes. */
-        unlink_name(t, node);
-        node->detached = true;
+        detach_locked(t, node);
         node = NULL;
     }
     if (!node) {
@@ -254,6 +266,42 @@ bool inode_table_get(struct inode_table *t, uint64_t ino, struct inode_info *inf
     }
     pthread_mutex_unlock(&t->lock);
     return found;
+}
+
+bool inode_table_move(struct inode_table *t, uint64_t ino, uint64_t new_parent,
+                      const char *new_name)
+{
+    char *name = strdup(new_name);
+    if (!name)
+        return false;
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_ino(t, ino);
+    struct inode *there = find_name(t, new_parent, new_name);
+    if (node && there != node) {
+        if (there)
+            detach_locked(t, there);
+        detach_locked(t, node);
+        free(node->name);
+        node->name = name;
+        name = NULL;
+        node->parent = new_parent;
+        node->detached = false;
+        size_t j = hash_name(node->parent, node->name) & (t->n_buckets - 1);
+        node->next_by_name = t->by_name[j];
+        t->by_name[j] = node;
+    }
+    pthread_mutex_unlock(&t->lock);
+    free(name);
+    return node != NULL;
+}
+
+void inode_table_detach(struct inode_table *t, uint64_t parent, const char *name)
+{
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_name(t, parent, name);
+    if (node)
+        detach_locked(t, node);
+    pthread_mutex_unlock(&t->lock);
 }
 
 bool inode_table_update(struct inode_table *t, uint64_t ino, const struct inode_info *info)

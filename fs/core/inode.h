@@ -27,11 +27,14 @@ enum inode_kind {
 struct inode_info {
     enum inode_kind kind;
     char repo_id[SEAF_REPO_ID_LEN + 1]; /* library, dir, file; "" otherwise */
-    char obj_id[SEAF_ID_LEN + 1];       /* dir / file object id (SEAF_EMPTY_ID when empty) */
+    char obj_id[SEAF_ID_LEN + 1];       /* file object id (SEAF_EMPTY_ID when empty); dirs: the
+                                           directory object listed (local changes on top) */
     uint32_t mode;                      /* Seafile dirent mode (files: exec bit) */
     int64_t size;                       /* file bytes */
     int64_t mtime;                      /* Unix seconds */
     uint64_t generation;                /* library generation obj_id was resolved at */
+    uint64_t node;   /* LIBRARY / DIR: the local changes' node (overlay.h), 0 when none */
+    uint64_t staged; /* FILE: staged content being changed locally (dirty.h), 0 when none */
 };
 
 struct inode_table;
@@ -54,6 +57,13 @@ void inode_table_forget(struct inode_table *table, uint64_t ino, uint64_t n);
  * false if unknown (or ENOMEM for the name). */
 bool inode_table_get(struct inode_table *table, uint64_t ino, struct inode_info *info,
                      uint64_t *parent, char **name);
+/* Moves ino to name in new_parent (a rename): an inode that had that name is detached first
+ * (reachable by number only). false if ino is unknown or ENOMEM. */
+bool inode_table_move(struct inode_table *table, uint64_t ino, uint64_t new_parent,
+                      const char *new_name);
+/* Detaches the inode of name in parent (an unlink): it stays reachable by number for open files,
+ * and lookups of the name make a new one. Nothing happens when the kernel does not know it. */
+void inode_table_detach(struct inode_table *table, uint64_t parent, const char *name);
 /* Replaces the info of ino (after resolving it again). false if unknown. */
 bool inode_table_update(struct inode_table *table, uint64_t ino, const struct inode_info *info);
 /* Lookup count of ino (0 if unknown). For tests and statistics. */

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dirty.h"
 #include "log.h"
+#include "overlay.h"
 
 struct listing_item {
     char *name;
@@ -56,7 +58,8 @@ int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_L
     return 0;
 }
 
-static void library_info(const struct library *lib, struct inode_info *info)
+/* Called with libs_lock held (the overlay lock nests inside it). */
+static void library_info(struct seafs *fs, const struct library *lib, struct inode_info *info)
 {
     memset(info, 0, sizeof(*info));
     info->kind = INODE_LIBRARY;
@@ -64,19 +67,7 @@ static void library_info(const struct library *lib, struct inode_info *info)
     info->mode = SEAF_MODE_DIR;
     info->mtime = lib->mtime;
     info->generation = lib->generation;
-}
-
-static void dirent_info(const struct seaf_dirent *d, const struct inode_info *parent,
-                        struct inode_info *info)
-{
-    memset(info, 0, sizeof(*info));
-    info->kind = seaf_dirent_is_dir(d) ? INODE_DIR : INODE_FILE;
-    memcpy(info->repo_id, parent->repo_id, sizeof(info->repo_id));
-    memcpy(info->obj_id, d->id, sizeof(info->obj_id));
-    info->mode = d->mode;
-    info->size = d->size;
-    info->mtime = d->mtime;
-    info->generation = parent->generation;
+    info->node = fs->overlay ? overlay_library_node(fs->overlay, lib->id) : 0;
 }
 
 /* The directory object id and generation a DIR or LIBRARY inode stands for now. */
@@ -85,8 +76,11 @@ static int dir_object(struct seafs *fs, uint64_t ino, struct inode_info *info)
     int rc = node_resolve(fs, ino, info);
     if (rc)
         return rc;
-    if (info->kind == INODE_LIBRARY)
+    if (info->kind == INODE_LIBRARY) {
+        if (fs->overlay)
+            info->node = overlay_library_node(fs->overlay, info->repo_id);
         return node_library_root(fs, info->repo_id, info->obj_id, &info->generation);
+    }
     return info->kind == INODE_DIR ? 0 : -ENOTDIR;
 }
 
@@ -98,18 +92,23 @@ int node_dir_object(struct seafs *fs, uint64_t ino, struct inode_info *info, str
     return tree_get(fs->tree, info->repo_id, info->obj_id, SEAF_FSOBJ_DIR, out);
 }
 
-/* Finds name in the directory object of the DIR/LIBRARY inode parent. */
+/* Finds name in the DIR/LIBRARY inode parent: its local entry, else the server's. */
 static int lookup_in_dir(struct seafs *fs, uint64_t parent, const char *name,
                          struct inode_info *info)
 {
     struct inode_info dir_info;
+    int rc = dir_object(fs, parent, &dir_info);
+    if (rc)
+        return rc;
+    if (fs->overlay)
+        return overlay_lookup(fs->overlay, fs->tree, &dir_info, name, info);
     struct tree_obj *obj = NULL;
-    int rc = node_dir_object(fs, parent, &dir_info, &obj);
+    rc = tree_get(fs->tree, dir_info.repo_id, dir_info.obj_id, SEAF_FSOBJ_DIR, &obj);
     if (rc)
         return rc;
     const struct seaf_dirent *d = seaf_dir_lookup(&tree_obj_fsobj(obj)->dir, name, strlen(name));
     if (d)
-        dirent_info(d, &dir_info, info);
+        overlay_dirent_info(d, dir_info.repo_id, dir_info.generation, info);
     tree_obj_unref(fs->tree, obj);
     return d ? 0 : -ENOENT;
 }
@@ -144,7 +143,7 @@ static int lookup_top(struct seafs *fs, const char *category, const char *name,
             }
         } else if ((!category || strcmp(lib->category, category) == 0) &&
                    strcmp(lib->folder, name) == 0) {
-            library_info(lib, info);
+            library_info(fs, lib, info);
             rc = 0;
         }
     }
@@ -214,8 +213,9 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
         return -ENOENT;
     struct inode_info fresh;
     int rc = lookup_in_dir(fs, parent, name, &fresh);
-    if (info->kind == INODE_FILE &&
-        (rc != 0 || fresh.kind != INODE_FILE || strcmp(fresh.obj_id, info->obj_id) != 0)) {
+    bool other_version = fresh.kind != INODE_FILE || fresh.staged != info->staged ||
+                         (!info->staged && strcmp(fresh.obj_id, info->obj_id) != 0);
+    if (info->kind == INODE_FILE && (rc != 0 || other_version)) {
         /* A file inode is one version of the file: when the name now holds other content (or
          * nothing), this inode keeps describing what it was, for the files open on it; lookups
          * of the name get a new inode (inode_table_ref). */
@@ -230,25 +230,48 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
     return rc;
 }
 
-void node_stat(const struct seafs *fs, uint64_t ino, const struct inode_info *info, struct stat *st)
+bool node_library_writable(struct seafs *fs, const char *repo_id)
+{
+    if (fs->opts->read_only || !repo_id[0])
+        return false;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo_id);
+    bool writable = lib && !lib->read_only;
+    bool encrypted = lib && lib->encrypted;
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (writable && encrypted) {
+        struct seaf_crypt_key key;
+        writable = library_keys_get(fs->keys, repo_id, &key);
+        seaf_crypt_key_wipe(&key);
+    }
+    return writable;
+}
+
+void node_stat(struct seafs *fs, uint64_t ino, const struct inode_info *info, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
     st->st_ino = ino;
     st->st_uid = fs->opts->uid;
     st->st_gid = fs->opts->gid;
     st->st_blksize = 128 * 1024;
+    bool inside = info->kind != INODE_ROOT_DIR && info->kind != INODE_CATEGORY;
+    mode_t write = inside && node_library_writable(fs, info->repo_id) ? 0200 : 0;
+    int64_t mtime = info->mtime;
     if (info->kind == INODE_FILE) {
-        mode_t perm = info->mode == SEAF_MODE_FILE_EXEC ? 0555 : 0444;
+        mode_t perm = (info->mode == SEAF_MODE_FILE_EXEC ? 0555 : 0444) | write;
+        uint64_t size = (uint64_t)info->size;
+        if (info->staged && fs->dirty)
+            dirty_attr_of(fs->dirty, info->staged, &size, &mtime);
         st->st_mode = S_IFREG | (perm & ~fs->opts->umask);
         st->st_nlink = 1;
-        st->st_size = info->size;
-        st->st_blocks = (info->size + 511) / 512;
+        st->st_size = (off_t)size;
+        st->st_blocks = (blkcnt_t)((size + 511) / 512);
     } else {
-        st->st_mode = S_IFDIR | (0555 & ~fs->opts->umask);
+        st->st_mode = S_IFDIR | ((0555 | write) & ~fs->opts->umask);
         st->st_nlink = 2;
         st->st_size = 4096;
     }
-    st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = (time_t)info->mtime;
+    st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = (time_t)mtime;
 }
 
 int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino, struct stat *st)
@@ -276,13 +299,10 @@ int node_getattr(struct seafs *fs, uint64_t ino, struct stat *st)
 int node_write_errno(struct seafs *fs, uint64_t ino)
 {
     struct inode_info info;
-    if (!inode_table_get(fs->inodes, ino, &info, NULL, NULL) || !info.repo_id[0])
+    if (fs->opts->read_only || !inode_table_get(fs->inodes, ino, &info, NULL, NULL) ||
+        !info.repo_id[0])
         return EROFS;
-    pthread_rwlock_rdlock(&fs->libs_lock);
-    struct library *lib = library_list_find(&fs->libs, info.repo_id);
-    bool read_only = lib && lib->read_only;
-    pthread_rwlock_unlock(&fs->libs_lock);
-    return read_only ? EACCES : EROFS;
+    return node_library_writable(fs, info.repo_id) ? 0 : EACCES;
 }
 
 static int add_item(struct node_listing *l, size_t *cap, const char *name,
@@ -322,12 +342,34 @@ static int list_top(struct seafs *fs, const char *category, struct node_listing 
             info.mtime = category_mtime(fs, lib->category);
             rc = add_item(l, &cap, lib->category, &info);
         } else if (!category || strcmp(lib->category, category) == 0) {
-            library_info(lib, &info);
+            library_info(fs, lib, &info);
             rc = add_item(l, &cap, lib->folder, &info);
         }
     }
     pthread_rwlock_unlock(&fs->libs_lock);
     return rc;
+}
+
+/* Lists a directory with local changes (the overlay's merged listing) into l's items. */
+static int list_changed(struct seafs *fs, const struct inode_info *dir, struct node_listing *l)
+{
+    struct overlay_listing ol;
+    int rc = overlay_list(fs->overlay, fs->tree, dir, &ol);
+    if (rc)
+        return rc;
+    l->items = calloc(ol.n ? ol.n : 1, sizeof(*l->items));
+    if (!l->items) {
+        overlay_listing_release(&ol);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < ol.n; i++) {
+        l->items[i].name = ol.names[i]; /* taken over */
+        l->items[i].info = ol.infos[i];
+        ol.names[i] = NULL;
+    }
+    l->n_items = ol.n;
+    overlay_listing_release(&ol);
+    return 0;
 }
 
 int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
@@ -345,8 +387,11 @@ int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
     } else if (info.kind == INODE_CATEGORY) {
         name = inode_name(fs, ino, NULL);
         rc = name ? list_top(fs, name, l) : -ENOENT;
-    } else {
-        rc = node_dir_object(fs, ino, &l->parent, &l->dir);
+    } else if ((rc = dir_object(fs, ino, &l->parent)) == 0) {
+        if (l->parent.node && fs->overlay)
+            rc = list_changed(fs, &l->parent, l);
+        else
+            rc = tree_get(fs->tree, l->parent.repo_id, l->parent.obj_id, SEAF_FSOBJ_DIR, &l->dir);
     }
     free(name);
     if (rc) {
@@ -368,7 +413,7 @@ void node_listing_entry(const struct node_listing *l, size_t i, const char **nam
     if (l->dir) {
         const struct seaf_dirent *d = &tree_obj_fsobj(l->dir)->dir.entries[i];
         *name = d->name;
-        dirent_info(d, &l->parent, info);
+        overlay_dirent_info(d, l->parent.repo_id, l->parent.generation, info);
     } else {
         *name = l->items[i].name;
         *info = l->items[i].info;

@@ -20,10 +20,13 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info);
 /* The attributes of ino. */
 int node_getattr(struct seafs *fs, uint64_t ino, struct stat *st);
 /* Attributes for info (ino used as st_ino). Cannot fail. */
-void node_stat(const struct seafs *fs, uint64_t ino, const struct inode_info *info,
-               struct stat *st);
-/* The errno a write-class operation on ino gets: EACCES inside a read-only library, else
- * EROFS (this version mounts everything read-only). */
+void node_stat(struct seafs *fs, uint64_t ino, const struct inode_info *info, struct stat *st);
+/* Whether library repo_id takes changes: not mounted ro, not a read-only share, and, when
+ * encrypted, unlocked. */
+bool node_library_writable(struct seafs *fs, const char *repo_id);
+/* The errno a write-class operation on ino gets: 0 when it may be changed, EACCES inside a
+ * read-only or locked library, EROFS for a read-only mount and the top levels (the mount point,
+ * category folders). */
 int node_write_errno(struct seafs *fs, uint64_t ino);
 
 /* A snapshot of one directory's entries (what an open directory handle reads from). */

@@ -19,9 +19,12 @@
 #include "tree.h"
 
 struct fuse_session;
+struct overlay;
+struct dirty_set;
+struct uploader;
 
-/* Lock order: libs_lock before the inode table's and the tree's internal locks. No lock is held
- * across network I/O or fuse_reply_*. */
+/* Lock order: libs_lock, then the overlay lock, then the inode table's and the tree's internal
+ * locks. No lock is held across network I/O or fuse_reply_*. */
 struct seafs {
     const struct seafs_options *opts;
     struct http_pool *pool;
@@ -31,6 +34,9 @@ struct seafs {
     struct inode_table *inodes;
     struct prefetch_pool *prefetch;
     struct library_keys *keys; /* unlocked encrypted libraries */
+    struct overlay *overlay;   /* local changes laid over the server's trees (write/) */
+    struct dirty_set *dirty;   /* staged files: contents being changed */
+    struct uploader *uploader; /* sends local changes to the server */
     struct fuse_session *session;
     const char *mountpoint; /* canonical mount point (set before mounting) */
     int64_t mounted_at;     /* when the mount went live (seconds since the epoch), for status */

@@ -25,9 +25,11 @@
 #include "control.h"
 #include "credentials.h"
 #include "ctl.h"
+#include "dirty.h"
 #include "file.h"
 #include "fuse_ops.h"
 #include "log.h"
+#include "overlay.h"
 #include "poll.h"
 #include "seafs.h"
 #include "state_dirs.h"
@@ -366,6 +368,10 @@ static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *pa
     fs->keys = library_keys_new(o->save_keys ? paths->keys_dir : NULL);
     if (!fs->tree || !fs->inodes || !fs->keys)
         return -1;
+    char journal[4200];
+    if (path_join(journal, sizeof(journal), paths->cache_dir, "journal.db") != 0 ||
+        overlay_open(journal, &fs->overlay) != 0 || dirty_set_new(fs, &fs->dirty) != 0)
+        return -1;
     if (load_libraries(fs) != 0)
         return -1;
     if (o->readahead)
@@ -376,6 +382,8 @@ static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *pa
 static void teardown(struct seafs *fs)
 {
     prefetch_pool_free(fs->prefetch);
+    dirty_set_free(fs->dirty);
+    overlay_close(fs->overlay);
     tree_free(fs->tree);
     inode_table_free(fs->inodes);
     library_keys_free(fs->keys);

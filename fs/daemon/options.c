@@ -19,6 +19,8 @@
 #define DEFAULT_CONNECT_TIMEOUT 10
 #define DEFAULT_TIMEOUT         30
 #define DEFAULT_CONNECTIONS     8
+#define DEFAULT_UPLOAD_DELAY    1
+#define DEFAULT_UPLOAD_MAX      60
 
 void options_init(struct seafs_options *o)
 {
@@ -29,6 +31,8 @@ void options_init(struct seafs_options *o)
     o->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
     o->timeout = DEFAULT_TIMEOUT;
     o->connections = DEFAULT_CONNECTIONS;
+    o->upload_delay = DEFAULT_UPLOAD_DELAY;
+    o->upload_max_delay = DEFAULT_UPLOAD_MAX;
     o->uid = getuid();
     o->gid = getgid();
     o->umask = 022;
@@ -214,7 +218,9 @@ static int parse_one(struct seafs_options *o, const char *opt, char *err, size_t
         } flags[] = {{"insecure", &o->insecure},
                      {"debug", &o->debug},
                      {"save_keys", &o->save_keys},
-                     {"foreground", &o->foreground}};
+                     {"foreground", &o->foreground},
+                     {"no_writeback_cache", &o->no_writeback_cache},
+                     {"no_ignore", &o->no_ignore}};
         for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
             if (strcmp(name, flags[i].name) == 0) {
                 *flags[i].field = true;
@@ -246,6 +252,20 @@ static int parse_one(struct seafs_options *o, const char *opt, char *err, size_t
     }
     if (strcmp(name, "poll_interval") == 0)
         return parse_seconds(name, value, &o->poll_interval, err, err_size);
+    if (strcmp(name, "upload_delay") == 0)
+        return parse_seconds(name, value, &o->upload_delay, err, err_size);
+    if (strcmp(name, "upload_max_delay") == 0) {
+        if (parse_seconds(name, value, &o->upload_max_delay, err, err_size) != 0 ||
+            o->upload_max_delay == 0)
+            return fail(err, err_size, "option %s=%s: expected 1..86400 seconds", name, value);
+        return 0;
+    }
+    if (strcmp(name, "fsync") == 0) {
+        if (strcmp(value, "local") != 0 && strcmp(value, "server") != 0)
+            return fail(err, err_size, "option fsync=%s: expected local or server", value);
+        o->fsync_server = value[0] == 's';
+        return 0;
+    }
     if (strcmp(name, "connect_timeout") == 0 || strcmp(name, "timeout") == 0) {
         unsigned *field = name[0] == 'c' ? &o->connect_timeout : &o->timeout;
         if (parse_seconds(name, value, field, err, err_size) != 0 || *field == 0)

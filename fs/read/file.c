@@ -380,11 +380,23 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         return -EISDIR;
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
         return -node_write_errno(fs, ino);
+    char path[512];
+    node_path(fs, ino, path, sizeof(path));
+    rc = file_open_version(fs, info.repo_id, info.obj_id, (uint64_t)info.size, path, out);
+    if (rc == 0)
+        queue_scan_ahead(fs, ino, info.repo_id);
+    return rc;
+}
+
+int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id, uint64_t size,
+                      const char *path, struct open_file **out)
+{
+    *out = NULL;
     bool encrypted = false;
     struct seaf_crypt_key key;
-    if ((rc = library_key(fs, info.repo_id, &encrypted, &key)) != 0)
+    int rc = library_key(fs, repo_id, &encrypted, &key);
+    if (rc)
         return rc;
-    queue_scan_ahead(fs, ino, info.repo_id);
     struct open_file *h = calloc(1, sizeof(*h));
     if (!h) {
         seaf_crypt_key_wipe(&key);
@@ -392,10 +404,10 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
     }
     pthread_mutex_init(&h->lock, NULL);
     readahead_init(&h->ra, fs->opts->readahead);
-    node_path(fs, ino, h->path, sizeof(h->path));
-    memcpy(h->repo_id, info.repo_id, sizeof(h->repo_id));
-    memcpy(h->file_id, info.obj_id, sizeof(h->file_id));
-    h->size = (uint64_t)info.size;
+    snprintf(h->path, sizeof(h->path), "%s", path);
+    snprintf(h->repo_id, sizeof(h->repo_id), "%s", repo_id);
+    snprintf(h->file_id, sizeof(h->file_id), "%s", file_id);
+    h->size = size;
     h->encrypted = encrypted;
     if (h->size == 0) {
         seaf_crypt_key_wipe(&key);
@@ -403,13 +415,13 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         return 0;
     }
     struct tree_obj *obj = NULL;
-    rc = tree_get(fs->tree, info.repo_id, info.obj_id, SEAF_FSOBJ_FILE, &obj);
+    rc = tree_get(fs->tree, repo_id, file_id, SEAF_FSOBJ_FILE, &obj);
     if (rc)
         goto fail;
     const struct seaf_file *file = &tree_obj_fsobj(obj)->file;
     if ((uint64_t)file->size != h->size || file->n_blocks == 0) {
         log_msg(LOG_ERR, "open of '%s': file object %s: size differs from the directory's", h->path,
-                info.obj_id);
+                file_id);
         rc = -EIO;
         tree_obj_unref(fs->tree, obj);
         goto fail;

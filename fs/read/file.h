@@ -18,6 +18,11 @@ struct open_file;
  * for write access, -EACCES for encrypted libraries, -EIO when the file's object or block map
  * cannot be had. May block on the network. */
 int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out);
+/* Opens one version of a file -- object file_id (SEAF_EMPTY_ID for an empty file) of size bytes
+ * in library repo_id -- for reading, as file_open does for an inode. path is for log messages.
+ * -EACCES for a locked encrypted library, -EIO, -ENOMEM. May block on the network. */
+int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id, uint64_t size,
+                      const char *path, struct open_file **out);
 /* Reads up to size bytes at off into buf: the byte count (short only at the end of the file) or
  * -errno. Thread-safe on one handle. */
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off);

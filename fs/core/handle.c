@@ -1,0 +1,159 @@
+/* handle: open files (see handle.h). A handle keeps the inode it was opened on; a read through a
+ * handle holding a server version first checks whether that inode has been staged meanwhile
+ * (one inode-table lookup) and then reads the staged file instead. Writes only ever go through
+ * handles holding a staged file: opening for writing stages the file. */
+#include "handle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "changes.h"
+#include "dirty.h"
+#include "file.h"
+#include "node.h"
+
+struct open_handle {
+    uint64_t ino;
+    bool writer;
+    pthread_mutex_t lock;
+    struct open_file *version; /* the server version opened (read-only handles) */
+    struct dirty_file *dirty;  /* protected by lock once set: the staged file */
+};
+
+static struct open_handle *handle_new(uint64_t ino, bool writer)
+{
+    struct open_handle *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->ino = ino;
+    h->writer = writer;
+    pthread_mutex_init(&h->lock, NULL);
+    return h;
+}
+
+int handle_open(struct seafs *fs, uint64_t ino, int flags, struct open_handle **out)
+{
+    bool writer = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    struct inode_info info;
+    int rc = node_resolve(fs, ino, &info);
+    if (rc)
+        return rc;
+    if (info.kind != INODE_FILE)
+        return -EISDIR;
+    struct open_handle *h = handle_new(ino, writer);
+    if (!h)
+        return -ENOMEM;
+    if (writer)
+        rc = changes_open_for_writing(fs, ino, (flags & O_TRUNC) != 0, &h->dirty);
+    else if (info.staged)
+        rc = dirty_get(fs->dirty, info.staged, &h->dirty);
+    else
+        rc = file_open(fs, ino, flags, &h->version);
+    if (rc) {
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+int handle_create(struct seafs *fs, uint64_t parent, const char *name, mode_t mode, uint64_t *ino,
+                  struct stat *st, struct open_handle **out)
+{
+    struct dirty_file *d = NULL;
+    int rc = changes_create(fs, parent, name, mode, ino, st, &d);
+    if (rc)
+        return rc;
+    struct open_handle *h = handle_new(*ino, true);
+    if (!h) {
+        dirty_writer_add(d, -1);
+        dirty_put(fs->dirty, d);
+        return -ENOMEM;
+    }
+    h->dirty = d;
+    *out = h;
+    return 0;
+}
+
+/* The staged file to read from: the handle's, or the inode's when it was staged meanwhile. */
+static struct dirty_file *current_dirty(struct seafs *fs, struct open_handle *h)
+{
+    pthread_mutex_lock(&h->lock);
+    struct dirty_file *d = h->dirty;
+    pthread_mutex_unlock(&h->lock);
+    if (d)
+        return d;
+    struct inode_info info;
+    if (!inode_table_get(fs->inodes, h->ino, &info, NULL, NULL) || !info.staged)
+        return NULL;
+    if (dirty_get(fs->dirty, info.staged, &d) != 0)
+        return NULL;
+    pthread_mutex_lock(&h->lock);
+    if (h->dirty) { /* another reader switched first */
+        pthread_mutex_unlock(&h->lock);
+        dirty_put(fs->dirty, d);
+        return h->dirty;
+    }
+    h->dirty = d;
+    pthread_mutex_unlock(&h->lock);
+    return d;
+}
+
+ssize_t handle_read(struct seafs *fs, struct open_handle *h, char *buf, size_t size, uint64_t off)
+{
+    struct dirty_file *d = current_dirty(fs, h);
+    if (d)
+        return dirty_read(fs->dirty, d, buf, size, off);
+    return file_read(fs, h->version, buf, size, off);
+}
+
+ssize_t handle_write(struct seafs *fs, struct open_handle *h, const char *buf, size_t size,
+                     uint64_t off)
+{
+    struct dirty_file *d = current_dirty(fs, h);
+    if (!d)
+        return -EBADF;
+    return dirty_write(fs->dirty, d, buf, size, off);
+}
+
+int handle_flush(struct seafs *fs, struct open_handle *h)
+{
+    struct dirty_file *d = h->writer ? current_dirty(fs, h) : NULL;
+    return d ? dirty_persist(fs->dirty, d, false) : 0;
+}
+
+int handle_fsync(struct seafs *fs, struct open_handle *h)
+{
+    struct dirty_file *d = current_dirty(fs, h);
+    return d ? dirty_persist(fs->dirty, d, true) : 0;
+}
+
+struct dirty_file *handle_dirty(struct open_handle *h)
+{
+    pthread_mutex_lock(&h->lock);
+    struct dirty_file *d = h->dirty;
+    pthread_mutex_unlock(&h->lock);
+    return d;
+}
+
+bool handle_is_writer(const struct open_handle *h)
+{
+    return h->writer;
+}
+
+void handle_release(struct seafs *fs, struct open_handle *h)
+{
+    if (!h)
+        return;
+    if (h->dirty) {
+        if (h->writer)
+            dirty_writer_add(h->dirty, -1);
+        dirty_put(fs->dirty, h->dirty);
+    }
+    file_close(h->version);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}

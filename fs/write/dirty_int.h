@@ -1,0 +1,50 @@
+/* dirty_int: the inside of a staged file, shared by dirty.c (reads, writes, persistence) and
+ * fold.c (turning the content into blocks). Not for use elsewhere. */
+#ifndef SEAFS_FS_DIRTY_INT_H
+#define SEAFS_FS_DIRTY_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dirty.h"
+#include "file.h"
+
+/* Sorted, disjoint, non-adjacent byte ranges [start, end). */
+struct extents {
+    uint64_t *v; /* 2 * n offsets */
+    size_t n, cap;
+};
+
+struct dirty_file {
+    uint64_t id;
+    char repo[SEAF_REPO_ID_LEN + 1];
+    /* Lock order: data_lock, then meta_lock. */
+    pthread_rwlock_t data_lock; /* shared by reads and writes, exclusive for truncate and fold */
+    pthread_mutex_t meta_lock;
+    /* Protected by meta_lock: */
+    char base[SEAF_ID_LEN + 1]; /* file object the content is layered on */
+    uint64_t base_size;
+    uint64_t base_limit; /* bytes of base still in the content */
+    char prev[SEAF_ID_LEN + 1];
+    uint64_t size;
+    int64_t mtime;
+    struct extents ext;
+    uint64_t ext_bytes;            /* sum of the extents' lengths (staging area use) */
+    int fd;                        /* staging file; -1 before the first write */
+    bool damaged;                  /* the staging file is missing: its extents read as EIO */
+    bool changed;                  /* not persisted since the last change */
+    uint64_t version;              /* counts changes */
+    struct open_file *base_reader; /* opened on the first read of base bytes */
+    /* Protected by the set's lock: */
+    unsigned refs;
+    int writers;
+    bool discarded; /* delete everything when the last reference goes */
+    struct dirty_file *next;
+};
+
+/* Reads [off, off + len) of the base into buf (the caller holds data_lock shared). */
+int dirty_read_base(struct dirty_set *set, struct dirty_file *d, char *buf, size_t len,
+                    uint64_t off);
+
+#endif
