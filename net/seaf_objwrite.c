@@ -105,7 +105,8 @@ static void jb_int(struct jbuf *b, int64_t value)
     jb_raw(b, text, (size_t)snprintf(text, sizeof(text), "%lld", (long long)value));
 }
 
-/* Starts the member key of the object being written (", " before all but the first). */
+/* Starts the member key of the object being written (", " before all but the first, i.e. unless
+ * the text so far ends with '{'). */
 static void jb_key(struct jbuf *b, const char *key)
 {
     if (b->len > 0 && b->data[b->len - 1] != '{')
@@ -272,7 +273,7 @@ seaf_err seaf_file_to_json(const char (*block_ids)[SEAF_ID_LEN + 1], size_t n, i
             jb_lit(&b, ", ");
         jb_str(&b, block_ids[i], SEAF_ID_LEN);
     }
-    jb_lit(&b, "], ");
+    jb_lit(&b, "]");
     jb_key_int(&b, "size", size);
     jb_lit(&b, ", \"type\": 1, \"version\": 1}");
     return finish_fsobj(&b, json, len, id_out);
