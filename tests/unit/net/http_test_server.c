@@ -146,7 +146,10 @@ static void *connection_main(void *arg)
         req.index = server->request_count;
         if (server->request_count < MAX_RECORDED) {
             server->recorded[server->request_count] = req;
-            server->recorded[server->request_count].body = strdup(req.body);
+            /* Bodies may be binary (recv-fs): copied whole, NUL-terminated. */
+            server->recorded[server->request_count].body = malloc(req.body_len + 1);
+            if (server->recorded[server->request_count].body)
+                memcpy(server->recorded[server->request_count].body, req.body, req.body_len + 1);
         }
         server->request_count++;
         server->handler(server->ctx, &req, &reply);
