@@ -54,9 +54,12 @@ static void jb_lit(struct jbuf *b, const char *s)
     jb_raw(b, s, strlen(s));
 }
 
-/* A JSON string of the n bytes at s (valid UTF-8), escaped as jansson does. */
+/* A JSON string of the n bytes at s (valid UTF-8), escaped as jansson does: these bytes by a
+ * letter, every other byte below 0x20 as \u00XX. */
 static void jb_str(struct jbuf *b, const char *s, size_t n)
 {
+    static const char short_from[] = "\"\\\b\f\n\r\t";
+    static const char short_to[] = "\"\\bfnrt";
     size_t start = 0;
 
     jb_raw(b, "\"", 1);
@@ -66,30 +69,11 @@ static void jb_str(struct jbuf *b, const char *s, size_t n)
 
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        switch (c) {
-        case '"':
-        case '\\':
-            seq[0] = '\\', seq[1] = (char)c, seq[2] = '\0';
-            break;
-        case '\b':
-            snprintf(seq, sizeof(seq), "\\b");
-            break;
-        case '\f':
-            snprintf(seq, sizeof(seq), "\\f");
-            break;
-        case '\n':
-            snprintf(seq, sizeof(seq), "\\n");
-            break;
-        case '\r':
-            snprintf(seq, sizeof(seq), "\\r");
-            break;
-        case '\t':
-            snprintf(seq, sizeof(seq), "\\t");
-            break;
-        default:
+        const char *named = memchr(short_from, c, sizeof(short_from) - 1);
+        if (named)
+            snprintf(seq, sizeof(seq), "\\%c", short_to[named - short_from]);
+        else
             snprintf(seq, sizeof(seq), "\\u%04X", (unsigned)c);
-            break;
-        }
         jb_raw(b, s + start, i - start);
         jb_lit(b, seq);
         start = i + 1;

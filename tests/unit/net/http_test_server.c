@@ -321,6 +321,22 @@ char *test_read_file(const char *path, size_t *len)
     return data;
 }
 
+char *test_read_body(const char *path, size_t *len)
+{
+    size_t raw_len;
+    char *raw = test_read_file(path, &raw_len);
+    char *body = raw ? strstr(raw, "\r\n\r\n") : NULL;
+
+    if (!body) {
+        free(raw);
+        return NULL;
+    }
+    body += 4;
+    *len = raw_len - (size_t)(body - raw);
+    memmove(raw, body, *len + 1);
+    return raw;
+}
+
 bool test_reply_from_file(struct test_reply *reply, const char *path)
 {
     reply->raw = test_read_file(path, &reply->raw_len);

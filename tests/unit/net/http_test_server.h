@@ -48,6 +48,9 @@ void test_reply_set(struct test_reply *reply, int status, const char *extra_head
                     const void *body, size_t body_len);
 /* The contents of a file plus a NUL (not counted in *len), malloc'd; NULL if unreadable. */
 char *test_read_file(const char *path, size_t *len);
+/* The body of a captured request or response file (what follows the header block), malloc'd
+ * with a NUL (not counted in *len); NULL if unreadable or without a header block. */
+char *test_read_body(const char *path, size_t *len);
 /* Fills reply with the bytes of a captured response file (status line, headers, body). */
 bool test_reply_from_file(struct test_reply *reply, const char *path);
 

@@ -147,23 +147,6 @@ static struct test_request expect_request(struct env *env, unsigned index, const
     return request;
 }
 
-/* The body of a captured request file of the vectors (malloc'd). */
-static char *vector_request_body(const char *name, size_t *len)
-{
-    char path[512];
-    size_t raw_len;
-    char *raw;
-    char *body;
-
-    snprintf(path, sizeof(path), "%s/%s", VEC, name);
-    raw = test_read_file(path, &raw_len);
-    assert_non_null(raw);
-    body = strstr(raw, "\r\n\r\n") + 4;
-    *len = raw_len - (size_t)(body - raw);
-    memmove(raw, body, *len + 1);
-    return raw;
-}
-
 /* ---- quota-check ------------------------------------------------------------------------- */
 
 static void test_quota_check(void **state)
@@ -193,11 +176,12 @@ static void test_put_commit(void **state)
 {
     struct env *env = *state;
     size_t len;
-    char *json = vector_request_body("client-trace/0058-PUT-seafhttp_repo_c8d1b0af-b71e-4f9c-"
-                                     "8c07-9aa91e318d46_commit_6f7470e14131c4b5a0c64b.req",
-                                     &len);
+    char *json = test_read_body(VEC "/client-trace/0058-PUT-seafhttp_repo_c8d1b0af-b71e-4f9c-"
+                                    "8c07-9aa91e318d46_commit_6f7470e14131c4b5a0c64b.req",
+                                &len);
     struct test_request request;
 
+    assert_non_null(json);
     assert_int_equal(fileserver_put_commit(env->client, REPO, COMMIT, json, len), SEAF_OK);
     request = expect_request(env, 0, "PUT", PREFIX "/commit/" COMMIT);
     assert_non_null(strstr(request.headers, "Content-Type: application/octet-stream\r\n"));
@@ -292,14 +276,15 @@ static void test_check_blocks_request(void **state)
 {
     struct env *env = *state;
     size_t len;
-    char *trace = vector_request_body("client-trace/0061-POST-seafhttp_repo_c8d1b0af-b71e-4f9c-"
-                                      "8c07-9aa91e318d46_check-blocks.req",
-                                      &len);
+    char *trace = test_read_body(VEC "/client-trace/0061-POST-seafhttp_repo_c8d1b0af-b71e-4f9c-"
+                                     "8c07-9aa91e318d46_check-blocks.req",
+                                 &len);
     const char *one[] = {"65d28f96d7762acbd8da30b9bcda1db665ad4ecc"};
     char(*needed)[SEAF_ID_LEN + 1] = (void *)1;
     size_t n_needed = 7;
 
     /* The official client's body, byte for byte. */
+    assert_non_null(trace);
     env->fake.check_answer = "[\"65d28f96d7762acbd8da30b9bcda1db665ad4ecc\"]";
     assert_int_equal(fileserver_check_blocks(env->client, REPO, one, 1, &needed, &n_needed),
                      SEAF_OK);
