@@ -277,6 +277,16 @@ unsigned test_server_connections(struct test_server *server)
     return n;
 }
 
+unsigned test_server_request_count(struct test_server *server)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&server->lock);
+    n = server->request_count;
+    pthread_mutex_unlock(&server->lock);
+    return n;
+}
+
 bool test_server_request(struct test_server *server, unsigned index, struct test_request *out)
 {
     bool found;

@@ -39,6 +39,8 @@ void test_server_stop(struct test_server *server);
 /* "http://127.0.0.1:<port>" */
 const char *test_server_url(const struct test_server *server);
 unsigned test_server_connections(struct test_server *server);
+/* How many requests the server has received (read under its lock, so safe from any thread). */
+unsigned test_server_request_count(struct test_server *server);
 /* Copies the recorded request number index into out (its body stays owned by the server, valid
  * until test_server_stop); false if there is none. */
 bool test_server_request(struct test_server *server, unsigned index, struct test_request *out);

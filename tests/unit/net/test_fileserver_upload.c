@@ -36,7 +36,6 @@ struct fake {
     const char *vector;       /* non-NULL: replay this captured response file instead */
     bool hang_up;             /* close the connection without an answer */
     const char *check_answer; /* non-NULL: the check-* answer; else every second asked id */
-    unsigned requests;
 };
 
 struct env {
@@ -75,7 +74,6 @@ static void handler(void *ctx, const struct test_request *request, struct test_r
     struct fake *fake = ctx;
     char path[512];
 
-    fake->requests++;
     if (fake->hang_up) {
         reply->close_connection = true; /* raw stays empty: the connection just closes */
         return;
@@ -165,9 +163,9 @@ static void test_quota_check(void **state)
     env->fake.status = 400;
     env->fake.body = "Invalid delta parameter.\n";
     assert_int_equal(fileserver_quota_check(env->client, REPO, 1), SEAF_ERR_PROTOCOL);
-    assert_int_equal(env->fake.requests, 5);
+    assert_int_equal(test_server_request_count(env->server), 5);
     assert_int_equal(fileserver_quota_check(env->client, "not-a-repo", 1), SEAF_ERR_INVALID_ARG);
-    assert_int_equal(env->fake.requests, 5);
+    assert_int_equal(test_server_request_count(env->server), 5);
 }
 
 /* ---- PUT commit -------------------------------------------------------------------------- */
@@ -196,7 +194,7 @@ static void test_put_commit(void **state)
     env->fake.status = 403;
     assert_int_equal(fileserver_put_commit(env->client, REPO, COMMIT, json, len),
                      SEAF_ERR_PERMISSION);
-    assert_int_equal(env->fake.requests, 3);
+    assert_int_equal(test_server_request_count(env->server), 3);
     /* The URL id, the JSON's id and library must agree; nothing is sent otherwise. */
     assert_int_equal(fileserver_put_commit(env->client, REPO,
                                            "b5e08e065307b959cda507e4846f304c22a94f6f", json, len),
@@ -208,7 +206,7 @@ static void test_put_commit(void **state)
                      SEAF_ERR_INVALID_ARG);
     assert_int_equal(fileserver_put_commit(env->client, REPO, COMMIT, json, 0),
                      SEAF_ERR_INVALID_ARG);
-    assert_int_equal(env->fake.requests, 3);
+    assert_int_equal(test_server_request_count(env->server), 3);
     free(json);
 }
 
@@ -241,7 +239,7 @@ static void test_check_fs_batches_of_1000(void **state)
         }
     }
     assert_int_equal(fileserver_check_fs(env->client, REPO, list, n, &needed, &n_needed), SEAF_OK);
-    assert_int_equal(env->fake.requests, 3);
+    assert_int_equal(test_server_request_count(env->server), 3);
     size_t sent = 0;
     for (unsigned r = 0; r < 3; r++) {
         struct test_request request = expect_request(env, r, "POST", PREFIX "/check-fs/");
@@ -306,7 +304,7 @@ static void test_check_blocks_request(void **state)
                      SEAF_OK);
     assert_int_equal(fileserver_check_fs(env->client, REPO, NULL, 0, &needed, &n_needed), SEAF_OK);
     assert_null(needed);
-    assert_int_equal(env->fake.requests, 2);
+    assert_int_equal(test_server_request_count(env->server), 2);
     free(trace);
 }
 
@@ -345,10 +343,10 @@ static void test_check_answers_are_verified(void **state)
     assert_string_equal(needed[0], HELLO_FILE);
     assert_string_equal(needed[1], HELLO_BLOCK);
     free(needed);
-    unsigned before = env->fake.requests;
+    unsigned before = test_server_request_count(env->server);
     assert_int_equal(fileserver_check_blocks(env->client, REPO, bad, 2, &needed, &n_needed),
                      SEAF_ERR_INVALID_ARG);
-    assert_int_equal(env->fake.requests, before);
+    assert_int_equal(test_server_request_count(env->server), before);
 }
 
 /* ---- recv-fs ----------------------------------------------------------------------------- */
@@ -389,7 +387,7 @@ static void test_recv_fs_framing(void **state)
     records[1].id = "22596363B3DE40B06F981FB85D82312E8C0ED511";
     assert_int_equal(fileserver_recv_fs(env->client, REPO, records, 2), SEAF_ERR_INVALID_ARG);
     assert_int_equal(fileserver_recv_fs(env->client, REPO, records, 0), SEAF_OK);
-    assert_int_equal(env->fake.requests, 1);
+    assert_int_equal(test_server_request_count(env->server), 1);
     /* The real server's refusal of a broken body (merge/ errors: id not hex). */
     records[1].id = HELLO_BLOCK;
     env->fake.vector = "merge/http-errors/0019-POST-recv-fs-bad-id.resp";
@@ -404,7 +402,7 @@ static void check_cut(struct env *env, size_t n, size_t size, unsigned want_requ
     char(*ids)[SEAF_ID_LEN + 1] = calloc(n, sizeof(*ids));
     unsigned char *data = malloc(size);
     size_t next = 0;
-    unsigned first = env->fake.requests;
+    unsigned first = test_server_request_count(env->server);
 
     for (size_t i = 0; i < size; i++)
         data[i] = (unsigned char)(i * 7);
@@ -413,13 +411,13 @@ static void check_cut(struct env *env, size_t n, size_t size, unsigned want_requ
         records[i] = (struct fileserver_fs_record){.id = ids[i], .data = data, .len = size};
     }
     assert_int_equal(fileserver_recv_fs(env->client, REPO, records, n), SEAF_OK);
-    assert_int_equal(env->fake.requests - first, want_requests);
-    for (unsigned r = first; r < env->fake.requests; r++) {
+    assert_int_equal(test_server_request_count(env->server) - first, want_requests);
+    for (unsigned r = first; r < test_server_request_count(env->server); r++) {
         struct test_request request = expect_request(env, r, "POST", PREFIX "/recv-fs/");
         size_t count = request.body_len / (44 + size);
 
         assert_int_equal(request.body_len % (44 + size), 0);
-        if (r + 1 < env->fake.requests) {
+        if (r + 1 < test_server_request_count(env->server)) {
             assert_true(request.body_len >= FILESERVER_RECV_FS_PACK_SIZE);
             assert_true(request.body_len - (44 + size) < FILESERVER_RECV_FS_PACK_SIZE);
         }
@@ -472,12 +470,12 @@ static void test_put_block(void **state)
                      SEAF_ERR_INVALID_ARG);
     assert_int_equal(fileserver_put_block(env->client, REPO, HELLO_FILE, content, 12),
                      SEAF_ERR_ID_MISMATCH);
-    assert_int_equal(env->fake.requests, 1);
+    assert_int_equal(test_server_request_count(env->server), 1);
     /* Idempotent: a 500 is retried (the pool allows one retry here). */
     env->fake.status = 500;
     assert_int_equal(fileserver_put_block(env->client, REPO, HELLO_BLOCK, content, 12),
                      SEAF_ERR_SERVER);
-    assert_int_equal(env->fake.requests, 3);
+    assert_int_equal(test_server_request_count(env->server), 3);
     env->fake.status = 403;
     assert_int_equal(fileserver_put_block(env->client, REPO, HELLO_BLOCK, content, 12),
                      SEAF_ERR_PERMISSION);
@@ -518,7 +516,7 @@ static void test_put_block_from_threads(void **state)
         pthread_join(threads[t], NULL);
         assert_int_equal(uploaders[t].err, SEAF_OK);
     }
-    assert_int_equal(env->fake.requests, 80);
+    assert_int_equal(test_server_request_count(env->server), 80);
 }
 
 /* ---- update-branch ----------------------------------------------------------------------- */
@@ -544,7 +542,7 @@ static void test_update_branch_request(void **state)
     assert_int_equal(fileserver_update_branch(env->client, REPO,
                                               "6F7470E14131C4B5A0C64BAEBC0AC10489F81338", &result),
                      SEAF_ERR_INVALID_ARG);
-    assert_int_equal(env->fake.requests, 1);
+    assert_int_equal(test_server_request_count(env->server), 1);
     fileserver_update_result_release(&result);
 }
 
@@ -578,14 +576,14 @@ static void test_update_branch_statuses(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct fileserver_update_result result;
-        unsigned before = env->fake.requests;
+        unsigned before = test_server_request_count(env->server);
 
         env->fake.vector = cases[i].vector;
         env->fake.status = cases[i].status;
         env->fake.body = cases[i].body;
         assert_int_equal(fileserver_update_branch(env->client, REPO, COMMIT, &result),
                          cases[i].want);
-        assert_int_equal(env->fake.requests, before + 1); /* never retried */
+        assert_int_equal(test_server_request_count(env->server), before + 1); /* never retried */
         assert_int_equal(result.gc_conflict, cases[i].gc);
         assert_string_equal(result.message, cases[i].message);
         assert_int_equal(result.n_missing, 0);
@@ -661,11 +659,11 @@ static void test_update_branch_sent_once_on_dead_connection(void **state)
                      SEAF_ERR_NETWORK);
     assert_int_equal(result.status, 0);
     fileserver_update_result_release(&result);
-    assert_int_equal(env->fake.requests, 3);
+    assert_int_equal(test_server_request_count(env->server), 3);
     expect_request(env, 2, "PUT", PREFIX "/commit/HEAD/?head=" COMMIT);
     /* The same failure on an idempotent call is retried, so the count above means something. */
     assert_int_equal(fileserver_quota_check(env->client, REPO, 1), SEAF_ERR_NETWORK);
-    assert_true(env->fake.requests >= 5);
+    assert_true(test_server_request_count(env->server) >= 5);
 }
 
 int main(void)
