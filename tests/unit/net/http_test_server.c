@@ -267,24 +267,25 @@ const char *test_server_url(const struct test_server *server)
     return server->url;
 }
 
-unsigned test_server_connections(struct test_server *server)
+/* A counter of the server read under its lock. */
+static unsigned read_counter(struct test_server *server, const unsigned *counter)
 {
     unsigned n;
 
     pthread_mutex_lock(&server->lock);
-    n = server->connection_count;
+    n = *counter;
     pthread_mutex_unlock(&server->lock);
     return n;
 }
 
+unsigned test_server_connections(struct test_server *server)
+{
+    return read_counter(server, &server->connection_count);
+}
+
 unsigned test_server_request_count(struct test_server *server)
 {
-    unsigned n;
-
-    pthread_mutex_lock(&server->lock);
-    n = server->request_count;
-    pthread_mutex_unlock(&server->lock);
-    return n;
+    return read_counter(server, &server->request_count);
 }
 
 bool test_server_request(struct test_server *server, unsigned index, struct test_request *out)
