@@ -1,6 +1,9 @@
-/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids), and the hex form
- * they and other binary values (keys, salts) are written in. */
+/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids), the hex form they
+ * and other binary values (keys, salts) are written in, and de-duplication of id lists. */
 #include "seaf_ids.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static bool is_lower_hex(char c)
 {
@@ -71,4 +74,46 @@ bool seaf_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t
         out[i] = (unsigned char)(hi << 4 | lo);
     }
     return true;
+}
+
+struct id_position {
+    const char *id;
+    size_t index;
+};
+
+static int compare_by_id_then_index(const void *a, const void *b)
+{
+    const struct id_position *pa = a;
+    const struct id_position *pb = b;
+    int c = strcmp(pa->id, pb->id);
+
+    return c != 0 ? c : (pa->index > pb->index) - (pa->index < pb->index);
+}
+
+seaf_err seaf_ids_remove_duplicates(char (*ids)[SEAF_ID_LEN + 1], size_t *n)
+{
+    struct id_position *order = malloc((*n + 1) * sizeof(*order));
+    bool *repeated = calloc(*n + 1, sizeof(*repeated));
+    size_t kept = 0;
+
+    if (!order || !repeated) {
+        free(order);
+        free(repeated);
+        return SEAF_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < *n; i++)
+        order[i] = (struct id_position){.id = ids[i], .index = i};
+    qsort(order, *n, sizeof(*order), compare_by_id_then_index);
+    for (size_t i = 1; i < *n; i++) {
+        if (strcmp(order[i].id, order[i - 1].id) == 0)
+            repeated[order[i].index] = true;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        if (!repeated[i])
+            memmove(ids[kept++], ids[i], SEAF_ID_LEN + 1);
+    }
+    *n = kept;
+    free(order);
+    free(repeated);
+    return SEAF_OK;
 }

@@ -1,10 +1,12 @@
-/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids), and the hex form
- * they and other binary values (keys, salts) are written in. */
+/* seaf_ids: validation of the identifiers Seafile uses (object ids, repo ids), the hex form they
+ * and other binary values (keys, salts) are written in, and de-duplication of id lists. */
 #ifndef SEAFS_SEAF_IDS_H
 #define SEAFS_SEAF_IDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "seaf_error.h"
 
 /* Length of an object id (commit, fs object, block): 40 lowercase hex digits. */
 #define SEAF_ID_LEN 40
@@ -26,5 +28,9 @@ void seaf_hex_encode(const unsigned char *in, size_t len, char *out);
 /* Decodes hex (hex_len digits of either case) into exactly len bytes; false when hex_len is not
  * 2 * len or a digit is not hex. */
 bool seaf_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t len);
+
+/* Removes repeated ids from ids[0..*n) in place, keeping the first occurrence of each and their
+ * order. SEAF_ERR_NOMEM leaves the ids unchanged. */
+seaf_err seaf_ids_remove_duplicates(char (*ids)[SEAF_ID_LEN + 1], size_t *n);
 
 #endif

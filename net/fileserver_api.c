@@ -28,26 +28,6 @@ static bool id_ok(const char *id)
     return id && seaf_id_valid(id, strlen(id));
 }
 
-/* Performs a token-authenticated request on <fs>/repo/<repo_id><path>. */
-static seaf_err repo_request(struct seaf_client *client, const char *repo_id, const char *path,
-                             struct seaf_call *call, struct http_response *response)
-{
-    char relative[512];
-    char *url = NULL;
-    seaf_err err;
-
-    snprintf(relative, sizeof(relative), "/repo/%s%s", repo_id, path);
-    err = seaf_client_fileserver_path(client, relative, &url);
-    if (err != SEAF_OK)
-        return err;
-    call->url = url;
-    call->auth = SEAF_AUTH_REPO;
-    call->repo_id = repo_id;
-    err = seaf_client_call(client, call, response);
-    free(url);
-    return err;
-}
-
 /* GETs <fs>/repo/<repo_id><path> into a new buffer body (released on error). */
 static seaf_err repo_get_json(struct seaf_client *client, const char *repo_id, const char *path,
                               long low_speed_time_s, struct http_buffer *body)
@@ -59,7 +39,7 @@ static seaf_err repo_get_json(struct seaf_client *client, const char *repo_id, c
     seaf_err err;
 
     http_buffer_init(body, SEAF_JSON_LIMIT);
-    err = repo_request(client, repo_id, path, &call, NULL);
+    err = seaf_client_repo_call(client, repo_id, path, &call, NULL);
     if (err == SEAF_OK && !body->data)
         err = SEAF_ERR_MALFORMED;
     if (err != SEAF_OK)
@@ -101,7 +81,7 @@ seaf_err fileserver_permission_check(struct seaf_client *client, const char *rep
     else
         snprintf(path, sizeof(path), "/permission-check/?op=%s", upload ? "upload" : "download");
     http_buffer_init(&body, 64 * 1024);
-    err = repo_request(client, repo_id, path, &call, NULL);
+    err = seaf_client_repo_call(client, repo_id, path, &call, NULL);
     http_buffer_release(&body);
     return err;
 }
@@ -166,49 +146,6 @@ seaf_err fileserver_get_commit(struct seaf_client *client, const char *repo_id,
 
 /* ---- fs-id-list -------------------------------------------------------------------------- */
 
-struct id_position {
-    const char *id;
-    size_t index;
-};
-
-static int compare_by_id_then_index(const void *a, const void *b)
-{
-    const struct id_position *pa = a;
-    const struct id_position *pb = b;
-    int c = strcmp(pa->id, pb->id);
-
-    return c != 0 ? c : (pa->index > pb->index) - (pa->index < pb->index);
-}
-
-/* Removes repeated ids from ids[0..*n), keeping the first occurrence and the order. */
-static seaf_err remove_duplicates(char (*ids)[SEAF_ID_LEN + 1], size_t *n)
-{
-    struct id_position *order = malloc((*n + 1) * sizeof(*order));
-    bool *repeated = calloc(*n + 1, sizeof(*repeated));
-    size_t kept = 0;
-
-    if (!order || !repeated) {
-        free(order);
-        free(repeated);
-        return SEAF_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < *n; i++)
-        order[i] = (struct id_position){.id = ids[i], .index = i};
-    qsort(order, *n, sizeof(*order), compare_by_id_then_index);
-    for (size_t i = 1; i < *n; i++) {
-        if (strcmp(order[i].id, order[i - 1].id) == 0)
-            repeated[order[i].index] = true;
-    }
-    for (size_t i = 0; i < *n; i++) {
-        if (!repeated[i])
-            memmove(ids[kept++], ids[i], SEAF_ID_LEN + 1);
-    }
-    *n = kept;
-    free(order);
-    free(repeated);
-    return SEAF_OK;
-}
-
 seaf_err fileserver_fs_id_list(struct seaf_client *client, const char *repo_id,
                                const char *server_head, const char *client_head, bool dir_only,
                                char (**ids_out)[SEAF_ID_LEN + 1], size_t *n_out)
@@ -252,7 +189,7 @@ seaf_err fileserver_fs_id_list(struct seaf_client *client, const char *repo_id,
     }
     if (err == SEAF_OK) {
         *n_out = json_array_size(root);
-        err = remove_duplicates(ids, n_out);
+        err = seaf_ids_remove_duplicates(ids, n_out);
     }
     json_decref(root);
     if (err != SEAF_OK) {
@@ -348,7 +285,7 @@ static seaf_err pack_round(struct seaf_client *client, const char *repo_id,
     err = seaf_packfs_new(wanted, n_wanted, on_record, batch, &batch->parser);
     if (err != SEAF_OK)
         return err;
-    err = repo_request(client, repo_id, "/pack-fs/", &call, NULL);
+    err = seaf_client_repo_call(client, repo_id, "/pack-fs/", &call, NULL);
     if (err == SEAF_OK)
         err = seaf_packfs_finish(batch->parser);
     seaf_packfs_free(batch->parser);
@@ -433,7 +370,7 @@ seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, c
     if (!sink)
         call.sink = &discard;
     snprintf(path, sizeof(path), "/block/%s", block_id);
-    err = repo_request(client, repo_id, path, &call, &response);
+    err = seaf_client_repo_call(client, repo_id, path, &call, &response);
     if (err != SEAF_OK)
         return err;
     if (size_out)

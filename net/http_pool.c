@@ -22,7 +22,9 @@
  * after an exponential backoff with jitter or the server's Retry-After, while both the retry
  * count and the time budget allow. Only a 2xx body reaches the caller's sink, hashed with SHA-1
  * on the way (unless the sink checks the SHA-1 itself, so no block is hashed twice); the start
- * of an error body is kept for messages. Header logging redacts
+ * of an error body is kept for messages (all of it in request->error_body when asked). A
+ * non-idempotent POST/PUT never goes over a reused connection, so that libcurl cannot send it
+ * twice on its own. Header logging redacts
  * credentials; request bodies (which may hold a password) are never logged.
  *
  * Locking: pool->lock protects the origin list, every origin's handle stack and the counters.
@@ -527,10 +529,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     if (!is_success(t->response->status)) {
         size_t room = sizeof(t->response->error_text) - 1 - t->error_len;
         size_t n = len < room ? len : room;
+        struct http_buffer *whole = t->request->error_body;
 
         memcpy(t->response->error_text + t->error_len, data, n);
         t->error_len += n;
         t->response->error_text[t->error_len] = '\0';
+        if (whole) {
+            n = len < whole->limit - whole->len ? len : whole->limit - whole->len;
+            t->sink_err = buffer_write(whole, data, n);
+            if (t->sink_err != SEAF_OK)
+                return 0;
+        }
         return len;
     }
     if (len == 0)
@@ -877,6 +886,10 @@ static void configure(struct http_pool *pool, struct transfer *t, struct curl_sl
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
         return;
     }
+    /* A reused connection found dead before any answer byte makes libcurl resend the request
+     * on a new one; for a request that must not run twice there is no reused connection. */
+    if (!r->idempotent)
+        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? (const char *)r->body : "");
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->body ? r->body_len : 0));
@@ -945,6 +958,8 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     response->has_captured = false;
     response->captured[0] = '\0';
     t->error_len = 0;
+    if (t->request->error_body)
+        buffer_reset(t->request->error_body);
     t->retry_after_s = -1;
     t->sink_err = SEAF_OK;
     t->delivered = false;

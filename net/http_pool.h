@@ -70,11 +70,16 @@ struct http_request {
     const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL; may hold secrets */
     const void *body;           /* POST/PUT body (sent with Content-Length), may be NULL */
     size_t body_len;
-    const char *content_type;     /* for POST/PUT; NULL sends no Content-Type */
-    bool idempotent;              /* may be retried on connection errors, 5xx and 429 */
-    long low_speed_time_s;        /* 0 = pool default; > 0 overrides (long server computations) */
-    const char *capture_header;   /* name of one response header to copy into the response */
-    const struct http_sink *sink; /* receives a 2xx body; NULL discards it (still hashed) */
+    const char *content_type;       /* for POST/PUT; NULL sends no Content-Type */
+    bool idempotent;                /* may be retried on connection errors, 5xx and 429; a
+                                       non-idempotent POST/PUT is sent on a new connection, since
+                                       libcurl silently resends a request whose reused keep-alive
+                                       connection died before any answer byte */
+    long low_speed_time_s;          /* 0 = pool default; > 0 overrides (long server computations) */
+    const char *capture_header;     /* name of one response header to copy into the response */
+    const struct http_sink *sink;   /* receives a 2xx body; NULL discards it (still hashed) */
+    struct http_buffer *error_body; /* non-NULL: also receives a non-2xx body whole, up to its
+                                       limit (the rest is dropped); emptied at every attempt */
 };
 
 struct http_response {

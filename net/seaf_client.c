@@ -515,6 +515,28 @@ seaf_err seaf_client_fileserver_path(struct seaf_client *client, const char *pat
     return SEAF_OK;
 }
 
+seaf_err seaf_client_repo_call(struct seaf_client *client, const char *repo_id, const char *path,
+                               struct seaf_call *call, struct http_response *response)
+{
+    char relative[512];
+    char *url = NULL;
+    seaf_err err;
+
+    if ((size_t)snprintf(relative, sizeof(relative), "/repo/%s%s", repo_id, path) >=
+        sizeof(relative))
+        return SEAF_ERR_INVALID_ARG;
+    err = seaf_client_fileserver_path(client, relative, &url);
+    if (err != SEAF_OK)
+        return err;
+    call->url = url;
+    call->auth = SEAF_AUTH_REPO;
+    call->repo_id = repo_id;
+    err = seaf_client_call(client, call, response);
+    call->url = NULL;
+    free(url);
+    return err;
+}
+
 seaf_err seaf_client_call(struct seaf_client *client, const struct seaf_call *call,
                           struct http_response *response)
 {
@@ -560,6 +582,7 @@ seaf_err seaf_client_call(struct seaf_client *client, const struct seaf_call *ca
                                    .idempotent = call->idempotent,
                                    .low_speed_time_s = call->low_speed_time_s,
                                    .capture_header = call->capture_header,
+                                   .error_body = call->error_body,
                                    .sink = call->sink ? call->sink : &sink};
     err = http_pool_perform(client->pool, &request, response);
     if (err != SEAF_OK)

@@ -31,7 +31,8 @@ struct seaf_call {
     const char *capture_header;
     const struct http_sink *sink; /* NULL: the body goes to response_body (SEAF_JSON_LIMIT) */
     struct http_buffer *response_body;
-    const char *extra_header; /* one more "Name: value" line, or NULL */
+    const char *extra_header;       /* one more "Name: value" line, or NULL */
+    struct http_buffer *error_body; /* non-NULL: a non-2xx body goes here whole (up to its limit) */
 };
 
 /* Performs call and maps the outcome: SEAF_OK for 2xx; 401 -> SEAF_ERR_AUTH (and the API token
@@ -41,6 +42,10 @@ struct seaf_call {
  * raw outcome. */
 seaf_err seaf_client_call(struct seaf_client *client, const struct seaf_call *call,
                           struct http_response *response);
+/* seaf_client_call on <fs>/repo/<repo_id><path> (path starting with '/') with the library's sync
+ * token: sets call->url (valid only during the call), auth and repo_id. */
+seaf_err seaf_client_repo_call(struct seaf_client *client, const char *repo_id, const char *path,
+                               struct seaf_call *call, struct http_response *response);
 /* The Seahub URL for path (starting with "/api2/..."): server URL + path, into a new string. */
 char *seaf_client_seahub_url(struct seaf_client *client, const char *path);
 /* The file-server URL for path ("/repo/..."): discovered base + path, into a new string. */

@@ -87,6 +87,24 @@ static seaf_err parse_ids(json_t *root, struct seaf_commit *commit, struct seaf_
     return SEAF_OK;
 }
 
+/* The integer flags, read as the C code reads them: a non-zero integer is set, anything else
+ * (absent, 0, or a type no server writes) is not. Lenient on purpose: the flags mean nothing to a
+ * client, so an odd one must not make a commit unreadable. */
+static bool int_flag(json_t *root, const char *key)
+{
+    json_t *value = json_object_get(root, key);
+
+    return json_is_integer(value) && json_integer_value(value) != 0;
+}
+
+static void parse_flags(json_t *root, struct seaf_commit *commit)
+{
+    commit->no_local_history = int_flag(root, "no_local_history");
+    commit->conflict = int_flag(root, "conflict");
+    commit->new_merge = int_flag(root, "new_merge");
+    commit->repaired = int_flag(root, "repaired");
+}
+
 static seaf_err parse_texts(json_t *root, struct seaf_commit *commit, struct seaf_parse_msg *msg)
 {
     json_int_t ctime = 0;
@@ -97,6 +115,7 @@ static seaf_err parse_texts(json_t *root, struct seaf_commit *commit, struct sea
             seaf_json_copy_strings(root, commit, text_fields, COUNT(text_fields), false, what, msg);
     if (err != SEAF_OK)
         return err;
+    parse_flags(root, commit);
     /* Unused by clients, but a wrong type means the document is not a commit. */
     json_t *category = json_object_get(root, "repo_category");
     if (category != NULL && !json_is_null(category) && !json_is_string(category))

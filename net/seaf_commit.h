@@ -40,6 +40,12 @@ struct seaf_commit {
     char *pwd_hash;                         /* replaces magic when present; NULL otherwise */
     char *pwd_hash_algo;                    /* NULL when absent */
     char *pwd_hash_params;                  /* NULL when absent */
+    /* Integer flags written as "<key>": 1 when set (and kept so that a commit can be written
+     * back byte for byte, see seaf_commit_to_json); clients ignore them. */
+    bool no_local_history; /* legacy; the C server and older C clients write it */
+    bool conflict;         /* a server merge that made conflict copies */
+    bool new_merge;        /* a merge commit made by the server */
+    bool repaired;         /* set by server repair tools */
 };
 
 /* Parses and validates len bytes of commit JSON into *out (free with seaf_commit_free).

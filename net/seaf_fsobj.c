@@ -49,6 +49,20 @@ static size_t utf8_sequence_len(const unsigned char *s, size_t avail)
     return len;
 }
 
+bool seaf_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *bytes = (const unsigned char *)s;
+    if (s == NULL)
+        return len == 0;
+    for (size_t i = 0; i < len;) {
+        size_t step = utf8_sequence_len(bytes + i, len - i);
+        if (step == 0)
+            return false;
+        i += step;
+    }
+    return true;
+}
+
 const char *seaf_name_problem(const char *name, size_t len)
 {
     if (name == NULL || len == 0)
@@ -61,13 +75,8 @@ const char *seaf_name_problem(const char *name, size_t len)
         return "name contains '/'";
     if (memchr(name, '\0', len) != NULL)
         return "name contains a NUL byte";
-    const unsigned char *bytes = (const unsigned char *)name;
-    for (size_t i = 0; i < len;) {
-        size_t step = utf8_sequence_len(bytes + i, len - i);
-        if (step == 0)
-            return "name is not valid UTF-8";
-        i += step;
-    }
+    if (!seaf_utf8_valid(name, len))
+        return "name is not valid UTF-8";
     return NULL;
 }
 

@@ -100,6 +100,9 @@ const struct seaf_dirent *seaf_dir_lookup(const struct seaf_dir *dir, const char
 /* True when the entry is a directory. */
 bool seaf_dirent_is_dir(const struct seaf_dirent *dirent);
 
+/* True when the len bytes at s are valid UTF-8 (no overlong forms, surrogates or code points
+ * above U+10FFFF; NUL bytes are valid). NULL is valid only with len 0. */
+bool seaf_utf8_valid(const char *s, size_t len);
 /* Why name (len bytes) cannot be a Seafile entry name, or NULL when it can: empty, ".", "..",
  * contains '/' or NUL, not valid UTF-8, or SEAF_NAME_MAX bytes or more. */
 const char *seaf_name_problem(const char *name, size_t len);

@@ -4,7 +4,11 @@
  *
  *   seafs-netcheck --server URL (--user U --password P | --user U --token T) [options] COMMAND
  *   COMMAND: discover | repos | account | head REPO | metadata REPO | cat REPO PATH OUT |
- *            blocks REPO PATH          (discover needs no credentials)
+ *            blocks REPO PATH | upload REPO NAME FILE     (discover needs no credentials)
+ *   upload puts FILE into the root directory of REPO (a plain library) as NAME: new blocks of
+ *   at most 8 MiB, file and root objects and a commit on top of the head, then the upload
+ *   requests in SeaDrive's order (permission-check, quota-check, PUT commit, check-fs, recv-fs,
+ *   check-blocks, PUT block, update-branch) and the head afterwards.
  *   options: --fileserver URL --token-dir DIR --connections N --parallel N --repeat N --retries N
  *            --ca-file PEM --insecure
  *            --low-speed-time S --connect-timeout-ms MS --retry-budget-ms MS --otp CODE --debug
@@ -21,9 +25,17 @@
 #include <fcntl.h>
 
 #include "fileserver_api.h"
+#include "fileserver_upload.h"
 #include "http_pool.h"
 #include "seaf_client.h"
+#include "seaf_objwrite.h"
+#include "seaf_sha1.h"
 #include "seahub_api.h"
+
+#define DEVICE_ID   "5eaf5000000000000000000000000000000000fe"
+#define DEVICE_NAME "seafs-netcheck"
+/* Fixed-size chunks: the server does not care how files are split (protocol doc §4.5). */
+#define UPLOAD_BLOCK_SIZE (8 * 1024 * 1024)
 
 struct settings {
     const char *server;
@@ -339,6 +351,269 @@ static seaf_err fetch_blocks(struct seaf_client *client, const char *repo, json_
     return err;
 }
 
+/* ---- upload ------------------------------------------------------------------------------- */
+
+/* What one upload makes: blocks, the file and root objects, the commit. */
+struct upload {
+    unsigned char *content;
+    size_t size;
+    size_t n_blocks;
+    char (*block_ids)[SEAF_ID_LEN + 1];
+    char file_id[SEAF_ID_LEN + 1];
+    char root_id[SEAF_ID_LEN + 1];
+    struct fileserver_fs_record records[2];
+    size_t n_records;
+    void *stored[2];
+    struct seaf_commit *commit;
+    char *commit_json;
+    size_t commit_len;
+    int64_t old_size; /* of the replaced file, for quota-check's delta */
+};
+
+static seaf_err read_content(const char *path, struct upload *u)
+{
+    FILE *f = fopen(path, "rb");
+    size_t cap = 1 << 16;
+
+    if (!f)
+        return SEAF_ERR_IO;
+    u->content = malloc(cap);
+    while (u->content) {
+        u->size += fread(u->content + u->size, 1, cap - u->size, f);
+        if (u->size < cap)
+            break;
+        cap *= 2;
+        unsigned char *grown = realloc(u->content, cap);
+        if (!grown)
+            free(u->content);
+        u->content = grown;
+    }
+    fclose(f);
+    return u->content ? SEAF_OK : SEAF_ERR_NOMEM;
+}
+
+/* Deflates json (len bytes; taken) as the next recv-fs record, under id. */
+static seaf_err add_record(struct upload *u, const char *id, char *json, size_t len)
+{
+    size_t i = u->n_records;
+    seaf_err err = seaf_fsobj_deflate(json, len, &u->stored[i], &u->records[i].len);
+
+    free(json);
+    if (err == SEAF_OK) {
+        u->records[i].id = id;
+        u->records[i].data = u->stored[i];
+        u->n_records++;
+    }
+    return err;
+}
+
+/* Blocks, file object, the root with NAME replaced or added, and the commit on top of head. */
+static seaf_err make_upload(const struct objects *objects, const struct seaf_commit *head,
+                            const char *user, const char *name, struct upload *u)
+{
+    struct seaf_fsobj *root = NULL;
+    struct seaf_dirent *entries;
+    size_t n = 0;
+    char *json = NULL;
+    size_t len = 0;
+    char description[512];
+    seaf_err err;
+
+    u->n_blocks = (u->size + UPLOAD_BLOCK_SIZE - 1) / UPLOAD_BLOCK_SIZE;
+    u->block_ids = calloc(u->n_blocks + 1, sizeof(*u->block_ids));
+    if (!u->block_ids)
+        return SEAF_ERR_NOMEM;
+    for (size_t b = 0; b < u->n_blocks; b++) {
+        size_t at = b * UPLOAD_BLOCK_SIZE;
+        size_t block_len = u->size - at < UPLOAD_BLOCK_SIZE ? u->size - at : UPLOAD_BLOCK_SIZE;
+
+        seaf_sha1_id(u->content + at, block_len, u->block_ids[b]);
+    }
+    err = seaf_file_to_json((const char(*)[SEAF_ID_LEN + 1]) u->block_ids, u->n_blocks,
+                            (int64_t)u->size, &json, &len, u->file_id);
+    if (err == SEAF_OK && json)
+        err = add_record(u, u->file_id, json, len);
+    if (err == SEAF_OK && strcmp(head->root_id, SEAF_EMPTY_ID) != 0)
+        err = parse_object(objects, head->root_id, &root);
+    if (err != SEAF_OK)
+        return err;
+    size_t old = root ? root->dir.n_entries : 0;
+    entries = calloc(old + 1, sizeof(*entries));
+    for (size_t i = 0; entries && i < old; i++) {
+        const struct seaf_dirent *e = &root->dir.entries[i];
+        if (e->name_len == strlen(name) && memcmp(e->name, name, e->name_len) == 0)
+            u->old_size = e->size;
+        else
+            entries[n++] = *e;
+    }
+    if (!entries) {
+        seaf_fsobj_free(root);
+        return SEAF_ERR_NOMEM;
+    }
+    entries[n] = (struct seaf_dirent){.mode = SEAF_MODE_FILE,
+                                      .mtime = (int64_t)time(NULL),
+                                      .size = (int64_t)u->size,
+                                      .name = name,
+                                      .name_len = strlen(name),
+                                      .modifier = user};
+    memcpy(entries[n].id, u->file_id, sizeof(u->file_id));
+    err = seaf_dir_to_json(entries, n + 1, &json, &len, u->root_id);
+    free(entries);
+    seaf_fsobj_free(root);
+    if (err == SEAF_OK)
+        err = add_record(u, u->root_id, json, len);
+    snprintf(description, sizeof(description), "Added \"%s\".\n", name);
+    if (err == SEAF_OK)
+        err = seaf_commit_new_child(head, u->root_id, DEVICE_ID, user, description,
+                                    (int64_t)time(NULL), DEVICE_NAME, "seafs_" SEAFS_VERSION,
+                                    &u->commit);
+    if (err == SEAF_OK)
+        err = seaf_commit_to_json(u->commit, &u->commit_json, &u->commit_len);
+    return err;
+}
+
+static void free_upload(struct upload *u)
+{
+    free(u->content);
+    free(u->block_ids);
+    for (size_t i = 0; i < u->n_records; i++)
+        free(u->stored[i]);
+    seaf_commit_free(u->commit);
+    free(u->commit_json);
+}
+
+/* The needed blocks of the file, each PUT from its place in the content. */
+static seaf_err send_blocks(struct seaf_client *client, const char *repo, const struct upload *u)
+{
+    const char **list = calloc(u->n_blocks + 1, sizeof(*list));
+    char(*needed)[SEAF_ID_LEN + 1] = NULL;
+    size_t n_needed = 0;
+    seaf_err err = list ? SEAF_OK : SEAF_ERR_NOMEM;
+
+    for (size_t b = 0; err == SEAF_OK && b < u->n_blocks; b++)
+        list[b] = u->block_ids[b];
+    if (err == SEAF_OK)
+        err = fileserver_check_blocks(client, repo, list, u->n_blocks, &needed, &n_needed);
+    for (size_t i = 0; err == SEAF_OK && i < n_needed; i++) {
+        for (size_t b = 0; b < u->n_blocks; b++) {
+            size_t at = b * UPLOAD_BLOCK_SIZE;
+
+            if (strcmp(u->block_ids[b], needed[i]) != 0)
+                continue;
+            err = fileserver_put_block(client, repo, needed[i], u->content + at,
+                                       u->size - at < UPLOAD_BLOCK_SIZE ? u->size - at
+                                                                        : UPLOAD_BLOCK_SIZE);
+            break;
+        }
+    }
+    free(needed);
+    free(list);
+    return err;
+}
+
+/* The upload requests in SeaDrive's order (protocol doc §6.3). */
+static seaf_err send_upload(struct seaf_client *client, const char *repo, const struct upload *u,
+                            json_t *out, const char **stage)
+{
+    const char *ids[2];
+    char(*needed)[SEAF_ID_LEN + 1] = NULL;
+    size_t n_needed = 0;
+    struct fileserver_fs_record records[2];
+    size_t n_records = 0;
+    struct fileserver_update_result result;
+    char head[SEAF_ID_LEN + 1];
+    seaf_err err;
+
+    *stage = "permission-check";
+    err = fileserver_permission_check(client, repo, true);
+    if (err == SEAF_OK) {
+        *stage = "quota-check";
+        err = fileserver_quota_check(client, repo, (int64_t)u->size - u->old_size);
+    }
+    if (err == SEAF_OK) {
+        *stage = "put-commit";
+        err = fileserver_put_commit(client, repo, u->commit->commit_id, u->commit_json,
+                                    u->commit_len);
+    }
+    for (size_t i = 0; i < u->n_records; i++)
+        ids[i] = u->records[i].id;
+    if (err == SEAF_OK) {
+        *stage = "check-fs";
+        err = fileserver_check_fs(client, repo, ids, u->n_records, &needed, &n_needed);
+    }
+    for (size_t i = 0; err == SEAF_OK && i < u->n_records; i++) {
+        for (size_t k = 0; k < n_needed; k++) {
+            if (strcmp(needed[k], u->records[i].id) == 0)
+                records[n_records++] = u->records[i];
+        }
+    }
+    free(needed);
+    if (err == SEAF_OK) {
+        *stage = "recv-fs";
+        err = fileserver_recv_fs(client, repo, records, n_records);
+    }
+    if (err == SEAF_OK) {
+        *stage = "blocks";
+        err = send_blocks(client, repo, u);
+    }
+    if (err == SEAF_OK) {
+        *stage = "update-branch";
+        err = fileserver_update_branch(client, repo, u->commit->commit_id, &result);
+        if (err != SEAF_OK)
+            fprintf(stderr, "update-branch: HTTP %ld %s\n", result.status, result.message);
+        fileserver_update_result_release(&result);
+    }
+    if (err == SEAF_OK) {
+        *stage = "head";
+        err = fileserver_head_commit(client, repo, head);
+    }
+    if (err == SEAF_OK) {
+        json_object_set_new(out, "head", json_string(head));
+        json_object_set_new(out, "sent_fs", json_integer((json_int_t)n_records));
+    }
+    return err;
+}
+
+static seaf_err upload_file(struct seaf_client *client, const char *repo, const char *name,
+                            const char *path, const char *user, json_t *out, const char **stage)
+{
+    struct seaf_commit *head = NULL;
+    struct objects objects = {0};
+    struct upload u = {0};
+    seaf_err err = fetch_metadata(client, repo, &head, &objects, stage);
+
+    if (err == SEAF_OK && head->encrypted)
+        err = SEAF_ERR_UNSUPPORTED; /* blocks would need encrypting: not this tool's business */
+    if (err == SEAF_OK) {
+        *stage = "read";
+        err = read_content(path, &u);
+    }
+    if (err == SEAF_OK) {
+        *stage = "make";
+        err = make_upload(&objects, head, user, name, &u);
+    }
+    /* The same tree (same content and, to the second, the same mtime): nothing to upload, and
+     * a commit would even get the head's id (same root, author, description and ctime). */
+    if (err == SEAF_OK && strcmp(u.root_id, head->root_id) == 0) {
+        json_object_set_new(out, "unchanged", json_true());
+        json_object_set_new(out, "head", json_string(head->commit_id));
+        json_object_set_new(out, "sent_fs", json_integer(0));
+    } else if (err == SEAF_OK) {
+        err = send_upload(client, repo, &u, out, stage);
+    }
+    if (err == SEAF_OK) {
+        json_object_set_new(out, "parent", json_string(head->commit_id));
+        json_object_set_new(out, "commit", json_string(u.commit->commit_id));
+        json_object_set_new(out, "root", json_string(u.root_id));
+        json_object_set_new(out, "file_id", json_string(u.file_id));
+        json_object_set_new(out, "blocks", json_integer((json_int_t)u.n_blocks));
+    }
+    free_upload(&u);
+    seaf_commit_free(head);
+    free_objects(&objects);
+    return err;
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static seaf_err connect_account(struct seaf_client *client, const struct settings *s)
@@ -468,6 +743,8 @@ static int run(struct seaf_client *client, struct http_pool *pool, const struct 
         json_decref(dirs);
         seaf_commit_free(commit);
         free_objects(&objects);
+    } else if (strcmp(command, "upload") == 0 && argc >= 4) {
+        err = upload_file(client, argv[1], argv[2], argv[3], s->user, out, &stage);
     } else {
         fprintf(stderr, "unknown command or missing arguments: %s\n", command);
         json_decref(out);
@@ -572,7 +849,7 @@ int main(int argc, char **argv)
     }
     if (!s.server || !s.user || optind >= argc || s.parallel == 0 || s.repeat == 0) {
         fprintf(stderr, "usage: seafs-netcheck --server URL --user U (--password P | --token T) "
-                        "[options] repos|account|head|metadata|cat|blocks ...\n");
+                        "[options] repos|account|head|metadata|cat|blocks|upload ...\n");
         return 2;
     }
     struct http_pool_options pool_options = {.max_connections_per_host = s.connections,
@@ -591,9 +868,8 @@ int main(int argc, char **argv)
     struct seaf_client_options client_options = {.server_url = s.server,
                                                  .fileserver_url = s.fileserver,
                                                  .username = s.user,
-                                                 .device_id =
-                                                     "5eaf5000000000000000000000000000000000fe",
-                                                 .device_name = "seafs-netcheck",
+                                                 .device_id = DEVICE_ID,
+                                                 .device_name = DEVICE_NAME,
                                                  .token_dir = s.token_dir};
     err = seaf_client_new(&client_options, pool, &client);
     if (err != SEAF_OK) {

@@ -146,7 +146,10 @@ static void *connection_main(void *arg)
         req.index = server->request_count;
         if (server->request_count < MAX_RECORDED) {
             server->recorded[server->request_count] = req;
-            server->recorded[server->request_count].body = strdup(req.body);
+            /* Bodies may be binary (recv-fs): copied whole, NUL-terminated. */
+            server->recorded[server->request_count].body = malloc(req.body_len + 1);
+            if (server->recorded[server->request_count].body)
+                memcpy(server->recorded[server->request_count].body, req.body, req.body_len + 1);
         }
         server->request_count++;
         server->handler(server->ctx, &req, &reply);
@@ -264,14 +267,25 @@ const char *test_server_url(const struct test_server *server)
     return server->url;
 }
 
-unsigned test_server_connections(struct test_server *server)
+/* A counter of the server read under its lock. */
+static unsigned read_counter(struct test_server *server, const unsigned *counter)
 {
     unsigned n;
 
     pthread_mutex_lock(&server->lock);
-    n = server->connection_count;
+    n = *counter;
     pthread_mutex_unlock(&server->lock);
     return n;
+}
+
+unsigned test_server_connections(struct test_server *server)
+{
+    return read_counter(server, &server->connection_count);
+}
+
+unsigned test_server_request_count(struct test_server *server)
+{
+    return read_counter(server, &server->request_count);
 }
 
 bool test_server_request(struct test_server *server, unsigned index, struct test_request *out)
@@ -316,6 +330,22 @@ char *test_read_file(const char *path, size_t *len)
     data[*len] = '\0';
     fclose(f);
     return data;
+}
+
+char *test_read_body(const char *path, size_t *len)
+{
+    size_t raw_len;
+    char *raw = test_read_file(path, &raw_len);
+    char *body = raw ? strstr(raw, "\r\n\r\n") : NULL;
+
+    if (!body) {
+        free(raw);
+        return NULL;
+    }
+    body += 4;
+    *len = raw_len - (size_t)(body - raw);
+    memmove(raw, body, *len + 1);
+    return raw;
 }
 
 bool test_reply_from_file(struct test_reply *reply, const char *path)

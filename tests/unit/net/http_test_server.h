@@ -39,6 +39,8 @@ void test_server_stop(struct test_server *server);
 /* "http://127.0.0.1:<port>" */
 const char *test_server_url(const struct test_server *server);
 unsigned test_server_connections(struct test_server *server);
+/* How many requests the server has received (read under its lock, so safe from any thread). */
+unsigned test_server_request_count(struct test_server *server);
 /* Copies the recorded request number index into out (its body stays owned by the server, valid
  * until test_server_stop); false if there is none. */
 bool test_server_request(struct test_server *server, unsigned index, struct test_request *out);
@@ -48,6 +50,9 @@ void test_reply_set(struct test_reply *reply, int status, const char *extra_head
                     const void *body, size_t body_len);
 /* The contents of a file plus a NUL (not counted in *len), malloc'd; NULL if unreadable. */
 char *test_read_file(const char *path, size_t *len);
+/* The body of a captured request or response file (what follows the header block), malloc'd
+ * with a NUL (not counted in *len); NULL if unreadable or without a header block. */
+char *test_read_body(const char *path, size_t *len);
 /* Fills reply with the bytes of a captured response file (status line, headers, body). */
 bool test_reply_from_file(struct test_reply *reply, const char *path);
 

@@ -1,6 +1,7 @@
 /* Unit tests of net/http_pool: request shape, streaming + SHA-1, retries (5xx, 429 +
- * Retry-After, mid-body reset), what is never retried, timeouts, sink errors, header capture,
- * credential redaction, and the pure helpers (backoff, Retry-After parsing). */
+ * Retry-After, mid-body reset), what is never retried (nor sent over a reused connection),
+ * timeouts, sink errors, header capture, whole error bodies, credential redaction, and the pure
+ * helpers (backoff, Retry-After parsing). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -139,7 +140,8 @@ static void test_request_headers_and_body(void **state)
                                    .headers = headers,
                                    .body = "{\"a\": 1}",
                                    .body_len = 8,
-                                   .content_type = "application/json"};
+                                   .content_type = "application/json",
+                                   .idempotent = true};
     assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
     assert_true(test_server_request(server, 0, &seen));
     assert_string_equal(seen.method, "PUT");
@@ -153,8 +155,11 @@ static void test_request_headers_and_body(void **state)
     assert_null(strstr(seen.headers, "Accept-Encoding"));
     assert_null(strstr(seen.headers, "Transfer-Encoding"));
 
-    struct http_request post = {
-        .method = HTTP_POST, .url = url_of(server, "/p"), .body = "x", .body_len = 1};
+    struct http_request post = {.method = HTTP_POST,
+                                .url = url_of(server, "/p"),
+                                .body = "x",
+                                .body_len = 1,
+                                .idempotent = true};
     assert_int_equal(http_pool_perform(pool, &post, &response), SEAF_OK);
     assert_true(test_server_request(server, 1, &seen));
     assert_string_equal(seen.method, "POST");
@@ -228,6 +233,66 @@ static void test_non_idempotent_not_retried(void **state)
     assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
     assert_int_equal(response.status, 503);
     assert_int_equal(response.attempts, 1);
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
+/* A non-idempotent POST/PUT never reuses a kept-alive connection (libcurl would resend it by
+ * itself if that connection turned out dead); idempotent requests keep sharing one. */
+static void test_non_idempotent_uses_a_fresh_connection(void **state)
+{
+    struct script s = {.statuses = {200}, .count = 1, .body = "ok"};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct http_pool *pool = make_pool(4, 5);
+    struct http_response response;
+
+    (void)state;
+    struct http_request get = {.method = HTTP_GET, .url = url_of(server, "/a"), .idempotent = true};
+    assert_int_equal(http_pool_perform(pool, &get, &response), SEAF_OK);
+    assert_int_equal(http_pool_perform(pool, &get, &response), SEAF_OK);
+    assert_int_equal(test_server_connections(server), 1);
+    struct http_request put = {.method = HTTP_PUT, .url = url_of(server, "/b")};
+    assert_int_equal(http_pool_perform(pool, &put, &response), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_int_equal(test_server_connections(server), 2);
+    http_pool_free(pool);
+    test_server_stop(server);
+}
+
+/* request->error_body receives a whole error body (error_text only its start), up to its
+ * limit; a 2xx body never goes there. */
+static void test_error_body_collected_whole(void **state)
+{
+    char body[1001];
+    struct script s = {.statuses = {446, 446, 200}, .count = 3, .body = body};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct http_pool *pool = make_pool(0, 5);
+    struct http_response response;
+    struct http_buffer whole;
+
+    (void)state;
+    for (int i = 0; i < 1000; i++)
+        body[i] = (char)('a' + i % 26);
+    body[1000] = '\0';
+    http_buffer_init(&whole, 4096);
+    struct http_request request = {
+        .method = HTTP_PUT, .url = url_of(server, "/x"), .error_body = &whole};
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(response.status, 446);
+    assert_int_equal(strlen(response.error_text), sizeof(response.error_text) - 1);
+    assert_int_equal(whole.len, 1000);
+    assert_memory_equal(whole.data, body, 1000);
+    /* Beyond the limit the rest is dropped, the answer still counts. */
+    whole.limit = 100;
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(response.status, 446);
+    assert_int_equal(whole.len, 100);
+    assert_memory_equal(whole.data, body, 100);
+    /* A success leaves it empty. */
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_int_equal(whole.len, 0);
+    http_buffer_release(&whole);
     http_pool_free(pool);
     test_server_stop(server);
 }
@@ -575,6 +640,8 @@ int main(void)
         cmocka_unit_test(test_retries_are_bounded),
         cmocka_unit_test(test_no_retry_on_final_4xx),
         cmocka_unit_test(test_non_idempotent_not_retried),
+        cmocka_unit_test(test_non_idempotent_uses_a_fresh_connection),
+        cmocka_unit_test(test_error_body_collected_whole),
         cmocka_unit_test(test_429_honours_retry_after),
         cmocka_unit_test(test_mid_body_reset_is_retried_from_scratch),
         cmocka_unit_test(test_unrestartable_sink_is_not_retried),

@@ -47,17 +47,12 @@ struct fake {
 static char *vector_body(const char *name, size_t *len)
 {
     char path[512];
-    size_t raw_len;
-    char *raw;
     char *body;
 
     snprintf(path, sizeof(path), "%s/http/%s", VEC, name);
-    raw = test_read_file(path, &raw_len);
-    assert_non_null(raw);
-    body = strstr(raw, "\r\n\r\n") + 4;
-    *len = raw_len - (size_t)(body - raw);
-    memmove(raw, body, *len + 1);
-    return raw;
+    body = test_read_body(path, len);
+    assert_non_null(body);
+    return body;
 }
 
 static void reply_vector(struct test_reply *reply, const char *name)
