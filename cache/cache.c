@@ -189,6 +189,47 @@ bool cache_contains(struct cache *c, int kind, const char *id)
     return ready;
 }
 
+struct pinned_list {
+    struct cache_pinned *items;
+    size_t n, cap;
+    bool failed;
+};
+
+static void collect_pinned(struct cache_entry *e, void *ctx)
+{
+    struct pinned_list *l = ctx;
+    if (!e->pinned || e->state != ENTRY_READY || l->failed)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct cache_pinned *more = realloc(l->items, cap * sizeof(*more));
+        if (more == NULL) {
+            l->failed = true;
+            return;
+        }
+        l->items = more;
+        l->cap = cap;
+    }
+    l->items[l->n].kind = e->kind;
+    memcpy(l->items[l->n].id, e->id, sizeof(e->id));
+    l->n++;
+}
+
+seaf_err cache_pinned_list(struct cache *c, struct cache_pinned **out, size_t *n)
+{
+    struct pinned_list l = {0};
+    pthread_mutex_lock(&c->lock);
+    entry_table_for_each(&c->table, collect_pinned, &l);
+    pthread_mutex_unlock(&c->lock);
+    if (l.failed) {
+        free(l.items);
+        return SEAF_ERR_NOMEM;
+    }
+    *out = l.items;
+    *n = l.n;
+    return SEAF_OK;
+}
+
 seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned)
 {
     if (!cache_key_valid(kind, id))
@@ -207,7 +248,10 @@ seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned)
         c->stats.pinned += pinned ? 1 : (uint64_t)-1;
         e->pinned = pinned;
         cache_index_put_locked(c, e);
-        evict_kick_locked(c);
+        if (!pinned && c->used > c->opts.size_limit)
+            evict_pass_locked(c); /* pinned data let in over the limit may go now */
+        else
+            evict_kick_locked(c);
     } else if (change && err == SEAF_OK) {
         err = SEAF_ERR_NOT_FOUND; /* removed meanwhile */
     }
@@ -246,12 +290,21 @@ void cache_sync(struct cache *c)
     index_writer_flush(c->writer);
 }
 
+static void add_pinned_bytes(struct cache_entry *e, void *ctx)
+{
+    if (e->pinned && e->state == ENTRY_READY)
+        *(uint64_t *)ctx += e->disk_size;
+}
+
 void cache_get_stats(struct cache *c, struct cache_stats *out)
 {
     pthread_mutex_lock(&c->lock);
     *out = c->stats;
     out->used_bytes = c->used;
+    out->staged_bytes = c->staged;
     out->entries = c->table.count;
+    out->pinned_bytes = 0;
+    entry_table_for_each(&c->table, add_pinned_bytes, &out->pinned_bytes);
     pthread_mutex_unlock(&c->lock);
     out->index_errors = index_writer_errors(c->writer);
 }

@@ -18,6 +18,7 @@
 
 #include "cache_kind.h"
 #include "seaf_error.h"
+#include "seaf_ids.h"
 
 struct cache;
 struct cache_handle;
@@ -34,7 +35,10 @@ struct cache_options {
 };
 
 struct cache_stats {
-    uint64_t used_bytes;     /* bytes of cached files on disk */
+    uint64_t used_bytes;     /* bytes of cached files on disk, staging area included */
+    uint64_t pinned_bytes;   /* bytes of pinned objects (may go past the limit: data that
+                                exists nowhere else is never refused for the limit) */
+    uint64_t staged_bytes;   /* bytes of the staging area */
     uint64_t entries;        /* objects cached (including those being filled) */
     uint64_t pinned;         /* pinned objects */
     uint64_t hits;           /* opens served from the cache */
@@ -113,6 +117,12 @@ void cache_fill_abort(struct cache_fill *f, seaf_err reason);
 
 /* Sets or clears the pin of a cached object. SEAF_ERR_NOT_FOUND if it is not cached. */
 seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned);
+/* The pinned objects now, in a malloc'd array (free() it). */
+struct cache_pinned {
+    int kind;
+    char id[SEAF_ID_LEN + 1];
+};
+seaf_err cache_pinned_list(struct cache *c, struct cache_pinned **out, size_t *n);
 /* Removes an object. SEAF_ERR_NOT_FOUND if it is not cached (or still being filled).
  * Open handles keep reading the old file. */
 seaf_err cache_remove(struct cache *c, int kind, const char *id);
@@ -120,6 +130,10 @@ seaf_err cache_remove(struct cache *c, int kind, const char *id);
 /* Stores a whole small object (commit, fs object or block map) in one call; SEAF_OK if it was
  * already cached. Same checks as a fill. */
 seaf_err cache_put_object(struct cache *c, int kind, const char *id, const void *data, size_t len);
+/* The same for data that exists nowhere else yet (made locally, not uploaded): stored pinned and
+ * durable (fsynced) before this returns, or pinned if already cached. The limit never refuses it
+ * (only a full disk: SEAF_ERR_NOSPACE). */
+seaf_err cache_put_pinned(struct cache *c, int kind, const char *id, const void *data, size_t len);
 /* Reads a whole cached object into a new buffer (*data, free() it; NUL-terminated for
  * convenience, *len excludes the NUL). SEAF_ERR_NOT_FOUND on a miss. */
 seaf_err cache_get_object(struct cache *c, int kind, const char *id, char **data, size_t *len);

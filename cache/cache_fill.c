@@ -211,19 +211,43 @@ void cache_fill_abort(struct cache_fill *f, seaf_err reason)
         finish_failed_fill(f, reason == SEAF_OK ? SEAF_ERR_IO : reason);
 }
 
+/* Stores a whole object (pinned when pin); an object already cached is only pinned. */
+static seaf_err put_object(struct cache *c, int kind, const char *id, const void *data, size_t len,
+                           bool pin)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        struct cache_handle *h;
+        struct cache_fill *f;
+        seaf_err err = cache_open_or_fill(c, kind, id, &h, &f);
+        if (err != SEAF_OK)
+            return err;
+        if (h != NULL) {
+            cache_close(h);
+            if (!pin)
+                return SEAF_OK;
+            err = cache_pin(c, kind, id, true);
+            if (err == SEAF_ERR_NOT_FOUND)
+                continue; /* evicted between the open and the pin: store it again */
+            return err;
+        }
+        if (pin)
+            cache_fill_pin(f);
+        err = cache_fill_write(f, data, len);
+        if (err != SEAF_OK) {
+            cache_fill_abort(f, err);
+            return err;
+        }
+        return cache_fill_commit(f, NULL);
+    }
+    return SEAF_ERR_IO;
+}
+
 seaf_err cache_put_object(struct cache *c, int kind, const char *id, const void *data, size_t len)
 {
-    struct cache_handle *h;
-    struct cache_fill *f;
-    seaf_err err = cache_open_or_fill(c, kind, id, &h, &f);
-    if (err != SEAF_OK || h != NULL) {
-        cache_close(h);
-        return err;
-    }
-    err = cache_fill_write(f, data, len);
-    if (err != SEAF_OK) {
-        cache_fill_abort(f, err);
-        return err;
-    }
-    return cache_fill_commit(f, NULL);
+    return put_object(c, kind, id, data, len, false);
+}
+
+seaf_err cache_put_pinned(struct cache *c, int kind, const char *id, const void *data, size_t len)
+{
+    return put_object(c, kind, id, data, len, true);
 }

@@ -12,7 +12,9 @@
 #include "changes.h"
 #include "dirty.h"
 #include "file.h"
+#include "log.h"
 #include "node.h"
+#include "uploader.h"
 
 struct open_handle {
     uint64_t ino;
@@ -122,13 +124,27 @@ ssize_t handle_write(struct seafs *fs, struct open_handle *h, const char *buf, s
 int handle_flush(struct seafs *fs, struct open_handle *h)
 {
     struct dirty_file *d = h->writer ? current_dirty(fs, h) : NULL;
-    return d ? dirty_persist(fs->dirty, d, false) : 0;
+    int rc = d ? dirty_persist(fs->dirty, d, false) : 0;
+    if (d && rc == 0)
+        uploader_notify(fs->uploader, dirty_repo(d));
+    return rc;
 }
 
 int handle_fsync(struct seafs *fs, struct open_handle *h)
 {
     struct dirty_file *d = current_dirty(fs, h);
-    return d ? dirty_persist(fs->dirty, d, true) : 0;
+    int rc = d ? dirty_persist(fs->dirty, d, true) : 0;
+    if (rc == 0 && d)
+        uploader_notify(fs->uploader, dirty_repo(d));
+    if (rc == 0 && d && fs->opts->fsync_server && fs->uploader) {
+        /* -o fsync=server: on the server within the request timeout, or EIO. */
+        char why[256];
+        rc = uploader_wait(fs->uploader, dirty_repo(d), fs->opts->timeout, why, sizeof(why));
+        if (rc)
+            log_msg(LOG_WARNING, "fsync: not on the server: %s", why);
+        rc = rc ? -EIO : 0;
+    }
+    return rc;
 }
 
 struct dirty_file *handle_dirty(struct open_handle *h)
@@ -149,8 +165,11 @@ void handle_release(struct seafs *fs, struct open_handle *h)
     if (!h)
         return;
     if (h->dirty) {
-        if (h->writer)
+        if (h->writer) {
             dirty_writer_add(h->dirty, -1);
+            /* The file may have waited for this close to be uploaded. */
+            uploader_notify(fs->uploader, dirty_repo(h->dirty));
+        }
         dirty_put(fs->dirty, h->dirty);
     }
     file_close(h->version);

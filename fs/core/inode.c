@@ -5,6 +5,7 @@
 #include "inode.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,6 +313,18 @@ bool inode_table_update(struct inode_table *t, uint64_t ino, const struct inode_
         node->info = *info;
     pthread_mutex_unlock(&t->lock);
     return node != NULL;
+}
+
+void inode_table_unstage(struct inode_table *t, uint64_t staged, const char *obj_id)
+{
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->n_buckets; i++)
+        for (struct inode *node = t->by_ino[i]; node; node = node->next_by_ino)
+            if (node->info.kind == INODE_FILE && node->info.staged == staged) {
+                node->info.staged = 0;
+                snprintf(node->info.obj_id, sizeof(node->info.obj_id), "%s", obj_id);
+            }
+    pthread_mutex_unlock(&t->lock);
 }
 
 uint64_t inode_table_lookups(struct inode_table *t, uint64_t ino)

@@ -66,6 +66,9 @@ bool inode_table_move(struct inode_table *table, uint64_t ino, uint64_t new_pare
 void inode_table_detach(struct inode_table *table, uint64_t parent, const char *name);
 /* Replaces the info of ino (after resolving it again). false if unknown. */
 bool inode_table_update(struct inode_table *table, uint64_t ino, const struct inode_info *info);
+/* Every file inode whose content was staged file `staged` now holds object obj_id instead (its
+ * changes reached the server): the same version, so it keeps its number and page cache. */
+void inode_table_unstage(struct inode_table *table, uint64_t staged, const char *obj_id);
 /* Lookup count of ino (0 if unknown). For tests and statistics. */
 uint64_t inode_table_lookups(struct inode_table *table, uint64_t ino);
 /* Number of inodes in the table, root included. */

@@ -35,6 +35,7 @@ struct library {
     /* Run time only (not saved): */
     char root_id[SEAF_ID_LEN + 1]; /* root dir of head_commit_id; "" until resolved */
     uint64_t generation;           /* changes whenever head_commit_id does */
+    uint64_t adopted_epoch;        /* head_epoch when an upload last set the head (0: never) */
 };
 
 struct library_list {

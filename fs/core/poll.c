@@ -92,8 +92,25 @@ static void refresh_quota(struct seafs *fs)
     seahub_account_release(&account);
 }
 
+void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bool invalidate)
+{
+    pthread_rwlock_wrlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo_id);
+    if (lib) {
+        snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
+        lib->root_id[0] = '\0';
+        lib->generation = ++fs->next_generation;
+        lib->adopted_epoch = atomic_fetch_add(&fs->head_epoch, 1) + 1;
+    }
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (lib && invalidate)
+        poll_invalidate_library(fs, repo_id);
+}
+
 int poll_refresh(struct seafs *fs, seaf_err *err_out)
 {
+    /* A head adopted after an upload while the list was on its way is newer than the list's. */
+    uint64_t epoch = atomic_load(&fs->head_epoch);
     struct seahub_repo_list repos = {0};
     seaf_err err = seahub_list_repos(fs->client, &repos);
     if (err_out)
@@ -124,9 +141,12 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
     for (size_t i = 0; i < fresh.n; i++) {
         struct library *lib = &fresh.libs[i];
         const struct library *before = library_list_find(&old, lib->id);
-        if (before && strcmp(before->head_commit_id, lib->head_commit_id) == 0) {
+        if (before && (strcmp(before->head_commit_id, lib->head_commit_id) == 0 ||
+                       before->adopted_epoch > epoch)) {
+            memcpy(lib->head_commit_id, before->head_commit_id, sizeof(lib->head_commit_id));
             memcpy(lib->root_id, before->root_id, sizeof(lib->root_id));
             lib->generation = before->generation;
+            lib->adopted_epoch = before->adopted_epoch;
             continue;
         }
         lib->generation = ++fs->next_generation;

@@ -5,6 +5,8 @@
 #ifndef SEAFS_FS_POLL_H
 #define SEAFS_FS_POLL_H
 
+#include <stdbool.h>
+
 #include "seafs.h"
 
 /* One round: library list (+ quota) from the server into fs, invalidating kernel caches when
@@ -15,6 +17,12 @@ int poll_refresh(struct seafs *fs, seaf_err *err);
 /* Tells the kernel to drop what it cached of library repo_id -- entries, attributes, file
  * data -- (after a remote change, or when the library is locked). No-op before the mount. */
 void poll_invalidate_library(struct seafs *fs, const char *repo_id);
+
+/* Makes head the library's head after an upload (the commit seafs made, or the server's merge
+ * of it): a new generation, so every inode of the library is resolved again; with invalidate
+ * (the server merged: other changes came in) the kernel's caches of the library are dropped
+ * too. A poll that was under way keeps this head (see head_epoch). */
+void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bool invalidate);
 
 struct poller;
 /* Starts the polling thread (interval from the options; 0 = none: returns NULL too). */

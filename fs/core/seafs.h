@@ -38,8 +38,11 @@ struct seafs {
     struct dirty_set *dirty;   /* staged files: contents being changed */
     struct uploader *uploader; /* sends local changes to the server */
     struct fuse_session *session;
-    const char *mountpoint; /* canonical mount point (set before mounting) */
-    int64_t mounted_at;     /* when the mount went live (seconds since the epoch), for status */
+    const char *mountpoint;          /* canonical mount point (set before mounting) */
+    char device_id[41];              /* this installation's 40-hex device id (commit creator) */
+    char device_name[256];           /* host name, recorded in commits */
+    atomic_uint_fast64_t head_epoch; /* counts heads adopted after an upload (poll.c) */
+    int64_t mounted_at; /* when the mount went live (seconds since the epoch), for status */
 
     pthread_rwlock_t libs_lock;
     struct library_list libs;      /* protected by libs_lock */

@@ -34,6 +34,7 @@
 #include "seafs.h"
 #include "state_dirs.h"
 #include "status.h"
+#include "uploader.h"
 #include "unlock.h"
 
 #define TREE_MEMORY_LIMIT (32u << 20)
@@ -324,8 +325,12 @@ static int run_session(struct seafs *fs, int *parent_fd)
     struct control_server *control_server = start_control(&control);
     report_to_parent(parent_fd, 0);
     struct poller *poller = poll_start(fs);
+    fs->uploader = uploader_start(fs);
     struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 16};
     int loop_rc = o->single_thread ? fuse_session_loop(se) : fuse_session_loop_mt(se, &config);
+    /* The upload in progress is finished (or left to the next start, which resumes it). */
+    uploader_stop(fs->uploader);
+    fs->uploader = NULL;
     poll_stop(poller);
     control_server_stop(control_server);
     fs->session = NULL;
@@ -415,16 +420,16 @@ static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_
         log_msg(LOG_ERR, "cannot set up HTTP: %s", seaf_strerror(err));
         return -1;
     }
-    char device_id[41];
+    char *device_id = fs->device_id;
     int rc = state_dirs_device_id(paths->state_dir, device_id);
     if (rc) {
         log_msg(LOG_ERR, "cannot keep a device id in %s: %s", paths->state_dir, strerror(-rc));
         return -1;
     }
-    char host[256];
-    if (gethostname(host, sizeof(host)) != 0)
-        snprintf(host, sizeof(host), "seafs");
-    host[sizeof(host) - 1] = '\0';
+    char *host = fs->device_name;
+    if (gethostname(host, sizeof(fs->device_name)) != 0)
+        snprintf(host, sizeof(fs->device_name), "seafs");
+    host[sizeof(fs->device_name) - 1] = '\0';
     struct seaf_client_options co = {
         .server_url = o->server_url,
         .username = o->user,

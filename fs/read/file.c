@@ -762,6 +762,50 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
     return rc ? rc : (ssize_t)(end - off);
 }
 
+size_t file_block_count(const struct open_file *h)
+{
+    return h->n_blocks;
+}
+
+const char *file_block_id(const struct open_file *h, size_t i)
+{
+    return h->block_ids[i];
+}
+
+int file_block_offsets(struct seafs *fs, struct open_file *h, uint64_t **out)
+{
+    *out = calloc(h->n_blocks + 1, sizeof(**out));
+    if (!*out)
+        return -ENOMEM;
+    if (h->n_blocks == 0)
+        return 0;
+    int rc = 0;
+    if (h->encrypted) {
+        struct seaf_crypt_key key;
+        if (!library_keys_get(fs->keys, h->repo_id, &key))
+            rc = -EACCES;
+        if (rc == 0) {
+            layout_lock(h);
+            bool known = h->layout.offsets != NULL;
+            layout_unlock(h);
+            if (!known)
+                rc = learn_lengths(fs, h, &key, 0, h->n_blocks);
+            seaf_crypt_key_wipe(&key);
+        }
+    }
+    layout_lock(h);
+    if (rc == 0 && !h->layout.offsets)
+        rc = -EIO;
+    if (rc == 0)
+        memcpy(*out, h->layout.offsets, (h->n_blocks + 1) * sizeof(**out));
+    layout_unlock(h);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int file_is_cached(struct seafs *fs, const struct inode_info *info, bool *cached)
 {
     *cached = true;

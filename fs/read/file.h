@@ -29,6 +29,13 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
 /* Closes the handle. NULL is a no-op. */
 void file_close(struct open_file *h);
 
+/* The blocks of the version h holds (none for an empty file): their ids, and their plaintext
+ * offsets (n + 1 of them, malloc'd) -- for an encrypted file this learns every block's length,
+ * which may download blocks. */
+size_t file_block_count(const struct open_file *h);
+const char *file_block_id(const struct open_file *h, size_t i);
+int file_block_offsets(struct seafs *fs, struct open_file *h, uint64_t **out);
+
 /* Whether every block of the file info stands for is in the cache (no network needed for the
  * answer except fetching the file object when it is not cached). */
 int file_is_cached(struct seafs *fs, const struct inode_info *info, bool *cached);

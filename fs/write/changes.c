@@ -22,6 +22,7 @@
 #include "log.h"
 #include "node.h"
 #include "overlay.h"
+#include "uploader.h"
 
 static int64_t now_seconds(void)
 {
@@ -229,8 +230,10 @@ static int delete_subtree_locked(struct seafs *fs, uint64_t node)
     return stopped ? stopped : err == SEAF_OK ? 0 : journal_errno(fs, err);
 }
 
-/* Runs body inside one journal transaction under the overlay lock. */
-static int in_transaction(struct seafs *fs, int (*body)(struct seafs *fs, void *arg), void *arg)
+/* Runs body inside one journal transaction under the overlay lock; a change of library repo
+ * that the uploader will send once things are quiet. */
+static int in_transaction(struct seafs *fs, const char *repo,
+                          int (*body)(struct seafs *fs, void *arg), void *arg)
 {
     struct journal *j = overlay_journal(fs->overlay);
     overlay_lock(fs->overlay);
@@ -243,6 +246,8 @@ static int in_transaction(struct seafs *fs, int (*body)(struct seafs *fs, void *
             journal_rollback(j);
     }
     overlay_unlock(fs->overlay);
+    if (rc == 0)
+        uploader_notify(fs->uploader, repo);
     return rc;
 }
 
@@ -322,7 +327,7 @@ static int make(struct seafs *fs, uint64_t parent, const char *name, bool is_dir
     struct make_args a = {
         .parent = parent, .dir = &dir, .name = name, .is_dir = is_dir, .mode = mode};
     if (!rc)
-        rc = in_transaction(fs, make_body, &a);
+        rc = in_transaction(fs, dir.repo_id, make_body, &a);
     if (rc) {
         if (a.dirty) {
             overlay_lock(fs->overlay);
@@ -406,7 +411,7 @@ static int remove_name(struct seafs *fs, uint64_t parent, const char *name, bool
             return -ENOTEMPTY;
     }
     struct remove_args a = {.parent = parent, .dir = &dir, .name = name, .victim = &victim};
-    rc = in_transaction(fs, remove_body, &a);
+    rc = in_transaction(fs, dir.repo_id, remove_body, &a);
     if (!rc)
         inode_table_detach(fs->inodes, parent, name);
     return rc;
@@ -542,7 +547,7 @@ int changes_rename(struct seafs *fs, uint64_t parent, const char *name, uint64_t
                             .new_name = new_name,
                             .src = &src,
                             .dst = dst_exists ? &dst : NULL};
-    rc = in_transaction(fs, rename_body, &a);
+    rc = in_transaction(fs, dir.repo_id, rename_body, &a);
     if (rc)
         return rc;
     uint64_t ino = inode_table_find(fs->inodes, parent, name);
@@ -625,7 +630,7 @@ static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct 
     if (!inode_table_get(fs->inodes, ino, NULL, &a.parent, &name))
         return -ENOENT;
     a.name = name;
-    rc = in_transaction(fs, stage_body, &a);
+    rc = in_transaction(fs, info.repo_id, stage_body, &a);
     free(name);
     if (rc) {
         if (a.dirty) {
@@ -741,6 +746,8 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
         if (!rc && !open)
             rc = dirty_persist(fs->dirty, d, false);
         if (!rc)
+            uploader_notify(fs->uploader, info.repo_id);
+        if (!rc)
             node_resolve(fs, ino, &info);
         set_mtime = false; /* the staged file carries it */
     }
@@ -755,7 +762,7 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
             rc = -ENOENT;
         a.name = name;
         if (!rc)
-            rc = in_transaction(fs, attr_body, &a);
+            rc = in_transaction(fs, info.repo_id, attr_body, &a);
         free(name);
         if (!rc)
             inode_table_update(fs->inodes, ino, &info);

@@ -114,6 +114,27 @@ static int64_t now_seconds(void)
     return (int64_t)time(NULL);
 }
 
+/* Records a change (meta_lock held): a new version, and when the content started to differ from
+ * what was last folded. */
+static void note_change_locked(struct dirty_file *d)
+{
+    d->changed = true;
+    d->version++;
+    if (!d->changed_since) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        d->changed_since = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+}
+
+int64_t dirty_changed_since(struct dirty_file *d)
+{
+    pthread_mutex_lock(&d->meta_lock);
+    int64_t since = d->changed_since;
+    pthread_mutex_unlock(&d->meta_lock);
+    return since;
+}
+
 static int account_existing(void *ctx, uint64_t id)
 {
     struct dirty_set *set = ctx;
@@ -345,6 +366,11 @@ uint64_t dirty_id(const struct dirty_file *d)
     return d->id;
 }
 
+const char *dirty_repo(const struct dirty_file *d)
+{
+    return d->repo;
+}
+
 void dirty_attr(struct dirty_file *d, uint64_t *size, int64_t *mtime)
 {
     pthread_mutex_lock(&d->meta_lock);
@@ -374,8 +400,7 @@ void dirty_set_mtime(struct dirty_file *d, int64_t mtime)
 {
     pthread_mutex_lock(&d->meta_lock);
     d->mtime = mtime;
-    d->changed = true;
-    d->version++;
+    note_change_locked(d);
     pthread_mutex_unlock(&d->meta_lock);
 }
 
@@ -460,6 +485,14 @@ ssize_t dirty_read(struct dirty_set *set, struct dirty_file *d, char *buf, size_
                    uint64_t off)
 {
     pthread_rwlock_rdlock(&d->data_lock);
+    ssize_t n = dirty_read_locked(set, d, buf, size, off);
+    pthread_rwlock_unlock(&d->data_lock);
+    return n;
+}
+
+ssize_t dirty_read_locked(struct dirty_set *set, struct dirty_file *d, char *buf, size_t size,
+                          uint64_t off)
+{
     pthread_mutex_lock(&d->meta_lock);
     uint64_t end = off + size < d->size ? off + size : d->size;
     uint64_t base_limit = d->base_limit;
@@ -474,7 +507,6 @@ ssize_t dirty_read(struct dirty_set *set, struct dirty_file *d, char *buf, size_
     uint64_t stack_ext[16], *ext = stack_ext;
     if (n_ext * 2 > 16 && !(ext = malloc(n_ext * 2 * sizeof(*ext)))) {
         pthread_mutex_unlock(&d->meta_lock);
-        pthread_rwlock_unlock(&d->data_lock);
         return -ENOMEM;
     }
     memcpy(ext, &d->ext.v[2 * first], n_ext * 2 * sizeof(*ext));
@@ -503,7 +535,6 @@ ssize_t dirty_read(struct dirty_set *set, struct dirty_file *d, char *buf, size_
     }
     if (ext != stack_ext)
         free(ext);
-    pthread_rwlock_unlock(&d->data_lock);
     if (rc)
         return rc;
     return off < end ? (ssize_t)(end - off) : 0;
@@ -554,8 +585,7 @@ ssize_t dirty_write(struct dirty_set *set, struct dirty_file *d, const char *buf
         if (off + size > d->size)
             d->size = off + size;
         d->mtime = now_seconds();
-        d->changed = true;
-        d->version++;
+        note_change_locked(d);
         pthread_mutex_unlock(&d->meta_lock);
     }
     pthread_rwlock_unlock(&d->data_lock);
@@ -582,8 +612,7 @@ int dirty_truncate(struct dirty_set *set, struct dirty_file *d, uint64_t size)
     }
     d->size = size;
     d->mtime = now_seconds();
-    d->changed = true;
-    d->version++;
+    note_change_locked(d);
     pthread_mutex_unlock(&d->meta_lock);
     pthread_rwlock_unlock(&d->data_lock);
     if (dropped)

@@ -47,6 +47,8 @@ int dirty_get(struct dirty_set *set, uint64_t id, struct dirty_file **out);
 void dirty_put(struct dirty_set *set, struct dirty_file *d);
 
 uint64_t dirty_id(const struct dirty_file *d);
+/* The library the staged file belongs to. */
+const char *dirty_repo(const struct dirty_file *d);
 /* Size and mtime (seconds) of the content now. */
 void dirty_attr(struct dirty_file *d, uint64_t *size, int64_t *mtime);
 /* Live attributes of staged file id when it is in memory; false otherwise (the journal's entry
@@ -66,6 +68,8 @@ ssize_t dirty_write(struct dirty_set *set, struct dirty_file *d, const char *buf
 /* Sets the size: shrinking drops the bytes past it, growing adds zeros. */
 int dirty_truncate(struct dirty_set *set, struct dirty_file *d, uint64_t size);
 
+/* When (monotonic ms) the content started to differ from its last fold; 0 when it does not. */
+int64_t dirty_changed_since(struct dirty_file *d);
 /* Counts handles open for writing (the uploader leaves such files alone until they are closed
  * or fsynced, or were written for longer than upload_max_delay). */
 void dirty_writer_add(struct dirty_file *d, int delta);

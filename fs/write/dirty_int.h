@@ -35,6 +35,7 @@ struct dirty_file {
     bool damaged;                  /* the staging file is missing: its extents read as EIO */
     bool changed;                  /* not persisted since the last change */
     uint64_t version;              /* counts changes */
+    int64_t changed_since;         /* monotonic ms of the first change not folded; 0 = none */
     struct open_file *base_reader; /* opened on the first read of base bytes */
     /* Protected by the set's lock: */
     unsigned refs;
@@ -43,7 +44,10 @@ struct dirty_file {
     struct dirty_file *next;
 };
 
-/* Reads [off, off + len) of the base into buf (the caller holds data_lock shared). */
+/* dirty_read with data_lock already held (shared or exclusive) by the caller. */
+ssize_t dirty_read_locked(struct dirty_set *set, struct dirty_file *d, char *buf, size_t size,
+                          uint64_t off);
+/* Reads [off, off + len) of the base into buf (the caller holds data_lock). */
 int dirty_read_base(struct dirty_set *set, struct dirty_file *d, char *buf, size_t len,
                     uint64_t off);
 

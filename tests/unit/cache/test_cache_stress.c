@@ -112,7 +112,9 @@ static void *worker_main(void *arg)
         }
         struct cache_stats st;
         cache_get_stats(s->cache, &st);
-        if (st.used_bytes > s->limit)
+        /* Pinned data may take the cache past its limit; unpinned objects stay within it,
+         * give or take those held open by the other threads while they were unpinned. */
+        if (st.used_bytes - st.pinned_bytes > s->limit + (uint64_t)THREADS * MAX_OBJECT)
             record_failure(s, "limit exceeded");
     }
     return NULL;
@@ -172,7 +174,8 @@ static void test_stress_small_cache(void **state)
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/blocks", dir);
     assert_int_equal(test_tree_bytes(path), st.used_bytes);
-    assert_true(st.used_bytes <= s->limit);
+    /* Only pinned data (nowhere else yet) may take the cache past its limit. */
+    assert_true(st.used_bytes - st.pinned_bytes <= s->limit);
     shared_free(s);
     /* What the threads left behind is consistent after a restart too. */
     s = shared_new(dir, 8 * MAX_OBJECT);
