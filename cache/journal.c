@@ -29,7 +29,7 @@ static const char schema_sql[] =
     "CREATE TABLE staged (id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL,"
     " base TEXT NOT NULL, prev TEXT NOT NULL, base_size INTEGER NOT NULL,"
     " base_limit INTEGER NOT NULL, size INTEGER NOT NULL, extents BLOB NOT NULL,"
-    " seq INTEGER NOT NULL);"
+    " seq INTEGER NOT NULL, crypt INTEGER NOT NULL);"
     "CREATE TABLE uploads (repo TEXT PRIMARY KEY, commit_id TEXT NOT NULL,"
     " parent_id TEXT NOT NULL, snapshot_seq INTEGER NOT NULL, started INTEGER NOT NULL);"
     "CREATE TABLE notes (repo TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
@@ -90,11 +90,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ENTRY_LIST] = "SELECT parent, name, kind, base, obj, follow, child, staged, mode, mtime,"
                       " size, seq FROM entries WHERE parent = ? ORDER BY name",
     [ST_STAGED_NEW] = "INSERT INTO staged(repo, base, prev, base_size, base_limit, size,"
-                      " extents, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      " extents, seq, crypt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_STAGED_PUT] = "UPDATE staged SET repo = ?, base = ?, prev = ?, base_size = ?,"
-                      " base_limit = ?, size = ?, extents = ?, seq = ? WHERE id = ?",
-    [ST_STAGED_GET] = "SELECT repo, base, prev, base_size, base_limit, size, extents, seq"
-                      " FROM staged WHERE id = ?",
+                      " base_limit = ?, size = ?, extents = ?, seq = ?, crypt = ? WHERE id = ?",
+    [ST_STAGED_GET] = "SELECT repo, base, prev, base_size, base_limit, size, extents, seq,"
+                      " crypt FROM staged WHERE id = ?",
     [ST_STAGED_DEL] = "DELETE FROM staged WHERE id = ?",
     [ST_STAGED_IDS] = "SELECT id FROM staged ORDER BY id",
     [ST_UPLOAD_PUT] = "INSERT OR REPLACE INTO uploads(repo, commit_id, parent_id, snapshot_seq,"
@@ -531,6 +531,7 @@ static seaf_err bind_staged(sqlite3_stmt *st, const struct journal_staged *s, ui
             blob[i * 8 + (size_t)b] = (unsigned char)(s->extents[i] >> (8 * b));
     sqlite3_bind_blob(st, 7, blob, (int)bytes, free);
     bind_u64(st, 8, seq);
+    sqlite3_bind_int(st, 9, s->encrypted ? 1 : 0);
     return SEAF_OK;
 }
 
@@ -558,7 +559,7 @@ seaf_err journal_staged_put(struct journal *j, struct journal_staged *s)
     if (err == SEAF_OK)
         err = bind_staged(st, s, seq);
     if (err == SEAF_OK) {
-        bind_u64(st, 9, s->id);
+        bind_u64(st, 10, s->id);
         err = run(j, st, "put staged file");
     }
     if (err == SEAF_OK)
@@ -584,6 +585,7 @@ seaf_err journal_staged_get(struct journal *j, uint64_t id, struct journal_stage
         const unsigned char *blob = sqlite3_column_blob(st, 6);
         size_t bytes = (size_t)sqlite3_column_bytes(st, 6);
         out->seq = (uint64_t)sqlite3_column_int64(st, 7);
+        out->encrypted = sqlite3_column_int(st, 8) != 0;
         out->n_extents = bytes / (2 * sizeof(uint64_t));
         if (bytes % (2 * sizeof(uint64_t)) != 0) {
             err = SEAF_ERR_MALFORMED;

@@ -119,6 +119,7 @@ struct journal_staged {
     uint64_t *extents;          /* 2 * n_extents offsets: sorted disjoint [start, end) written */
     size_t n_extents;           /*   locally (malloc'd by journal_staged_get; free() it) */
     uint64_t seq;
+    bool encrypted; /* its staging data is encrypted (an encrypted library's) */
 };
 
 /* Stores a new staged file (s->id assigned). */

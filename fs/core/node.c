@@ -230,6 +230,15 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
     return rc;
 }
 
+bool node_library_encrypted(struct seafs *fs, const char *repo_id)
+{
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo_id);
+    bool encrypted = lib && lib->encrypted;
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return encrypted;
+}
+
 bool node_library_writable(struct seafs *fs, const char *repo_id)
 {
     if (fs->opts->read_only || !repo_id[0])

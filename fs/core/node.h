@@ -21,6 +21,8 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info);
 int node_getattr(struct seafs *fs, uint64_t ino, struct stat *st);
 /* Attributes for info (ino used as st_ino). Cannot fail. */
 void node_stat(struct seafs *fs, uint64_t ino, const struct inode_info *info, struct stat *st);
+/* Whether library repo_id is encrypted (client-side). */
+bool node_library_encrypted(struct seafs *fs, const char *repo_id);
 /* Whether library repo_id takes changes: not mounted ro, not a read-only share, and, when
  * encrypted, unlocked. */
 bool node_library_writable(struct seafs *fs, const char *repo_id);

@@ -264,6 +264,7 @@ struct make_args {
     const char *name;
     bool is_dir;
     uint32_t mode;
+    bool encrypted;           /* the library is: staging data encrypted */
     struct dirty_file *dirty; /* out: created file */
     struct inode_info info;   /* out */
 };
@@ -294,8 +295,8 @@ static int make_body(struct seafs *fs, void *arg)
     } else {
         e.kind = JOURNAL_FILE;
         e.mode = a->mode;
-        rc = dirty_create_locked(fs->dirty, a->dir->repo_id, SEAF_EMPTY_ID, 0, 0, "", now,
-                                 &a->dirty);
+        rc = dirty_create_locked(fs->dirty, a->dir->repo_id, a->encrypted, SEAF_EMPTY_ID, 0, 0, "",
+                                 now, &a->dirty);
         if (rc)
             return rc;
         e.staged = dirty_id(a->dirty);
@@ -324,8 +325,12 @@ static int make(struct seafs *fs, uint64_t parent, const char *name, bool is_dir
         rc = overlay_lookup(fs->overlay, fs->tree, &dir, name, &existing);
         rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
     }
-    struct make_args a = {
-        .parent = parent, .dir = &dir, .name = name, .is_dir = is_dir, .mode = mode};
+    struct make_args a = {.parent = parent,
+                          .dir = &dir,
+                          .name = name,
+                          .is_dir = is_dir,
+                          .mode = mode,
+                          .encrypted = !rc && node_library_encrypted(fs, dir.repo_id)};
     if (!rc)
         rc = in_transaction(fs, dir.repo_id, make_body, &a);
     if (rc) {
@@ -565,6 +570,7 @@ struct stage_args {
     const char *name;
     struct inode_info *info;
     bool truncate;
+    bool encrypted;           /* the library is: staging data encrypted */
     struct dirty_file *dirty; /* out: made here */
     uint64_t existing;        /* out: the staged file another open made meanwhile */
 };
@@ -586,7 +592,7 @@ static int stage_body(struct seafs *fs, void *arg)
         return 0;
     }
     uint64_t size = (uint64_t)a->info->size;
-    rc = dirty_create_locked(fs->dirty, a->info->repo_id, a->info->obj_id, size,
+    rc = dirty_create_locked(fs->dirty, a->info->repo_id, a->encrypted, a->info->obj_id, size,
                              a->truncate ? 0 : size, a->info->obj_id,
                              a->truncate ? now_seconds() : a->info->mtime, &a->dirty);
     if (rc)
@@ -625,7 +631,10 @@ static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct 
             rc = dirty_truncate(fs->dirty, *out, 0);
         return rc;
     }
-    struct stage_args a = {.ino = ino, .info = &info, .truncate = truncate};
+    struct stage_args a = {.ino = ino,
+                           .info = &info,
+                           .truncate = truncate,
+                           .encrypted = node_library_encrypted(fs, info.repo_id)};
     char *name = NULL;
     if (!inode_table_get(fs->inodes, ino, NULL, &a.parent, &name))
         return -ENOENT;

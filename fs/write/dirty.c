@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "journal.h"
 #include "log.h"
 #include "overlay.h"
@@ -198,8 +200,21 @@ static struct dirty_file *file_new(uint64_t id, const char *repo)
     return d;
 }
 
+/* The staging key of an encrypted library's staged file; -EACCES while the library is locked. */
+static int take_key(struct dirty_set *set, struct dirty_file *d)
+{
+    struct seaf_crypt_key block_key;
+    if (!library_keys_get(set->fs->keys, d->repo, &block_key))
+        return -EACCES;
+    staging_key_derive(&block_key, &d->key);
+    seaf_crypt_key_wipe(&block_key);
+    d->encrypted = true;
+    return 0;
+}
+
 static void file_free(struct dirty_file *d)
 {
+    staging_key_wipe(&d->key);
     if (d->fd >= 0)
         close(d->fd);
     file_close(d->base_reader);
@@ -228,12 +243,18 @@ static struct dirty_file *publish(struct dirty_set *set, struct dirty_file *d)
     return d;
 }
 
-int dirty_create_locked(struct dirty_set *set, const char *repo, const char *base,
+int dirty_create_locked(struct dirty_set *set, const char *repo, bool encrypted, const char *base,
                         uint64_t base_size, uint64_t keep, const char *prev, int64_t mtime,
                         struct dirty_file **out)
 {
+    struct seaf_crypt_key block_key;
+    if (encrypted && !library_keys_get(set->fs->keys, repo, &block_key))
+        return -EACCES; /* locked meanwhile: nothing may be staged in plaintext */
+    if (encrypted)
+        seaf_crypt_key_wipe(&block_key);
     struct journal_staged s;
     memset(&s, 0, sizeof(s));
+    s.encrypted = encrypted;
     snprintf(s.repo, sizeof(s.repo), "%s", repo);
     snprintf(s.base, sizeof(s.base), "%s", base);
     snprintf(s.prev, sizeof(s.prev), "%s", prev);
@@ -245,6 +266,10 @@ int dirty_create_locked(struct dirty_set *set, const char *repo, const char *bas
     struct dirty_file *d = file_new(s.id, repo);
     if (!d)
         return -ENOMEM;
+    if (encrypted && take_key(set, d) != 0) {
+        file_free(d);
+        return -EACCES;
+    }
     memcpy(d->base, s.base, sizeof(d->base));
     memcpy(d->prev, s.prev, sizeof(d->prev));
     d->base_size = s.base_size;
@@ -282,6 +307,11 @@ int dirty_get(struct dirty_set *set, uint64_t id, struct dirty_file **out)
     if (!d) {
         free(s.extents);
         return -ENOMEM;
+    }
+    if (s.encrypted && take_key(set, d) != 0) {
+        free(s.extents);
+        file_free(d);
+        return -EACCES;
     }
     memcpy(d->base, s.base, sizeof(d->base));
     memcpy(d->prev, s.prev, sizeof(d->prev));
@@ -460,12 +490,11 @@ int dirty_read_base(struct dirty_set *set, struct dirty_file *d, char *buf, size
     return 0;
 }
 
-static int read_staging(struct dirty_file *d, char *buf, size_t len, uint64_t off)
+/* pread that fills a short read at the end of the file (a hole) with zeros. */
+static int pread_full(int fd, char *buf, size_t len, uint64_t off)
 {
-    if (d->damaged || d->fd < 0)
-        return -EIO;
     while (len > 0) {
-        ssize_t n = pread(d->fd, buf, len, (off_t)off);
+        ssize_t n = pread(fd, buf, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -479,6 +508,88 @@ static int read_staging(struct dirty_file *d, char *buf, size_t len, uint64_t of
         len -= (size_t)n;
     }
     return 0;
+}
+
+static int pwrite_full(int fd, const char *buf, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        buf += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Plaintext of staging sector `sector` of an encrypted staged file. */
+static int read_sector(struct dirty_file *d, uint64_t sector, uint8_t *out)
+{
+    int rc = pread_full(d->fd, (char *)out, STAGING_SECTOR, sector * STAGING_SECTOR);
+    if (rc == 0 && !staging_sector_crypt(&d->key, false, d->id, sector, out, out))
+        rc = -EIO;
+    return rc;
+}
+
+static int read_staging(struct dirty_file *d, char *buf, size_t len, uint64_t off)
+{
+    if (d->damaged || d->fd < 0)
+        return -EIO;
+    if (!d->encrypted)
+        return pread_full(d->fd, buf, len, off);
+    uint8_t sector[STAGING_SECTOR];
+    int rc = 0;
+    while (rc == 0 && len > 0) {
+        uint64_t index = off / STAGING_SECTOR, at = off % STAGING_SECTOR;
+        size_t n = STAGING_SECTOR - at < len ? (size_t)(STAGING_SECTOR - at) : len;
+        if ((rc = read_sector(d, index, sector)) == 0)
+            memcpy(buf, sector + at, n);
+        buf += n;
+        off += n;
+        len -= n;
+    }
+    OPENSSL_cleanse(sector, sizeof(sector));
+    return rc;
+}
+
+/* Writes an encrypted staged file's bytes sector by sector: a sector the write covers partly is
+ * read back (when it holds written bytes), patched and encrypted again. The caller holds the
+ * data lock exclusively (no two writers patch one sector at once). */
+static int write_sectors(struct dirty_file *d, const char *buf, size_t len, uint64_t off)
+{
+    uint8_t sector[STAGING_SECTOR];
+    int rc = 0;
+    while (rc == 0 && len > 0) {
+        uint64_t index = off / STAGING_SECTOR, at = off % STAGING_SECTOR;
+        size_t n = STAGING_SECTOR - at < len ? (size_t)(STAGING_SECTOR - at) : len;
+        uint64_t start = index * STAGING_SECTOR;
+        if (n < STAGING_SECTOR) {
+            pthread_mutex_lock(&d->meta_lock);
+            bool old = false;
+            for (size_t i = 0; i < d->ext.n && !old; i++)
+                old = d->ext.v[2 * i] < start + STAGING_SECTOR && d->ext.v[2 * i + 1] > start;
+            pthread_mutex_unlock(&d->meta_lock);
+            if (old)
+                rc = read_sector(d, index, sector);
+            else
+                memset(sector, 0, sizeof(sector));
+        }
+        if (rc == 0) {
+            memcpy(sector + at, buf, n);
+            if (!staging_sector_crypt(&d->key, true, d->id, index, sector, sector))
+                rc = -EIO;
+        }
+        if (rc == 0)
+            rc = pwrite_full(d->fd, (const char *)sector, STAGING_SECTOR, start);
+        buf += n;
+        off += n;
+        len -= n;
+    }
+    OPENSSL_cleanse(sector, sizeof(sector));
+    return rc;
 }
 
 ssize_t dirty_read(struct dirty_set *set, struct dirty_file *d, char *buf, size_t size,
@@ -562,21 +673,17 @@ ssize_t dirty_write(struct dirty_set *set, struct dirty_file *d, const char *buf
         return 0;
     if (off > (uint64_t)SEAF_MAX_FILE_SIZE || size > (uint64_t)SEAF_MAX_FILE_SIZE - off)
         return -EFBIG;
-    pthread_rwlock_rdlock(&d->data_lock);
+    /* Encrypted sectors are read back and patched: one writer at a time. */
+    if (d->encrypted)
+        pthread_rwlock_wrlock(&d->data_lock);
+    else
+        pthread_rwlock_rdlock(&d->data_lock);
     pthread_mutex_lock(&d->meta_lock);
     int rc = ensure_staging_locked(set, d);
     int fd = d->fd;
     pthread_mutex_unlock(&d->meta_lock);
-    size_t done = 0;
-    while (rc == 0 && done < size) {
-        ssize_t n = pwrite(fd, buf + done, size - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = -errno;
-        else
-            done += (size_t)n;
-    }
+    if (rc == 0)
+        rc = d->encrypted ? write_sectors(d, buf, size, off) : pwrite_full(fd, buf, size, off);
     uint64_t added = 0;
     if (rc == 0) {
         pthread_mutex_lock(&d->meta_lock);
@@ -606,7 +713,10 @@ int dirty_truncate(struct dirty_set *set, struct dirty_file *d, uint64_t size)
         d->ext_bytes -= dropped;
         if (d->base_limit > size)
             d->base_limit = size;
-        if (d->fd >= 0 && ftruncate(d->fd, (off_t)size) != 0)
+        /* An encrypted staging file keeps whole sectors. */
+        uint64_t keep =
+            d->encrypted ? (size + STAGING_SECTOR - 1) / STAGING_SECTOR * STAGING_SECTOR : size;
+        if (d->fd >= 0 && ftruncate(d->fd, (off_t)keep) != 0)
             log_msg(LOG_WARNING, "staged file %llu: cannot shrink its staging file: %s",
                     (unsigned long long)d->id, strerror(errno));
     }
@@ -633,6 +743,7 @@ int dirty_persist(struct dirty_set *set, struct dirty_file *d, bool sync)
     struct journal_staged s;
     memset(&s, 0, sizeof(s));
     s.id = d->id;
+    s.encrypted = d->encrypted;
     memcpy(s.repo, d->repo, sizeof(s.repo));
     memcpy(s.base, d->base, sizeof(s.base));
     memcpy(s.prev, d->prev, sizeof(s.prev));

@@ -33,14 +33,16 @@ void dirty_set_free(struct dirty_set *set);
 
 /* A new staged file of library repo whose content starts as the first keep bytes of base (file
  * object id, base_size bytes; SEAF_EMPTY_ID and 0 for none); prev is what the uploader sends for
- * it until it is folded ("" for nothing). Stored in the journal: the overlay lock must be held
- * (the caller makes the entry pointing to it in the same transaction). One reference for the
- * caller. */
-int dirty_create_locked(struct dirty_set *set, const char *repo, const char *base,
+ * it until it is folded ("" for nothing). For an encrypted library (encrypted) its staging data
+ * is encrypted with a key from the library's (-EACCES when it is locked). Stored in the journal:
+ * the overlay lock must be held (the caller makes the entry pointing to it in the same
+ * transaction). One reference for the caller. */
+int dirty_create_locked(struct dirty_set *set, const char *repo, bool encrypted, const char *base,
                         uint64_t base_size, uint64_t keep, const char *prev, int64_t mtime,
                         struct dirty_file **out);
 /* Staged file id, loaded from the journal when it is not in memory; one reference for the
- * caller. -ENOENT when the journal has no such file. Takes the overlay lock. */
+ * caller. -ENOENT when the journal has no such file, -EACCES when it belongs to a locked
+ * encrypted library. Takes the overlay lock. */
 int dirty_get(struct dirty_set *set, uint64_t id, struct dirty_file **out);
 /* Drops a reference; with the last one, unsaved changes are persisted and the memory freed.
  * Takes the overlay lock when persisting. NULL is a no-op. */

@@ -9,6 +9,7 @@
 
 #include "dirty.h"
 #include "file.h"
+#include "staging_crypt.h"
 
 /* Sorted, disjoint, non-adjacent byte ranges [start, end). */
 struct extents {
@@ -19,6 +20,8 @@ struct extents {
 struct dirty_file {
     uint64_t id;
     char repo[SEAF_REPO_ID_LEN + 1];
+    bool encrypted;         /* staging data in encrypted sectors (staging_crypt.h) */
+    struct staging_key key; /* when encrypted */
     /* Lock order: data_lock, then meta_lock. */
     pthread_rwlock_t data_lock; /* shared by reads and writes, exclusive for truncate and fold */
     pthread_mutex_t meta_lock;
