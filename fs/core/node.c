@@ -202,8 +202,8 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
             info->mtime = lib->mtime;
     }
     pthread_rwlock_unlock(&fs->libs_lock);
-    if (!exists)
-        return -ENOENT;
+    if (!exists) /* a file keeps what it was, so files open in a vanished library still work */
+        return info->kind == INODE_FILE ? 0 : -ENOENT;
     if (info->kind == INODE_LIBRARY || info->generation == generation)
         return 0;
     /* The library changed since this inode was resolved: find its name again. */

@@ -17,6 +17,8 @@
 
 #include "fetch.h"
 #include "log.h"
+#include "overlay.h"
+#include "uploader.h"
 
 struct poller {
     struct seafs *fs;
@@ -163,6 +165,12 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
             log_msg(LOG_WARNING, "cannot save the library list to %s: %s", fs->libraries_file,
                     strerror(-save));
     }
+    /* A library with unsent changes that the account no longer sees: the uploader finds out
+     * why and saves them. */
+    for (size_t i = 0; fs->overlay && i < old.n; i++)
+        if (!library_list_find(&fresh, old.libs[i].id) &&
+            overlay_library_node(fs->overlay, old.libs[i].id))
+            uploader_notify(fs->uploader, old.libs[i].id);
     if (fs->session) {
         for (size_t i = 0; i < n_changed; i++) {
             log_msg(LOG_INFO, "library %s changed on the server", changed[i]);

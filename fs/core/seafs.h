@@ -41,6 +41,7 @@ struct seafs {
     const char *mountpoint;          /* canonical mount point (set before mounting) */
     char device_id[41];              /* this installation's 40-hex device id (commit creator) */
     char device_name[256];           /* host name, recorded in commits */
+    char recovery_dir[4096];         /* unsent files of libraries gone from the server */
     atomic_uint_fast64_t head_epoch; /* counts heads adopted after an upload (poll.c) */
     int64_t mounted_at; /* when the mount went live (seconds since the epoch), for status */
 

@@ -443,7 +443,8 @@ static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_
         return -1;
     }
     if (path_join(fs->libraries_file, sizeof(fs->libraries_file), paths->state_dir,
-                  "libraries.json") != 0) {
+                  "libraries.json") != 0 ||
+        path_join(fs->recovery_dir, sizeof(fs->recovery_dir), paths->state_dir, "recovered") != 0) {
         log_msg(LOG_ERR, "state_dir path too long");
         return -1;
     }

@@ -35,6 +35,7 @@
 #include "overlay.h"
 #include "parallel.h"
 #include "poll.h"
+#include "rescue.h"
 #include "seaf_objwrite.h"
 #include "seafs.h"
 
@@ -127,6 +128,7 @@ struct round {
     struct seaf_commit *commit;
     char (*blocks)[SEAF_ID_LEN + 1]; /* blocks to PUT */
     size_t n_blocks;
+    char rescued[512]; /* the library was gone: where its unsent files went */
 };
 
 static int fail_round(struct round *r, int error, const char *fmt, ...)
@@ -737,6 +739,34 @@ static int resume(struct round *r)
     return rc ? rc : 1;
 }
 
+/* The library's folder name while it is listed; false when the account no longer sees it. */
+static bool listed(struct seafs *fs, const char *repo, char *folder, size_t size)
+{
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo);
+    if (lib)
+        snprintf(folder, size, "%s", lib->folder);
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return lib != NULL;
+}
+
+/* The server says the library is gone (444), or refuses it and the account's list no longer
+ * has it: its changes can never be uploaded, so they are saved into a recovery folder. */
+static int library_gone(struct round *r, seaf_err err)
+{
+    char folder[256] = "";
+    bool visible = listed(r->fs, r->repo, folder, sizeof(folder));
+    if (err != SEAF_ERR_REPO_GONE && (err != SEAF_ERR_PERMISSION || visible))
+        return server_failed(r, "permission-check", err);
+    const char *why = err == SEAF_ERR_REPO_GONE ? "was deleted on the server"
+                                                 : "is no longer shared with this account";
+    int rc = rescue_library(r->fs, r->repo, folder, why, r->rescued, sizeof(r->rescued));
+    if (rc)
+        return fail_round(r, rc, "the library %s, and its unsent changes cannot be saved: %s",
+                          why, strerror(-rc));
+    return 0;
+}
+
 static int run_round(struct round *r, int64_t *recheck_at)
 {
     struct seafs *fs = r->fs;
@@ -744,6 +774,8 @@ static int run_round(struct round *r, int64_t *recheck_at)
     if (rc)
         return rc < 0 ? rc : 0;
     seaf_err err = fileserver_permission_check(fs->client, r->repo, true);
+    if (err == SEAF_ERR_REPO_GONE || err == SEAF_ERR_PERMISSION)
+        return library_gone(r, err);
     if (err != SEAF_OK)
         return server_failed(r, "permission-check", err);
     char head[SEAF_ID_LEN + 1];
@@ -877,7 +909,14 @@ static void *uploader_main(void *arg)
         pthread_mutex_lock(&u->lock);
         s->uploading = false;
         s->recheck_at = recheck_at;
-        if (rc == 0) {
+        if (rc == 0 && r.rescued[0]) {
+            s->done = s->changes; /* nothing of it is left to upload */
+            snprintf(s->recovery_dir, sizeof(s->recovery_dir), "%s", r.rescued);
+            snprintf(s->error, sizeof(s->error), "%s",
+                     "the library is gone from the server: its unsent files were saved in the "
+                     "recovery folder");
+            s->error_time = (int64_t)time(NULL);
+        } else if (rc == 0) {
             s->done = changes;
             s->failures = 0;
             s->retry_at = 0;
