@@ -112,7 +112,7 @@ def test_invalid_commit_uploads_are_rejected_without_writing(vectors_server):
     assert put(json.dumps(dict(good, encrypted="true", enc_version=2, magic="ab")).encode()) == 400
     assert fs(vectors_server, "PUT", repo("block/" + "e" * 40), TD, b"")[0] == 400
     assert fs(vectors_server, "POST", repo("recv-fs/"), TD, b"short")[0] == 400
-    assert fs(vectors_server, "POST", repo("recv-fs/"), TD, b"e" * 40 + b"\x00\x00\x01\x00" + b"x")[0] == 400
+    assert fs(vectors_server, "POST", repo("recv-fs/"), TD, b"E" * 40 + b"\x00\x00\x00\x01x")[0] == 400
 
 
 def test_accessible_repos_and_head_commits_multi_validation(vectors_server):

@@ -52,7 +52,7 @@ def commit_of(store, root_id, description):
 
 def merge(store, base, head, remote):
     commits = [commit_of(store, put_tree(store, t), str(i)) for i, t in enumerate((base, head, remote))]
-    merged = merge_commit(store, REPO, *commits, uploader="bob@example.com")
+    merged = merge_commit(store, REPO, *commits)
     return merged, read_tree(store, merged.root_id)
 
 

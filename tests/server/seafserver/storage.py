@@ -8,7 +8,7 @@ import os
 import tempfile
 import zlib
 
-from .objects import EMPTY_SHA1, is_object_id
+from .objects import EMPTY_SHA1, Commit, is_object_id
 
 
 class ReadOnlyStorage(OSError):
@@ -64,6 +64,17 @@ class Storage:
             raise
 
     # --- typed helpers -------------------------------------------------------------------
+
+    def write_server_commit(self, ctime, **fields):
+        """Write a commit the server makes itself (creator EMPTY_SHA1) and return it. The same
+        fields in the same second would repeat an existing id (seaf-server would overwrite that
+        commit, parents and all); the ctime moves on a second instead."""
+        while True:
+            commit = Commit(ctime=ctime, creator=EMPTY_SHA1, **fields)
+            if not self.exists("commits", commit.repo_id, commit.commit_id):
+                self.write("commits", commit.repo_id, commit.commit_id, commit.to_json())
+                return commit
+            ctime += 1
 
     def read_commit(self, repo_id, commit_id):
         """Parsed commit JSON, or None when missing or unparsable."""

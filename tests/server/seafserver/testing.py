@@ -3,6 +3,7 @@
     with SeafServer(data_dir, storage=...) as server:
         server.url, server.seafhttp_url, server.fileserver_url
         server.set_faults(latency_ms=100); server.clear_faults(); server.counters(); server.log()
+        server.fix_clock(1796623889); server.fix_clock(None)
         server.unreachable(); server.reachable(); server.restart()
 """
 import ctypes
@@ -196,3 +197,7 @@ class SeafServer:
 
     def set_web_token(self, token, entry):
         return self.control("POST", "/web-tokens/" + token, entry)
+
+    def fix_clock(self, seconds):
+        """Freeze the server clock (ctime of server-made commits) at `seconds`; None frees it."""
+        return self.control("POST", "/clock", {"fixed": seconds})
