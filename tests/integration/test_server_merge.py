@@ -95,3 +95,21 @@ def test_conflict_name_splits_at_the_last_dot():
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.localtime(0))
     assert conflict_name("a.tar.gz", "w", 0) == "a.tar (SFConflict w %s).gz" % stamp
     assert conflict_name("Makefile", "w", 0) == "Makefile (SFConflict w %s)" % stamp
+    assert conflict_name("a.txt", None, 0) == "a (SFConflict %s).txt" % stamp
+
+
+def test_identical_changes_and_merged_directories_keep_the_head_dirent(store):
+    base = commit_of(store, put_tree(store, {"a": b"1", "d": {"x": b"x"}}, 1000), "base")
+    head = commit_of(store, put_tree(store, {"a": b"22", "d": {"x": b"x", "y": b"y"}}, 2000), "head")
+    remote = commit_of(store, put_tree(store, {"a": b"22", "d": {"x": b"x", "z": b"z"}}, 3000), "remote")
+    merged = merge_commit(store, REPO, base, head, remote)
+    entries = {d["name"]: d for d in load_dir(store, REPO, merged.root_id)}
+    assert (entries["a"]["mtime"], entries["d"]["mtime"]) == (2000, 2000)
+    assert read_tree(store, merged.root_id) == {"a": 2, "d": {"x": 1, "y": 1, "z": 1}}
+
+
+def test_directory_deleted_on_one_side_keeps_only_what_the_other_side_changed(store):
+    _, tree = merge(store, {"d": {"x": b"x", "y": b"y"}}, {}, {"d": {"x": b"x", "y": b"yy"}})
+    assert tree == {"d": {"y": 2}}
+    _, tree = merge(store, {"d": {"x": b"x", "y": b"y"}}, {"d": {"x": b"xx", "y": b"y"}}, {})
+    assert tree == {"d": {"x": 2}}

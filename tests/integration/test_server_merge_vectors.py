@@ -14,12 +14,12 @@ mtimes, sizes, modifiers, contents) must be scenarios.json's.
 Errors: the captured base upload of the MergeLab library, then every probe of errors.json /
 http-errors/ in the captured order, with the MergeLab library and a read-only share set up as
 captured; each answer (or its absence) and whether the head moved must match."""
+import calendar
 import hashlib
 import json
 import pathlib
 import re
 import time
-import zlib
 
 import pytest
 
@@ -35,6 +35,8 @@ from seafserver.vectors import USERS
 MERGE = pathlib.Path(VECTORS_DIR) / "merge"
 SCENARIOS = json.loads((MERGE / "scenarios.json").read_text(encoding="utf-8"))
 ERRORS = json.loads((MERGE / "errors.json").read_text(encoding="utf-8"))
+BASE_UPLOAD = load_exchanges(MERGE / "http-base-upload")  # MergeLab's, before the error probes
+PROBES = load_exchanges(MERGE / "http-errors")
 USER, OTHER = SCENARIOS["users"]["X"], SCENARIOS["users"]["Y"]
 SERVER_ENV = {"TZ": SCENARIOS["server_timezone"]}  # conflict names use the server's local time
 FRONT_HEADERS = {"server", "date", "connection"}  # added by the capture's nginx front
@@ -59,8 +61,8 @@ def commit_file(scenario, name):
     return (MERGE / scenario["commit_files"][name]).read_bytes()
 
 
-def token_of(exchanges):
-    return exchanges[0].headers["Seafile-Repo-Token"]
+def token_of(exchange):
+    return exchange.headers["Seafile-Repo-Token"]
 
 
 def tree_objects(tree):
@@ -182,9 +184,9 @@ class Lab:
         self.x_exchanges = load_exchanges(MERGE / scenario["http_files"]["x"]) if scenario["http_files"]["x"] else None
         self.y_exchanges = load_exchanges(MERGE / scenario["http_files"]["y"])
         # The X uploads without captured requests get a sync token of their own.
-        self.x_token = (token_of(self.x_exchanges) if self.x_exchanges
+        self.x_token = (token_of(self.x_exchanges[0]) if self.x_exchanges
                         else hashlib.sha1(("X " + self.repo_id).encode()).hexdigest())
-        self.y_token = token_of(self.y_exchanges)
+        self.y_token = token_of(self.y_exchanges[0])
         commits = scenario["commits"]
         storage = tmp_path / "storage"
         Storage(str(storage)).write("commits", self.repo_id, commits["init"], commit_file(scenario, "init"))
@@ -239,15 +241,13 @@ def test_merge_is_byte_identical_with_the_captured_clock(server_factory, tmp_pat
     lab.assert_uploaded_commits_stored_as_sent()
 
 
-def stamps_to_now(value, is_now):
-    """`value` (a tree or a text) with the time of every conflict name for which
-    is_now(seconds since the epoch, UTC) holds replaced by NOW."""
+def stamps_to_now(tree, is_now):
+    """`tree` with the time of every conflict name for which is_now(seconds since the epoch)
+    holds replaced by NOW (the server's time zone is UTC)."""
     def replace(match):
-        seconds = int(time.mktime(time.strptime(match.group(2), "%Y-%m-%d-%H-%M-%S"))) - time.timezone
-        return match.group(1) + (" NOW" if is_now(seconds) else " " + match.group(2))
-    if isinstance(value, dict):
-        return {CONFLICT_STAMP.sub(replace, key): entry for key, entry in value.items()}
-    return CONFLICT_STAMP.sub(replace, value)
+        seconds = calendar.timegm(time.strptime(match.group(2), "%Y-%m-%d-%H-%M-%S"))
+        return match.group(1) + " " + ("NOW" if is_now(seconds) else match.group(2))
+    return {CONFLICT_STAMP.sub(replace, path): entry for path, entry in tree.items()}
 
 
 @pytest.mark.parametrize("scenario", by_id(SCENARIOS["scenarios"]))
@@ -266,11 +266,11 @@ def test_merge_with_the_real_clock_differs_only_in_time(server_factory, tmp_path
     assert started <= got["ctime"] <= finished
     assert got["commit_id"] == head == compute_commit_id(got["root_id"], got["creator"], got["creator_name"],
                                                          got["description"], got["ctime"])
-    captured_ctime = expected["ctime"]
-    merged = stamps_to_now(lab.merged_tree(head), lambda t: started <= t <= finished)
-    assert merged == stamps_to_now(scenario["trees"]["merged"], lambda t: t == captured_ctime)
+    tree = lab.merged_tree(head)
+    merged = stamps_to_now(tree, lambda t: started <= t <= finished)
+    assert merged == stamps_to_now(scenario["trees"]["merged"], lambda t: t == expected["ctime"])
     time_dependent = {"ctime", "commit_id"}
-    if merged != lab.merged_tree(head):  # a directory conflict copy: the root holds the time
+    if merged != tree:  # a directory conflict copy: the root directory holds the time
         time_dependent.add("root_id")
     assert {k: v for k, v in got.items() if k not in time_dependent} == \
         {k: v for k, v in expected.items() if k not in time_dependent}
@@ -283,16 +283,128 @@ def test_scenarios_cover_the_index():
         ["S%d" % k for k in range(10, 15)]
     for scenario in SCENARIOS["scenarios"]:
         assert all((MERGE / path).is_file() for path in scenario["commit_files"].values())
-        assert json.loads(commit_file(scenario, "head"))["commit_id"] == scenario["commits"]["head_after_y"]
+        head = json.loads(commit_file(scenario, "head"))
+        summary = dict(scenario["merge_commit"])
+        assert summary.pop("keys_in_order") == list(head)
+        assert summary == {key: head.get(key) for key in summary}
+        assert head["commit_id"] == scenario["commits"]["head_after_y"]
     assert [s["id"] for s in SCENARIOS["scenarios"] if s["http_files"]["x"]] == ["S1"]
 
 
-def test_base_objects_are_those_of_the_captured_base_upload():
-    """The base tree rebuilt from scenarios.json is what the captured base upload sent (recv-fs
-    records and blocks), so the scenario libraries start from the captured objects."""
-    exchanges = {e.name.split("-", 2)[2]: e for e in load_exchanges(MERGE / "http-base-upload")}
-    root_id, objects, blocks = tree_objects(SCENARIOS["scenarios"][0]["trees"]["base"])
-    recv = dict(parse_packed_objects(exchanges["recv-fs"].body))
-    assert {i: zlib.decompress(d) for i, d in recv.items()} == {i: zlib.decompress(d) for i, d in objects.items()}
-    sent_blocks = {e.target.rsplit("/", 1)[1]: e.body for name, e in exchanges.items() if name.startswith("block_")}
-    assert sent_blocks == blocks and root_id in recv
+def test_trees_rebuild_the_captured_uploads():
+    """The fs objects and blocks rebuilt from scenarios.json's trees are byte for byte those the
+    capture's uploader sent: the base upload's recv-fs records and blocks, and every record of
+    Y's recv-fs. So the X uploads built from the trees send what the real server got."""
+    sent = {e.name.split("-", 2)[2]: e for e in BASE_UPLOAD}
+    _root_id, objects, blocks = tree_objects(SCENARIOS["scenarios"][0]["trees"]["base"])
+    assert dict(parse_packed_objects(sent["recv-fs"].body)) == objects
+    assert {e.target.rsplit("/", 1)[1]: e.body for name, e in sent.items() if name.startswith("block_")} == blocks
+    for scenario in SCENARIOS["scenarios"]:
+        _root_id, objects, _blocks = tree_objects(scenario["trees"]["y"])
+        [recv] = [e for e in load_exchanges(MERGE / scenario["http_files"]["y"]) if e.name.endswith("recv-fs")]
+        assert all(objects[i] == data for i, data in parse_packed_objects(recv.body)), scenario["id"]
+
+
+def created_library_commit(repo_id, owner, name, desc, ctime):
+    """The "Created library" commit seaf-server makes for a new library."""
+    return Commit(EMPTY_SHA1, repo_id, EMPTY_SHA1, "Created library", ctime, creator_name=owner,
+                  repo_name=name, repo_desc=desc, no_local_history=1, version=1)
+
+
+def test_created_library_commits_are_rebuilt_byte_for_byte():
+    for scenario in SCENARIOS["scenarios"]:
+        init = json.loads(commit_file(scenario, "init"))
+        commit = created_library_commit(scenario["repo_id"], USER, init["repo_name"], init["repo_desc"],
+                                        init["ctime"])
+        assert commit.to_json() == commit_file(scenario, "init")
+
+
+# --- error probes ------------------------------------------------------------------------------
+
+# The ctimes of MergeLab's "Created library" commit and of the merge commit the last probe made:
+# the only ones that give errors.json's init_commit and head_at_end ids.
+MERGELAB_INIT_CTIME = 1796623912
+MERGELAB_MERGE_CTIME = 1796623922
+
+
+def repo_of(exchange):
+    return exchange.target.split("/")[3]
+
+
+@pytest.fixture(scope="module")
+def error_lab(tmp_path_factory):
+    """A server with MergeLab (at its "Created library" commit, owned by user@, as captured) and
+    a library shared read-only to user@ (the probes' SharedRO), its clock fixed at the time of
+    the captured merge; the base upload and every probe replayed in the captured order.
+    Yields (server, {exchange name: (exchange, answer or None, whether the head moved)})."""
+    lab, shared = ERRORS["repo_id"], repo_of(PROBES[-1])
+    desc = json.loads(BASE_UPLOAD[2].body)["repo_desc"]
+    inits = {lab: created_library_commit(lab, USER, ERRORS["library"], desc, MERGELAB_INIT_CTIME),
+             shared: created_library_commit(shared, OTHER, "SharedRO", "", MERGELAB_INIT_CTIME)}
+    assert inits[lab].commit_id == ERRORS["init_commit"]
+    tmp = tmp_path_factory.mktemp("merge-error-lab")
+    store = Storage(str(tmp / "storage"))
+    for repo_id, commit in inits.items():
+        store.write("commits", repo_id, commit.commit_id, commit.to_json())
+    libraries = {lab: {"name": ERRORS["library"], "desc": desc, "owner": USER, "head": inits[lab].commit_id},
+                 shared: {"name": "SharedRO", "owner": OTHER, "head": inits[shared].commit_id,
+                          "shares": {USER: "r"}}}
+    tokens = {token_of(BASE_UPLOAD[0]): (lab, USER), token_of(PROBES[-1]): (shared, USER)}
+    write_state(str(tmp / "data"), lab_state(libraries, tokens))
+    server = SeafServer(str(tmp / "data"), storage=str(tmp / "storage"), env=SERVER_ENV)
+    server.start()
+    try:
+        server.fix_clock(MERGELAB_MERGE_CTIME)
+        results = {}
+        for exchange in BASE_UPLOAD + PROBES:
+            repo_id, token = repo_of(exchange), token_of(exchange)
+            before = head_of(server, repo_id, token)
+            try:
+                answer = replay(server, exchange, NO_ANSWER_WAIT if exchange.status is None else 10)
+            except TimeoutError:
+                answer = None
+            results[exchange.name] = (exchange, answer, head_of(server, repo_id, token) != before)
+        yield server, results
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("exchange", [pytest.param(e, id=e.name) for e in BASE_UPLOAD])
+def test_error_library_base_upload_answers_as_captured(error_lab, exchange):
+    _server, results = error_lab
+    _exchange, answer, moved = results[exchange.name]
+    assert_answer_as_captured(exchange, answer)
+    assert moved == exchange.target.startswith("/seafhttp/repo/%s/commit/HEAD/?head=" % ERRORS["repo_id"])
+
+
+@pytest.mark.parametrize("probe", by_id(ERRORS["probes"]))
+def test_error_probe_answers_as_captured(error_lab, probe):
+    server, results = error_lab
+    exchange, answer, moved = results[probe["file"]]
+    assert moved == probe["head_changed"]
+    if probe["status"] == 0:  # the real server never answered; the client gave up
+        assert exchange.status is None and answer is None
+        assert [e["path"] for e in server.log() if e["outcome"] == "hang"] == [exchange.target]
+        return
+    assert (exchange.status, exchange.reason, exchange.response_body) == \
+        (probe["status"], probe["reason"], probe["body"].encode())
+    assert_answer_as_captured(exchange, answer)
+
+
+def test_every_error_capture_is_a_probe():
+    assert [p["file"] for p in ERRORS["probes"]] == [e.name for e in PROBES]
+
+
+def test_update_branch_to_the_head_again_makes_a_merge_commit(error_lab):
+    """ub-current-head: the commit that already is the head is merged with itself."""
+    server, _results = error_lab
+    lab, token = ERRORS["repo_id"], token_of(BASE_UPLOAD[0])
+    again = next(e for e in PROBES if e.name.endswith("ub-current-head")).target.rsplit("=", 1)[1]
+    head = head_of(server, lab, token)
+    assert head == ERRORS["head_at_end"] != again
+    merge = json.loads(fileserver(server, "GET", lab, token, "commit/" + head)[3])
+    uploaded = json.loads(fileserver(server, "GET", lab, token, "commit/" + again)[3])
+    assert merge["parent_id"] == merge["second_parent_id"] == again
+    assert (merge["root_id"], merge["description"], merge["creator"], merge["creator_name"]) == \
+        (uploaded["root_id"], "Auto merge by system", EMPTY_SHA1, USER)
+    assert merge["new_merge"] == 1 and "conflict" not in merge
