@@ -42,13 +42,13 @@ SERVER_ENV = {"TZ": SCENARIOS["server_timezone"]}  # conflict names use the serv
 FRONT_HEADERS = {"server", "date", "connection"}  # added by the capture's nginx front
 NO_ANSWER_WAIT = 3  # seconds to wait for an answer that must not come
 CONFLICT_STAMP = re.compile(r"(?<= \(SFConflict )(\S+) (\d{4}(?:-\d\d){5})(?=\))")
-
-
 OK = {"status": 200, "reason": "OK", "body": ""}
 
 
 def all_ok(steps):
-    return all(status == 200 for value in steps.values() for status in (value if isinstance(value, list) else [value]))
+    """Every status of an upload's {step: status or [statuses]} is 200."""
+    return all(status == 200 for value in steps.values()
+               for status in (value if isinstance(value, list) else [value]))
 
 
 def by_id(items):
@@ -143,7 +143,10 @@ def upload(server, repo_id, token, commit_raw, tree, known_tree=None):
     _root, known_objects, known_blocks = tree_objects(known_tree or {})
     new_objects = [i for i in objects if i not in known_objects]
     new_blocks = [b for b in blocks if b not in known_blocks]
-    call = lambda method, endpoint, body=b"": fileserver(server, method, repo_id, token, endpoint, body)  # noqa: E731
+
+    def call(method, endpoint, body=b""):
+        return fileserver(server, method, repo_id, token, endpoint, body)
+
     delta = sum(len(blocks[b]) for b in new_blocks)
     steps = {"permission_check": call("GET", "permission-check/?op=upload")[0],
              "quota_check": call("GET", "quota-check/?delta=%d" % delta)[0],
@@ -181,7 +184,8 @@ class Lab:
     def __init__(self, server_factory, tmp_path, scenario):
         self.scenario = scenario
         self.repo_id = scenario["repo_id"]
-        self.x_exchanges = load_exchanges(MERGE / scenario["http_files"]["x"]) if scenario["http_files"]["x"] else None
+        captured_x = scenario["http_files"]["x"]
+        self.x_exchanges = load_exchanges(MERGE / captured_x) if captured_x else None
         self.y_exchanges = load_exchanges(MERGE / scenario["http_files"]["y"])
         # The X uploads without captured requests get a sync token of their own.
         self.x_token = (token_of(self.x_exchanges[0]) if self.x_exchanges
@@ -298,10 +302,12 @@ def test_trees_rebuild_the_captured_uploads():
     sent = {e.name.split("-", 2)[2]: e for e in BASE_UPLOAD}
     _root_id, objects, blocks = tree_objects(SCENARIOS["scenarios"][0]["trees"]["base"])
     assert dict(parse_packed_objects(sent["recv-fs"].body)) == objects
-    assert {e.target.rsplit("/", 1)[1]: e.body for name, e in sent.items() if name.startswith("block_")} == blocks
+    sent_blocks = {e.target.rsplit("/", 1)[1]: e.body for name, e in sent.items() if name.startswith("block_")}
+    assert sent_blocks == blocks
     for scenario in SCENARIOS["scenarios"]:
         _root_id, objects, _blocks = tree_objects(scenario["trees"]["y"])
-        [recv] = [e for e in load_exchanges(MERGE / scenario["http_files"]["y"]) if e.name.endswith("recv-fs")]
+        y_upload = load_exchanges(MERGE / scenario["http_files"]["y"])
+        [recv] = [e for e in y_upload if e.name.endswith("recv-fs")]
         assert all(objects[i] == data for i, data in parse_packed_objects(recv.body)), scenario["id"]
 
 
