@@ -1,6 +1,7 @@
 """Uploads to the reference server through the sync protocol: fast-forward, block/fs verification
 (446), unknown parent (400), quota (443), read-only access (403), the server-side merge when HEAD
-moved (disjoint changes and conflicts), and persistence of heads and tokens across a restart."""
+moved (disjoint changes and conflicts), persistence of heads and tokens across a restart, '..' in
+a path (400) and how recv-fs treats bad records."""
 import hashlib
 import json
 
