@@ -113,3 +113,13 @@ def test_directory_deleted_on_one_side_keeps_only_what_the_other_side_changed(st
     assert tree == {"d": {"y": 2}}
     _, tree = merge(store, {"d": {"x": b"x", "y": b"y"}}, {"d": {"x": b"xx", "y": b"y"}}, {})
     assert tree == {"d": {"x": 2}}
+
+
+def test_the_merge_commit_names_the_uploader_in_lower_case(store):
+    base, head = (commit_of(store, put_tree(store, t), d) for t, d in (({}, "base"), ({"x": b"h"}, "head")))
+    remote = Commit(put_tree(store, {"x": {"in": b"r"}}), REPO, "1" * 40, "remote", 1700000000,
+                    creator_name="Bob@Example.COM", repo_name="Lib", version=1)
+    store.write("commits", REPO, remote.commit_id, remote.to_json())
+    merged = merge_commit(store, REPO, base, head, remote.to_dict())
+    assert merged.creator_name == "bob@example.com" and merged.conflict == 1
+    assert any(name.startswith("x (SFConflict bob@example.com ") for name in read_tree(store, merged.root_id))

@@ -11,11 +11,12 @@ commit), walked in the C order (greatest name first); files are compared by id o
 * directories: one side only -> kept as is; changed vs deleted, or changed on both sides ->
   merged recursively into H's dirent (R's when H deleted it) with the merged id; H == R -> H's.
 Renamed copies are `name (SFConflict <who> <local time>).ext`, split at the LAST dot: for a file
-R's modifier and mtime, for a directory the uploaded commit's creator_name and the server clock.
+R's modifier and mtime, for a directory the uploaded commit's creator_name (lower-cased, as the C
+code loads commits) and the server clock.
 Merged directory objects are written unless identical to H's or R's. The merge commit: creator
-EMPTY_SHA1, creator_name of the uploaded commit, ctime from the server clock, new_merge 1,
-conflict 1 when something was renamed, library fields from H; description "Auto merge by
-system", or, with a conflict, the files of the merged tree that differ from both parents.
+EMPTY_SHA1, that creator_name, ctime from the server clock, new_merge 1, conflict 1 when
+something was renamed, library fields from H; description "Auto merge by system", or, with a
+conflict, the files of the merged tree that differ from both parents.
 
 One deliberate difference: a renamed copy whose name is already taken gets " (1)" appended
 (seaf-server would write a directory with two entries of the same name).
@@ -44,13 +45,19 @@ def conflict_name(name, who, when):
     return "%s (%s)%s" % (name[:dot], tag, name[dot:])
 
 
+def loaded_creator_name(commit):
+    """creator_name as seaf-server reads a commit: ASCII letters in lower case (g_ascii_strdown)."""
+    name = commit.get("creator_name")
+    return None if name is None else "".join(c.lower() if c.isascii() else c for c in name)
+
+
 class _Merge:
     """One merge into the store of `repo_id`; `remote` is the uploaded commit."""
 
     def __init__(self, storage, repo_id, remote):
         self.storage = storage
         self.repo_id = repo_id
-        self.remote_creator = remote.get("creator_name")
+        self.remote_creator = loaded_creator_name(remote)
         self.conflict = False
 
     def _rename_file(self, dirent):
@@ -172,5 +179,5 @@ def merge_commit(storage, repo_id, base, head, remote):
     return storage.write_server_commit(
         clock.now(), root_id=root_id, repo_id=repo_id, description=description,
         parent_id=head["commit_id"], second_parent_id=remote["commit_id"],
-        creator_name=remote.get("creator_name"), encrypted=head.get("encrypted") == "true",
+        creator_name=merge.remote_creator, encrypted=head.get("encrypted") == "true",
         version=head.get("version", 0), new_merge=1, conflict=int(merge.conflict), **fields)
