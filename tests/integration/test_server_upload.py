@@ -185,3 +185,20 @@ def test_recv_fs_stores_records_until_a_bad_one(server, ids):
              record(other, b"abc", 6), timeout=1)
     assert c.call("POST", "pack-fs/", json.dumps([other]).encode())[1] == record(other, b"abc\0\0\0")
     assert [e["path"] for e in server.log() if e["outcome"] == "hang"] == ["/seafhttp/repo/%s/recv-fs/" % DOCS]
+
+
+def test_a_stored_commit_id_keeps_its_first_object(server, ids):
+    """seaf-server's save_commit never overwrites a commit: neither an uploaded one nor a merge
+    commit that comes out with the id of a stored one (same tree, description and second)."""
+    c = client(server, ids)
+    base = c.head()
+    _status, _body, new_id = c.upload(base, {"again.txt": b"again"})
+    stored = c.call("GET", "commit/" + new_id)[1]
+    assert c.call("PUT", "commit/" + new_id, stored.replace(b"test change", b"other change"))[0] == 200
+    assert c.call("GET", "commit/" + new_id)[1] == stored
+    server.fix_clock(1800000000)
+    assert c.call("PUT", "commit/HEAD/?head=" + new_id)[0] == 200  # merged with itself
+    merge = c.head()
+    assert c.commit(merge)["parent_id"] == c.commit(merge)["second_parent_id"] == new_id
+    assert c.call("PUT", "commit/HEAD/?head=" + new_id)[0] == 200  # the same merge commit again
+    assert c.head() == merge and c.commit(merge)["parent_id"] == new_id

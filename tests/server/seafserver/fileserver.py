@@ -221,7 +221,7 @@ class FileServer:
             return reply(400)
         if not commit_is_valid(commit, repo_id):
             return reply(400)
-        self.storage.write("commits", repo_id, commit_id, request.body)
+        self.storage.add_commit(repo_id, commit_id, request.body)
         return reply(200)
 
     def get_fs_id_list(self, request, repo_id):

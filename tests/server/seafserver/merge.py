@@ -18,14 +18,16 @@ EMPTY_SHA1, that creator_name, ctime from the server clock, new_merge 1, conflic
 something was renamed, library fields from H; description "Auto merge by system", or, with a
 conflict, the files of the merged tree that differ from both parents.
 
-One deliberate difference: a renamed copy whose name is already taken gets " (1)" appended
-(seaf-server would write a directory with two entries of the same name).
+A merge commit whose id is already stored (same tree, description, creator and second) is not
+written again: the stored one becomes the head, as in seaf-server. One deliberate difference: a
+renamed copy whose name is already taken gets " (1)" appended (seaf-server would write a
+directory with two entries of the same name).
 """
 import posixpath
 import time
 
 from . import clock
-from .objects import EMPTY_SHA1, Dirent, SeafDir, compress
+from .objects import EMPTY_SHA1, Commit, Dirent, SeafDir, compress
 from .trees import diff_trees, dirent_same, is_dir, is_file, load_dir, lockstep
 
 AUTO_MERGE = "Auto merge by system"
@@ -176,8 +178,9 @@ def merge_commit(storage, repo_id, base, head, remote):
         description = merge_description(storage, repo_id, root_id, head["root_id"],
                                         remote["root_id"]) or AUTO_MERGE
     fields = {key: head[key] for key in _INHERITED if key in head}
-    return storage.write_server_commit(
-        clock.now(), root_id=root_id, repo_id=repo_id, description=description,
-        parent_id=head["commit_id"], second_parent_id=remote["commit_id"],
-        creator_name=merge.remote_creator, encrypted=head.get("encrypted") == "true",
-        version=head.get("version", 0), new_merge=1, conflict=int(merge.conflict), **fields)
+    commit = Commit(root_id, repo_id, EMPTY_SHA1, description, clock.now(), parent_id=head["commit_id"],
+                    second_parent_id=remote["commit_id"], creator_name=merge.remote_creator,
+                    encrypted=head.get("encrypted") == "true", version=head.get("version", 0),
+                    new_merge=1, conflict=int(merge.conflict), **fields)
+    storage.add_commit(repo_id, commit.commit_id, commit.to_json())
+    return commit
