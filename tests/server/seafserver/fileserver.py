@@ -59,13 +59,16 @@ def match_route(path):
 
 
 def parse_id_array(body):
-    """The JSON array in a request body, or None when the body is empty, not JSON or not a list."""
+    """The JSON array in a request body; None when the body is empty or not a JSON array or
+    object. An object counts as an empty array, as jansson's json_array_size() makes it."""
     if not body:
         return None
     try:
         value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
+    if isinstance(value, dict):
+        return []
     return value if isinstance(value, list) else None
 
 
@@ -252,11 +255,13 @@ class FileServer:
         if error:
             return error
         ids = parse_id_array(request.body)
-        if ids is None or not all(is_object_id(i) for i in ids):
+        if ids is None:
             return reply(400)
-        packed = bytearray()
+        packed = bytearray()  # an error answer still carries what was packed before it
         total = 0
         for obj_id in ids:
+            if not is_object_id(obj_id):
+                return reply(400, bytes(packed))
             data = self.storage.read("fs", repo_id, obj_id)
             if data is None:
                 return reply(500, bytes(packed))
@@ -273,9 +278,13 @@ class FileServer:
         ids = parse_id_array(request.body)
         if ids is None:
             return reply(400)
-        needed = [i for i in ids
-                  if is_object_id(i) and i != EMPTY_SHA1 and not self.storage.exists(kind, repo_id, i)]
+        needed = [i for i in ids if is_object_id(i) and not self._has(kind, repo_id, i)]
         return reply(200, compact_json(needed))
+
+    def _has(self, kind, repo_id, obj_id):
+        """Whether the store has the object; the empty file/directory id always counts as an fs
+        object (seaf_fs_manager_object_exists), but not as a block."""
+        return (kind == "fs" and obj_id == EMPTY_SHA1) or self.storage.exists(kind, repo_id, obj_id)
 
     def check_fs(self, request, repo_id):
         return self._missing(request, repo_id, "fs")
