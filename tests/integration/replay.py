@@ -1,6 +1,7 @@
 """Reads the captured real-server requests (vectors/real-server/http/REQUESTS.tsv, bodies from
-request-bodies/ as listed in INDEX.md) and their raw responses (http/NAME.http), and sends a
-captured request to a running reference server."""
+request-bodies/ as listed in INDEX.md) and their raw responses (http/NAME.http), or directories
+of raw NNNN-METHOD-name.req/.resp pairs (client-trace/, merge/), and sends a captured request to
+a running reference server."""
 import http.client
 import re
 from urllib.parse import urlsplit
@@ -11,7 +12,8 @@ SEAHUB_PORT = 8000
 class Captured:
     """One captured exchange: the request as sent and the raw response as received."""
 
-    def __init__(self, name, method, url, headers, body, status, response_headers, response_body):
+    def __init__(self, name, method, url, headers, body, status, response_headers, response_body,
+                 reason=None):
         self.name = name
         self.method = method
         self.url = url
@@ -20,6 +22,7 @@ class Captured:
         self.status = status
         self.response_headers = response_headers
         self.response_body = response_body
+        self.reason = reason
 
     @property
     def via_seahub_port(self):
@@ -42,12 +45,42 @@ def split_raw_message(raw):
     return lines[0], fields, body
 
 
+def parse_raw_request(raw):
+    """(method, target, {header: value} without Host and Content-Length, body) of a raw request."""
+    start, fields, body = split_raw_message(raw)
+    method, target, _version = start.split(" ")
+    headers = {name: value for name, value in fields if name.lower() not in ("host", "content-length")}
+    return method, target, headers, body
+
+
+def parse_response(raw):
+    """(status, reason, {lowercase header: value}, body) of a raw HTTP response."""
+    start, fields, body = split_raw_message(raw)
+    _version, status, reason = start.split(" ", 2)
+    headers = {name.strip().lower(): value for name, value in fields}
+    return int(status), reason, headers, body
+
+
 def parse_raw_response(raw):
     """(status, {lowercase header: value}, body) of a raw HTTP response."""
-    start, fields, body = split_raw_message(raw)
-    status = int(start.split(" ")[1])
-    headers = {name.strip().lower(): value for name, value in fields}
+    status, _reason, headers, body = parse_response(raw)
     return status, headers, body
+
+
+def load_exchanges(directory):
+    """The exchanges of a directory of raw NNNN-METHOD-name.req/.resp files, in order. Where the
+    .resp file is a note that no answer came, status, reason and response headers are None."""
+    exchanges = []
+    for req in sorted(directory.glob("*.req")):
+        method, target, headers, body = parse_raw_request(req.read_bytes())
+        raw = req.with_suffix(".resp").read_bytes()
+        status = reason = response_headers = None
+        response_body = b""
+        if raw.startswith(b"HTTP/"):
+            status, reason, response_headers, response_body = parse_response(raw)
+        exchanges.append(Captured(req.stem, method, target, headers, body, status, response_headers,
+                                  response_body, reason))
+    return exchanges
 
 
 def _body_files(vectors_dir):

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from replay import parse_raw_response, send, split_raw_message
+from replay import load_exchanges, send
 from seafserver.testing import VECTORS_DIR, SeafServer, write_state
 from seafserver.vectors import state_from_vectors
 
@@ -23,20 +23,9 @@ NOT_REPLAYED = {"notification/ping"}
 OMITTED = re.compile(rb"^\[body omitted: (\d+) bytes, sha1 ([0-9a-f]{40})\]$")
 
 
-def parse_raw_request(raw):
-    start, fields, body = split_raw_message(raw)
-    method, target, _version = start.split(" ")
-    headers = {name: value for name, value in fields if name.lower() not in ("host", "content-length")}
-    return method, target, headers, body
-
-
 def exchanges():
-    found = []
-    for req in sorted(TRACE.glob("*.req")):
-        method, target, headers, body = parse_raw_request(req.read_bytes())
-        status, response_headers, response_body = parse_raw_response(req.with_suffix(".resp").read_bytes())
-        found.append((req.stem, method, target, headers, body, status, response_headers, response_body))
-    return found
+    return [(c.name, c.method, c.target, c.headers, c.body, c.status, c.response_headers, c.response_body)
+            for c in load_exchanges(TRACE)]
 
 
 EXCHANGES = exchanges()

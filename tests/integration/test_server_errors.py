@@ -6,6 +6,7 @@ import json
 import pytest
 
 from replay import send
+from seafserver.packfs import parse_packed_objects
 from seafserver.testing import VECTORS_DIR
 from seafserver.vectors import DOCS_REPO_ID, captured_ids
 
@@ -68,11 +69,21 @@ def test_get_on_post_endpoints_is_400(vectors_server, endpoint):
 
 
 def test_object_id_lists_are_validated(vectors_server):
+    """As seaf-server's handlers: a JSON object counts as an empty list (jansson's
+    json_array_size), a scalar is refused; pack-fs answers an invalid id with 400 and what it
+    packed before; check-fs skips invalid ids and always has the empty id, check-blocks not."""
     assert fs(vectors_server, "POST", repo("pack-fs/"), TD, b'["xyz"]') == (400, b"")
-    assert fs(vectors_server, "POST", repo("pack-fs/"), TD, b'{"a": 1}')[0] == 400
+    root = json.loads(fs(vectors_server, "GET", repo("commit/" + HEAD))[1])["root_id"]
+    status, body = fs(vectors_server, "POST", repo("pack-fs/"), TD, json.dumps([root, "xyz"]).encode())
+    assert status == 400 and body.startswith(root.encode()) and len(parse_packed_objects(body)) == 1
+    assert fs(vectors_server, "POST", repo("pack-fs/"), TD, b'{"a": 1}') == (200, b"")
+    assert fs(vectors_server, "POST", repo("pack-fs/"), TD, b'5')[0] == 400
     body = json.dumps(["0" * 40, "not an id", 5, "f" * 40]).encode()
     assert fs(vectors_server, "POST", repo("check-fs/"), TD, body) == (200, json.dumps(["f" * 40]).replace(" ", "").encode())
+    assert fs(vectors_server, "POST", repo("check-fs/"), TD, b"{}") == (200, b"[]")
     assert fs(vectors_server, "POST", repo("check-blocks/"), TD, b"[]") == (200, b"[]")
+    assert fs(vectors_server, "POST", repo("check-blocks/"), TD, b'["%s"]' % (b"0" * 40)) == \
+        (200, b'["%s"]' % (b"0" * 40))
 
 
 def test_fs_id_list_parameters(vectors_server):
@@ -112,7 +123,7 @@ def test_invalid_commit_uploads_are_rejected_without_writing(vectors_server):
     assert put(json.dumps(dict(good, encrypted="true", enc_version=2, magic="ab")).encode()) == 400
     assert fs(vectors_server, "PUT", repo("block/" + "e" * 40), TD, b"")[0] == 400
     assert fs(vectors_server, "POST", repo("recv-fs/"), TD, b"short")[0] == 400
-    assert fs(vectors_server, "POST", repo("recv-fs/"), TD, b"e" * 40 + b"\x00\x00\x01\x00" + b"x")[0] == 400
+    assert fs(vectors_server, "POST", repo("recv-fs/"), TD, b"E" * 40 + b"\x00\x00\x00\x01x")[0] == 400
 
 
 def test_accessible_repos_and_head_commits_multi_validation(vectors_server):

@@ -52,7 +52,7 @@ def commit_of(store, root_id, description):
 
 def merge(store, base, head, remote):
     commits = [commit_of(store, put_tree(store, t), str(i)) for i, t in enumerate((base, head, remote))]
-    merged = merge_commit(store, REPO, *commits, uploader="bob@example.com")
+    merged = merge_commit(store, REPO, *commits)
     return merged, read_tree(store, merged.root_id)
 
 
@@ -95,3 +95,31 @@ def test_conflict_name_splits_at_the_last_dot():
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.localtime(0))
     assert conflict_name("a.tar.gz", "w", 0) == "a.tar (SFConflict w %s).gz" % stamp
     assert conflict_name("Makefile", "w", 0) == "Makefile (SFConflict w %s)" % stamp
+    assert conflict_name("a.txt", None, 0) == "a (SFConflict %s).txt" % stamp
+
+
+def test_identical_changes_and_merged_directories_keep_the_head_dirent(store):
+    base = commit_of(store, put_tree(store, {"a": b"1", "d": {"x": b"x"}}, 1000), "base")
+    head = commit_of(store, put_tree(store, {"a": b"22", "d": {"x": b"x", "y": b"y"}}, 2000), "head")
+    remote = commit_of(store, put_tree(store, {"a": b"22", "d": {"x": b"x", "z": b"z"}}, 3000), "remote")
+    merged = merge_commit(store, REPO, base, head, remote)
+    entries = {d["name"]: d for d in load_dir(store, REPO, merged.root_id)}
+    assert (entries["a"]["mtime"], entries["d"]["mtime"]) == (2000, 2000)
+    assert read_tree(store, merged.root_id) == {"a": 2, "d": {"x": 1, "y": 1, "z": 1}}
+
+
+def test_directory_deleted_on_one_side_keeps_only_what_the_other_side_changed(store):
+    _, tree = merge(store, {"d": {"x": b"x", "y": b"y"}}, {}, {"d": {"x": b"x", "y": b"yy"}})
+    assert tree == {"d": {"y": 2}}
+    _, tree = merge(store, {"d": {"x": b"x", "y": b"y"}}, {"d": {"x": b"xx", "y": b"y"}}, {})
+    assert tree == {"d": {"x": 2}}
+
+
+def test_the_merge_commit_names_the_uploader_in_lower_case(store):
+    base, head = (commit_of(store, put_tree(store, t), d) for t, d in (({}, "base"), ({"x": b"h"}, "head")))
+    remote = Commit(put_tree(store, {"x": {"in": b"r"}}), REPO, "1" * 40, "remote", 1700000000,
+                    creator_name="Bob@Example.COM", repo_name="Lib", version=1)
+    store.write("commits", REPO, remote.commit_id, remote.to_json())
+    merged = merge_commit(store, REPO, base, head, remote.to_dict())
+    assert merged.creator_name == "bob@example.com" and merged.conflict == 1
+    assert any(name.startswith("x (SFConflict bob@example.com ") for name in read_tree(store, merged.root_id))

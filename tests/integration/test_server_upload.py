@@ -1,6 +1,7 @@
 """Uploads to the reference server through the sync protocol: fast-forward, block/fs verification
 (446), unknown parent (400), quota (443), read-only access (403), the server-side merge when HEAD
-moved (disjoint changes and conflicts), and persistence of heads and tokens across a restart."""
+moved (disjoint changes and conflicts), persistence of heads and tokens across a restart, '..' in
+a path (400) and how recv-fs treats bad records."""
 import hashlib
 import json
 
@@ -156,3 +157,48 @@ def test_deleted_library_answers_444_and_disappears_from_lists(server, ids):
     repos = json.loads(send(server.port, "GET", "/api2/repos/", auth)[3])
     assert DOCS not in [r["id"] for r in repos]
     assert send(server.port, "GET", "/api2/repos/%s/download-info/" % DOCS, auth)[0] == 404
+
+
+def test_dotdot_in_a_changed_path_gives_400(server, ids):
+    c = client(server, ids)
+    base = c.head()
+    assert c.upload(base, {"..": b"up"})[:2] == (400, b"")
+    assert c.upload(base, {"../escape.txt": b"up"})[:2] == (400, b"")
+    assert c.head() == base
+
+
+def record(obj_id, data, length=None):
+    """One recv-fs record; `length` overrides the announced length."""
+    return obj_id.encode("ascii") + (len(data) if length is None else length).to_bytes(4, "big") + data
+
+
+def test_recv_fs_stores_records_until_a_bad_one(server, ids):
+    """Like seaf-server: records before a bad one are stored; an empty record gives 500; a record
+    running past the end of the body is stored padded with NULs and never answered."""
+    c = client(server, ids)
+    good, other = "a1" * 20, "b2" * 20
+    assert c.call("POST", "recv-fs/", record(good, b"x") + record("Z" * 40, b"y"), expect=None)[0] == 400
+    assert c.call("POST", "recv-fs/", record(other, b""), expect=None)[0] == 500
+    assert json.loads(c.call("POST", "check-fs/", json.dumps([good, other]).encode())[1]) == [other]
+    with pytest.raises(TimeoutError):
+        send(server.port, "POST", "/seafhttp/repo/%s/recv-fs/" % DOCS, {"Seafile-Repo-Token": ids["TD"]},
+             record(other, b"abc", 6), timeout=1)
+    assert c.call("POST", "pack-fs/", json.dumps([other]).encode())[1] == record(other, b"abc\0\0\0")
+    assert [e["path"] for e in server.log() if e["outcome"] == "hang"] == ["/seafhttp/repo/%s/recv-fs/" % DOCS]
+
+
+def test_a_stored_commit_id_keeps_its_first_object(server, ids):
+    """seaf-server's save_commit never overwrites a commit: neither an uploaded one nor a merge
+    commit that comes out with the id of a stored one (same tree, description and second)."""
+    c = client(server, ids)
+    base = c.head()
+    _status, _body, new_id = c.upload(base, {"again.txt": b"again"})
+    stored = c.call("GET", "commit/" + new_id)[1]
+    assert c.call("PUT", "commit/" + new_id, stored.replace(b"test change", b"other change"))[0] == 200
+    assert c.call("GET", "commit/" + new_id)[1] == stored
+    server.fix_clock(1800000000)
+    assert c.call("PUT", "commit/HEAD/?head=" + new_id)[0] == 200  # merged with itself
+    merge = c.head()
+    assert c.commit(merge)["parent_id"] == c.commit(merge)["second_parent_id"] == new_id
+    assert c.call("PUT", "commit/HEAD/?head=" + new_id)[0] == 200  # the same merge commit again
+    assert c.head() == merge and c.commit(merge)["parent_id"] == new_id

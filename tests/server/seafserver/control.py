@@ -10,6 +10,8 @@
   POST /unreachable            close the listening sockets, drop connections
   POST /reachable              listen again on the same ports
   GET  /state                  the state (accounts, libraries, tokens)
+  GET  /clock                  {"now": seconds, "fixed": seconds or null}
+  POST /clock                  {"fixed": seconds} freezes the server clock, {"fixed": null} frees it
   POST /accounts/<email>       merge fields into an account (e.g. {"quota": 1000})
   POST /libraries/<repo_id>    merge fields into a library (e.g. {"status": "read-only"})
   DELETE /libraries/<repo_id>  delete a library (and its sync tokens), as if removed in Seahub
@@ -21,6 +23,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+from . import clock
 from .faults import FaultSpecError
 from .httpserver import POLL_INTERVAL
 
@@ -62,6 +65,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
             ("POST", "/unreachable"): lambda: runtime.set_reachable(False) or {"reachable": False},
             ("POST", "/reachable"): lambda: runtime.set_reachable(True) or {"reachable": True},
             ("GET", "/state"): runtime.state.snapshot,
+            ("GET", "/clock"): clock.describe,
         }
         if key in simple:
             return self._reply(200, simple[key]())
@@ -71,6 +75,12 @@ class _ControlHandler(BaseHTTPRequestHandler):
             except FaultSpecError as exc:
                 return self._reply(400, {"error": str(exc)})
             return self._reply(200, runtime.faults.describe())
+        if key == ("POST", "/clock"):
+            try:
+                clock.fix(body.get("fixed") if isinstance(body, dict) else body)
+            except ValueError as exc:
+                return self._reply(400, {"error": str(exc)})
+            return self._reply(200, clock.describe())
         if key == ("POST", "/shutdown"):
             self._reply(200, {"ok": True})
             threading.Thread(target=runtime.stop, daemon=True).start()

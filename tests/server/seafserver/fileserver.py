@@ -9,7 +9,7 @@ import re
 from .branch import update_branch
 from .messages import Response, compact_json
 from .objects import EMPTY_SHA1, is_object_id, is_repo_id
-from .packfs import encode_record, parse_packed_objects
+from .packfs import PACK_HEADER, encode_record, split_records
 from .trees import MissingObject, fs_id_list
 from .validation import commit_is_valid
 from .webaccess import serve_file
@@ -17,6 +17,9 @@ from .webaccess import serve_file
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 OBJ = r"[0-9a-f]{40}"
 MAX_OBJECT_PACK_SIZE = 1 << 20
+# A record announcing more than this past the end of a recv-fs body is not stored (the C server
+# would allocate and write it all, or abort beyond 2 GiB).
+MAX_PADDED_RECORD = 64 << 20
 _CLIENT_VER_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
 # (route name, path regex, {method: handler name} or a handler name for any method)
@@ -56,13 +59,16 @@ def match_route(path):
 
 
 def parse_id_array(body):
-    """The JSON array in a request body, or None when the body is empty, not JSON or not a list."""
+    """The JSON array in a request body; None when the body is empty or not a JSON array or
+    object. An object counts as an empty array, as jansson's json_array_size() makes it."""
     if not body:
         return None
     try:
         value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
+    if isinstance(value, dict):
+        return []
     return value if isinstance(value, list) else None
 
 
@@ -191,10 +197,10 @@ class FileServer:
         new_head = request.query.get("head")
         if not is_object_id(new_head):
             return reply(400)
-        email, error = self.authorize(request, repo_id, "upload")
+        _email, error = self.authorize(request, repo_id, "upload")
         if error:
             return error
-        status, body = update_branch(self.catalog, repo_id, new_head, email)
+        status, body = update_branch(self.catalog, repo_id, new_head)
         return reply(status, body)
 
     def get_commit(self, request, repo_id, commit_id):
@@ -218,7 +224,7 @@ class FileServer:
             return reply(400)
         if not commit_is_valid(commit, repo_id):
             return reply(400)
-        self.storage.write("commits", repo_id, commit_id, request.body)
+        self.storage.add_commit(repo_id, commit_id, request.body)
         return reply(200)
 
     def get_fs_id_list(self, request, repo_id):
@@ -249,11 +255,13 @@ class FileServer:
         if error:
             return error
         ids = parse_id_array(request.body)
-        if ids is None or not all(is_object_id(i) for i in ids):
+        if ids is None:
             return reply(400)
-        packed = bytearray()
+        packed = bytearray()  # an error answer still carries what was packed before it
         total = 0
         for obj_id in ids:
+            if not is_object_id(obj_id):
+                return reply(400, bytes(packed))
             data = self.storage.read("fs", repo_id, obj_id)
             if data is None:
                 return reply(500, bytes(packed))
@@ -270,9 +278,13 @@ class FileServer:
         ids = parse_id_array(request.body)
         if ids is None:
             return reply(400)
-        needed = [i for i in ids
-                  if is_object_id(i) and i != EMPTY_SHA1 and not self.storage.exists(kind, repo_id, i)]
+        needed = [i for i in ids if is_object_id(i) and not self._has(kind, repo_id, i)]
         return reply(200, compact_json(needed))
+
+    def _has(self, kind, repo_id, obj_id):
+        """Whether the store has the object; the empty file/directory id always counts as an fs
+        object (seaf_fs_manager_object_exists), but not as a block."""
+        return (kind == "fs" and obj_id == EMPTY_SHA1) or self.storage.exists(kind, repo_id, obj_id)
 
     def check_fs(self, request, repo_id):
         return self._missing(request, repo_id, "fs")
@@ -281,13 +293,24 @@ class FileServer:
         return self._missing(request, repo_id, "blocks")
 
     def recv_fs(self, request, repo_id):
+        """post_recv_fs_cb: every record is stored as sent, in order, until one is bad: a short
+        header or a bad id gives 400, an empty record 500 (g_new0 of 0 bytes is NULL); a record
+        running past the end of the body is stored padded with NUL bytes to its announced length
+        and the request then gets no answer at all."""
         _email, error = self.authorize(request, repo_id, "upload")
         if error:
             return error
-        records = parse_packed_objects(request.body)
-        if records is None:
+        if len(request.body) < PACK_HEADER:
             return reply(400)
-        for obj_id, data in records:
+        for obj_id, length, data in split_records(request.body):
+            if obj_id is None or not is_object_id(obj_id):
+                return reply(400)
+            if length == 0:
+                return reply(500)
+            if len(data) < length:
+                if length <= MAX_PADDED_RECORD:
+                    self.storage.write("fs", repo_id, obj_id, data + bytes(length - len(data)))
+                return Response.no_answer(hang=True)
             self.storage.write("fs", repo_id, obj_id, data)
         return reply(200)
 

@@ -110,11 +110,23 @@ class ConnectionHandler(BaseHTTPRequestHandler):
                 traceback.print_exc(file=sys.stderr)
             response = Response(500)
         if response.no_reply:
-            server.recorder.record(request.method, full_path, route, 0, 0, "no-reply")
+            server.recorder.record(request.method, full_path, route, 0, 0,
+                                   "hang" if response.hang else "no-reply")
             self.close_connection = True
+            if response.hang:
+                self._wait_for_peer_close()
             return
         response.body = server.faults.corrupt(full_path, response.block_id, response.body)
         self._send_and_record(request.method, full_path, route, response)
+
+    def _wait_for_peer_close(self):
+        """Read and drop whatever the peer sends until it closes the connection (or stop() and
+        the unreachable mode shut the socket down)."""
+        try:
+            while self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
 
     def _send_and_record(self, method, path, route, response):
         """Record, then send. Recording first means that a client which has read a complete

@@ -1,11 +1,11 @@
 """Library management done through Seahub: create (plain, server-side encrypted with a password,
 or client-side encrypted with the client's parameters), rename (a new head commit carrying the
 new name, as seaf-server's edit_repo does) and delete."""
-import time
 import uuid
 
+from . import clock
 from .crypto import commit_fields, parameters_from_commit, state_fields, v2_parameters
-from .objects import EMPTY_SHA1, Commit, is_repo_id
+from .objects import EMPTY_SHA1, is_repo_id
 
 MAX_CLIENT_ENC_VERSION = 2  # server-info announces encrypted_library_version 2
 _ENC_FIELDS = ("magic", "random_key", "salt")
@@ -21,14 +21,8 @@ class LibraryError(Exception):
 
 
 def _store_commit(storage, **fields):
-    """Write a server-made commit (creator EMPTY_SHA1) with a unique id; return its id."""
-    ctime = int(time.time())
-    while True:
-        commit = Commit(ctime=ctime, creator=EMPTY_SHA1, no_local_history=1, version=1, **fields)
-        if not storage.exists("commits", commit.repo_id, commit.commit_id):
-            storage.write("commits", commit.repo_id, commit.commit_id, commit.to_json())
-            return commit.commit_id
-        ctime += 1
+    """Write a server-made library commit (no_local_history, version 1) now; return its id."""
+    return storage.write_server_commit(clock.now(), no_local_history=1, version=1, **fields).commit_id
 
 
 def _encryption(form, repo_id):

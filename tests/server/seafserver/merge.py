@@ -1,116 +1,186 @@
-"""Server-side 3-way merge of trees, as update-branch does when HEAD moved (protocol doc §6.4).
+"""Server-side 3-way merge, as update-branch does when HEAD moved: seaf-server's merge-new.c
+(the 3-way case) and the merge commit of http-server.c's fast_forward_or_merge (protocol doc
+§6.4), checked against the captured merges in vectors/real-server/merge/.
 
-Per name in each directory (base B, server head H, uploaded commit C):
-unchanged on one side -> the other side's version (including deletion); changed identically ->
-kept; both changed and both directories -> merged recursively; otherwise (two different files,
-or file vs directory, or changed vs deleted) H keeps the name and C's entry is kept under a
-C-server style conflict name "<stem> (SFConflict <who> <YYYY-MM-DD-HH-MM-SS>).<ext>"; a side
-deleted while the other changed keeps the changed version. New directory objects are written
-to storage; merge_commit() then writes the merge commit (new_merge=1, conflict=1 if needed).
-Its description is "Auto merge by system", or with conflicts a summary of the conflict copies in
-the C server's style ('Added "<copy>".' / 'Added "<copy>" and N more files.'); the real server
-summarizes the whole merged diff there.
+Per name of each directory, with base B, head H (the server's head) and remote R (the uploaded
+commit), walked in the C order (greatest name first); files are compared by id only:
+* files: H == R -> H's dirent; H == B -> R's; R == B -> H's; otherwise both stay and R's is
+  renamed. Deleted on one side: gone if the other side is unchanged, else the changed version
+  stays (renamed when the other side holds a directory of that name, unless that directory is
+  unchanged since B). File vs directory: H's entry keeps the name; R's entry is renamed.
+* directories: one side only -> kept as is; changed vs deleted, or changed on both sides ->
+  merged recursively into H's dirent (R's when H deleted it) with the merged id; H == R -> H's.
+Renamed copies are `name (SFConflict <who> <local time>).ext`, split at the LAST dot: for a file
+R's modifier and mtime, for a directory the uploaded commit's creator_name (lower-cased, as the C
+code loads commits) and the server clock.
+Merged directory objects are written unless identical to H's or R's. The merge commit: creator
+EMPTY_SHA1, that creator_name, ctime from the server clock, new_merge 1, conflict 1 when
+something was renamed, library fields from H; description "Auto merge by system", or, with a
+conflict, the files of the merged tree that differ from both parents.
+
+A merge commit whose id is already stored (same tree, description, creator and second) is not
+written again: the stored one becomes the head, as in seaf-server. One deliberate difference: a
+renamed copy whose name is already taken gets " (1)" appended (seaf-server would write a
+directory with two entries of the same name).
 """
+import posixpath
 import time
 
+from . import clock
 from .objects import EMPTY_SHA1, Commit, Dirent, SeafDir, compress
-from .trees import is_dir, load_dir
+from .trees import diff_trees, dirent_same, is_dir, is_file, load_dir, lockstep
 
-# Library-level fields a server-made commit copies from the current head.
-_INHERITED = ("repo_name", "repo_desc", "encrypted", "enc_version", "magic", "key", "salt",
-              "pwd_hash", "pwd_hash_algo", "pwd_hash_params")
-
-
-class MergeContext:
-    def __init__(self, storage, repo_id, uploader):
-        self.storage = storage
-        self.repo_id = repo_id
-        self.uploader = uploader
-        self.conflicts = []  # conflict names created
-
-
-def _same(a, b):
-    if a is None or b is None:
-        return a is b
-    return a["id"] == b["id"] and a["mode"] == b["mode"]
+AUTO_MERGE = "Auto merge by system"
+# Commit fields that seaf_repo_to_commit copies from the library, i.e. from the current head.
+_INHERITED = ("repo_name", "repo_desc", "enc_version", "magic", "key", "salt", "pwd_hash",
+              "pwd_hash_algo", "pwd_hash_params", "no_local_history", "repaired")
 
 
 def conflict_name(name, who, when):
-    """C server conflict copy name: split at the LAST dot, local time of `when`."""
+    """gen_conflict_path: the name split at its LAST dot, `when` in the server's local time;
+    without `who` (None) the tag only has the time."""
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.localtime(when))
-    suffix = " (SFConflict %s %s)" % (who, stamp)
+    tag = "SFConflict %s" % stamp if who is None else "SFConflict %s %s" % (who, stamp)
     dot = name.rfind(".")
     if dot < 0:
-        return name + suffix
-    return name[:dot] + suffix + name[dot:]
+        return "%s (%s)" % (name, tag)
+    return "%s (%s)%s" % (name[:dot], tag, name[dot:])
 
 
-def _merge_entry(ctx, base, head, remote):
-    """Entries (0, 1 or 2) that replace one name in the merged directory."""
-    if _same(base, remote):
-        return [head] if head else []
-    if _same(base, head):
-        return [remote] if remote else []
-    if head is None:
-        return [remote]
-    if remote is None:
-        return [head]
-    if _same(head, remote):
-        return [dict(head, mtime=max(head["mtime"], remote["mtime"]))]
-    if is_dir(head) and is_dir(remote):
-        base_id = base["id"] if is_dir(base) else EMPTY_SHA1
-        merged_id = merge_trees(ctx, base_id, head["id"], remote["id"])
-        return [dict(head, id=merged_id, mtime=max(head["mtime"], remote["mtime"]))]
-    if is_dir(remote):
-        who, when = ctx.uploader, int(time.time())
-    else:
-        who, when = remote.get("modifier") or ctx.uploader, remote["mtime"]
-    renamed = dict(remote, name=conflict_name(remote["name"], who, when))
-    ctx.conflicts.append(renamed["name"])
-    return [head, renamed]
+def loaded_creator_name(commit):
+    """creator_name as seaf-server reads a commit: ASCII letters in lower case (g_ascii_strdown)."""
+    name = commit.get("creator_name")
+    return None if name is None else "".join(c.lower() if c.isascii() else c for c in name)
 
 
-def merge_trees(ctx, base_id, head_id, remote_id):
-    """Id of the merged directory of three directory ids (objects written to storage)."""
-    if head_id == remote_id or base_id == remote_id:
-        return head_id
-    if base_id == head_id:
-        return remote_id
-    sides = [{d["name"]: d for d in load_dir(ctx.storage, ctx.repo_id, i)}
-             for i in (base_id, head_id, remote_id)]
-    merged = {}
-    for name in set().union(*sides):
-        for entry in _merge_entry(ctx, *(side.get(name) for side in sides)):
-            while entry["name"] in merged:  # a conflict name already taken
-                entry = dict(entry, name=entry["name"] + " (1)")
-            merged[entry["name"]] = entry
-    seaf_dir = SeafDir([Dirent.from_dict(d) for d in merged.values()])
-    if seaf_dir.id != EMPTY_SHA1:
-        ctx.storage.write("fs", ctx.repo_id, seaf_dir.id, compress(seaf_dir.to_json()))
-    return seaf_dir.id
+class _Merge:
+    """One merge into the store of `repo_id`; `remote` is the uploaded commit."""
+
+    def __init__(self, storage, repo_id, remote):
+        self.storage = storage
+        self.repo_id = repo_id
+        self.remote_creator = loaded_creator_name(remote)
+        self.conflict = False
+
+    def _rename_file(self, dirent):
+        """merge_conflict_filename: the uploaded file's own modifier and mtime."""
+        self.conflict = True
+        dirent["name"] = conflict_name(dirent["name"], dirent.get("modifier"), dirent["mtime"])
+
+    def _rename_dir(self, dirent):
+        """merge_conflict_dirname: the uploaded commit's creator and the current time."""
+        self.conflict = True
+        dirent["name"] = conflict_name(dirent["name"], self.remote_creator, clock.now())
+
+    def _files(self, dents, out):
+        """threeway_merge: the file entries of one name. Renames change the dirents in place, so
+        that _dirs sees a renamed directory, as in the C code."""
+        base, head, remote = (d if is_file(d) else None for d in dents)
+        if head and remote:
+            if head["id"] == remote["id"] or (base and base["id"] == remote["id"]):
+                out.append(head)
+            elif base and base["id"] == head["id"]:
+                out.append(remote)
+            else:
+                self._rename_file(remote)
+                out += [head, remote]
+        elif base and remote:  # head deleted the file or put a directory there
+            if base["id"] != remote["id"]:
+                if dents[1] is not None:
+                    self._rename_file(remote)
+                out.append(remote)
+        elif base and head:  # remote deleted the file or put a directory there
+            if base["id"] != head["id"]:
+                if dents[2] is not None:
+                    self._rename_dir(dents[2])
+                out.append(head)
+        elif remote:  # added by remote; head may have a directory of that name
+            if dents[1] is not None and not (dents[0] and dents[0]["id"] == dents[1]["id"]):
+                self._rename_file(remote)
+            out.append(remote)
+        elif head:  # added by head; remote may have a directory of that name
+            if dents[2] is not None and not (dents[0] and dents[0]["id"] == dents[2]["id"]):
+                self._rename_dir(dents[2])
+            out.append(head)
+
+    def _dirs(self, dents, out):
+        """merge_directories: the directory entries of one name."""
+        base, head, remote = (d if is_dir(d) else None for d in dents)
+        mask = sum(1 << i for i, d in enumerate((base, head, remote)) if d)
+        if mask in (2, 4):
+            out.append(head or remote)
+            return
+        if mask == 1 or (mask == 3 and base["id"] == head["id"]) or \
+                (mask == 5 and base["id"] == remote["id"]):
+            return
+        if mask in (6, 7):
+            if head["id"] == remote["id"] or (base and base["id"] == remote["id"]):
+                out.append(head)
+                return
+            if base and base["id"] == head["id"]:
+                out.append(remote)
+                return
+        merged_id = self.tree(*(d["id"] if d else None for d in (base, head, remote)))
+        out.append(dict(remote if mask == 5 else head, id=merged_id))
+
+    def tree(self, base_id, head_id, remote_id):
+        """merge_trees_recursive: the id of the merged directory (None = absent on that side)."""
+        trees = [load_dir(self.storage, self.repo_id, i) if i else [] for i in (base_id, head_id, remote_id)]
+        out = []
+        for dents in lockstep(trees):
+            dents = [dict(d) if d else None for d in dents]
+            if any(is_file(d) for d in dents):
+                self._files(dents, out)
+            if any(is_dir(d) for d in dents):
+                self._dirs(dents, out)
+        merged = SeafDir([Dirent.from_dict(d) for d in _unique_names(out)])
+        if merged.id not in (EMPTY_SHA1, head_id, remote_id):
+            self.storage.write("fs", self.repo_id, merged.id, compress(merged.to_json()))
+        return merged.id
 
 
-def merge_commit(storage, repo_id, base, head, remote, uploader):
+def _unique_names(dirents):
+    taken = set()
+    for dirent in dirents:
+        while dirent["name"] in taken:
+            dirent = dict(dirent, name=dirent["name"] + " (1)")
+        taken.add(dirent["name"])
+        yield dirent
+
+
+def merge_description(storage, repo_id, merged_root, head_root, remote_root):
+    """gen_merge_description: the files of the merged tree that differ from both parents
+    (threeway_diff_files; a name both parents have always stays, so there are no deletions or
+    renames), as diff_results_to_description words them. The C code prepends each entry, so the
+    file named is the LAST one visited. None when no file differs."""
+    paths = []
+
+    def files(basedir, entries):
+        merged = entries[0]
+        if merged and not any(p and dirent_same(merged, p) for p in entries[1:]):
+            paths.append(basedir + merged["name"])
+
+    diff_trees(storage, repo_id, [merged_root, head_root, remote_root], files, lambda _b, _d: True)
+    if not paths:
+        return None
+    first = posixpath.basename(paths[-1])
+    if len(paths) == 1:
+        return 'Added or modified "%s".\n' % first
+    return 'Added or modified "%s" and %d more files.\n' % (first, len(paths) - 1)
+
+
+def merge_commit(storage, repo_id, base, head, remote):
     """Merge the trees of commit dicts base/head/remote; write and return the merge Commit."""
-    ctx = MergeContext(storage, repo_id, uploader)
-    root_id = merge_trees(ctx, base["root_id"], head["root_id"], remote["root_id"])
-    if len(ctx.conflicts) == 1:
-        description = 'Added "%s".\n' % ctx.conflicts[0]
-    elif ctx.conflicts:
-        description = 'Added "%s" and %d more files.\n' % (ctx.conflicts[0], len(ctx.conflicts) - 1)
-    else:
-        description = "Auto merge by system"
+    merge = _Merge(storage, repo_id, remote)
+    root_id = merge.tree(base["root_id"], head["root_id"], remote["root_id"])
+    description = AUTO_MERGE
+    if merge.conflict:
+        description = merge_description(storage, repo_id, root_id, head["root_id"],
+                                        remote["root_id"]) or AUTO_MERGE
     fields = {key: head[key] for key in _INHERITED if key in head}
-    fields["encrypted"] = head.get("encrypted") == "true"
-    ctime = int(time.time())
-    while True:
-        commit = Commit(root_id, repo_id, EMPTY_SHA1, description, ctime, parent_id=head["commit_id"],
-                        second_parent_id=remote["commit_id"],
-                        creator_name=remote.get("creator_name") or uploader,
-                        no_local_history=1, version=1, new_merge=1,
-                        conflict=1 if ctx.conflicts else 0, **fields)
-        if not storage.exists("commits", repo_id, commit.commit_id):
-            break
-        ctime += 1  # identical inputs would give the same id; keep merge commits unique
-    storage.write("commits", repo_id, commit.commit_id, commit.to_json())
+    commit = Commit(root_id, repo_id, EMPTY_SHA1, description, clock.now(), parent_id=head["commit_id"],
+                    second_parent_id=remote["commit_id"], creator_name=merge.remote_creator,
+                    encrypted=head.get("encrypted") == "true", version=head.get("version", 0),
+                    new_merge=1, conflict=int(merge.conflict), **fields)
+    storage.add_commit(repo_id, commit.commit_id, commit.to_json())
     return commit

@@ -30,7 +30,9 @@ class Request:
 
 class Response:
     """A complete response. `no_reply` makes the server close the connection without answering
-    (what seaf-server does for unimplemented methods on block/commit routes)."""
+    (what seaf-server does for unimplemented methods on block/commit routes); with `hang` too it
+    keeps the connection open, unanswered, until the client gives up (what seaf-server does when
+    a recv-fs record runs past the end of the body)."""
 
     def __init__(self, status, body=b"", content_type=None, headers=None):
         self.status = status
@@ -40,12 +42,14 @@ class Response:
             self.headers.append(("Content-Type", content_type))
         self.headers.extend(headers or [])
         self.no_reply = False
+        self.hang = False
         self.block_id = None
 
     @classmethod
-    def no_answer(cls):
+    def no_answer(cls, hang=False):
         response = cls(0)
         response.no_reply = True
+        response.hang = hang
         return response
 
     def head_bytes(self):

@@ -11,20 +11,29 @@ def encode_record(obj_id, data):
     return obj_id.encode("ascii") + struct.pack(">I", len(data)) + data
 
 
-def parse_packed_objects(body):
-    """[(id, data)] from recv-fs framing (40-byte ASCII id, uint32 BE length, data), or None."""
-    if len(body) < PACK_HEADER:
-        return None
-    records = []
+def split_records(body):
+    """(id text, announced length, data) of each record in order. The data of a record that runs
+    past the end of the body is what is left of it; a tail too short for a header comes as
+    (None, None, tail)."""
     pos = 0
     while pos < len(body):
         if len(body) - pos < PACK_HEADER:
-            return None
+            yield None, None, body[pos:]
+            return
         obj_id = body[pos:pos + 40].decode("ascii", "replace")
         (length,) = struct.unpack(">I", body[pos + 40:pos + PACK_HEADER])
-        end = pos + PACK_HEADER + length
-        if not is_object_id(obj_id) or end > len(body):
+        yield obj_id, length, body[pos + PACK_HEADER:pos + PACK_HEADER + length]
+        pos += PACK_HEADER + length
+
+
+def parse_packed_objects(body):
+    """[(id, data)] of a well-formed body (at least one record, valid ids, no record cut short),
+    or None."""
+    if len(body) < PACK_HEADER:
+        return None
+    records = []
+    for obj_id, length, data in split_records(body):
+        if obj_id is None or not is_object_id(obj_id) or len(data) != length:
             return None
-        records.append((obj_id, body[pos + PACK_HEADER:end]))
-        pos = end
+        records.append((obj_id, data))
     return records

@@ -8,7 +8,7 @@ import os
 import tempfile
 import zlib
 
-from .objects import EMPTY_SHA1, is_object_id
+from .objects import EMPTY_SHA1, Commit, is_object_id
 
 
 class ReadOnlyStorage(OSError):
@@ -64,6 +64,24 @@ class Storage:
             raise
 
     # --- typed helpers -------------------------------------------------------------------
+
+    def add_commit(self, repo_id, commit_id, data):
+        """Store a commit as seaf-server's save_commit does: an id that is already stored keeps
+        its first object. True when `data` was written."""
+        if self.exists("commits", repo_id, commit_id):
+            return False
+        self.write("commits", repo_id, commit_id, data)
+        return True
+
+    def write_server_commit(self, ctime, **fields):
+        """Write a library commit the server makes itself (creator EMPTY_SHA1) and return it. The
+        same fields in the same second would repeat a stored id, which seaf-server would keep,
+        losing the change; the ctime moves on a second instead."""
+        while True:
+            commit = Commit(ctime=ctime, creator=EMPTY_SHA1, **fields)
+            if self.add_commit(commit.repo_id, commit.commit_id, commit.to_json()):
+                return commit
+            ctime += 1
 
     def read_commit(self, repo_id, commit_id):
         """Parsed commit JSON, or None when missing or unparsable."""

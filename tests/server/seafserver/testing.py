@@ -3,6 +3,7 @@
     with SeafServer(data_dir, storage=...) as server:
         server.url, server.seafhttp_url, server.fileserver_url
         server.set_faults(latency_ms=100); server.clear_faults(); server.counters(); server.log()
+        server.fix_clock(1796623889); server.fix_clock(None)
         server.unreachable(); server.reachable(); server.restart()
 """
 import ctypes
@@ -59,13 +60,14 @@ def write_state(data_dir, state):
 
 class SeafServer:
     def __init__(self, data_dir, storage=None, fileserver_port=False, log=None, start_timeout=15,
-                 readonly_storage=False):
+                 readonly_storage=False, env=None):
         self.data_dir = data_dir
         self.storage = storage
         self.want_fileserver_port = fileserver_port
         self.log_path = log
         self.start_timeout = start_timeout
         self.readonly_storage = readonly_storage
+        self.env = dict(env or {})  # extra environment of the process, e.g. {"TZ": "UTC"}
         self.ports = {}
         self.process = None
 
@@ -87,7 +89,7 @@ class SeafServer:
 
     def start(self):
         """Start the process (same ports as before on a restart) and wait until it serves."""
-        env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+        env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT, **self.env)
         os.makedirs(self.data_dir, exist_ok=True)
         stderr = open(os.path.join(self.data_dir, "server.stderr"), "ab")
         self.process = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=stderr, env=env,
@@ -196,3 +198,7 @@ class SeafServer:
 
     def set_web_token(self, token, entry):
         return self.control("POST", "/web-tokens/" + token, entry)
+
+    def fix_clock(self, seconds):
+        """Freeze the server clock (ctime of server-made commits) at `seconds`; None frees it."""
+        return self.control("POST", "/clock", {"fixed": seconds})

@@ -1,5 +1,6 @@
-"""Tree algorithms over stored directory objects: the C server's lock-step diff (diff-simple.c),
-the fs-id-list computation built on it, and library statistics (size, file count).
+"""Tree algorithms over stored directory objects: the C server's lock-step walk (also used by
+merge.py) and diff (diff-simple.c), the fs-id-list computation built on it, and library
+statistics (size, file count).
 
 Directory entries are sorted by name in descending byte order; walking two or three such lists
 together by taking the greatest current name reproduces the real server's traversal order.
@@ -48,20 +49,26 @@ def diff_trees(storage, repo_id, roots, file_cb, dir_cb):
     _diff_recursive(storage, repo_id, trees, "", file_cb, dir_cb)
 
 
-def _diff_recursive(storage, repo_id, trees, basedir, file_cb, dir_cb):
-    n = len(trees)
-    positions = [0] * n
+def lockstep(trees):
+    """Walk dirent lists (each sorted by descending name) together as the C code does: per name,
+    greatest first, the list of each tree's dirent of that name (None where it has none)."""
+    positions = [0] * len(trees)
     while True:
-        heads = [trees[i][positions[i]] if positions[i] < len(trees[i]) else None for i in range(n)]
+        heads = [tree[pos] if pos < len(tree) else None for tree, pos in zip(trees, positions)]
         present = [h for h in heads if h is not None]
         if not present:
             return
         first = max(_name_key(h) for h in present)
-        dents = [None] * n
+        dents = [None] * len(trees)
         for i, head in enumerate(heads):
             if head is not None and _name_key(head) == first:
                 dents[i] = head
                 positions[i] += 1
+        yield dents
+
+
+def _diff_recursive(storage, repo_id, trees, basedir, file_cb, dir_cb):
+    for dents in lockstep(trees):
         if all(d is not None for d in dents) and all(dirent_same(dents[0], d) for d in dents[1:]):
             continue
         files = [d if is_file(d) else None for d in dents]
