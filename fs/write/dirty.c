@@ -22,6 +22,7 @@
 #include "log.h"
 #include "overlay.h"
 #include "seafs.h"
+#include "uploader.h"
 
 struct dirty_set {
     struct seafs *fs;
@@ -666,6 +667,21 @@ static int ensure_staging_locked(struct dirty_set *set, struct dirty_file *d)
     return 0;
 }
 
+/* Backpressure: while the cache is past its limit and uploads can free space, a writer waits
+ * for them (a second at a time, so it never hangs on them); when they cannot (offline, the
+ * server refusing), the data goes in over the limit: only a full disk fails a write. */
+static void wait_for_room(struct dirty_set *set, struct dirty_file *d)
+{
+    struct cache *c = set->fs->cache;
+    uint64_t used, limit, staged;
+    cache_usage(c, &used, &limit, &staged);
+    if (used <= limit)
+        return;
+    uploader_notify(set->fs->uploader, d->repo); /* this file too may go up while open */
+    if (uploader_can_free_space(set->fs->uploader))
+        cache_wait_room(c, 1000);
+}
+
 ssize_t dirty_write(struct dirty_set *set, struct dirty_file *d, const char *buf, size_t size,
                     uint64_t off)
 {
@@ -673,6 +689,7 @@ ssize_t dirty_write(struct dirty_set *set, struct dirty_file *d, const char *buf
         return 0;
     if (off > (uint64_t)SEAF_MAX_FILE_SIZE || size > (uint64_t)SEAF_MAX_FILE_SIZE - off)
         return -EFBIG;
+    wait_for_room(set, d);
     /* Encrypted sectors are read back and patched: one writer at a time. */
     if (d->encrypted)
         pthread_rwlock_wrlock(&d->data_lock);
@@ -728,6 +745,18 @@ int dirty_truncate(struct dirty_set *set, struct dirty_file *d, uint64_t size)
     if (dropped)
         cache_staging_account(set->fs->cache, -(int64_t)dropped);
     return 0;
+}
+
+void dirty_drop_staging(struct dirty_set *set, struct dirty_file *d)
+{
+    (void)set;
+    pthread_rwlock_wrlock(&d->data_lock);
+    pthread_mutex_lock(&d->meta_lock);
+    if (d->ext.n == 0 && !d->changed && d->fd >= 0 && ftruncate(d->fd, 0) != 0)
+        log_msg(LOG_WARNING, "staged file %llu: cannot empty its staging file: %s",
+                (unsigned long long)d->id, strerror(errno));
+    pthread_mutex_unlock(&d->meta_lock);
+    pthread_rwlock_unlock(&d->data_lock);
 }
 
 /* ---- persistence ---- */

@@ -83,6 +83,9 @@ bool dirty_is_open_for_writing(struct dirty_set *set, uint64_t id);
  * content survives a power cut. Takes the overlay lock. */
 int dirty_persist(struct dirty_set *set, struct dirty_file *d, bool sync);
 
+/* Empties d's staging file when nothing in it is needed any more: no extents, and the journal
+ * says so durably (the caller synced it after persisting the fold). */
+void dirty_drop_staging(struct dirty_set *set, struct dirty_file *d);
 /* Deletes staged file id (journal row and staging data) -- when no entry names it any more. If it
  * is in memory, the deletion happens when its last reference goes. Overlay lock held. */
 int dirty_discard_locked(struct dirty_set *set, uint64_t id);

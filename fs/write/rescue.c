@@ -65,8 +65,9 @@ static int copy_out(struct rescue *r, const char *path, const char *shown, uint6
     struct timespec times[2] = {{.tv_sec = mtime}, {.tv_sec = mtime}};
     utimensat(AT_FDCWD, path, times, 0);
     if (rc == 0 && bad) {
-        fprintf(r->report, "INCOMPLETE %s: %llu bytes from offset %llu could not be read (the "
-                           "server copy is gone and the cache did not hold them): zeros there\n",
+        fprintf(r->report,
+                "INCOMPLETE %s: %llu bytes from offset %llu could not be read (the "
+                "server copy is gone and the cache did not hold them): zeros there\n",
                 shown, (unsigned long long)bad, (unsigned long long)bad_from);
         r->failed++;
     } else if (rc == 0) {
@@ -115,8 +116,7 @@ static void save_file(struct rescue *r, const struct snap_row *row, const char *
         }
     } else {
         struct version_ctx c = {.fs = r->fs};
-        rc = file_open_version(r->fs, r->snap.repo, row->e.obj, (uint64_t)row->e.size, shown,
-                               &c.h);
+        rc = file_open_version(r->fs, r->snap.repo, row->e.obj, (uint64_t)row->e.size, shown, &c.h);
         if (rc == 0)
             rc = copy_out(r, path, shown, (uint64_t)row->e.size, row->e.mtime, read_version, &c);
         file_close(c.h);
@@ -136,8 +136,8 @@ static void save_node(struct rescue *r, uint64_t node, const char *dir, const ch
         char path[4096], inside[4096];
         if (row->e.kind == JOURNAL_DELETED ||
             snprintf(path, sizeof(path), "%s/%s", dir, row->e.name) >= (int)sizeof(path) ||
-            snprintf(inside, sizeof(inside), "%s%s%s", shown, shown[0] ? "/" : "",
-                     row->e.name) >= (int)sizeof(inside))
+            snprintf(inside, sizeof(inside), "%s%s%s", shown, shown[0] ? "/" : "", row->e.name) >=
+                (int)sizeof(inside))
             continue;
         if (row->e.kind == JOURNAL_DIR) {
             if (mkdir(path, 0700) != 0 && errno != EEXIST) {
@@ -199,8 +199,8 @@ int rescue_library(struct seafs *fs, const char *repo, const char *folder, const
     char dir[4096];
     if (mkdir(fs->recovery_dir, 0700) != 0 && errno != EEXIST)
         rc = -errno;
-    if (!rc && snprintf(dir, sizeof(dir), "%s/%s-%s", fs->recovery_dir, name, stamp) >=
-                   (int)sizeof(dir))
+    if (!rc &&
+        snprintf(dir, sizeof(dir), "%s/%s-%s", fs->recovery_dir, name, stamp) >= (int)sizeof(dir))
         rc = -ENAMETOOLONG;
     if (!rc && mkdir(dir, 0700) != 0)
         rc = -errno;
@@ -211,9 +211,10 @@ int rescue_library(struct seafs *fs, const char *repo, const char *folder, const
     if (!rc && !(r.buf = malloc(COPY_CHUNK)))
         rc = -ENOMEM;
     if (rc) {
-        log_msg(LOG_ERR, "library %s is gone from the server and its unsent changes cannot be "
-                "saved to %s: %s; they stay in the journal", repo, fs->recovery_dir,
-                strerror(-rc));
+        log_msg(LOG_ERR,
+                "library %s is gone from the server and its unsent changes cannot be "
+                "saved to %s: %s; they stay in the journal",
+                repo, fs->recovery_dir, strerror(-rc));
     } else {
         fprintf(r.report,
                 "seafs recovery of library '%s' (%s), %s\n%s.\nThese are the changes that had not "

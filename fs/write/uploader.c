@@ -211,6 +211,7 @@ static int fold_due(struct round *r, int64_t *recheck_at)
         return fail_round(r, -EIO, "journal: cannot list staged files");
     }
     int rc = 0;
+    size_t folded = 0;
     int64_t now = mono_ms();
     for (size_t i = 0; i < c.n && rc == 0; i++) {
         struct dirty_file *d = NULL;
@@ -231,7 +232,23 @@ static int fold_due(struct round *r, int64_t *recheck_at)
             rc = dirty_persist(fs->dirty, d, false);
         if (rc)
             fail_round(r, rc, "preparing a changed file for upload: %s", strerror(-rc));
+        if (rc == 0 && fr.new_blocks)
+            c.ids[folded++] = c.ids[i]; /* its staging data can go, below */
         dirty_put(fs->dirty, d);
+    }
+    /* The folded content is in pinned blocks; once the journal says so durably, the staging
+     * data of those files is of no use any more. */
+    if (rc == 0 && folded) {
+        overlay_lock(fs->overlay);
+        seaf_err sync = journal_sync(overlay_journal(fs->overlay));
+        overlay_unlock(fs->overlay);
+        for (size_t i = 0; sync == SEAF_OK && i < folded; i++) {
+            struct dirty_file *d = NULL;
+            if (dirty_get(fs->dirty, c.ids[i], &d) == 0) {
+                dirty_drop_staging(fs->dirty, d);
+                dirty_put(fs->dirty, d);
+            }
+        }
     }
     free(c.ids);
     return rc;
@@ -551,8 +568,9 @@ static int finish_rows(struct round *r, struct finish *f)
 
 /* Lets go of pinned objects nothing pending needs any more. Content made locally is only ever
  * referred to by staged files (their base and prev: folded content waiting for upload); rows
- * without a staged file name objects the server has. So what stays pinned is the file objects
- * the staged files name, and their blocks. */
+ * without a staged file name objects the server has, and so does a staged file's content that
+ * equals its entry's base (set to what was uploaded). What stays pinned is the other file
+ * objects the staged files name, and their blocks. Also run at start-up (pins a crash left). */
 struct needed {
     char (*ids)[SEAF_ID_LEN + 1];
     size_t n, cap;
@@ -577,10 +595,18 @@ static int need_staged(void *ctx, uint64_t id)
 {
     struct needed *x = ((void **)ctx)[0];
     struct seafs *fs = ((void **)ctx)[1];
+    struct journal *j = overlay_journal(fs->overlay);
     struct journal_staged s;
-    if (journal_staged_get(overlay_journal(fs->overlay), id, &s) == SEAF_OK) {
-        need(x, s.base);
-        need(x, s.prev);
+    struct journal_entry e;
+    /* A staged file no name refers to is on its way out; content equal to the entry's base is
+     * what the server has there. */
+    if (journal_entry_of_staged(j, id, &e) != SEAF_OK)
+        return 0;
+    if (journal_staged_get(j, id, &s) == SEAF_OK) {
+        if (strcmp(s.base, e.base) != 0)
+            need(x, s.base);
+        if (strcmp(s.prev, e.base) != 0)
+            need(x, s.prev);
         free(s.extents);
     }
     return 0;
@@ -759,11 +785,11 @@ static int library_gone(struct round *r, seaf_err err)
     if (err != SEAF_ERR_REPO_GONE && (err != SEAF_ERR_PERMISSION || visible))
         return server_failed(r, "permission-check", err);
     const char *why = err == SEAF_ERR_REPO_GONE ? "was deleted on the server"
-                                                 : "is no longer shared with this account";
+                                                : "is no longer shared with this account";
     int rc = rescue_library(r->fs, r->repo, folder, why, r->rescued, sizeof(r->rescued));
     if (rc)
-        return fail_round(r, rc, "the library %s, and its unsent changes cannot be saved: %s",
-                          why, strerror(-rc));
+        return fail_round(r, rc, "the library %s, and its unsent changes cannot be saved: %s", why,
+                          strerror(-rc));
     return 0;
 }
 
@@ -813,8 +839,9 @@ static int run_round(struct round *r, int64_t *recheck_at)
     }
     if (err == SEAF_OK)
         err = seaf_commit_to_json(r->commit, &json, &len);
+    /* Cached for later reads of the history (best effort: the server has it once sent). */
     if (err == SEAF_OK)
-        err = cache_put_object(fs->cache, CACHE_KIND_COMMIT, r->commit->commit_id, json, len);
+        cache_put_object(fs->cache, CACHE_KIND_COMMIT, r->commit->commit_id, json, len);
     if (err != SEAF_OK)
         rc = fail_round(r, -EIO, "making the commit: %s", seaf_strerror(err));
     if (rc == 0) {
@@ -848,9 +875,19 @@ static int run_round(struct round *r, int64_t *recheck_at)
 /* ---- the thread ---- */
 
 /* The library to upload now (lock held), or NULL with *wait_ms until something may be due. */
+/* Whether the cache is past its limit: staged and pinned data then go up at once (files open
+ * for writing too) so the space comes back, and writers wait for it (dirty_write). */
+static bool under_pressure(struct seafs *fs)
+{
+    uint64_t used, limit, staged;
+    cache_usage(fs->cache, &used, &limit, &staged);
+    return used > limit;
+}
+
 static struct lib_state *next_due(struct uploader *u, int64_t *wait_ms, bool *force)
 {
-    int64_t now = mono_ms(), delay = (int64_t)u->fs->opts->upload_delay * 1000;
+    bool pressure = under_pressure(u->fs);
+    int64_t now = mono_ms(), delay = pressure ? 0 : (int64_t)u->fs->opts->upload_delay * 1000;
     *wait_ms = 1000;
     for (struct lib_state *s = u->libs; s; s = s->next) {
         bool pending = s->changes != s->done;
@@ -863,7 +900,7 @@ static struct lib_state *next_due(struct uploader *u, int64_t *wait_ms, bool *fo
         if (!pending && recheck)
             at = s->recheck_at;
         if (now >= at) {
-            *force = s->waiters > 0;
+            *force = s->waiters > 0 || pressure;
             return s;
         }
         if (at - now < *wait_ms)
@@ -969,6 +1006,7 @@ struct uploader *uploader_start(struct seafs *fs)
     overlay_unlock(fs->overlay);
     for (struct lib_state *s = u->libs; s; s = s->next)
         s->changed_at = 0;
+    release_pins(fs);
     if (pthread_create(&u->thread, NULL, uploader_main, u) != 0) {
         log_msg(LOG_ERR, "cannot start the upload thread");
         free(u);
@@ -1073,6 +1111,20 @@ void uploader_status(struct uploader *u, const char *repo, struct upload_status 
         snprintf(out->recovery_dir, sizeof(out->recovery_dir), "%s", s->recovery_dir);
     }
     pthread_mutex_unlock(&u->lock);
+}
+
+bool uploader_can_free_space(struct uploader *u)
+{
+    if (!u)
+        return false;
+    bool can = false;
+    pthread_mutex_lock(&u->lock);
+    for (struct lib_state *s = u->libs; s && !can; s = s->next)
+        can = (s->changes != s->done || s->uploading) && !s->error[0];
+    if (can)
+        pthread_cond_signal(&u->wake);
+    pthread_mutex_unlock(&u->lock);
+    return can;
 }
 
 bool uploader_is_uploading(struct uploader *u, const char *repo)

@@ -51,6 +51,9 @@ struct upload_status {
 };
 void uploader_status(struct uploader *u, const char *repo, struct upload_status *out);
 
+/* Whether uploads are under way or due without an error -- so that waiting for them frees
+ * space in a full cache (pinned and staged data become evictable once on the server). */
+bool uploader_can_free_space(struct uploader *u);
 /* Whether library repo has a round running now (for user.seafs.status). */
 bool uploader_is_uploading(struct uploader *u, const char *repo);
 
