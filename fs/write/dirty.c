@@ -358,7 +358,7 @@ bool dirty_attr_of(struct dirty_set *set, uint64_t id, uint64_t *size, int64_t *
     struct dirty_file *found = NULL;
     pthread_mutex_lock(&set->lock);
     for (struct dirty_file *o = set->files; o && !found; o = o->next)
-        if (o->id == id && !o->discarded) {
+        if (o->id == id) { /* also discarded ones: unlinked, still open */
             found = o;
             found->refs++;
         }
