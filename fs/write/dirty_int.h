@@ -19,7 +19,7 @@ struct extents {
 struct dirty_file {
     uint64_t id;
     char repo[SEAF_REPO_ID_LEN + 1];
-    /* Lock order: data_lock, then meta_lock. */
+    /* Lock order: data_lock, then meta_lock; the set's lock, then meta_lock. */
     pthread_rwlock_t data_lock; /* shared by reads and writes, exclusive for truncate and fold */
     pthread_mutex_t meta_lock;
     /* Protected by meta_lock: */
