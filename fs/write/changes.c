@@ -175,6 +175,21 @@ static int ensure_node_locked(struct seafs *fs, const char *repo, uint64_t dir, 
     return rc;
 }
 
+/* The parent and a malloc'd copy of the name of ino while that name still leads to it; -ENOENT for
+ * an inode unlinked or replaced since (detached: reachable by number only, by open files), whose
+ * changes must not be recorded under the name it had. */
+static int name_of(struct seafs *fs, uint64_t ino, uint64_t *parent, char **name)
+{
+    if (!inode_table_get(fs->inodes, ino, NULL, parent, name))
+        return -ENOENT;
+    if (inode_table_find(fs->inodes, *parent, *name) != ino) {
+        free(*name);
+        *name = NULL;
+        return -ENOENT;
+    }
+    return 0;
+}
+
 /* The local entry (node, name) into *e; *have says whether there is one. */
 static int local_entry(struct seafs *fs, uint64_t node, const char *name, struct journal_entry *e,
                        bool *have)
@@ -623,8 +638,8 @@ static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct 
     }
     struct stage_args a = {.ino = ino, .info = &info, .truncate = truncate};
     char *name = NULL;
-    if (!inode_table_get(fs->inodes, ino, NULL, &a.parent, &name))
-        return -ENOENT;
+    if ((rc = name_of(fs, ino, &a.parent, &name)) != 0)
+        return rc;
     a.name = name;
     rc = in_transaction(fs, stage_body, &a);
     free(name);
@@ -752,11 +767,13 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
                               .set_exec = set_exec,
                               .mode = mode};
         char *name = NULL;
-        if (!inode_table_get(fs->inodes, ino, NULL, &a.parent, &name))
-            rc = -ENOENT;
-        a.name = name;
-        if (!rc)
+        if (name_of(fs, ino, &a.parent, &name) == 0) {
+            a.name = name;
             rc = in_transaction(fs, attr_body, &a);
+        } else { /* unlinked while open (e.g. the kernel flushing its times): the inode keeps it */
+            info.mtime = mtime;
+            info.mode = set_exec ? mode : info.mode;
+        }
         free(name);
         if (!rc)
             inode_table_update(fs->inodes, ino, &info);
