@@ -279,22 +279,35 @@ def test_unlink(mounted_modes):
     assert os.pread(fd, 100, 0) == b"before after"
     assert os.fstat(fd).st_size == 12
     # a server file open for reading and one open for writing, both unlinked
-    reader = os.open(root / "exact-4096.bin", os.O_RDONLY)
+    reader = os.open(root / "photos 2024" / "img 002.jpg", os.O_RDONLY)
     writer = os.open(root / "one-byte.bin", os.O_RDWR)
     os.pwrite(writer, b"xyz", 1)
-    os.unlink(root / "exact-4096.bin")
+    os.unlink(root / "photos 2024" / "img 002.jpg")
     os.unlink(root / "one-byte.bin")
-    assert len(os.pread(reader, 8192, 0)) == 4096
+    assert len(os.pread(reader, 400000, 0)) == 300000
     assert os.pread(writer, 10, 0) == b"\0xyz"
     os.pwrite(writer, b"!", 4)
     assert os.pread(writer, 10, 0) == b"\0xyz!"
+    # attributes of an unlinked open file change on it only (the name stays free)
+    os.utime(fd, (1500000000, 1500000000))
+    os.fchmod(fd, 0o755)
+    assert int(os.fstat(fd).st_mtime) == 1500000000
+    assert "open.txt" not in os.listdir(root)
+    # a server file renamed, then unlinked (the kernel flushes the renamed inode's times after
+    # the unlink)
+    os.rename(root / "exact-4096.bin", root / "a" / "renamed.bin")
+    os.unlink(root / "a" / "renamed.bin")
+    os.rename(root / "trailing space .txt", root / "Documents" / "renamed.txt")
+    os.unlink(root / "Documents" / "renamed.txt")
     # a new file under the same name is another file
     open(root / "open.txt", "wb").write(b"second")
     assert os.pread(fd, 100, 0) == b"before after"
     for descriptor in (fd, reader, writer):
         os.close(descriptor)
-    expected = {"README.txt": None, "local.txt": None, "exact-4096.bin": None,
-                "one-byte.bin": None, "open.txt": b"second"}
+    expected = {"README.txt": None, "local.txt": None, "photos 2024/img 002.jpg": None,
+                "one-byte.bin": None, "open.txt": b"second", "exact-4096.bin": None,
+                "a/renamed.bin": None, "trailing space .txt": None,
+                "Documents/renamed.txt": None}
     check_before_and_after_remount(mount, LIB, expected)
 
 
