@@ -1,8 +1,9 @@
 """Model-based random test of the local write path (in the spirit of fsx): a seeded generator of
 operations -- create, open (read-only, read-write, O_TRUNC, O_APPEND, O_EXCL), writes at random
 offsets and sizes (sparse ones too), reads through open descriptors, truncate grow and shrink by
-path and descriptor, renames of files and directories (over existing ones too), unlink (also of
-open files), mkdir, rmdir, writes through a shared mmap, chmod u+x, utime, whole-file reads --
+path and descriptor, fallocate, fsync, renames of files and directories (over existing ones too),
+unlink (also of open files), mkdir, rmdir, writes through a shared mmap, chmod u+x, utime,
+whole-file reads (some after the kernel dropped its cached pages, so the daemon serves them) --
 applied to the Demo library of a seafs mount and to a copy of the same tree on local disk (the
 model). Every step must end the same on both sides (same result, same errno); every few steps
 and at the end the whole trees are compared (names, kinds, sizes, bytes, the owner-x bit, and
@@ -71,9 +72,20 @@ class Side:
         self.fds.clear()
 
 
-def snapshot(root, times):
+def drop_cached_pages(path):
+    """Asks the kernel to forget the file's clean cached pages, so that the next read of them
+    goes to the daemon (the page cache would otherwise serve most reads of what was written)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def snapshot(root, times, drop_cache=False):
     """{rel: (kind, size, exec bit, bytes or None, mtime or None)} of a whole tree; mtimes only
-    for the files in `times` (set by utime and unchanged since)."""
+    for the files in `times` (set by utime and unchanged since). With drop_cache, each file's
+    cached pages are dropped before it is read."""
     root = pathlib.Path(root)
     tree = {}
     for dirpath, dirnames, filenames in os.walk(root):
@@ -84,6 +96,8 @@ def snapshot(root, times):
             if stat.S_ISDIR(st.st_mode):
                 tree[rel] = ("dir",)
             else:
+                if drop_cache:
+                    drop_cached_pages(path)
                 tree[rel] = ("file", st.st_size, bool(st.st_mode & stat.S_IXUSR),
                              path.read_bytes(), int(st.st_mtime) if rel in times else None)
     return tree
@@ -393,7 +407,27 @@ class Run:
 
     def op_read_file(self):
         rel = self.any_file()
-        self.both("read %r" % rel, lambda side: side.path(rel).read_bytes())
+        drop = self.rng.random() < 0.5
+        if drop and self.model.path(rel).is_file():
+            drop_cached_pages(self.mounted.path(rel))
+        self.both("read %r%s" % (rel, " (cached pages dropped)" if drop else ""),
+                  lambda side: side.path(rel).read_bytes())
+
+    def op_fsync(self):
+        handle = self.writable_handle()
+        if handle is None:
+            return self.op_open()
+        self.both("fsync #%d" % handle, lambda side: os.fsync(side.fds[handle]))
+
+    def op_fallocate(self):
+        handle = self.writable_handle()
+        if handle is None or self.handles[handle][0] & os.O_APPEND:
+            return self.op_open()
+        off = self.offset(self.handle_size(handle))
+        length = self.size()
+        self.both("fallocate #%d %d at %d" % (handle, length, off),
+                  lambda side: os.posix_fallocate(side.fds[handle], off, length))
+        self.times.clear()
 
     def op_list(self):
         rel = self.any_dir()
@@ -403,13 +437,13 @@ class Run:
     OPERATIONS = [("write", 18), ("open", 9), ("close", 7), ("read", 8), ("ftruncate", 4),
                   ("truncate", 4), ("create", 8), ("mkdir", 5), ("rmdir", 4), ("unlink", 6),
                   ("rename", 10), ("mmap", 3), ("chmod", 2), ("utime", 2), ("read_file", 5),
-                  ("list", 3)]
+                  ("list", 3), ("fsync", 2), ("fallocate", 2)]
 
     # --- whole-tree checks ---------------------------------------------------------------------
 
-    def compare(self, when):
+    def compare(self, when, drop_cache=False):
         model = snapshot(self.model.root, self.times)
-        mounted = snapshot(self.mounted.root, self.times)
+        mounted = snapshot(self.mounted.root, self.times, drop_cache)
         if model != mounted:
             problems = describe_difference(model, mounted)
             self.fail("%s: the trees differ (%d entries):\n  %s" % (
@@ -437,7 +471,9 @@ class Run:
             if remounts.random() * REMOUNT_EVERY < 1:
                 self.remount("step %d" % self.step)
             elif self.step % CHECK_EVERY == CHECK_EVERY - 1:
-                self.compare("step %d" % self.step)
+                drop = self.step % (2 * CHECK_EVERY) == CHECK_EVERY - 1
+                self.compare("step %d%s" % (self.step, ", cached pages dropped" if drop else ""),
+                             drop)
         self.remount("the end")
         self.log_file.close()
 
