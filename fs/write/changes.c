@@ -748,17 +748,25 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
         if (open) {
             d = open;
         } else if ((rc = staged_file_of(fs, ino, false, &d)) != 0) {
-            return rc;
+            uint64_t parent;
+            char *name = NULL;
+            bool named = name_of(fs, ino, &parent, &name) == 0;
+            free(name);
+            if (rc != -ENOENT || named)
+                return rc;
+            rc = 0; /* unlinked, its staged file gone with the last handle: as below */
         }
-        if (to_set & FUSE_SET_ATTR_SIZE)
-            rc = dirty_truncate(fs->dirty, d, (uint64_t)attr->st_size);
-        if (!rc && set_mtime)
-            dirty_set_mtime(d, mtime);
-        if (!rc && !open)
-            rc = dirty_persist(fs->dirty, d, false);
-        if (!rc)
-            node_resolve(fs, ino, &info);
-        set_mtime = false; /* the staged file carries it */
+        if (d) {
+            if (to_set & FUSE_SET_ATTR_SIZE)
+                rc = dirty_truncate(fs->dirty, d, (uint64_t)attr->st_size);
+            if (!rc && set_mtime)
+                dirty_set_mtime(d, mtime);
+            if (!rc && !open)
+                rc = dirty_persist(fs->dirty, d, false);
+            if (!rc)
+                node_resolve(fs, ino, &info);
+            set_mtime = false; /* the staged file carries it */
+        }
     }
     if (!rc && info.kind != INODE_LIBRARY && (set_mtime || set_exec)) {
         struct attr_args a = {.info = &info,
