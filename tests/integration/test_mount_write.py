@@ -311,6 +311,19 @@ def test_unlink(mounted_modes):
     check_before_and_after_remount(mount, LIB, expected)
 
 
+def test_closing_a_file_that_was_changed_and_unlinked(mounted_modes):
+    root = mounted_modes.path(LIB)
+    for name, change in [("README.txt", lambda p: os.truncate(p, 0)),
+                         ("one-byte.bin", lambda p: os.truncate(p, 100)),
+                         ("exact-4096.bin", lambda p: open(p, "ab").write(b"more"))]:
+        reader = os.open(root / name, os.O_RDONLY)
+        change(root / name)
+        os.unlink(root / name)
+        os.fstat(reader)
+        os.close(reader)  # the kernel flushes the times of the unlinked inode
+        assert name not in os.listdir(root)
+
+
 def test_mkdir_and_rmdir(mounted):
     mount = mounted
     root = mount.path(LIB)
