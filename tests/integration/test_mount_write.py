@@ -19,18 +19,23 @@ import errno
 import mmap
 import os
 import pathlib
+import random
+import shutil
+import signal
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (block_bytes, block_gets, ctl, file_layout,  # noqa: E402
-                           mount_factory, small_demo_server, unlock)
-from seafserver import demo  # noqa: E402
+from mount_fixture import (PASSWORD, USER, block_bytes, block_gets, ctl,  # noqa: E402
+                           file_layout, mount_factory, small_demo_server, unlock, unmount)
+from seafserver import builder, demo  # noqa: E402
+from seafserver.testing import SeafServer  # noqa: E402
 
 assert mount_factory and small_demo_server  # fixtures, used by name
 LIB = "Demo"  # writable, owned by the user
@@ -763,6 +768,117 @@ def test_unlocked_encrypted_library_takes_writes_until_locked(small_demo_server,
     assert errno_of(lambda: open(root / "new.txt", "ab")) == errno.EACCES
     assert errno_of(lambda: open(root / "other.txt", "wb")) == errno.EACCES
     assert journal_rows(mounted, repo_of(server, LOCKED))["staged"] == 1
+
+
+# --- local changes over remote ones -------------------------------------------------------------
+
+def write_tree(root, files):
+    shutil.rmtree(root, ignore_errors=True)
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+
+
+def test_local_changes_stay_on_top_of_remote_commits(tmp_path, mount_factory):
+    data, source = tmp_path / "server", tmp_path / "source"
+    builder.add_account(str(data), USER, PASSWORD)
+    files = {"keep.txt": b"keep\n", "change.txt": b"server 1\n", "remove.txt": b"remove\n",
+             "dir/other.txt": b"other 1\n", "dir/sub/inner.txt": b"inner\n",
+             "moved/m.txt": b"m\n"}
+    write_tree(source, files)
+    repo_id = builder.create_library(str(data), "Live", USER, source)
+    server = SeafServer(str(data)).start()
+    try:
+        mount = mount_factory(server, poll_interval=1)
+        root = mount.path("Live")
+        open(root / "local.txt", "wb").write(b"local\n")
+        open(root / "dir" / "sub" / "local-in-sub.txt", "wb").write(b"local in sub\n")
+        with open(root / "change.txt", "ab") as f:
+            f.write(b"local\n")
+        os.unlink(root / "remove.txt")
+        os.rename(root / "moved", root / "moved-away")
+        fd = os.open(root / "dir" / "open.txt", os.O_RDWR | os.O_CREAT, 0o644)
+        os.write(fd, b"open across the commit")
+
+        files.update({"remote.txt": b"remote\n", "change.txt": b"server 2\n",
+                      "dir/other.txt": b"other 2\n", "dir/sub/remote-in-sub.txt": b"r\n",
+                      "moved/remote-m.txt": b"rm\n"})
+        write_tree(source, files)
+        builder.commit_directory(str(data), repo_id, source)
+        deadline = time.monotonic() + 30
+        while not (root / "remote.txt").exists():
+            assert time.monotonic() < deadline, "the remote commit did not show"
+            time.sleep(0.1)
+        os.write(fd, b", still")
+        os.close(fd)
+        expected = {"remote.txt": b"remote\n", "keep.txt": b"keep\n",
+                    "change.txt": b"server 1\nlocal\n",  # the local change stays on top
+                    "remove.txt": None, "local.txt": b"local\n",
+                    "dir/other.txt": b"other 2\n", "dir/sub/inner.txt": b"inner\n",
+                    "dir/sub/remote-in-sub.txt": b"r\n",
+                    "dir/sub/local-in-sub.txt": b"local in sub\n",
+                    "dir/open.txt": b"open across the commit, still",
+                    "moved": None, "moved-away/m.txt": b"m\n",
+                    "moved-away/remote-m.txt": None}
+        check_before_and_after_remount(mount, "Live", expected)
+        assert sorted(os.listdir(root / "moved-away")) == ["m.txt"]
+    finally:
+        mount.stop()
+        server.stop()
+
+
+# --- durability and the cache limit ------------------------------------------------------------
+
+def kill_daemon(mount):
+    """SIGKILL of the daemon (a crash), then the dead mount is taken away."""
+    os.kill(mount.pid, signal.SIGKILL)
+    mount.process.wait()
+    mount.process = None
+    unmount(mount.mountpoint)
+
+
+def test_closed_and_fsynced_files_survive_a_crash(mounted):
+    root = mounted.path(LIB)
+    with open(root / "closed.txt", "wb") as f:
+        f.write(b"closed before the crash")
+    with open(root / "README.txt", "r+b") as f:
+        f.write(b"README")
+    os.truncate(root / "one-byte.bin", 3)
+    os.mkdir(root / "made")
+    os.rename(root / "copies", root / "made" / "copies")
+    fd = os.open(root / "synced.bin", os.O_RDWR | os.O_CREAT, 0o644)
+    os.pwrite(fd, b"fsynced, still open", 1000)
+    os.fsync(fd)
+    kill_daemon(mounted)
+    try:
+        os.close(fd)
+    except OSError:
+        pass  # the mount is gone
+    mounted.start()
+    check_files(root, {"closed.txt": b"closed before the crash",
+                       "README.txt": b"README" + demo_readme()[6:],
+                       "one-byte.bin": bytes(3), "copies": None,
+                       "made/copies/one.txt": b"identical content\n",
+                       "synced.bin": bytes(1000) + b"fsynced, still open"})
+
+
+def demo_readme():
+    return b"seafs demo library: nested directories, unicode names, empty entries.\n"
+
+
+def test_staged_data_is_kept_beyond_the_cache_limit(small_demo_server, mount_factory):
+    server, _ = small_demo_server
+    mount = mount_factory(server, poll_interval=0, cache_size="8M")
+    root = mount.path(LIB)
+    data = random.Random(7).randbytes(24 << 20)
+    with open(root / "bigger-than-the-cache.bin", "wb") as f:
+        f.write(data)
+    with open(root / BIG, "r+b") as f:  # rewritten in full
+        f.write(data[:BIG_SIZE])
+    # reading other files needs cache room: what is staged stays
+    assert len(mount.path("Many Files", "group-00", "dir-0000", "file-00.txt").read_bytes()) > 0
+    check_before_and_after_remount(mount, LIB, {"bigger-than-the-cache.bin": data,
+                                               BIG: data[:BIG_SIZE]})
 
 
 # --- editing a large server file ----------------------------------------------------------------
