@@ -269,8 +269,10 @@ void node_stat(struct seafs *fs, uint64_t ino, const struct inode_info *info, st
     if (info->kind == INODE_FILE) {
         mode_t perm = (info->mode == SEAF_MODE_FILE_EXEC ? 0555 : 0444) | write;
         uint64_t size = (uint64_t)info->size;
-        if (info->staged && fs->dirty)
-            dirty_attr_of(fs->dirty, info->staged, &size, &mtime);
+        /* A staged file's size and mtime: live while it is in memory, else as last saved (the
+         * inode's copy is that of when it was staged). */
+        if (info->staged && fs->dirty && !dirty_attr_of(fs->dirty, info->staged, &size, &mtime))
+            overlay_staged_attr(fs->overlay, info->staged, &size, &mtime);
         st->st_mode = S_IFREG | (perm & ~fs->opts->umask);
         st->st_nlink = 1;
         st->st_size = (off_t)size;

@@ -138,12 +138,13 @@ static int ensure_node_locked(struct seafs *fs, const char *repo, uint64_t dir, 
         if (err == SEAF_OK && e.child) {
             *node = e.child;
         } else if (err == SEAF_OK || err == SEAF_ERR_NOT_FOUND) {
+            bool found = err == SEAF_OK; /* e holds the name's entry (else: a previous name's) */
             uint64_t child;
             if ((err = journal_node_new(j, repo, &child)) != SEAF_OK) {
                 rc = journal_errno(fs, err);
                 break;
             }
-            if (err == SEAF_OK && e.kind == JOURNAL_DIR) {
+            if (found) {
                 e.child = child; /* a directory made or moved locally gets its node */
             } else {
                 /* A server directory: its listing follows the server's. */
@@ -173,6 +174,21 @@ static int ensure_node_locked(struct seafs *fs, const char *repo, uint64_t dir, 
     }
     chain_release(&c);
     return rc;
+}
+
+/* The parent and a malloc'd copy of the name of ino while that name still leads to it; -ENOENT for
+ * an inode unlinked or replaced since (detached: reachable by number only, by open files), whose
+ * changes must not be recorded under the name it had. */
+static int name_of(struct seafs *fs, uint64_t ino, uint64_t *parent, char **name)
+{
+    if (!inode_table_get(fs->inodes, ino, NULL, parent, name))
+        return -ENOENT;
+    if (inode_table_find(fs->inodes, *parent, *name) != ino) {
+        free(*name);
+        *name = NULL;
+        return -ENOENT;
+    }
+    return 0;
 }
 
 /* The local entry (node, name) into *e; *have says whether there is one. */
@@ -636,8 +652,8 @@ static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct 
                            .truncate = truncate,
                            .encrypted = node_library_encrypted(fs, info.repo_id)};
     char *name = NULL;
-    if (!inode_table_get(fs->inodes, ino, NULL, &a.parent, &name))
-        return -ENOENT;
+    if ((rc = name_of(fs, ino, &a.parent, &name)) != 0)
+        return rc;
     a.name = name;
     rc = in_transaction(fs, info.repo_id, stage_body, &a);
     free(name);
@@ -746,19 +762,27 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
         if (open) {
             d = open;
         } else if ((rc = staged_file_of(fs, ino, false, &d)) != 0) {
-            return rc;
+            uint64_t parent;
+            char *name = NULL;
+            bool named = name_of(fs, ino, &parent, &name) == 0;
+            free(name);
+            if (rc != -ENOENT || named)
+                return rc;
+            rc = 0; /* unlinked, its staged file gone with the last handle: as below */
         }
-        if (to_set & FUSE_SET_ATTR_SIZE)
-            rc = dirty_truncate(fs->dirty, d, (uint64_t)attr->st_size);
-        if (!rc && set_mtime)
-            dirty_set_mtime(d, mtime);
-        if (!rc && !open)
-            rc = dirty_persist(fs->dirty, d, false);
-        if (!rc)
-            uploader_notify(fs->uploader, info.repo_id);
-        if (!rc)
-            node_resolve(fs, ino, &info);
-        set_mtime = false; /* the staged file carries it */
+        if (d) {
+            if (to_set & FUSE_SET_ATTR_SIZE)
+                rc = dirty_truncate(fs->dirty, d, (uint64_t)attr->st_size);
+            if (!rc && set_mtime)
+                dirty_set_mtime(d, mtime);
+            if (!rc && !open)
+                rc = dirty_persist(fs->dirty, d, false);
+            if (!rc)
+                uploader_notify(fs->uploader, info.repo_id);
+            if (!rc)
+                node_resolve(fs, ino, &info);
+            set_mtime = false; /* the staged file carries it */
+        }
     }
     if (!rc && info.kind != INODE_LIBRARY && (set_mtime || set_exec)) {
         struct attr_args a = {.info = &info,
@@ -767,11 +791,13 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
                               .set_exec = set_exec,
                               .mode = mode};
         char *name = NULL;
-        if (!inode_table_get(fs->inodes, ino, NULL, &a.parent, &name))
-            rc = -ENOENT;
-        a.name = name;
-        if (!rc)
+        if (name_of(fs, ino, &a.parent, &name) == 0) {
+            a.name = name;
             rc = in_transaction(fs, info.repo_id, attr_body, &a);
+        } else { /* unlinked while open (e.g. the kernel flushing its times): the inode keeps it */
+            info.mtime = mtime;
+            info.mode = set_exec ? mode : info.mode;
+        }
         free(name);
         if (!rc)
             inode_table_update(fs->inodes, ino, &info);

@@ -412,19 +412,17 @@ void dirty_attr(struct dirty_file *d, uint64_t *size, int64_t *mtime)
 
 bool dirty_attr_of(struct dirty_set *set, uint64_t id, uint64_t *size, int64_t *mtime)
 {
-    struct dirty_file *found = NULL;
+    /* Read under the set's lock, without taking a reference: dropping one could be the last and
+     * persist, which takes the overlay lock -- that rename holds when it calls this. */
+    bool found = false;
     pthread_mutex_lock(&set->lock);
     for (struct dirty_file *o = set->files; o && !found; o = o->next)
-        if (o->id == id && !o->discarded) {
-            found = o;
-            found->refs++;
+        if (o->id == id) { /* also discarded ones: unlinked, still open */
+            dirty_attr(o, size, mtime);
+            found = true;
         }
     pthread_mutex_unlock(&set->lock);
-    if (!found)
-        return false;
-    dirty_attr(found, size, mtime);
-    dirty_put(set, found);
-    return true;
+    return found;
 }
 
 void dirty_set_mtime(struct dirty_file *d, int64_t mtime)

@@ -54,7 +54,7 @@ const char *dirty_repo(const struct dirty_file *d);
 /* Size and mtime (seconds) of the content now. */
 void dirty_attr(struct dirty_file *d, uint64_t *size, int64_t *mtime);
 /* Live attributes of staged file id when it is in memory; false otherwise (the journal's entry
- * then has them). */
+ * then has them). Callable with the overlay lock held. */
 bool dirty_attr_of(struct dirty_set *set, uint64_t id, uint64_t *size, int64_t *mtime);
 void dirty_set_mtime(struct dirty_file *d, int64_t mtime);
 

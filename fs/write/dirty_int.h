@@ -22,7 +22,7 @@ struct dirty_file {
     char repo[SEAF_REPO_ID_LEN + 1];
     bool encrypted;         /* staging data in encrypted sectors (staging_crypt.h) */
     struct staging_key key; /* when encrypted */
-    /* Lock order: data_lock, then meta_lock. */
+    /* Lock order: data_lock, then meta_lock; the set's lock, then meta_lock. */
     pthread_rwlock_t data_lock; /* shared by reads and writes, exclusive for truncate and fold */
     pthread_mutex_t meta_lock;
     /* Protected by meta_lock: */

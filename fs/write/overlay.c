@@ -70,6 +70,19 @@ uint64_t overlay_library_node(struct overlay *ov, const char *repo)
     return node;
 }
 
+bool overlay_staged_attr(struct overlay *ov, uint64_t id, uint64_t *size, int64_t *mtime)
+{
+    struct journal_entry e;
+    pthread_mutex_lock(&ov->lock);
+    bool found = journal_entry_of_staged(ov->journal, id, &e) == SEAF_OK;
+    pthread_mutex_unlock(&ov->lock);
+    if (found) {
+        *size = (uint64_t)e.size;
+        *mtime = e.mtime;
+    }
+    return found;
+}
+
 void overlay_dirent_info(const struct seaf_dirent *d, const char *repo, uint64_t generation,
                          struct inode_info *info)
 {

@@ -42,6 +42,10 @@ struct journal *overlay_journal(struct overlay *ov);
 /* The root node of library repo (0 when it has no local changes). */
 uint64_t overlay_library_node(struct overlay *ov, const char *repo);
 
+/* Size and mtime the journal's entry naming staged file id holds (saved there by dirty_persist);
+ * false when no entry names it (deleted). For a staged file not in memory (dirty_attr_of). */
+bool overlay_staged_attr(struct overlay *ov, uint64_t id, uint64_t *size, int64_t *mtime);
+
 /* The inode_info of the server's directory entry d in library repo at generation. */
 void overlay_dirent_info(const struct seaf_dirent *d, const char *repo, uint64_t generation,
                          struct inode_info *info);
