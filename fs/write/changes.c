@@ -138,12 +138,13 @@ static int ensure_node_locked(struct seafs *fs, const char *repo, uint64_t dir, 
         if (err == SEAF_OK && e.child) {
             *node = e.child;
         } else if (err == SEAF_OK || err == SEAF_ERR_NOT_FOUND) {
+            bool found = err == SEAF_OK; /* err is reused below */
             uint64_t child;
             if ((err = journal_node_new(j, repo, &child)) != SEAF_OK) {
                 rc = journal_errno(fs, err);
                 break;
             }
-            if (err == SEAF_OK && e.kind == JOURNAL_DIR) {
+            if (found && e.kind == JOURNAL_DIR) {
                 e.child = child; /* a directory made or moved locally gets its node */
             } else {
                 /* A server directory: its listing follows the server's. */
