@@ -230,3 +230,51 @@ def wait_quiet(server, bound_s=UPLOAD_BOUND_S, quiet_s=2.0):
         if now != count:
             count, since = now, time.monotonic()
     return count
+
+
+# --- another client --------------------------------------------------------------------------------
+
+def api_token(server, user=USER, password=PASSWORD):
+    import urllib.parse
+    import urllib.request
+    login = urllib.request.Request(server.url + "/api2/auth-token/", method="POST",
+                                   data=urllib.parse.urlencode({"username": user,
+                                                                "password": password}).encode())
+    with urllib.request.urlopen(login, timeout=10) as response:
+        return json.loads(response.read())["token"]
+
+
+def sync_client(server, repo_id):
+    """A syncclient.SyncClient for the library with a sync token from download-info (another
+    client of the same account, as the official client would be)."""
+    import urllib.request
+
+    from syncclient import SyncClient
+    request = urllib.request.Request(server.url + "/api2/repos/%s/download-info/" % repo_id,
+                                     headers={"Authorization": "Token " + api_token(server)})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        token = json.loads(response.read())["token"]
+    return SyncClient(server.port, repo_id, token)
+
+
+def remote_change(server, repo_id, changes, description="change from another client"):
+    """Commits `changes` ({path: bytes, None to delete}) on top of the server's head as another
+    client; returns the new head."""
+    client = sync_client(server, repo_id)
+    status, body, commit_id = client.upload(client.head(), changes, description)
+    assert status == 200, "update-branch of the other client: %d %r" % (status, body)
+    return commit_id
+
+
+CONFLICT_NAME = r" \(SFConflict %s \d{4}-\d\d-\d\d-\d\d-\d\d-\d\d\)" % USER.replace(".", r"\.")
+
+
+def conflict_copies(tree, name):
+    """Paths of the tree that are conflict copies of name ("dir/a.txt" -> "dir/a (SFConflict
+    user@example.com YYYY-MM-DD-HH-MM-SS).txt")."""
+    import re
+    directory, _, base = name.rpartition("/")
+    stem, dot, ext = base.rpartition(".") if "." in base.lstrip(".") else (base, "", "")
+    pattern = re.compile(re.escape((directory + "/" if directory else "") + stem) + CONFLICT_NAME
+                         + re.escape(dot + ext) + "$")
+    return [p for p in tree if pattern.match(p)]
