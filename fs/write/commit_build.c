@@ -105,7 +105,7 @@ int snapshot_take(struct seafs *fs, const char *repo, struct snapshot *out)
         }
         /* The next node: the first child node not taken yet, breadth first. */
         next = 0;
-        for (size_t a = k; !next && a < out->n; a++)
+        for (size_t a = 0; !next && a < out->n; a++)
             for (size_t i = 0; !next && i < out->nodes[a].n; i++) {
                 uint64_t child = out->nodes[a].rows[i].e.child;
                 if (out->nodes[a].rows[i].e.kind == JOURNAL_DIR && child &&
