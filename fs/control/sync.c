@@ -112,8 +112,9 @@ int sync_wait(struct seafs *fs, const char *mountpoint, const char *library, uns
                  timeout_s);
     else
         failure_message(after, why, msg, msg_size);
-    *details = json_pack("{s:s, s:f, s:I, s:o}", "mountpoint", mountpoint, "waited_s", waited,
-                         "timeout_s", (json_int_t)timeout_s, "libraries", list);
+    *details = json_pack("{s:s, s:I, s:f, s:I, s:o}", "mountpoint", mountpoint, "now",
+                         (json_int_t)time(NULL), "waited_s", waited, "timeout_s",
+                         (json_int_t)timeout_s, "libraries", list);
     json_decref(before);
     json_decref(after);
     return rc;

@@ -3,7 +3,8 @@
  * waiting out the back-off after an error is tried at once), then says what was done or what
  * is stuck.
  *
- * The reply's "sync" object: {mountpoint, waited_s (seconds the wait took), timeout_s (0: none),
+ * The reply's "sync" object: {mountpoint, now (seconds since the epoch), waited_s (seconds the
+ *   wait took), timeout_s (0: none),
  *   libraries: [status entries (status.h: path, name, id, pending, upload, last_commit, error,
  *   retry_at, ...) as they are after the wait, of the libraries that had changes waiting when
  *   the request came and, after a failure, of those with changes still waiting or an error;
