@@ -5,7 +5,9 @@
  * connection is non-blocking and gets CONTROL_IO_TIMEOUT_MS in all to deliver its request line
  * and take its reply, so a silent or slow client delays others by at most that. The handler
  * itself (an unlock computing argon2id, or fetching a head commit) runs on this thread too:
- * requests are served strictly one after the other. */
+ * requests are served strictly one after the other -- except a sync, which may wait for hours:
+ * its connection goes to a waiter thread of its own, which answers and closes it when the wait
+ * ends. Finished waiters are joined by the server thread, the rest by control_server_stop. */
 #include "control.h"
 
 #include <errno.h>
@@ -179,6 +181,24 @@ const char *control_error_code(int neg_errno)
     }
 }
 
+const char *control_sync_error_code(int neg_errno)
+{
+    switch (-neg_errno) {
+    case ENOENT:
+        return "unknown_library";
+    case ETIMEDOUT:
+        return "timeout";
+    case EDQUOT:
+        return "over_quota";
+    case EACCES:
+        return "permission_denied";
+    case ESHUTDOWN:
+        return "unavailable";
+    default:
+        return "upload_failed";
+    }
+}
+
 bool control_peer_allowed(uid_t peer, uid_t owner)
 {
     return peer == owner || peer == 0;
@@ -254,6 +274,56 @@ static char *handle_lock(const struct control_handlers *h, json_t *request)
     return result_reply(rc, message);
 }
 
+/* The timeout argument of a sync: 0 when absent; -1 (then *reply is set) when it is not a
+ * whole number of seconds from 0 to CONTROL_TIMEOUT_MAX. */
+static long long timeout_argument(json_t *request, char **reply)
+{
+    json_t *timeout = json_object_get(request, "timeout");
+    if (!timeout || json_is_null(timeout))
+        return 0;
+    if (json_is_integer(timeout) && json_integer_value(timeout) >= 0 &&
+        json_integer_value(timeout) <= CONTROL_TIMEOUT_MAX)
+        return json_integer_value(timeout);
+    *reply = error_reply("bad_request", "timeout: expected whole seconds");
+    return -1;
+}
+
+static char *handle_sync(const struct control_handlers *h, json_t *request)
+{
+    char *reply = NULL;
+    json_t *name = json_object_get(request, "library");
+    const char *library = json_string_value(name);
+    if (name && !json_is_null(name) && (!library || !*library))
+        return error_reply("bad_request", "library: expected a library name");
+    long long timeout = timeout_argument(request, &reply);
+    if (timeout < 0)
+        return reply;
+    if (!h->sync)
+        return error_reply("failed", "this mount does not upload");
+    char message[MESSAGE_MAX] = "";
+    json_t *details = NULL;
+    int rc = h->sync(h->ctx, library, (unsigned)timeout, message, sizeof(message), &details);
+    log_msg(LOG_INFO, "control: sync %s: %s", library ? library : "(all)",
+            rc == 0 ? "done" : message);
+    json_t *out = rc == 0 ? json_pack("{s:b, s:s}", "ok", 1, "message", message)
+                          : json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
+                                      control_sync_error_code(rc), "message", message);
+    if (out && details)
+        json_object_set(out, "sync", details);
+    json_decref(details);
+    return control_json_line(out);
+}
+
+bool control_request_waits(const char *line)
+{
+    json_error_t error;
+    json_t *request = json_loads(line, 0, &error);
+    const char *kind = json_string_value(json_object_get(request, "request"));
+    bool waits = kind && strcmp(kind, "sync") == 0;
+    json_decref(request);
+    return waits;
+}
+
 char *control_handle_line(const struct control_handlers *handlers, const char *line)
 {
     json_error_t error;
@@ -272,8 +342,11 @@ char *control_handle_line(const struct control_handlers *handlers, const char *l
         reply = handle_unlock(handlers, request);
     else if (strcmp(kind, "lock") == 0)
         reply = handle_lock(handlers, request);
+    else if (strcmp(kind, "sync") == 0)
+        reply = handle_sync(handlers, request);
     else
-        reply = error_reply("bad_request", "unknown request (expected status, unlock or lock)");
+        reply =
+            error_reply("bad_request", "unknown request (expected status, unlock, lock or sync)");
     json_decref(request);
     return reply;
 }
@@ -287,15 +360,22 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until fd is ready for events or the deadline passes. 0, -ETIMEDOUT or -errno. */
+/* The deadline of a timeout (< 0: none). */
+static long deadline_of(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+/* Waits until fd is ready for events or the deadline (< 0: none) passes. 0, -ETIMEDOUT or
+ * -errno. */
 static int wait_ready(int fd, short events, long deadline)
 {
     for (;;) {
-        long left = deadline - now_ms();
-        if (left <= 0)
+        long left = deadline < 0 ? -1 : deadline - now_ms();
+        if (deadline >= 0 && left <= 0)
             return -ETIMEDOUT;
         struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, (int)left);
+        int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
         if (n > 0)
             return 0;
         if (n < 0 && errno != EINTR)
@@ -305,7 +385,7 @@ static int wait_ready(int fd, short events, long deadline)
 
 long control_read_line(int fd, char *buf, size_t size, int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
+    long deadline = deadline_of(timeout_ms);
     size_t len = 0;
     for (;;) {
         if (len + 1 >= size)
@@ -334,7 +414,7 @@ long control_read_line(int fd, char *buf, size_t size, int timeout_ms)
 
 int control_write_all(int fd, const char *data, size_t len, int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
+    long deadline = deadline_of(timeout_ms);
     while (len) {
         ssize_t n = send(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
@@ -355,6 +435,16 @@ int control_write_all(int fd, const char *data, size_t len, int timeout_ms)
 
 /* ---- the server ------------------------------------------------------------------------ */
 
+/* A connection whose request waits (a sync), served on a thread of its own. */
+struct waiter {
+    struct control_server *server;
+    int fd;
+    char *line; /* the request */
+    pthread_t thread;
+    bool done; /* protected by the server's lock: the thread may be joined */
+    struct waiter *next;
+};
+
 struct control_server {
     struct control_handlers handlers;
     char path[CONTROL_SOCKET_PATH_MAX];
@@ -365,6 +455,9 @@ struct control_server {
     uid_t owner;
     char *line; /* request buffer, CONTROL_LINE_MAX */
     pthread_t thread;
+    pthread_mutex_t lock;
+    struct waiter *waiters; /* protected by lock */
+    size_t n_waiters;       /* protected by lock */
 };
 
 /* Sends reply + newline to a connected client. */
@@ -387,7 +480,82 @@ static void send_reply(int fd, char *reply)
     free(reply);
 }
 
-static void serve_connection(struct control_server *s, int fd)
+static void *wait_and_reply(void *arg)
+{
+    struct waiter *w = arg;
+    send_reply(w->fd, control_handle_line(&w->server->handlers, w->line));
+    close(w->fd);
+    w->fd = -1;
+    pthread_mutex_lock(&w->server->lock);
+    w->done = true;
+    pthread_mutex_unlock(&w->server->lock);
+    return NULL;
+}
+
+/* Joins and frees the waiters that are done (all of them with every, which waits for them). */
+static void join_waiters(struct control_server *s, bool every)
+{
+    pthread_mutex_lock(&s->lock);
+    struct waiter **link = &s->waiters;
+    while (*link) {
+        struct waiter *w = *link;
+        if (!w->done && !every) {
+            link = &w->next;
+            continue;
+        }
+        *link = w->next;
+        s->n_waiters--;
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(w->thread, NULL);
+        free(w->line);
+        free(w);
+        pthread_mutex_lock(&s->lock);
+        link = &s->waiters; /* the list may have changed meanwhile */
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Hands connection fd with request line (len bytes) to a waiter thread. false when it cannot
+ * (then the connection is answered here and stays the caller's to close). */
+static bool start_waiter(struct control_server *s, int fd, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    bool full = s->n_waiters >= CONTROL_WAITERS_MAX;
+    pthread_mutex_unlock(&s->lock);
+    if (full) {
+        send_reply(fd, error_reply("busy", "too many syncs are waiting on this mount"));
+        return false;
+    }
+    struct waiter *w = calloc(1, sizeof(*w));
+    if (w)
+        w->line = malloc(len + 1);
+    if (!w || !w->line) {
+        free(w);
+        send_reply(fd, error_reply("failed", "out of memory"));
+        return false;
+    }
+    memcpy(w->line, s->line, len + 1);
+    w->server = s;
+    w->fd = fd;
+    pthread_mutex_lock(&s->lock);
+    int rc = pthread_create(&w->thread, NULL, wait_and_reply, w);
+    if (rc == 0) {
+        w->next = s->waiters;
+        s->waiters = w;
+        s->n_waiters++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != 0) {
+        free(w->line);
+        free(w);
+        send_reply(fd, error_reply("failed", "cannot start a thread for the sync"));
+        return false;
+    }
+    return true;
+}
+
+/* Serves one accepted connection; true when it went to a waiter (which closes it). */
+static bool serve_connection(struct control_server *s, int fd)
 {
     struct ucred peer;
     socklen_t peer_len = sizeof(peer);
@@ -399,17 +567,21 @@ static void serve_connection(struct control_server *s, int fd)
         log_msg(LOG_WARNING, "control: refused a connection of uid %d",
                 peer_len == sizeof(peer) ? (int)peer.uid : -1);
         send_reply(fd, error_reply("permission_denied", message));
-        return;
+        return false;
     }
+    bool handed_over = false;
     long len = control_read_line(fd, s->line, CONTROL_LINE_MAX, CONTROL_IO_TIMEOUT_MS);
     if (len == -EMSGSIZE) {
         send_reply(fd, error_reply("bad_request", "the request is too long"));
+    } else if (len >= 0 && control_request_waits(s->line)) {
+        handed_over = start_waiter(s, fd, (size_t)len);
     } else if (len >= 0) {
         send_reply(fd, control_handle_line(&s->handlers, s->line));
     } else {
         log_msg(LOG_DEBUG, "control: no request received: %s", strerror((int)-len));
     }
     explicit_bzero(s->line, CONTROL_LINE_MAX);
+    return handed_over;
 }
 
 static void *serve(void *arg)
@@ -431,8 +603,9 @@ static void *serve(void *arg)
         int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0)
             continue; /* EAGAIN (the client went away), EMFILE, ...: try again at the next */
-        serve_connection(s, fd);
-        close(fd);
+        if (!serve_connection(s, fd))
+            close(fd);
+        join_waiters(s, false);
     }
 }
 
@@ -498,6 +671,8 @@ struct control_server *control_server_start(const char *dir, const char *canonic
 {
     char name[CONTROL_NAME_SIZE];
     struct control_server *s = calloc(1, sizeof(*s));
+    if (s)
+        pthread_mutex_init(&s->lock, NULL);
     if (!s || !(s->line = malloc(CONTROL_LINE_MAX))) {
         snprintf(err, err_size, "out of memory");
         goto fail_free;
@@ -534,8 +709,10 @@ fail_close:
         close(s->wake[1]);
     }
 fail_free:
-    if (s)
+    if (s) {
         free(s->line);
+        pthread_mutex_destroy(&s->lock);
+    }
     free(s);
     return NULL;
 }
@@ -553,6 +730,7 @@ void control_server_stop(struct control_server *s)
     ssize_t ignored = write(s->wake[1], &byte, 1);
     (void)ignored;
     pthread_join(s->thread, NULL);
+    join_waiters(s, true);
     struct stat st;
     if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
         unlink(s->path);
@@ -560,5 +738,6 @@ void control_server_stop(struct control_server *s)
     close(s->wake[0]);
     close(s->wake[1]);
     free(s->line);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }

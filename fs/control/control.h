@@ -15,12 +15,17 @@
  *   {"request": "status"}
  *   {"request": "unlock", "library": "NAME", "password": "..."}
  *   {"request": "lock", "library": "NAME"}
- * Replies: {"ok": true, "message": "...", "status": {...}} (status only for "status") or
+ *   {"request": "sync"[, "library": "NAME"][, "timeout": SECONDS]}  (no timeout or 0: none)
+ * Replies: {"ok": true, "message": "...", "status": {...}} (status only for "status"; a sync
+ * reply has "sync": {...} instead, also when it failed, see sync.h) or
  * {"ok": false, "error": CODE, "message": "..."} with CODE one of bad_request,
  * permission_denied, unknown_library, not_encrypted, wrong_password, unsupported_encryption,
- * unavailable, failed. Connections are served one at a time on the server's own thread; a
- * client that does not send its request or read its reply within CONTROL_IO_TIMEOUT_MS is
- * dropped. Passwords are never logged and are wiped from the request buffers after use. */
+ * unavailable, busy, failed, and for sync timeout, over_quota, upload_failed. Connections are
+ * served one at a time on the server's own thread, except a sync, which waits for the uploads
+ * on a thread of its own (at most CONTROL_WAITERS_MAX at once) so that the other requests are
+ * still answered; a client that does not send its request or read its reply within
+ * CONTROL_IO_TIMEOUT_MS is dropped. Passwords are never logged and are wiped from the request
+ * buffers after use. */
 #ifndef SEAFS_FS_CONTROL_H
 #define SEAFS_FS_CONTROL_H
 
@@ -36,6 +41,8 @@
 #define CONTROL_DIRS_MAX        4
 #define CONTROL_LINE_MAX        (256 * 1024) /* longest request or reply line */
 #define CONTROL_IO_TIMEOUT_MS   5000         /* daemon side: to receive a request, send a reply */
+#define CONTROL_WAITERS_MAX     16           /* sync requests waiting at once */
+#define CONTROL_TIMEOUT_MAX     (7u * 86400) /* longest sync timeout (seconds) */
 
 /* ---- where the sockets are ------------------------------------------------------------- */
 
@@ -73,10 +80,20 @@ struct control_handlers {
     /* 0 with a confirmation, or -errno with the reason, in msg (see fs/unlock.h). */
     int (*unlock)(void *ctx, const char *library, const char *password, char *msg, size_t msg_size);
     int (*lock)(void *ctx, const char *library, char *msg, size_t msg_size);
+    /* Waits until the changes of library (NULL: of every library) made before the call are on
+     * the server, at most timeout_s seconds (0: no limit). 0 or -errno with a one-line summary
+     * in msg; *details (a new reference or NULL) becomes the reply's "sync" object. Runs on a
+     * thread of its own, while the other requests are served. */
+    int (*sync)(void *ctx, const char *library, unsigned timeout_s, char *msg, size_t msg_size,
+                json_t **details);
 };
 
 /* The error CODE of a reply for a handler's -errno. */
 const char *control_error_code(int neg_errno);
+/* The same for a sync's -errno (the upload's errors: -ETIMEDOUT, -EDQUOT, -EACCES, ...). */
+const char *control_sync_error_code(int neg_errno);
+/* Whether request line asks for something that waits (a sync): served on its own thread. */
+bool control_request_waits(const char *line);
 /* Handles one request line (without its newline) and returns the reply (malloc'd, no
  * newline; NULL only when out of memory). A password in the request is wiped from the parsed
  * request; the caller wipes line. Never logs the password. */
@@ -89,11 +106,12 @@ bool control_peer_allowed(uid_t peer, uid_t owner);
 
 /* ---- line I/O, shared by the daemon and the client ------------------------------------- */
 
-/* Reads up to a newline (not stored) into buf (NUL-terminated) within timeout_ms in all; bytes
- * after the newline are dropped (one line per connection each way). Returns the length, or
- * -ETIMEDOUT, -EMSGSIZE (longer than size - 1), -ECONNRESET (closed before a newline), -errno. */
+/* Reads up to a newline (not stored) into buf (NUL-terminated) within timeout_ms in all (< 0:
+ * no limit, until the peer closes); bytes after the newline are dropped (one line per
+ * connection each way). Returns the length, or -ETIMEDOUT, -EMSGSIZE (longer than size - 1),
+ * -ECONNRESET (closed before a newline), -errno. */
 long control_read_line(int fd, char *buf, size_t size, int timeout_ms);
-/* Writes len bytes within timeout_ms in all. 0, -ETIMEDOUT or -errno. */
+/* Writes len bytes within timeout_ms in all (< 0: no limit). 0, -ETIMEDOUT or -errno. */
 int control_write_all(int fd, const char *data, size_t len, int timeout_ms);
 
 /* ---- the daemon's server --------------------------------------------------------------- */
@@ -109,7 +127,8 @@ struct control_server *control_server_start(const char *dir, const char *canonic
                                             size_t err_size);
 /* The socket's path. */
 const char *control_server_path(const struct control_server *server);
-/* Stops serving, removes the socket (when it is still ours) and frees. NULL is a no-op. */
+/* Stops serving, removes the socket (when it is still ours) and frees. Waits for the syncs in
+ * progress: stop what they wait for first (uploader_halt). NULL is a no-op. */
 void control_server_stop(struct control_server *server);
 
 #endif

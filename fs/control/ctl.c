@@ -1,16 +1,19 @@
-/* ctl: `seafs status|unlock|lock`, the client of a mount's control socket (control.h).
+/* ctl: `seafs status|sync|unlock|lock`, the client of a mount's control socket (control.h).
  *
  * Finding a mount's socket never touches the mount itself first (a stopped daemon would hang
  * us): the mount point is canonicalised by its parent's realpath, its owner read from
  * /proc/self/mountinfo (FUSE's user_id=), and the socket looked up in the owner's socket
  * directories; only when that finds nothing is the whole path resolved (a symlink to a mount
  * point). Passwords come from a 0600 file, stdin or the terminal without echo (credentials.c),
- * never from argv, and are wiped after sending. */
+ * never from argv, and are wiped after sending. A sync waits for its reply as long as the
+ * daemon's wait may take (without --timeout: until it answers or the connection closes, which
+ * is how a daemon that died is noticed). */
 #include "ctl.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +31,24 @@
 /* An unlock may derive a key with argon2id (about a second) and fetch the head commit (up to
  * the mount's request timeout, 30 s by default). */
 #define UNLOCK_TIMEOUT_MS (45 * 1000)
-#define REPLY_MAX         (8u << 20)
-#define PASSWORD_MAX      1024
+/* A sync's reply may come this long after the daemon's own timeout (its wait looks at the
+ * clock once a second, and the report takes a moment). */
+#define SYNC_GRACE_MS (15 * 1000)
+#define REPLY_MAX     (8u << 20)
+#define PASSWORD_MAX  1024
 
 /* ---- arguments ------------------------------------------------------------------------- */
 
 bool ctl_is_command(const char *arg)
 {
-    return arg &&
-           (strcmp(arg, "status") == 0 || strcmp(arg, "unlock") == 0 || strcmp(arg, "lock") == 0);
+    return arg && (strcmp(arg, "status") == 0 || strcmp(arg, "sync") == 0 ||
+                   strcmp(arg, "unlock") == 0 || strcmp(arg, "lock") == 0);
 }
 
 void ctl_print_usage(FILE *out)
 {
     fprintf(out, "       seafs status [MOUNTPOINT] [--json]\n"
+                 "       seafs sync [MOUNTPOINT [LIBRARY]] [--timeout SECONDS] [--json]\n"
                  "       seafs unlock MOUNTPOINT LIBRARY [--password-file FILE | "
                  "--password-stdin]\n"
                  "       seafs lock MOUNTPOINT LIBRARY\n");
@@ -53,12 +60,30 @@ static int usage_error(char *err, size_t err_size, const char *what, const char 
     return -1;
 }
 
+/* The value of --timeout: whole seconds, at most CONTROL_TIMEOUT_MAX. 0 or -1. */
+static int parse_timeout(const char *text, unsigned *out)
+{
+    unsigned long long value = 0;
+    if (!text || !*text)
+        return -1;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return -1;
+        value = value * 10 + (unsigned)(*c - '0');
+        if (value > CONTROL_TIMEOUT_MAX)
+            return -1;
+    }
+    *out = (unsigned)value;
+    return 0;
+}
+
 int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_t err_size)
 {
     memset(out, 0, sizeof(*out));
     if (argc < 2 || !ctl_is_command(argv[1]))
-        return usage_error(err, err_size, "expected status, unlock or lock", NULL);
+        return usage_error(err, err_size, "expected status, sync, unlock or lock", NULL);
     out->command = strcmp(argv[1], "status") == 0   ? CTL_STATUS
+                   : strcmp(argv[1], "sync") == 0   ? CTL_SYNC
                    : strcmp(argv[1], "unlock") == 0 ? CTL_UNLOCK
                                                     : CTL_LOCK;
     const char *positional[2] = {NULL, NULL};
@@ -67,8 +92,18 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             out->help = true;
-        } else if (strcmp(arg, "--json") == 0 && out->command == CTL_STATUS) {
+        } else if (strcmp(arg, "--json") == 0 &&
+                   (out->command == CTL_STATUS || out->command == CTL_SYNC)) {
             out->json = true;
+        } else if (strncmp(arg, "--timeout", 9) == 0 && out->command == CTL_SYNC &&
+                   (arg[9] == '\0' || arg[9] == '=')) {
+            const char *value = arg[9] == '=' ? arg + 10 : i + 1 < argc ? argv[++i] : NULL;
+            if (parse_timeout(value, &out->timeout_s) != 0) {
+                char what[64];
+                snprintf(what, sizeof(what), "--timeout needs whole seconds (0 to %u), not",
+                         CONTROL_TIMEOUT_MAX);
+                return usage_error(err, err_size, what, value ? value : "nothing");
+            }
         } else if (strcmp(arg, "--password-stdin") == 0 && out->command == CTL_UNLOCK) {
             out->password_stdin = true;
         } else if (strncmp(arg, "--password-file", 15) == 0 && out->command == CTL_UNLOCK &&
@@ -98,6 +133,10 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
         return usage_error(err, err_size, "give --password-file or --password-stdin, not both",
                            NULL);
     out->mountpoint = positional[0];
+    if (out->command == CTL_SYNC) {
+        out->library = positional[1];
+        return 0;
+    }
     if (out->command == CTL_STATUS) {
         if (npositional > 1)
             return usage_error(err, err_size, "unexpected argument", positional[1]);
@@ -330,7 +369,68 @@ static const char *field_str(json_t *object, const char *key)
     return s ? s : "";
 }
 
-static void print_libraries(FILE *out, json_t *libraries, const char *mountpoint)
+/* Appends printf-style text to out (size bytes, NUL-terminated), cutting what does not fit. */
+static void append(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *out, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(out);
+    if (len + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + len, size - len, fmt, ap);
+    va_end(ap);
+}
+
+/* "3 changes (1.2 MiB)", "1 change", ... into out. */
+static void format_changes(char *out, size_t size, json_int_t files, json_int_t bytes)
+{
+    snprintf(out, size, "%lld change%s", (long long)files, files == 1 ? "" : "s");
+    if (bytes > 0) {
+        char amount[32];
+        format_size(amount, sizeof(amount), (double)bytes);
+        append(out, size, " (%s)", amount);
+    }
+}
+
+void ctl_format_upload(char *out, size_t size, json_t *library, long long now)
+{
+    out[0] = '\0';
+    json_t *pending = json_object_get(library, "pending");
+    json_t *upload = json_object_get(library, "upload");
+    json_int_t files = field_int(pending, "files");
+    bool uploading = json_is_true(json_object_get(upload, "in_progress"));
+    if (files > 0) {
+        format_changes(out, size, files, field_int(pending, "bytes"));
+        append(out, size, uploading ? " uploading" : " waiting");
+    } else if (uploading) {
+        append(out, size, "uploading");
+    }
+    json_int_t total = field_int(upload, "bytes_total");
+    if (uploading && total > 0) {
+        char sent[32], all[32], rate[32];
+        format_size(sent, sizeof(sent), (double)field_int(upload, "bytes_sent"));
+        format_size(all, sizeof(all), (double)total);
+        format_size(rate, sizeof(rate),
+                    json_number_value(json_object_get(upload, "rate_bytes_per_s")));
+        append(out, size, ", %s of %s sent (%s/s)", sent, all, rate);
+    }
+    const char *error = json_string_value(json_object_get(library, "error"));
+    if (error) {
+        append(out, size, "%serror: %s", out[0] ? " -- " : "", error);
+        json_t *retry = json_object_get(library, "retry_at");
+        if (json_is_integer(retry) && json_integer_value(retry) > now)
+            append(out, size, ", retry in %lld s", (long long)(json_integer_value(retry) - now));
+        else if (json_is_integer(retry))
+            append(out, size, ", retrying");
+    }
+    const char *recovery = json_string_value(json_object_get(library, "recovery_dir"));
+    if (recovery)
+        append(out, size, "%sunsent files saved in %s", out[0] ? " -- " : "", recovery);
+}
+
+static void print_libraries(FILE *out, json_t *libraries, const char *mountpoint, long long now)
 {
     fprintf(out, "  libraries: %zu\n", json_array_size(libraries));
     if (json_array_size(libraries) == 0)
@@ -359,12 +459,46 @@ static void print_libraries(FILE *out, json_t *libraries, const char *mountpoint
         fprintf(out, "    %-*s  %-8s  %-6s  %-12.12s  %-8s  %s\n", width, field_str(lib, "path"),
                 state, json_is_true(json_object_get(lib, "read_only")) ? "ro" : "rw",
                 field_str(lib, "head_commit"), age, field_str(lib, "id"));
+        char upload[1024];
+        ctl_format_upload(upload, sizeof(upload), lib, now);
+        if (upload[0])
+            fprintf(out, "      %s\n", upload);
     }
     if (locked)
         fprintf(out,
                 "    locked: encrypted, files refuse reads (EACCES) until `seafs unlock %s "
                 "LIBRARY`\n",
                 mountpoint);
+}
+
+/* The uploads line: what waits in all libraries together. */
+static void print_uploads(FILE *out, json_t *libraries)
+{
+    json_int_t files = 0, bytes = 0;
+    unsigned waiting = 0, uploading = 0, failing = 0;
+    size_t i;
+    json_t *lib;
+    json_array_foreach(libraries, i, lib)
+    {
+        json_t *pending = json_object_get(lib, "pending");
+        files += field_int(pending, "files");
+        bytes += field_int(pending, "bytes");
+        waiting += field_int(pending, "files") > 0;
+        uploading += json_is_true(json_object_get(json_object_get(lib, "upload"), "in_progress"));
+        failing += json_is_string(json_object_get(lib, "error"));
+    }
+    char line[256] = "";
+    if (files > 0) {
+        format_changes(line, sizeof(line), files, bytes);
+        append(line, sizeof(line), " waiting in %u librar%s", waiting, waiting == 1 ? "y" : "ies");
+    } else {
+        append(line, sizeof(line), "nothing waiting");
+    }
+    if (uploading)
+        append(line, sizeof(line), ", %u uploading", uploading);
+    if (failing)
+        append(line, sizeof(line), ", %u with errors", failing);
+    fprintf(out, "  uploads:   %s\n", line);
 }
 
 void ctl_print_status(FILE *out, json_t *status)
@@ -380,8 +514,14 @@ void ctl_print_status(FILE *out, json_t *status)
     format_size(used, sizeof(used), (double)field_int(cache, "used_bytes"));
     format_size(limit, sizeof(limit), (double)field_int(cache, "limit_bytes"));
     json_t *ratio = json_object_get(cache, "hit_ratio");
-    fprintf(out, "  cache:     %s of %s, %lld objects, ", used, limit,
-            (long long)field_int(cache, "entries"));
+    fprintf(out, "  cache:     %s of %s", used, limit);
+    if (field_int(cache, "pinned_bytes") > 0 || field_int(cache, "staged_bytes") > 0) {
+        char pinned[32], staged[32];
+        format_size(pinned, sizeof(pinned), (double)field_int(cache, "pinned_bytes"));
+        format_size(staged, sizeof(staged), (double)field_int(cache, "staged_bytes"));
+        fprintf(out, " (%s pinned, %s staged)", pinned, staged);
+    }
+    fprintf(out, ", %lld objects, ", (long long)field_int(cache, "entries"));
     if (json_is_number(ratio))
         fprintf(out, "hit ratio %.0f%% (%lld of %lld lookups)\n", json_number_value(ratio) * 100,
                 (long long)field_int(cache, "hits"),
@@ -393,7 +533,9 @@ void ctl_print_status(FILE *out, json_t *status)
     fprintf(out, "  network:   %s fetched in %lld requests (%lld retries), %lld in progress\n",
             fetched, (long long)field_int(net, "requests"), (long long)field_int(net, "retries"),
             (long long)field_int(net, "transfers_in_progress"));
-    print_libraries(out, json_object_get(status, "libraries"), field_str(status, "mountpoint"));
+    print_uploads(out, json_object_get(status, "libraries"));
+    print_libraries(out, json_object_get(status, "libraries"), field_str(status, "mountpoint"),
+                    (long long)field_int(status, "now"));
     json_t *errors = json_object_get(status, "errors");
     if (json_array_size(errors) == 0) {
         fprintf(out, "  last errors: none\n");
@@ -445,14 +587,14 @@ static int status_of(const char *mountpoint, bool json)
     return status ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
-/* The status of every live mount with a socket in this user's directories. */
-static int status_of_all(bool json)
+/* Calls fn with the path of every socket in this user's socket directories; returns how many
+ * of the calls returned true (live mounts). */
+static unsigned each_socket(bool (*fn)(void *ctx, const char *path), void *ctx)
 {
     char dirs[CONTROL_DIRS_MAX][CONTROL_DIR_MAX];
     size_t ndirs = control_socket_dirs(getuid(), getenv("XDG_RUNTIME_DIR"), dirs, CONTROL_DIRS_MAX);
-    json_t *all = json_array();
     unsigned live = 0;
-    for (size_t d = 0; all && d < ndirs; d++) {
+    for (size_t d = 0; d < ndirs; d++) {
         if (!control_dir_trusted(dirs[d], getuid()))
             continue;
         DIR *dir = opendir(dirs[d]);
@@ -463,36 +605,196 @@ static int status_of_all(bool json)
             size_t len = strlen(e->d_name);
             if (len < 6 || strcmp(e->d_name + len - 5, ".sock") != 0)
                 continue;
-            char path[CONTROL_SOCKET_PATH_MAX + 300], err[512];
+            char path[CONTROL_SOCKET_PATH_MAX + 300];
             snprintf(path, sizeof(path), "%s/%s", dirs[d], e->d_name);
-            json_t *reply;
-            if (exchange(path, getuid(), "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err,
-                         sizeof(err)) != EXCHANGE_OK) {
-                fprintf(stderr, "seafs: skipped: %s\n", err);
-                continue;
-            }
-            json_t *status = reply_status(reply, path);
-            if (status && json) {
-                json_object_set_new(status, "socket", json_string(path));
-                json_array_append(all, status);
-            } else if (status) {
-                print_status(status, path, false, live == 0);
-            }
-            live += status != NULL;
-            json_decref(reply);
+            live += fn(ctx, path);
         }
         closedir(dir);
     }
-    if (json && all) {
-        json_dumpf(all, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (live == 0)
+        fprintf(stderr, "seafs: no seafs mounts of uid %u are running\n", (unsigned)getuid());
+    return live;
+}
+
+struct all_status {
+    bool json;
+    json_t *all; /* --json: the reports */
+    unsigned shown;
+};
+
+static bool status_of_socket(void *ctx, const char *path)
+{
+    struct all_status *a = ctx;
+    char err[512];
+    json_t *reply;
+    if (exchange(path, getuid(), "{\"request\":\"status\"}", STATUS_TIMEOUT_MS, &reply, err,
+                 sizeof(err)) != EXCHANGE_OK) {
+        fprintf(stderr, "seafs: skipped: %s\n", err);
+        return false;
+    }
+    json_t *status = reply_status(reply, path);
+    if (status && a->json) {
+        json_object_set_new(status, "socket", json_string(path));
+        json_array_append(a->all, status);
+    } else if (status) {
+        print_status(status, path, false, a->shown++ == 0);
+    }
+    json_decref(reply);
+    return status != NULL;
+}
+
+/* The status of every live mount with a socket in this user's directories. */
+static int status_of_all(bool json)
+{
+    struct all_status a = {.json = json, .all = json_array()};
+    if (!a.all)
+        return CTL_EXIT_FAILURE;
+    unsigned live = each_socket(status_of_socket, &a);
+    if (json) {
+        json_dumpf(a.all, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         fputc('\n', stdout);
     }
-    json_decref(all);
-    if (live == 0) {
-        fprintf(stderr, "seafs: no seafs mounts of uid %u are running\n", (unsigned)getuid());
+    json_decref(a.all);
+    return live ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
+}
+
+/* ---- sync ------------------------------------------------------------------------------ */
+
+int ctl_print_sync(FILE *out, FILE *err, json_t *reply, const char *mountpoint)
+{
+    json_t *sync = json_object_get(reply, "sync");
+    const char *where = json_string_value(json_object_get(sync, "mountpoint"));
+    where = where ? where : mountpoint;
+    json_t *libraries = json_object_get(sync, "libraries");
+    size_t i;
+    json_t *lib;
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        const char *message = field_str(reply, "message");
+        fprintf(err, "seafs: sync %s: %s\n", where, *message ? message : field_str(reply, "error"));
+        json_array_foreach(libraries, i, lib)
+        {
+            char state[1024];
+            ctl_format_upload(state, sizeof(state), lib, (long long)field_int(sync, "now"));
+            if (state[0])
+                fprintf(err, "  %s: %s\n", field_str(lib, "path"), state);
+        }
         return CTL_EXIT_FAILURE;
     }
+    if (json_array_size(libraries) == 0) {
+        fprintf(out, "%s: nothing to upload\n", where);
+        return CTL_EXIT_OK;
+    }
+    json_int_t files = 0, bytes = 0;
+    char commits[1024] = "";
+    json_array_foreach(libraries, i, lib)
+    {
+        json_t *synced = json_object_get(lib, "synced");
+        files += field_int(synced, "files");
+        bytes += field_int(synced, "bytes");
+        const char *commit = json_string_value(json_object_get(lib, "last_commit"));
+        append(commits, sizeof(commits), "%s%s (%s%.8s)", i ? ", " : "", field_str(lib, "path"),
+               commit ? "commit " : "no new commit", commit ? commit : "");
+    }
+    char changes[128];
+    format_changes(changes, sizeof(changes), files, bytes);
+    json_t *waited = json_object_get(sync, "waited_s");
+    fprintf(out, "%s: %s on the server: %s, in %.1f s\n", where, changes, commits,
+            json_is_number(waited) ? json_number_value(waited) : 0.0);
     return CTL_EXIT_OK;
+}
+
+/* The request line of a sync (malloc'd), NULL when out of memory. */
+static char *sync_request(const char *library, unsigned timeout_s)
+{
+    json_t *request = json_pack("{s:s, s:I}", "request", "sync", "timeout", (json_int_t)timeout_s);
+    if (request && library)
+        json_object_set_new(request, "library", json_string(library));
+    return control_json_line(request);
+}
+
+struct sync_run {
+    const struct ctl_args *args;
+    long long deadline_ms; /* every mount syncs within the one --timeout (0: none) */
+    json_t *all;           /* --json of every mount: the replies */
+    int code;              /* CTL_EXIT_FAILURE when one failed */
+};
+
+static long long clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Syncs the mount served at path (by server_uid) and prints the result; label names it until
+ * the reply does. false when the daemon could not be asked. */
+static bool sync_socket(struct sync_run *run, const char *label, const char *path, uid_t server_uid)
+{
+    unsigned timeout_s = run->args->timeout_s;
+    if (run->deadline_ms) { /* what is left of it, at least a second */
+        long long left = run->deadline_ms - clock_ms();
+        timeout_s = left > 1000 ? (unsigned)((left + 999) / 1000) : 1;
+    }
+    char *request = sync_request(run->args->library, timeout_s);
+    json_t *reply = NULL;
+    char err[512] = "out of memory";
+    enum exchange_result result =
+        request ? exchange(path, server_uid, request,
+                           timeout_s ? (int)timeout_s * 1000 + SYNC_GRACE_MS : -1, &reply, err,
+                           sizeof(err))
+                : EXCHANGE_FAILED;
+    free(request);
+    if (result != EXCHANGE_OK) {
+        fprintf(stderr, "seafs: sync %s: %s\n", label, err);
+        run->code = CTL_EXIT_FAILURE;
+        return false;
+    }
+    int code = json_is_true(json_object_get(reply, "ok")) ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
+    if (run->args->json) {
+        json_object_set_new(reply, "socket", json_string(path));
+        if (run->all) {
+            json_array_append(run->all, reply);
+        } else {
+            json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+            fputc('\n', stdout);
+        }
+    } else {
+        code = ctl_print_sync(stdout, stderr, reply, label);
+    }
+    if (code != CTL_EXIT_OK)
+        run->code = code;
+    json_decref(reply);
+    return true;
+}
+
+static bool sync_of_socket(void *ctx, const char *path)
+{
+    return sync_socket(ctx, path, path, getuid());
+}
+
+static int sync_main(const struct ctl_args *a)
+{
+    struct sync_run run = {.args = a, .code = CTL_EXIT_OK};
+    if (a->timeout_s)
+        run.deadline_ms = clock_ms() + (long long)a->timeout_s * 1000;
+    if (a->mountpoint) {
+        char path[CONTROL_SOCKET_PATH_MAX + 32];
+        uid_t server_uid;
+        if (find_socket(a->mountpoint, path, sizeof(path), &server_uid) != 0)
+            return CTL_EXIT_FAILURE;
+        sync_socket(&run, a->mountpoint, path, server_uid);
+        return run.code;
+    }
+    if (a->library) /* not reached: a library comes after a mount point */
+        return CTL_EXIT_USAGE;
+    run.all = a->json ? json_array() : NULL;
+    unsigned live = each_socket(sync_of_socket, &run);
+    if (run.all) {
+        json_dumpf(run.all, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+        json_decref(run.all);
+    }
+    return live ? run.code : CTL_EXIT_FAILURE;
 }
 
 /* ---- unlock and lock ------------------------------------------------------------------- */
@@ -595,5 +897,7 @@ int ctl_main(int argc, char **argv)
     }
     if (a.command == CTL_STATUS)
         return a.mountpoint ? status_of(a.mountpoint, a.json) : status_of_all(a.json);
+    if (a.command == CTL_SYNC)
+        return sync_main(&a);
     return lock_or_unlock(&a);
 }

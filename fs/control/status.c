@@ -1,6 +1,7 @@
 /* status: builds the JSON status report of a mount (see status.h for the fields). The library
  * fields are copied under libs_lock, which is released before the key store is asked whether
- * a library is unlocked, so no other lock is taken inside libs_lock. */
+ * a library is unlocked and the journal and the uploader for its changes, so no other lock is
+ * taken inside libs_lock. */
 #include "status.h"
 
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "overlay.h"
 #include "unlock.h"
+#include "uploader.h"
 
 /* The relative path of a library's folder in the mount. */
 static json_t *library_path(const struct library *lib)
@@ -57,7 +60,40 @@ static json_t *sorted_by_path(json_t *list)
     return sorted;
 }
 
-/* The libraries sorted by path; locked filled in after libs_lock is released. */
+/* text, or null when it is empty. */
+static json_t *string_or_null(const char *text)
+{
+    return text[0] ? json_string(text) : json_null();
+}
+
+/* seconds, or null when 0 (never). */
+static json_t *time_or_null(int64_t seconds)
+{
+    return seconds ? json_integer((json_int_t)seconds) : json_null();
+}
+
+/* The upload fields of library repo's entry (see status.h). */
+static int add_upload_fields(struct seafs *fs, const char *repo, json_t *entry)
+{
+    struct overlay_pending pending = {0};
+    if (fs->overlay && overlay_pending(fs->overlay, repo, &pending) != 0)
+        log_msg(LOG_DEBUG, "status: cannot count the pending changes of %s", repo);
+    struct upload_status up;
+    uploader_status(fs->uploader, repo, &up);
+    json_t *fields =
+        json_pack("{s:{s:I, s:I}, s:{s:b, s:I, s:I, s:f}, s:o, s:o, s:o, s:o, s:o, s:o}", "pending",
+                  "files", (json_int_t)pending.changes, "bytes", (json_int_t)pending.bytes,
+                  "upload", "in_progress", up.uploading, "bytes_total", (json_int_t)up.round_bytes,
+                  "bytes_sent", (json_int_t)up.round_sent, "rate_bytes_per_s", up.rate,
+                  "last_commit", string_or_null(up.last_commit), "last_commit_time",
+                  time_or_null(up.last_commit_time), "error", string_or_null(up.error),
+                  "error_time", time_or_null(up.error[0] ? up.error_time : 0), "retry_at",
+                  time_or_null(up.retry_at), "recovery_dir", string_or_null(up.recovery_dir));
+    return fields ? json_object_update_new(entry, fields) : -1;
+}
+
+/* The libraries sorted by path; locked and the upload fields filled in after libs_lock is
+ * released. */
 static json_t *libraries(struct seafs *fs, int64_t now)
 {
     json_t *list = json_array();
@@ -76,12 +112,20 @@ static json_t *libraries(struct seafs *fs, int64_t now)
     json_t *entry;
     json_array_foreach(list, i, entry)
     {
-        if (json_is_true(json_object_get(entry, "encrypted"))) {
-            const char *id = json_string_value(json_object_get(entry, "id"));
+        const char *id = json_string_value(json_object_get(entry, "id"));
+        if (json_is_true(json_object_get(entry, "encrypted")))
             json_object_set_new(entry, "locked", json_boolean(!library_is_unlocked(fs, id)));
+        if (add_upload_fields(fs, id, entry) != 0) {
+            json_decref(list);
+            return NULL;
         }
     }
     return sorted_by_path(list);
+}
+
+json_t *status_libraries(struct seafs *fs)
+{
+    return libraries(fs, (int64_t)time(NULL));
 }
 
 static json_t *cache_report(struct seafs *fs)
@@ -89,10 +133,11 @@ static json_t *cache_report(struct seafs *fs)
     struct cache_stats st;
     cache_get_stats(fs->cache, &st);
     uint64_t opens = st.hits + st.misses;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "used_bytes", (json_int_t)st.used_bytes,
-                     "limit_bytes", (json_int_t)fs->opts->cache_size, "entries",
-                     (json_int_t)st.entries, "hits", (json_int_t)st.hits, "misses",
-                     (json_int_t)st.misses, "hit_ratio",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "used_bytes",
+                     (json_int_t)st.used_bytes, "limit_bytes", (json_int_t)fs->opts->cache_size,
+                     "pinned_bytes", (json_int_t)st.pinned_bytes, "staged_bytes",
+                     (json_int_t)st.staged_bytes, "entries", (json_int_t)st.entries, "hits",
+                     (json_int_t)st.hits, "misses", (json_int_t)st.misses, "hit_ratio",
                      opens ? json_real((double)st.hits / (double)opens) : json_null(), "evictions",
                      (json_int_t)st.evictions);
 }

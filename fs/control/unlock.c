@@ -13,17 +13,8 @@
 #include "poll.h"
 #include "seaf_crypt.h"
 
-/* What the request names: id, folder and head commit of the library. */
-struct named_library {
-    char id[SEAF_REPO_ID_LEN + 1];
-    char head[SEAF_ID_LEN + 1];
-    char folder[256];
-    bool encrypted;
-};
-
-/* Folder names first (what the user sees), then server names, then ids. */
-static int find_library(struct seafs *fs, const char *name, struct named_library *out, char *msg,
-                        size_t msg_size)
+int library_find(struct seafs *fs, const char *name, struct named_library *out, char *msg,
+                 size_t msg_size)
 {
     pthread_rwlock_rdlock(&fs->libs_lock);
     const struct library *found = NULL;
@@ -45,11 +36,19 @@ static int find_library(struct seafs *fs, const char *name, struct named_library
         snprintf(msg, msg_size, "no library '%s' on this mount", name);
         return -ENOENT;
     }
-    if (!out->encrypted) {
+    return 0;
+}
+
+/* The encrypted library name. */
+static int find_library(struct seafs *fs, const char *name, struct named_library *out, char *msg,
+                        size_t msg_size)
+{
+    int rc = library_find(fs, name, out, msg, msg_size);
+    if (rc == 0 && !out->encrypted) {
         snprintf(msg, msg_size, "library '%s' is not encrypted", out->folder);
         return -EINVAL;
     }
-    return 0;
+    return rc;
 }
 
 int library_unlock(struct seafs *fs, const char *library, const char *password, char *msg,

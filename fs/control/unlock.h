@@ -1,7 +1,8 @@
 /* unlock: unlocking and locking an encrypted library of a running mount by name (what
- * `seafs unlock` / `seafs lock` ask for through the control socket). The password is checked
- * locally against the library's head commit (magic or pwd_hash, protocol doc §5.4): no server
- * round trip when that commit is cached. */
+ * `seafs unlock` / `seafs lock` ask for through the control socket), and finding a library by
+ * name for the control requests. The password is checked locally against the library's head
+ * commit (magic or pwd_hash, protocol doc §5.4): no server round trip when that commit is
+ * cached. */
 #ifndef SEAFS_FS_UNLOCK_H
 #define SEAFS_FS_UNLOCK_H
 
@@ -9,6 +10,18 @@
 #include <stddef.h>
 
 #include "seafs.h"
+
+/* What a request names: id, folder and head commit of a library. */
+struct named_library {
+    char id[SEAF_REPO_ID_LEN + 1];
+    char head[SEAF_ID_LEN + 1];
+    char folder[256];
+    bool encrypted;
+};
+/* Finds library name: folder names first (what the user sees), then server names, then ids.
+ * 0, or -ENOENT with the reason in msg. */
+int library_find(struct seafs *fs, const char *name, struct named_library *out, char *msg,
+                 size_t msg_size);
 
 /* library: the folder name shown in the mount, the name on the server, or the repo id.
  * 0 and a confirmation in msg, or -errno with the reason in msg: -ENOENT unknown library,

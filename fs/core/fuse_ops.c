@@ -20,6 +20,8 @@
 #include "kernel_readahead.h"
 #include "log.h"
 #include "node.h"
+#include "overlay.h"
+#include "uploader.h"
 
 #define KERNEL_TIMEOUT 86400.0 /* seconds; changes are pushed by invalidation */
 
@@ -331,6 +333,54 @@ static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_statfs(req, &sv);
 }
 
+/* The local changes' node of directory info (a LIBRARY or DIR), 0 when it has none. */
+static uint64_t dir_node(struct seafs *fs, const struct inode_info *info)
+{
+    return info->kind == INODE_LIBRARY ? overlay_library_node(fs->overlay, info->repo_id)
+                                       : info->node;
+}
+
+/* user.seafs.status of ino (resolved as info, a FILE, DIR or LIBRARY): "conflict" for a conflict
+ * copy (by its name), else "pending" when the name has a local change the server does not have
+ * yet (its entry in its parent's node, a staged file, a directory with changes below it) --
+ * "uploading" while its library's upload round runs -- else "synced". */
+static int sync_state(struct seafs *fs, fuse_ino_t ino, const struct inode_info *info,
+                      const char **state)
+{
+    uint64_t parent = 0;
+    char *name = NULL;
+    if (!inode_table_get(fs->inodes, ino, NULL, &parent, &name))
+        return -ENOENT;
+    if (strstr(name, " (SFConflict ")) {
+        free(name);
+        *state = "conflict";
+        return 0;
+    }
+    struct inode_info dir = {0};
+    int rc = info->kind == INODE_LIBRARY ? 0 : node_resolve(fs, parent, &dir);
+    uint64_t parent_node = rc == 0 && info->kind != INODE_LIBRARY ? dir_node(fs, &dir) : 0;
+    uint64_t own_node = info->kind == INODE_FILE ? 0 : dir_node(fs, info);
+    bool pending = info->kind == INODE_FILE && info->staged;
+    struct journal *j = overlay_journal(fs->overlay);
+    struct journal_entry e;
+    overlay_lock(fs->overlay);
+    if (parent_node && journal_entry_get(j, parent_node, name, &e) == SEAF_OK) {
+        uint64_t bytes;
+        pending = overlay_entry_pending(fs->overlay, &e, &bytes);
+    }
+    bool below = false;
+    if (!pending && own_node && journal_node_has_entries(j, own_node, &below) == SEAF_OK)
+        pending = below;
+    overlay_unlock(fs->overlay);
+    free(name);
+    if (rc)
+        return rc;
+    *state = !pending                                             ? "synced"
+             : uploader_is_uploading(fs->uploader, info->repo_id) ? "uploading"
+                                                                  : "pending";
+    return 0;
+}
+
 /* Value of a user.seafs.* attribute into out (NUL-free text); -ENODATA when ino has none. */
 static int xattr_value(struct seafs *fs, fuse_ino_t ino, const char *name, char *out,
                        size_t out_size)
@@ -339,7 +389,12 @@ static int xattr_value(struct seafs *fs, fuse_ino_t ino, const char *name, char 
     int rc = node_resolve(fs, ino, &info);
     if (rc)
         return rc;
-    if (strcmp(name, "user.seafs.library_id") == 0 && info.repo_id[0]) {
+    if (strcmp(name, "user.seafs.status") == 0 && info.repo_id[0]) {
+        const char *state;
+        if ((rc = sync_state(fs, ino, &info, &state)) != 0)
+            return rc;
+        snprintf(out, out_size, "%s", state);
+    } else if (strcmp(name, "user.seafs.library_id") == 0 && info.repo_id[0]) {
         snprintf(out, out_size, "%s", info.repo_id);
     } else if (strcmp(name, "user.seafs.file_id") == 0 && info.kind == INODE_FILE) {
         snprintf(out, out_size, "%s", info.obj_id);
@@ -394,8 +449,9 @@ static void sfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
         return;
     }
     static const char file_names[] = "user.seafs.cached\0user.seafs.library_id\0"
-                                     "user.seafs.file_id";
-    static const char dir_names[] = "user.seafs.library_id\0user.seafs.dir_id";
+                                     "user.seafs.file_id\0user.seafs.status";
+    static const char dir_names[] = "user.seafs.library_id\0user.seafs.dir_id\0"
+                                    "user.seafs.status";
     if (info.kind == INODE_FILE)
         reply_xattr_bytes(req, file_names, sizeof(file_names), size);
     else if (info.kind == INODE_DIR || info.kind == INODE_LIBRARY)

@@ -34,6 +34,7 @@
 #include "seafs.h"
 #include "state_dirs.h"
 #include "status.h"
+#include "sync.h"
 #include "uploader.h"
 #include "unlock.h"
 
@@ -254,12 +255,22 @@ static int control_lock(void *ctx, const char *library, char *msg, size_t msg_si
     return library_lock(t->fs, library, msg, msg_size);
 }
 
+static int control_sync(void *ctx, const char *library, unsigned timeout_s, char *msg,
+                        size_t msg_size, json_t **details)
+{
+    struct control_target *t = ctx;
+    return sync_wait(t->fs, t->mountpoint, library, timeout_s, msg, msg_size, details);
+}
+
 /* The control socket in the first usable socket directory, or NULL (the mount works without
- * it; status/unlock/lock then cannot reach it). */
+ * it; status/unlock/lock/sync then cannot reach it). */
 static struct control_server *start_control(struct control_target *target)
 {
-    struct control_handlers handlers = {
-        .ctx = target, .status = control_status, .unlock = control_unlock, .lock = control_lock};
+    struct control_handlers handlers = {.ctx = target,
+                                        .status = control_status,
+                                        .unlock = control_unlock,
+                                        .lock = control_lock,
+                                        .sync = control_sync};
     char dirs[CONTROL_DIRS_MAX][CONTROL_DIR_MAX], err[512];
     size_t n = control_socket_dirs(getuid(), getenv("XDG_RUNTIME_DIR"), dirs, CONTROL_DIRS_MAX);
     for (size_t i = 0; i < n; i++) {
@@ -275,7 +286,7 @@ static struct control_server *start_control(struct control_target *target)
         }
         log_msg(LOG_WARNING, "control socket: %s", err);
     }
-    log_msg(LOG_WARNING, "no control socket: seafs status, unlock and lock cannot reach %s",
+    log_msg(LOG_WARNING, "no control socket: seafs status, sync, unlock and lock cannot reach %s",
             target->mountpoint);
     return NULL;
 }
@@ -328,11 +339,13 @@ static int run_session(struct seafs *fs, int *parent_fd)
     fs->uploader = uploader_start(fs);
     struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 16};
     int loop_rc = o->single_thread ? fuse_session_loop(se) : fuse_session_loop_mt(se, &config);
-    /* The upload in progress is finished (or left to the next start, which resumes it). */
-    uploader_stop(fs->uploader);
-    fs->uploader = NULL;
+    /* The upload in progress is finished (or left to the next start, which resumes it); the
+     * syncs waiting for it return before the uploader goes. */
+    uploader_halt(fs->uploader);
     poll_stop(poller);
     control_server_stop(control_server);
+    uploader_stop(fs->uploader);
+    fs->uploader = NULL;
     fs->session = NULL;
     fuse_session_unmount(se);
     log_msg(LOG_INFO, "unmounted %s", o->mountpoint);

@@ -284,3 +284,75 @@ void overlay_listing_release(struct overlay_listing *l)
     free(l->infos);
     memset(l, 0, sizeof(*l));
 }
+
+/* ---- pending changes (seafs status) ---- */
+
+struct pending_walk {
+    struct overlay *ov;
+    struct overlay_pending *out;
+    uint64_t *nodes; /* still to visit */
+    size_t n, cap;
+};
+
+static int visit_later(struct pending_walk *w, uint64_t node)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        uint64_t *more = realloc(w->nodes, cap * sizeof(*more));
+        if (!more)
+            return -ENOMEM;
+        w->nodes = more;
+        w->cap = cap;
+    }
+    w->nodes[w->n++] = node;
+    return 0;
+}
+
+bool overlay_entry_pending(struct overlay *ov, const struct journal_entry *e, uint64_t *bytes)
+{
+    *bytes = 0;
+    if (e->kind == JOURNAL_DIR && e->child && e->follow)
+        return false; /* it only leads to the changes below it */
+    struct journal_staged s;
+    if (e->kind == JOURNAL_FILE && e->staged &&
+        journal_staged_get(ov->journal, e->staged, &s) == SEAF_OK) {
+        bool on_server = s.n_extents == 0 && s.base_limit == s.size && s.size == s.base_size &&
+                         e->base[0] && strcmp(s.base, e->base) == 0;
+        free(s.extents);
+        if (on_server)
+            return false;
+        *bytes = s.size;
+    }
+    return true;
+}
+
+static int count_pending_row(void *ctx, const struct journal_entry *e)
+{
+    struct pending_walk *w = ctx;
+    if (e->kind == JOURNAL_DIR && e->child && visit_later(w, e->child) != 0)
+        return -ENOMEM;
+    uint64_t bytes;
+    if (overlay_entry_pending(w->ov, e, &bytes)) {
+        w->out->changes++;
+        w->out->bytes += bytes;
+    }
+    return 0;
+}
+
+int overlay_pending(struct overlay *ov, const char *repo, struct overlay_pending *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct pending_walk w = {.ov = ov, .out = out};
+    uint64_t root = overlay_library_node(ov, repo);
+    int rc = root ? visit_later(&w, root) : 0;
+    while (rc == 0 && w.n > 0) {
+        uint64_t node = w.nodes[--w.n];
+        int stopped = 0;
+        pthread_mutex_lock(&ov->lock);
+        seaf_err err = journal_entries(ov->journal, node, count_pending_row, &w, &stopped);
+        pthread_mutex_unlock(&ov->lock);
+        rc = stopped ? stopped : err != SEAF_OK ? -EIO : 0;
+    }
+    free(w.nodes);
+    return rc;
+}

@@ -73,4 +73,18 @@ int overlay_list(struct overlay *ov, struct tree *tree, const struct inode_info 
                  struct overlay_listing *out);
 void overlay_listing_release(struct overlay_listing *l);
 
+/* What library repo has locally that the server does not have yet (for seafs status). */
+struct overlay_pending {
+    uint64_t changes; /* entries that change something: files created, written, renamed or
+                         with new attributes, deletions, directories made, moved or touched;
+                         not the directories that only lead to changes below them, nor a file
+                         whose staged content is exactly what the server has (uploaded while
+                         still open for writing) */
+    uint64_t bytes;   /* content bytes of the changed files with staged content */
+};
+/* Counts the journal's rows of repo (a walk of its nodes, the lock taken per node). 0, -EIO. */
+int overlay_pending(struct overlay *ov, const char *repo, struct overlay_pending *out);
+/* Whether entry e is such a change (lock held); *bytes gets its staged content's size. */
+bool overlay_entry_pending(struct overlay *ov, const struct journal_entry *e, uint64_t *bytes);
+
 #endif

@@ -75,6 +75,7 @@ struct uploader {
     pthread_cond_t wake;    /* the thread: something to do */
     pthread_cond_t changed; /* waiters: a round ended */
     bool stopping;          /* protected by lock */
+    bool halted;            /* the thread was joined (uploader_halt) */
     struct lib_state *libs; /* protected by lock */
 };
 
@@ -1015,9 +1016,9 @@ struct uploader *uploader_start(struct seafs *fs)
     return u;
 }
 
-void uploader_stop(struct uploader *u)
+void uploader_halt(struct uploader *u)
 {
-    if (!u)
+    if (!u || u->halted)
         return;
     pthread_mutex_lock(&u->lock);
     u->stopping = true;
@@ -1025,6 +1026,14 @@ void uploader_stop(struct uploader *u)
     pthread_cond_broadcast(&u->changed);
     pthread_mutex_unlock(&u->lock);
     pthread_join(u->thread, NULL);
+    u->halted = true;
+}
+
+void uploader_stop(struct uploader *u)
+{
+    if (!u)
+        return;
+    uploader_halt(u);
     while (u->libs) {
         struct lib_state *next = u->libs->next;
         free(u->libs);
@@ -1054,6 +1063,7 @@ int uploader_wait(struct uploader *u, const char *repo, unsigned timeout_s, char
         if (s->changes == s->done && !s->uploading)
             continue;
         s->waiters++;
+        s->retry_at = 0; /* someone waits: the next attempt is now, not after the back-off */
         targets[n++] = (struct target){s, s->changes, s->failed_round};
     }
     pthread_cond_signal(&u->wake);
@@ -1070,7 +1080,11 @@ int uploader_wait(struct uploader *u, const char *repo, unsigned timeout_s, char
                 snprintf(why, why_size, "%s: %s", s->repo, s->error);
             }
         }
-        if (all_done || rc || u->stopping)
+        if (!all_done && !rc && u->stopping) {
+            rc = -ESHUTDOWN;
+            snprintf(why, why_size, "the mount is stopping (changes stay in the journal)");
+        }
+        if (all_done || rc)
             break;
         if (deadline && mono_ms() >= deadline) {
             rc = -ETIMEDOUT;

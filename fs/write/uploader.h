@@ -25,13 +25,18 @@ struct uploader *uploader_start(struct seafs *fs);
 /* Stops the thread after the round in progress (an interrupted round is finished by the next
  * start: nothing is lost either way). NULL is a no-op. */
 void uploader_stop(struct uploader *u);
+/* The first half of uploader_stop: the thread ends (after the round in progress) and every
+ * uploader_wait returns (-ESHUTDOWN when changes remain), but u stays valid -- status and waits
+ * answer at once -- until uploader_stop, so callers of uploader_wait can be joined first. */
+void uploader_halt(struct uploader *u);
 
 /* A change was made in library repo. Cheap; callable from any thread, with locks held. */
 void uploader_notify(struct uploader *u, const char *repo);
 
 /* Waits until every change made in repo (NULL: every library) before the call is committed on
  * the server. 0; -ETIMEDOUT after timeout_s seconds (0: no limit); -EIO, -EDQUOT, -EACCES, ...
- * when a library's upload failed since the call (the reason in why). */
+ * when a library's upload failed since the call (the reason in why); -ESHUTDOWN when the
+ * uploader stops first. A library waiting out the back-off after an error is tried at once. */
 int uploader_wait(struct uploader *u, const char *repo, unsigned timeout_s, char *why,
                   size_t why_size);
 

@@ -1,7 +1,8 @@
 /* Unit tests of fs/control (no FUSE): where the sockets live (directory candidates and checks,
  * socket names, canonical mount paths), the request protocol with fake handlers, the line I/O
  * and the serving thread (peer served, silent and slow clients dropped, stale socket replaced,
- * live socket kept, socket removed at stop). */
+ * live socket kept, socket removed at stop, syncs waiting on threads of their own while other
+ * requests are answered). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,13 @@ struct fake {
     char library[64];
     char password[64];
     int result;
+    /* sync: what it was asked, and a gate it waits at while closed (under lock) */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool gate_closed;
+    int sync_calls, syncs_waiting;
+    unsigned timeout_s;
+    bool all_libraries;
 };
 
 static json_t *fake_status(void *ctx)
@@ -75,11 +84,66 @@ static int fake_lock(void *ctx, const char *library, char *msg, size_t msg_size)
     return f->result;
 }
 
+static int fake_sync(void *ctx, const char *library, unsigned timeout_s, char *msg, size_t msg_size,
+                     json_t **details)
+{
+    struct fake *f = ctx;
+    pthread_mutex_lock(&f->lock);
+    f->sync_calls++;
+    f->all_libraries = library == NULL;
+    snprintf(f->library, sizeof(f->library), "%s", library ? library : "");
+    f->timeout_s = timeout_s;
+    f->syncs_waiting++;
+    pthread_cond_broadcast(&f->changed);
+    while (f->gate_closed)
+        pthread_cond_wait(&f->changed, &f->lock);
+    f->syncs_waiting--;
+    pthread_cond_broadcast(&f->changed);
+    int result = f->result;
+    pthread_mutex_unlock(&f->lock);
+    snprintf(msg, msg_size, result ? "stuck" : "all changes are on the server");
+    *details = json_pack("{s:s, s:[]}", "mountpoint", "/mnt/x", "libraries");
+    return result;
+}
+
 static struct control_handlers handlers_of(struct fake *f)
 {
-    struct control_handlers h = {
-        .ctx = f, .status = fake_status, .unlock = fake_unlock, .lock = fake_lock};
+    struct control_handlers h = {.ctx = f,
+                                 .status = fake_status,
+                                 .unlock = fake_unlock,
+                                 .lock = fake_lock,
+                                 .sync = fake_sync};
     return h;
+}
+
+static void fake_init(struct fake *f)
+{
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->changed, NULL);
+}
+
+static void fake_destroy(struct fake *f)
+{
+    pthread_cond_destroy(&f->changed);
+    pthread_mutex_destroy(&f->lock);
+}
+
+static void fake_open_gate(struct fake *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->gate_closed = false;
+    pthread_cond_broadcast(&f->changed);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Waits until n syncs wait at the gate. */
+static void fake_wait_syncs(struct fake *f, int n)
+{
+    pthread_mutex_lock(&f->lock);
+    while (f->syncs_waiting != n)
+        pthread_cond_wait(&f->changed, &f->lock);
+    pthread_mutex_unlock(&f->lock);
 }
 
 /* The parsed reply to line. */
@@ -396,6 +460,73 @@ static void test_lock_request(void **state)
     assert_error(ask(&f, "{\"request\":\"lock\",\"library\":[]}"), "bad_request");
 }
 
+static void test_sync_request(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f);
+    json_t *reply = ask(&f, "{\"request\":\"sync\"}");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    assert_string_equal(json_string_value(json_object_get(reply, "message")),
+                        "all changes are on the server");
+    json_t *details = json_object_get(reply, "sync");
+    assert_string_equal(json_string_value(json_object_get(details, "mountpoint")), "/mnt/x");
+    assert_true(f.all_libraries);
+    assert_int_equal(f.timeout_s, 0);
+    json_decref(reply);
+    reply = ask(&f, "{\"request\":\"sync\",\"library\":\"Docs\",\"timeout\":30}");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    assert_false(f.all_libraries);
+    assert_string_equal(f.library, "Docs");
+    assert_int_equal(f.timeout_s, 30);
+    json_decref(reply);
+    reply = ask(&f, "{\"request\":\"sync\",\"library\":null,\"timeout\":null}");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    assert_true(f.all_libraries);
+    json_decref(reply);
+
+    /* A failure keeps the details; the error code says what kind. */
+    static const struct {
+        int rc;
+        const char *code;
+    } failures[] = {{-ETIMEDOUT, "timeout"},        {-EDQUOT, "over_quota"},
+                    {-EACCES, "permission_denied"}, {-ENOENT, "unknown_library"},
+                    {-ESHUTDOWN, "unavailable"},    {-EIO, "upload_failed"},
+                    {-ENOSPC, "upload_failed"}};
+    for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++) {
+        f.result = failures[i].rc;
+        reply = ask(&f, "{\"request\":\"sync\"}");
+        assert_true(json_is_object(json_object_get(reply, "sync")));
+        assert_string_equal(json_string_value(json_object_get(reply, "message")), "stuck");
+        assert_error(reply, failures[i].code);
+    }
+
+    /* Bad arguments never reach the handler. */
+    int calls = f.sync_calls;
+    static const char *const bad[] = {
+        "{\"request\":\"sync\",\"timeout\":\"3\"}", "{\"request\":\"sync\",\"timeout\":-1}",
+        "{\"request\":\"sync\",\"timeout\":1.5}",   "{\"request\":\"sync\",\"timeout\":604801}",
+        "{\"request\":\"sync\",\"library\":\"\"}",  "{\"request\":\"sync\",\"library\":7}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_error(ask(&f, bad[i]), "bad_request");
+    assert_int_equal(f.sync_calls, calls);
+
+    /* Which requests wait on a thread of their own. */
+    assert_true(control_request_waits("{\"request\":\"sync\",\"timeout\":3}"));
+    assert_false(control_request_waits("{\"request\":\"status\"}"));
+    assert_false(control_request_waits("{\"request\":\"sync\""));
+    assert_false(control_request_waits("\"sync\""));
+
+    /* A daemon without uploads refuses. */
+    struct control_handlers h = handlers_of(&f);
+    h.sync = NULL;
+    char *text = control_handle_line(&h, "{\"request\":\"sync\"}");
+    assert_non_null(strstr(text, "\"failed\""));
+    free(text);
+    fake_destroy(&f);
+}
+
 static void test_bad_requests(void **state)
 {
     (void)state;
@@ -465,6 +596,13 @@ static void test_line_io(void **state)
     static char chunk[1 << 20];
     assert_int_equal(control_write_all(sv[0], chunk, sizeof(chunk), 200), -ETIMEDOUT);
     close(sv[0]);
+    close(sv[1]);
+    /* Without a timeout: a line, then the peer closing, end the wait. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(control_write_all(sv[0], "late\n", 5, -1), 0);
+    assert_int_equal(control_read_line(sv[1], buf, sizeof(buf), -1), 4);
+    close(sv[0]);
+    assert_int_equal(control_read_line(sv[1], buf, sizeof(buf), -1), -ECONNRESET);
     close(sv[1]);
 }
 
@@ -563,6 +701,92 @@ static void test_server(void **state)
     assert_int_equal(lstat(expected, &st), -1); /* removed */
     assert_int_equal(connect_to(expected), -ENOENT);
     assert_int_equal(f.status_calls, 2);
+    remove_tree(dir);
+}
+
+/* A client connected at path that has sent line and not read the reply yet. */
+static int send_request(const char *path, const char *line)
+{
+    int fd = connect_to(path);
+    assert_true(fd >= 0);
+    assert_int_equal(control_write_all(fd, line, strlen(line), 2000), 0);
+    return fd;
+}
+
+static json_t *read_reply(int fd)
+{
+    char buf[4096];
+    assert_true(control_read_line(fd, buf, sizeof(buf), 10000) > 0);
+    close(fd);
+    json_error_t error;
+    json_t *reply = json_loads(buf, 0, &error);
+    assert_true(json_is_object(reply));
+    return reply;
+}
+
+static void *open_gate_later(void *arg)
+{
+    usleep(200 * 1000);
+    fake_open_gate(arg);
+    return NULL;
+}
+
+static void test_syncs_wait_on_their_own_threads(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    struct fake f;
+    fake_init(&f);
+    f.gate_closed = true;
+    struct control_server *server = start_server(dir, &f);
+    const char *path = control_server_path(server);
+
+    /* Syncs wait; status, unlock and more syncs are still answered meanwhile. */
+    int first = send_request(path, "{\"request\":\"sync\",\"library\":\"Docs\"}\n");
+    fake_wait_syncs(&f, 1);
+    json_t *reply = request(path, "{\"request\":\"status\"}\n");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    json_decref(reply);
+    int waiting[CONTROL_WAITERS_MAX];
+    waiting[0] = first;
+    for (int i = 1; i < CONTROL_WAITERS_MAX; i++)
+        waiting[i] = send_request(path, "{\"request\":\"sync\"}\n");
+    fake_wait_syncs(&f, CONTROL_WAITERS_MAX);
+    /* One more than the limit is turned away at once. */
+    reply = request(path, "{\"request\":\"sync\"}\n");
+    assert_error(reply, "busy");
+    reply = request(path, "{\"request\":\"lock\",\"library\":\"L\"}\n");
+    assert_true(json_is_true(json_object_get(reply, "ok")));
+    json_decref(reply);
+
+    fake_open_gate(&f);
+    for (int i = 0; i < CONTROL_WAITERS_MAX; i++) {
+        reply = read_reply(waiting[i]);
+        assert_true(json_is_true(json_object_get(reply, "ok")));
+        assert_true(json_is_object(json_object_get(reply, "sync")));
+        json_decref(reply);
+    }
+    /* The finished waiters were let go: the full number may wait again. */
+    pthread_mutex_lock(&f.lock);
+    f.gate_closed = true;
+    pthread_mutex_unlock(&f.lock);
+    for (int i = 0; i < CONTROL_WAITERS_MAX; i++)
+        waiting[i] = send_request(path, "{\"request\":\"sync\"}\n");
+    fake_wait_syncs(&f, CONTROL_WAITERS_MAX);
+
+    /* Stopping waits for the syncs in progress (here: until the gate opens), which answer. */
+    pthread_t opener;
+    assert_int_equal(pthread_create(&opener, NULL, open_gate_later, &f), 0);
+    control_server_stop(server);
+    pthread_join(opener, NULL);
+    assert_int_equal(f.syncs_waiting, 0);
+    for (int i = 0; i < CONTROL_WAITERS_MAX; i++) {
+        reply = read_reply(waiting[i]);
+        assert_true(json_is_true(json_object_get(reply, "ok")));
+        json_decref(reply);
+    }
+    assert_int_equal(f.sync_calls, 2 * CONTROL_WAITERS_MAX);
+    fake_destroy(&f);
     remove_tree(dir);
 }
 
@@ -684,10 +908,12 @@ int main(void)
         cmocka_unit_test(test_status_request),
         cmocka_unit_test(test_unlock_request),
         cmocka_unit_test(test_lock_request),
+        cmocka_unit_test(test_sync_request),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_error_codes_and_peers),
         cmocka_unit_test(test_line_io),
         cmocka_unit_test(test_server),
+        cmocka_unit_test(test_syncs_wait_on_their_own_threads),
         cmocka_unit_test(test_stale_socket_replaced),
         cmocka_unit_test(test_other_uid_refused_by_the_server),
         cmocka_unit_test(test_recent_errors),
