@@ -483,12 +483,15 @@ static void send_reply(int fd, char *reply)
 static void *wait_and_reply(void *arg)
 {
     struct waiter *w = arg;
-    send_reply(w->fd, control_handle_line(&w->server->handlers, w->line));
-    close(w->fd);
-    w->fd = -1;
+    char *reply = control_handle_line(&w->server->handlers, w->line);
+    /* Done before the client sees the answer, so that its next sync finds the slot free
+     * (joining waits for the thread to end). */
     pthread_mutex_lock(&w->server->lock);
     w->done = true;
     pthread_mutex_unlock(&w->server->lock);
+    send_reply(w->fd, reply);
+    close(w->fd);
+    w->fd = -1;
     return NULL;
 }
 
@@ -519,6 +522,7 @@ static void join_waiters(struct control_server *s, bool every)
  * (then the connection is answered here and stays the caller's to close). */
 static bool start_waiter(struct control_server *s, int fd, size_t len)
 {
+    join_waiters(s, false);
     pthread_mutex_lock(&s->lock);
     bool full = s->n_waiters >= CONTROL_WAITERS_MAX;
     pthread_mutex_unlock(&s->lock);
