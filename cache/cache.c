@@ -240,9 +240,12 @@ seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned)
     bool change = e != NULL && e->pinned != pinned;
     pthread_mutex_unlock(&c->lock);
     seaf_err err = e == NULL ? SEAF_ERR_NOT_FOUND : SEAF_OK;
-    /* Pinning writes the durable marker before the flag; unpinning clears the flag first. */
-    if (change && pinned)
-        err = store_pin_mark(&c->store, kind, id);
+    /* Pinning writes the marker before the flag; unpinning clears the flag first. */
+    if (change && pinned) {
+        char path[PATH_MAX];
+        store_object_path(&c->store, kind, id, path);
+        err = store_pin_mark(&c->store, kind, id, path);
+    }
     pthread_mutex_lock(&c->lock);
     if (change && err == SEAF_OK && e->state == ENTRY_READY) {
         c->stats.pinned += pinned ? 1 : (uint64_t)-1;
@@ -279,6 +282,11 @@ seaf_err cache_remove(struct cache *c, int kind, const char *id)
     pthread_mutex_unlock(&c->lock);
     cache_finish_removal(c, e, true);
     return SEAF_OK;
+}
+
+seaf_err cache_flush(struct cache *c)
+{
+    return store_sync_all(&c->store);
 }
 
 void cache_sync(struct cache *c)

@@ -130,14 +130,17 @@ seaf_err cache_remove(struct cache *c, int kind, const char *id);
 /* Stores a whole small object (commit, fs object or block map) in one call; SEAF_OK if it was
  * already cached. Same checks as a fill. */
 seaf_err cache_put_object(struct cache *c, int kind, const char *id, const void *data, size_t len);
-/* The same for data that exists nowhere else yet (made locally, not uploaded): stored pinned and
- * durable (fsynced) before this returns, or pinned if already cached. The limit never refuses it
- * (only a full disk: SEAF_ERR_NOSPACE). */
+/* The same for data that exists nowhere else yet (made locally, not uploaded): stored pinned, or
+ * pinned if already cached. The limit never refuses it (only a full disk: SEAF_ERR_NOSPACE).
+ * Once this returns the object survives a crash of the process; a power cut only after
+ * cache_flush (so that many objects cost one flush, not an fsync each). */
 seaf_err cache_put_pinned(struct cache *c, int kind, const char *id, const void *data, size_t len);
 /* Reads a whole cached object into a new buffer (*data, free() it; NUL-terminated for
  * convenience, *len excludes the NUL). SEAF_ERR_NOT_FOUND on a miss. */
 seaf_err cache_get_object(struct cache *c, int kind, const char *id, char **data, size_t *len);
 
+/* Makes every object and pin stored so far durable against a power cut (see cache_put_pinned). */
+seaf_err cache_flush(struct cache *c);
 /* Waits until the index has committed every change made so far and no eviction is pending. */
 void cache_sync(struct cache *c);
 /* A consistent snapshot of the counters. */

@@ -151,7 +151,7 @@ seaf_err cache_fill_commit(struct cache_fill *f, struct cache_handle **handle)
         *handle = NULL;
     char sha1[SEAF_ID_LEN + 1];
     uint64_t file_size = 0;
-    bool sync = f->pin || c->opts.sync_writes;
+    bool sync = c->opts.sync_writes; /* pinned objects too: cache_flush makes them durable */
     seaf_err err =
         f->writer == NULL ? SEAF_ERR_IO : block_writer_finish(f->writer, sync, sha1, &file_size);
     if (err == SEAF_OK && cache_kind_id_is_sha1(e->kind) && strcmp(sha1, e->id) != 0)
@@ -159,7 +159,7 @@ seaf_err cache_fill_commit(struct cache_fill *f, struct cache_handle **handle)
     /* The marker goes first: a crash before the rename leaves a marker without an object, which
      * recovery deletes; never a pinned object without its marker. */
     if (err == SEAF_OK && f->pin)
-        err = store_pin_mark(&c->store, e->kind, e->id);
+        err = store_pin_mark(&c->store, e->kind, e->id, f->tmp_path);
     if (err == SEAF_OK) {
         pthread_mutex_lock(&c->lock);
         err = evict_reserve_locked(c, file_size, f->pin);

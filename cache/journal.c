@@ -83,10 +83,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                      " child, staged, mode, mtime, size, seq)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ENTRY_DEL] = "DELETE FROM entries WHERE parent = ? AND name = ?",
+    /* "!= 0" lets sqlite use the partial indexes (a bound value could be 0, for all it knows) */
     [ST_ENTRY_CHILD] = "SELECT parent, name, kind, base, obj, follow, child, staged, mode, mtime,"
-                       " size, seq FROM entries WHERE child = ?",
+                       " size, seq FROM entries WHERE child = ?1 AND child != 0",
     [ST_ENTRY_STAGED] = "SELECT parent, name, kind, base, obj, follow, child, staged, mode, mtime,"
-                        " size, seq FROM entries WHERE staged = ?",
+                        " size, seq FROM entries WHERE staged = ?1 AND staged != 0",
     [ST_ENTRY_LIST] = "SELECT parent, name, kind, base, obj, follow, child, staged, mode, mtime,"
                       " size, seq FROM entries WHERE parent = ? ORDER BY name",
     [ST_STAGED_NEW] = "INSERT INTO staged(repo, base, prev, base_size, base_limit, size,"

@@ -39,11 +39,16 @@ seaf_err store_publish(const struct store *s, const char *tmp_path, int kind, co
 seaf_err store_open_object(const struct store *s, int kind, const char *id, int *fd);
 /* Removes the file of (kind, id); a missing file is not an error. */
 seaf_err store_remove(const struct store *s, int kind, const char *id);
+/* Makes everything written to the store so far durable (syncfs of its file system: one call
+ * instead of an fsync per object and directory). */
+seaf_err store_sync_all(const struct store *s);
 /* Deletes every file in tmp/ (left over from interrupted writes). Returns how many. */
 unsigned store_clear_temp(const struct store *s);
 
-/* Creates the pin marker of (kind, id) and makes it durable (fsync of the directory). */
-seaf_err store_pin_mark(const struct store *s, int kind, const char *id);
+/* Creates the pin marker of (kind, id) (a hard link to object_path, the object's file, where the
+ * file system has them; an empty file otherwise); durable against a power cut after
+ * store_sync_all. An existing marker is kept. */
+seaf_err store_pin_mark(const struct store *s, int kind, const char *id, const char *object_path);
 /* Removes the pin marker of (kind, id); a missing marker is not an error. */
 seaf_err store_pin_clear(const struct store *s, int kind, const char *id);
 /* Called for each pin marker by store_scan_pins. */

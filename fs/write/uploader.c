@@ -199,7 +199,10 @@ static int collect_staged(void *ctx, uint64_t id)
     return 0;
 }
 
-/* Step 2: folds the staged files that are due. Files left open are looked at again later. */
+/* Step 2: folds the staged files that are due. Files left open are looked at again later.
+ * Durability, in this order: the blocks and file objects of every folded file are flushed to
+ * disk at once (one flush for a whole tar x, not an fsync per object), then the journal
+ * records the folded files and is synced, and only then their staging data goes. */
 static int fold_due(struct round *r, int64_t *recheck_at)
 {
     struct seafs *fs = r->fs;
@@ -211,8 +214,16 @@ static int fold_due(struct round *r, int64_t *recheck_at)
         free(c.ids);
         return fail_round(r, -EIO, "journal: cannot list staged files");
     }
+    struct folded {
+        struct dirty_file *d;
+        bool drop_staging; /* new blocks hold its content: its staging data can go, below */
+    } *folded = calloc(c.n ? c.n : 1, sizeof(*folded));
+    if (!folded) {
+        free(c.ids);
+        return fail_round(r, -ENOMEM, "out of memory");
+    }
     int rc = 0;
-    size_t folded = 0;
+    size_t n_folded = 0, n_new = 0;
     int64_t now = mono_ms();
     for (size_t i = 0; i < c.n && rc == 0; i++) {
         struct dirty_file *d = NULL;
@@ -228,29 +239,33 @@ static int fold_due(struct round *r, int64_t *recheck_at)
             continue;
         }
         struct fold_result fr;
-        rc = fold_staged(fs, d, &fr);
-        if (rc == 0)
-            rc = dirty_persist(fs->dirty, d, false);
-        if (rc)
+        if ((rc = fold_staged(fs, d, &fr)) != 0) {
             fail_round(r, rc, "preparing a changed file for upload: %s", strerror(-rc));
-        if (rc == 0 && fr.new_blocks)
-            c.ids[folded++] = c.ids[i]; /* its staging data can go, below */
-        dirty_put(fs->dirty, d);
+            dirty_put(fs->dirty, d);
+            break;
+        }
+        n_new += fr.new_blocks != 0;
+        folded[n_folded++] = (struct folded){.d = d, .drop_staging = fr.new_blocks != 0};
     }
+    if (n_new && (err = cache_flush(fs->cache)) != SEAF_OK)
+        rc = fail_round(r, -seaf_err_to_errno(err), "cache: cannot flush the folded files: %s",
+                        seaf_strerror(err));
+    for (size_t i = 0; i < n_folded && rc == 0; i++)
+        if ((rc = dirty_persist(fs->dirty, folded[i].d, false)) != 0)
+            fail_round(r, rc, "journal: cannot record a folded file: %s", strerror(-rc));
     /* The folded content is in pinned blocks; once the journal says so durably, the staging
      * data of those files is of no use any more. */
-    if (rc == 0 && folded) {
+    if (rc == 0 && n_new) {
         overlay_lock(fs->overlay);
         seaf_err sync = journal_sync(overlay_journal(fs->overlay));
         overlay_unlock(fs->overlay);
-        for (size_t i = 0; sync == SEAF_OK && i < folded; i++) {
-            struct dirty_file *d = NULL;
-            if (dirty_get(fs->dirty, c.ids[i], &d) == 0) {
-                dirty_drop_staging(fs->dirty, d);
-                dirty_put(fs->dirty, d);
-            }
-        }
+        for (size_t i = 0; sync == SEAF_OK && i < n_folded; i++)
+            if (folded[i].drop_staging)
+                dirty_drop_staging(fs->dirty, folded[i].d);
     }
+    for (size_t i = 0; i < n_folded; i++)
+        dirty_put(fs->dirty, folded[i].d);
+    free(folded);
     free(c.ids);
     return rc;
 }

@@ -349,6 +349,18 @@ def small_demo_server(tmp_path_factory):
         server.stop()
 
 
+@pytest.fixture
+def fresh_small_demo_server(tmp_path):
+    """A server over the small demo, private to the test: for tests whose mounts upload (so
+    that what one test sends does not show up in the next)."""
+    data, ids = demo_data(small=True)
+    server = demo_server(data, tmp_path / "small-demo-server")
+    try:
+        yield server, ids
+    finally:
+        server.stop()
+
+
 def demo_server(data, workdir):
     """A started SeafServer over the demo's storage (read-only) with a private copy of its
     state; the caller stops it."""

@@ -33,11 +33,11 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from mount_fixture import (PASSWORD, USER, block_bytes, block_gets, ctl,  # noqa: E402
-                           file_layout, mount_factory, small_demo_server, unlock, unmount)
+                           file_layout, mount_factory, fresh_small_demo_server, unlock, unmount)
 from seafserver import builder, demo  # noqa: E402
 from seafserver.testing import SeafServer  # noqa: E402
 
-assert mount_factory and small_demo_server  # fixtures, used by name
+assert mount_factory and fresh_small_demo_server  # fixtures, used by name
 LIB = "Demo"  # writable, owned by the user
 SCRATCH = "Scratch"  # writable (a vectors library)
 READ_ONLY = ("Shared Read-Only", "SharedRO")
@@ -60,14 +60,14 @@ def cache_mode(request):
 
 
 @pytest.fixture
-def mounted(small_demo_server, mount_factory):
-    server, _ = small_demo_server
+def mounted(fresh_small_demo_server, mount_factory):
+    server, _ = fresh_small_demo_server
     return mount_factory(server, poll_interval=0)
 
 
 @pytest.fixture
-def mounted_modes(small_demo_server, mount_factory, cache_mode):
-    server, _ = small_demo_server
+def mounted_modes(fresh_small_demo_server, mount_factory, cache_mode):
+    server, _ = fresh_small_demo_server
     return mount_factory(server, poll_interval=0, **cache_mode)
 
 
@@ -739,8 +739,8 @@ def refusals(root, existing, folder):
 
 
 @pytest.mark.parametrize("library", READ_ONLY + (LOCKED,))
-def test_libraries_without_write_access_record_nothing(library, small_demo_server, mounted):
-    server, ids = small_demo_server
+def test_libraries_without_write_access_record_nothing(library, fresh_small_demo_server, mounted):
+    server, ids = fresh_small_demo_server
     repo_id = repo_of(server, library)
     root = mounted.path(library)
     existing = next(p for p in sorted(root.rglob("*")) if p.is_file())
@@ -757,8 +757,8 @@ def test_libraries_without_write_access_record_nothing(library, small_demo_serve
     assert journal_rows(mounted, repo_id)["libraries"] == 0
 
 
-def test_unlocked_encrypted_library_takes_writes_until_locked(small_demo_server, mounted):
-    server, _ = small_demo_server
+def test_unlocked_encrypted_library_takes_writes_until_locked(fresh_small_demo_server, mounted):
+    server, _ = fresh_small_demo_server
     root = mounted.path(LOCKED)
     assert errno_of(lambda: open(root / "new.txt", "wb")) == errno.EACCES
     assert unlock(mounted, LOCKED).returncode == 0
@@ -866,8 +866,8 @@ def demo_readme():
     return b"seafs demo library: nested directories, unicode names, empty entries.\n"
 
 
-def test_staged_data_is_kept_beyond_the_cache_limit(small_demo_server, mount_factory):
-    server, _ = small_demo_server
+def test_staged_data_is_kept_beyond_the_cache_limit(fresh_small_demo_server, mount_factory):
+    server, _ = fresh_small_demo_server
     mount = mount_factory(server, poll_interval=0, cache_size="8M")
     root = mount.path(LIB)
     data = random.Random(7).randbytes(24 << 20)
@@ -883,8 +883,8 @@ def test_staged_data_is_kept_beyond_the_cache_limit(small_demo_server, mount_fac
 
 # --- editing a large server file ----------------------------------------------------------------
 
-def test_editing_a_large_file_downloads_nothing(small_demo_server, mount_factory, demo_source):
-    server, ids = small_demo_server
+def test_editing_a_large_file_downloads_nothing(fresh_small_demo_server, mount_factory, demo_source):
+    server, ids = fresh_small_demo_server
     mount = mount_factory(server, poll_interval=0, readahead="128K")
     path = mount.path(LIB, BIG)
     _, blocks = file_layout(server, ids[LIB], "/" + BIG)

@@ -27,10 +27,10 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import mount_factory, small_demo_server  # noqa: E402
+from mount_fixture import mount_factory, fresh_small_demo_server  # noqa: E402
 from seafserver import demo  # noqa: E402
 
-assert mount_factory and small_demo_server  # fixtures, used by name
+assert mount_factory and fresh_small_demo_server  # fixtures, used by name
 LIB = "Demo"
 OPS = int(os.environ.get("SEAFS_MODEL_OPS") or 300)
 SEED = os.environ.get("SEAFS_MODEL_SEED")
@@ -500,12 +500,12 @@ def demo_source(tmp_path_factory):
     (1, {}),
     (2, {"no_writeback_cache": True}),
 ], ids=["writeback", "no_writeback_cache"])
-def test_random_operations_match_a_local_tree(seed, options, small_demo_server, mount_factory,
+def test_random_operations_match_a_local_tree(seed, options, fresh_small_demo_server, mount_factory,
                                               demo_source, tmp_path):
     import shutil
 
     seed = int(SEED) if SEED else seed
-    server, _ = small_demo_server
+    server, _ = fresh_small_demo_server
     model_root = tmp_path / "model"
     shutil.copytree(demo_source, model_root)
     mount = mount_factory(server, poll_interval=0, **options)
