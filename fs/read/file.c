@@ -730,7 +730,8 @@ static int locate(struct seafs *fs, struct open_file *h, const struct seaf_crypt
     return -EIO;
 }
 
-ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)
+static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off,
+                       bool readahead)
 {
     if (off >= h->size || size == 0)
         return 0;
@@ -743,11 +744,13 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
         k = &key;
     }
     uint64_t end = off + size < h->size ? off + size : h->size;
-    uint64_t ra_start, ra_end;
-    pthread_mutex_lock(&h->lock);
-    readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, &ra_start, &ra_end);
-    pthread_mutex_unlock(&h->lock);
-    queue_readahead(fs, h, ra_start, ra_end, end);
+    if (readahead) {
+        uint64_t ra_start, ra_end;
+        pthread_mutex_lock(&h->lock);
+        readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, &ra_start, &ra_end);
+        pthread_mutex_unlock(&h->lock);
+        queue_readahead(fs, h, ra_start, ra_end, end);
+    }
 
     int rc = 0;
     for (uint64_t pos = off; pos < end && rc == 0;) {
@@ -760,6 +763,16 @@ ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size,
     if (k)
         seaf_crypt_key_wipe(k);
     return rc ? rc : (ssize_t)(end - off);
+}
+
+ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)
+{
+    return read_at(fs, h, buf, size, off, true);
+}
+
+ssize_t file_read_exact(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)
+{
+    return read_at(fs, h, buf, size, off, false);
 }
 
 size_t file_block_count(const struct open_file *h)

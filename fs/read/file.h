@@ -26,6 +26,10 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
 /* Reads up to size bytes at off into buf: the byte count (short only at the end of the file) or
  * -errno. Thread-safe on one handle. */
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off);
+/* file_read without read-ahead, for a reader that knows all it will need (the upload's fold
+ * reads exactly the blocks it re-chunks). */
+ssize_t file_read_exact(struct seafs *fs, struct open_file *h, char *buf, size_t size,
+                        uint64_t off);
 /* Closes the handle. NULL is a no-op. */
 void file_close(struct open_file *h);
 

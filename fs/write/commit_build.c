@@ -52,6 +52,7 @@ static int staged_content(struct journal *j, struct snap_row *r)
     if (s.prev[0] && strcmp(s.prev, s.base) == 0) {
         memcpy(r->content, s.prev, sizeof(r->content));
         r->content_size = (int64_t)s.base_size;
+        r->unfolded = s.n_extents > 0 || s.size != s.base_size || s.base_limit != s.size;
     }
     free(s.extents);
     return 0;
@@ -268,6 +269,8 @@ static int apply_file(struct builder *b, struct entries *x, struct snap_row *r,
                             .modifier = b->user};
     memcpy(d.id, r->content, sizeof(d.id));
     bool same_as_server = s && !seaf_dirent_is_dir(s) && strcmp(s->id, r->content) == 0;
+    if (same_as_server && r->unfolded)
+        d.mtime = s->mtime; /* the row's time belongs to writes not in this upload */
     bool changed_there =
         s && (seaf_dirent_is_dir(s) || (strcmp(s->id, r->e.base) != 0 && !same_as_server));
     int rc = 0;
@@ -301,8 +304,10 @@ static int apply_dir(struct builder *b, struct entries *x, struct snap_row *r,
 {
     const char *source = r->e.obj[0] ? r->e.obj : SEAF_EMPTY_ID;
     bool server_dir = s && seaf_dirent_is_dir(s);
-    /* A directory made here where the server now has one too: ours goes into it. */
-    bool merge_in = server_dir && !r->e.follow && strcmp(source, SEAF_EMPTY_ID) == 0;
+    /* A directory made here where the server now has one too (not the one it replaced here,
+     * which ours replaces): ours goes into it. */
+    bool merge_in = server_dir && !r->e.follow && strcmp(source, SEAF_EMPTY_ID) == 0 &&
+                    strcmp(s->id, r->e.base) != 0;
     if ((r->e.follow || merge_in) && server_dir)
         source = s->id;
     char id[SEAF_ID_LEN + 1];
@@ -331,7 +336,11 @@ static int apply_dir(struct builder *b, struct entries *x, struct snap_row *r,
             return rc;
     }
     if (server_dir && !file_there) {
-        if (strcmp(s->id, id) != 0 && (r->e.follow || merge_in))
+        /* A time set here (utimens) on a directory the server did not change meanwhile. */
+        bool set_here = r->e.follow && strcmp(s->id, r->e.base) == 0 && r->e.mtime != s->mtime;
+        if (set_here)
+            d.mtime = r->e.mtime;
+        else if (strcmp(s->id, id) != 0 && (r->e.follow || merge_in))
             d.mtime = b->now; /* something inside changed */
         else if (r->e.follow)
             d.mtime = s->mtime;

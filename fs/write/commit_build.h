@@ -29,6 +29,7 @@ struct snap_row {
     struct journal_entry e;
     char content[SEAF_ID_LEN + 1]; /* file: the content object uploaded ("" when left out) */
     int64_t content_size;
+    bool unfolded; /* file: written since its last fold (its time is newer than content) */
     char uploaded[SEAF_ID_LEN + 1]; /* what the commit holds at this name ("" if nothing) */
     bool ignored;                   /* a temporary-file name that stays local */
     bool conflict;                  /* went up under a conflict name */

@@ -452,7 +452,7 @@ bool dirty_is_open_for_writing(struct dirty_set *set, uint64_t id)
 /* ---- reading ---- */
 
 int dirty_read_base(struct dirty_set *set, struct dirty_file *d, char *buf, size_t len,
-                    uint64_t off)
+                    uint64_t off, bool readahead)
 {
     pthread_mutex_lock(&d->meta_lock);
     struct open_file *h = d->base_reader;
@@ -477,7 +477,8 @@ int dirty_read_base(struct dirty_set *set, struct dirty_file *d, char *buf, size
         pthread_mutex_unlock(&d->meta_lock);
     }
     while (len > 0) {
-        ssize_t n = file_read(set->fs, h, buf, len, off);
+        ssize_t n = readahead ? file_read(set->fs, h, buf, len, off)
+                              : file_read_exact(set->fs, h, buf, len, off);
         if (n < 0)
             return (int)n;
         if (n == 0)
@@ -595,13 +596,13 @@ ssize_t dirty_read(struct dirty_set *set, struct dirty_file *d, char *buf, size_
                    uint64_t off)
 {
     pthread_rwlock_rdlock(&d->data_lock);
-    ssize_t n = dirty_read_locked(set, d, buf, size, off);
+    ssize_t n = dirty_read_locked(set, d, buf, size, off, true);
     pthread_rwlock_unlock(&d->data_lock);
     return n;
 }
 
 ssize_t dirty_read_locked(struct dirty_set *set, struct dirty_file *d, char *buf, size_t size,
-                          uint64_t off)
+                          uint64_t off, bool readahead)
 {
     pthread_mutex_lock(&d->meta_lock);
     uint64_t end = off + size < d->size ? off + size : d->size;
@@ -636,7 +637,7 @@ ssize_t dirty_read_locked(struct dirty_set *set, struct dirty_file *d, char *buf
         uint64_t gap_end = k < n_ext && ext[2 * k] < end ? ext[2 * k] : end;
         if (pos < base_limit) {
             uint64_t stop = gap_end < base_limit ? gap_end : base_limit;
-            rc = dirty_read_base(set, d, buf + (pos - off), (size_t)(stop - pos), pos);
+            rc = dirty_read_base(set, d, buf + (pos - off), (size_t)(stop - pos), pos, readahead);
             pos = stop;
         } else {
             memset(buf + (pos - off), 0, (size_t)(gap_end - pos));

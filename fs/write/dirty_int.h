@@ -47,11 +47,12 @@ struct dirty_file {
     struct dirty_file *next;
 };
 
-/* dirty_read with data_lock already held (shared or exclusive) by the caller. */
+/* dirty_read with data_lock already held (shared or exclusive) by the caller; readahead: whether
+ * reads of the base may queue read-ahead (see file_read_exact). */
 ssize_t dirty_read_locked(struct dirty_set *set, struct dirty_file *d, char *buf, size_t size,
-                          uint64_t off);
+                          uint64_t off, bool readahead);
 /* Reads [off, off + len) of the base into buf (the caller holds data_lock). */
 int dirty_read_base(struct dirty_set *set, struct dirty_file *d, char *buf, size_t len,
-                    uint64_t off);
+                    uint64_t off, bool readahead);
 
 #endif

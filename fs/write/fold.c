@@ -90,7 +90,8 @@ static int chunk_span(struct fold *f, uint64_t from, uint64_t to)
         if (want > to - pos)
             want = (size_t)(to - pos);
         if (want > 0) {
-            ssize_t n = dirty_read_locked(f->fs->dirty, f->d, (char *)f->buf + filled, want, pos);
+            ssize_t n =
+                dirty_read_locked(f->fs->dirty, f->d, (char *)f->buf + filled, want, pos, false);
             if (n < 0)
                 return (int)n;
             if ((size_t)n != want)

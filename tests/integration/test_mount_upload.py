@@ -118,11 +118,6 @@ def test_consecutive_uploads_chain_their_parents(lib_server, mount_factory):
     assert server_tree(server, repo_id)["f.txt"][1] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="a round while a file that was uploaded before is open "
-                   "for writing again commits its previous content with the new mtime: "
-                   "snapshot staged_content takes prev (== base) as the content of a staged "
-                   "file that changed since its fold, and apply_file pairs it with the row's "
-                   "current mtime (an extra commit per rewrite with upload_delay=0)")
 def test_open_file_is_not_uploaded_before_its_close(lib_server, mount_factory):
     server, repo_id = lib_server({"f.txt": b"v0\n"})
     mount = mount_factory(server, upload_delay=0, poll_interval=0)
@@ -228,8 +223,6 @@ def test_small_edit_in_a_big_file_uploads_few_blocks(big_file_server, mount_fact
     assert content[:10] == original
 
 
-@pytest.mark.xfail(strict=True, reason="the fold reads the edited block's base through the read "
-                   "path, whose sequential read-ahead also downloads the next block (2 GETs)")
 def test_small_edit_in_a_big_file_downloads_one_block(big_file_server, mount_factory):
     server, repo_id = big_file_server
     _, offset, gets, _, layout = edit_big_file(server, repo_id, mount_factory)
@@ -256,10 +249,6 @@ def read_range(server, repo_id, name, offset, size, commit_id=None):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="truncate(2) without an open file: changes_setattr answers "
-                   "node_stat after dirty_put dropped the staged file from memory, and "
-                   "dirty_attr_of only knows files in memory, so the server version's size "
-                   "(and, from the page cache, its bytes) is shown; the upload has the new size")
 def test_truncate_by_path_shows_the_new_size(lib_server, mount_factory):
     server, repo_id = lib_server({"t.bin": rand(4, 1 << 20)})
     mount = mount_factory(server, upload_delay=3600, poll_interval=0)
