@@ -109,6 +109,15 @@ void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bo
         poll_invalidate_library(fs, repo_id);
 }
 
+bool poll_head_shown(struct seafs *fs, const char *repo_id, const char *head)
+{
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo_id);
+    bool shown = lib && strcmp(lib->head_commit_id, head) == 0;
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return shown;
+}
+
 int poll_refresh(struct seafs *fs, seaf_err *err_out)
 {
     /* A head adopted after an upload while the list was on its way is newer than the list's. */

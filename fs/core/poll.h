@@ -23,6 +23,8 @@ void poll_invalidate_library(struct seafs *fs, const char *repo_id);
  * (the server merged: other changes came in) the kernel's caches of the library are dropped
  * too. A poll that was under way keeps this head (see head_epoch). */
 void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bool invalidate);
+/* Whether head is the head the mount shows library repo_id at. */
+bool poll_head_shown(struct seafs *fs, const char *repo_id, const char *head);
 
 struct poller;
 /* Starts the polling thread (interval from the options; 0 = none: returns NULL too). */

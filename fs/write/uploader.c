@@ -716,15 +716,17 @@ static int update_branch(struct round *r, const struct build_result *br)
     }
 }
 
-/* Adopts head (after our commit went in): rows, pins, the mount's view. */
-static int adopt(struct round *r, struct snapshot *snap, const char *new_head, bool ours)
+/* Adopts head (after our commit went in): rows, pins, the mount's view. only_ours: head holds
+ * nothing but what the mount already shows (our commit on the head the mount showed), so the
+ * kernel's caches stay. */
+static int adopt(struct round *r, struct snapshot *snap, const char *new_head, bool only_ours)
 {
     struct finish f = {.fs = r->fs, .snap = snap};
     int rc = finish_rows(r, &f);
     if (rc == 0) {
         for (size_t i = 0; i < f.n_unstaged; i++)
             inode_table_unstage(r->fs->inodes, f.unstaged[i], f.unstaged_as[i]);
-        poll_adopt_head(r->fs, r->repo, new_head, !ours);
+        poll_adopt_head(r->fs, r->repo, new_head, !only_ours);
         release_pins(r->fs);
     }
     free(f.unstaged);
@@ -776,7 +778,8 @@ static int resume(struct round *r)
             memcpy(row->uploaded, row->content[0] ? row->content : row->e.obj,
                    sizeof(row->uploaded));
         }
-    rc = adopt(r, &snap, head, strcmp(head, up.commit_id) == 0);
+    rc = adopt(r, &snap, head,
+               strcmp(head, up.commit_id) == 0 && poll_head_shown(r->fs, r->repo, up.parent_id));
     snapshot_release(&snap);
     return rc ? rc : 1;
 }
@@ -825,6 +828,8 @@ static int run_round(struct round *r, int64_t *recheck_at)
         return rc;
     if ((rc = tree_commit_get(fs->tree, r->repo, head, &r->head)) != 0)
         return fail_round(r, rc, "head commit %.8s: %s", head, strerror(-rc));
+    /* Built on a head the mount has not shown yet: its changes come into view with ours. */
+    bool head_shown = poll_head_shown(fs, r->repo, head);
     if ((rc = fold_due(r, recheck_at)) != 0)
         return rc;
     struct snapshot snap;
@@ -838,7 +843,7 @@ static int run_round(struct round *r, int64_t *recheck_at)
         return fail_round(r, rc, "building the new tree: %s", strerror(-rc));
     }
     if (strcmp(br.root_id, r->head->root_id) == 0) { /* nothing that goes to the server */
-        rc = adopt(r, &snap, head, true);
+        rc = adopt(r, &snap, head, head_shown);
         build_result_release(&br);
         snapshot_release(&snap);
         return rc;
@@ -880,7 +885,7 @@ static int run_round(struct round *r, int64_t *recheck_at)
         log_msg(LOG_INFO, "library %s: committed %.8s (%zu changes)%s", r->repo,
                 r->commit->commit_id, br.changes,
                 strcmp(new_head, r->commit->commit_id) ? ", merged by the server" : "");
-        rc = adopt(r, &snap, new_head, strcmp(new_head, r->commit->commit_id) == 0);
+        rc = adopt(r, &snap, new_head, head_shown && strcmp(new_head, r->commit->commit_id) == 0);
     }
     free(json);
     build_result_release(&br);
