@@ -721,12 +721,17 @@ static int update_branch(struct round *r, const struct build_result *br)
  * kernel's caches stay. */
 static int adopt(struct round *r, struct snapshot *snap, const char *new_head, bool only_ours)
 {
+    /* The head first, the rows after: in between the view is the rows over the new head, so
+     * nothing uploaded is ever out of view (the other way round, a new file would vanish for
+     * a moment). An interrupted settling is finished by resume() on the next round. */
+    poll_adopt_head(r->fs, r->repo, new_head, false);
     struct finish f = {.fs = r->fs, .snap = snap};
     int rc = finish_rows(r, &f);
     if (rc == 0) {
         for (size_t i = 0; i < f.n_unstaged; i++)
             inode_table_unstage(r->fs->inodes, f.unstaged[i], f.unstaged_as[i]);
-        poll_adopt_head(r->fs, r->repo, new_head, !only_ours);
+        if (!only_ours) /* the server's versions (merges, conflicts) replace the rows' */
+            poll_invalidate_library(r->fs, r->repo);
         release_pins(r->fs);
     }
     free(f.unstaged);

@@ -9,8 +9,8 @@ Rows:
     1 MiB writes, then close; the page cache is not dropped: the mount's close returns once the
     data is durable against a crash of the daemon, the local one once the kernel has it);
   - time from that close until the commit is on the server, and the upload of the file's blocks
-    (first PUT block to update-branch, from the server's request log) vs curl PUTting the same
-    blocks with the same parallelism;
+    (check-blocks answered to the last PUT block answered, from the server's request log) vs
+    curl PUTting the same blocks with the same parallelism;
   - `tar x` of the demo's 10,000-file tree into a library vs the same extraction on the local
     disk; the commits it made; the time until everything is on the server;
   - a 4 KiB edit in the middle of the 256 MiB file with a cold cache: blocks downloaded and
@@ -63,9 +63,14 @@ def wait_synced(mount):
 
 
 def write_file(path, size, chunk):
+    """size bytes of incompressible data that never repeats at block scale: chunk (random)
+    with a stamp of the MiB's number at its start, so every block of the file is different
+    (content-addressed storage would make a repeated MiB a single block)."""
+    buf = bytearray(chunk)
     with open(path, "wb", buffering=0) as f:
-        for _ in range(size // len(chunk)):
-            f.write(chunk)
+        for i in range(size // len(buf)):
+            buf[:16] = b"%016d" % i
+            f.write(buf)
 
 
 def head_commits(server, repo_id):
@@ -82,11 +87,6 @@ def head_commits(server, repo_id):
         commit = json.loads(storage.read("commits", repo_id, commit_id))
         todo += [commit.get("parent_id"), commit.get("second_parent_id")]
     return len(seen)
-
-
-def log_times(server, route_part):
-    """Times of the request-log entries whose path contains route_part."""
-    return [e["time"] for e in server.log() if route_part in e["path"]]
 
 
 class WriteBench:
@@ -120,11 +120,14 @@ class WriteBench:
         target = mount.path(LIBRARY, "big-%d" % self.runs)
         seafs = timed(lambda: write_file(target, size, self.chunk))
         to_commit = wait_synced(mount)
-        puts = log_times(self.server, "/block/")
-        commit = log_times(self.server, "/commit/HEAD/")
-        upload = (max(commit) - min(puts)) if puts and commit else float("nan")
-        blocks = [e["path"].rsplit("/", 1)[1] for e in self.server.log()
-                  if e["method"] == "PUT" and "/block/" in e["path"]]
+        # The upload's transfer: from the answer to check-blocks (the PUTs start right after it)
+        # to the answer to the last block PUT (the server logs a request when it answers).
+        log = self.server.log()
+        checked = [e["time"] for e in log if e["route"] == "check-blocks"]
+        puts = [e for e in log if e["method"] == "PUT" and e["route"] == "block"]
+        upload = (max(e["time"] for e in puts) - min(checked)) if puts and checked \
+            else float("nan")
+        blocks = [e["path"].rstrip("/").rsplit("/", 1)[1] for e in puts]
         self.mounts.unmount(mount)
         return seafs, local, to_commit, upload, self.curl_put(blocks)
 
@@ -138,11 +141,11 @@ class WriteBench:
                              'output = "/dev/null"\n' % (
                                  self.server.url, self.repo, block,
                                  storage / "blocks" / self.repo / block[:2] / block[2:]))
-        args = ["curl", "-sS", "--fail", "-H", "Seafile-Repo-Token: " + self.token,
+        args = ["curl", "--no-progress-meter", "--fail", "-H", "Seafile-Repo-Token: " + self.token,
                 "-H", "Expect:", "-K", config.name, "--parallel", "--parallel-max",
                 str(self.args.parallel)]
         started = time.perf_counter()
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         seconds = time.perf_counter() - started
         os.unlink(config.name)
         return seconds
@@ -154,7 +157,8 @@ class WriteBench:
         local_dir.mkdir()
         local = timed(lambda: subprocess.run(["tar", "xf", str(self.tarball), "-C",
                                               str(local_dir)], check=True))
-        subprocess.run(["rm", "-rf", str(local_dir)], check=True)
+        # Kept until the end: a mass delete just before a measurement slows the file creates
+        # that follow on ext4 without a journal (it avoids reusing recently freed inodes).
         mount = self.mounts.mount()
         before = head_commits(self.server, self.repo)
         target = mount.path(LIBRARY, "tar-%d" % self.runs)
