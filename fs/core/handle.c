@@ -118,6 +118,11 @@ ssize_t handle_write(struct seafs *fs, struct open_handle *h, const char *buf, s
     struct dirty_file *d = current_dirty(fs, h);
     if (!d)
         return -EBADF;
+    uint64_t cur_size;
+    int64_t mtime;
+    if (fs->uploader && uploader_over_quota(fs->uploader, dirty_repo(d)) &&
+        dirty_attr_of(fs->dirty, dirty_id(d), &cur_size, &mtime) && off + size > cur_size)
+        return -EDQUOT; /* growing a file the server has no room for; rewrites go on */
     return dirty_write(fs->dirty, d, buf, size, off);
 }
 

@@ -1145,6 +1145,7 @@ void uploader_status(struct uploader *u, const char *repo, struct upload_status 
         memcpy(out->last_commit, s->last_commit, sizeof(out->last_commit));
         out->last_commit_time = s->last_commit_time;
         snprintf(out->error, sizeof(out->error), "%s", s->error);
+        out->error_errno = s->error[0] ? s->failed_errno : 0;
         out->error_time = s->error_time;
         out->retry_at = s->error[0] ? s->error_retry_at : 0;
         snprintf(out->recovery_dir, sizeof(out->recovery_dir), "%s", s->recovery_dir);
@@ -1164,6 +1165,13 @@ bool uploader_can_free_space(struct uploader *u)
         pthread_cond_signal(&u->wake);
     pthread_mutex_unlock(&u->lock);
     return can;
+}
+
+bool uploader_over_quota(struct uploader *u, const char *repo)
+{
+    struct upload_status st;
+    uploader_status(u, repo, &st);
+    return st.error_errno == -EDQUOT;
 }
 
 bool uploader_is_uploading(struct uploader *u, const char *repo)

@@ -50,6 +50,7 @@ struct upload_status {
     char last_commit[SEAF_ID_LEN + 1];
     int64_t last_commit_time; /* seconds since the epoch; 0 = none this run */
     char error[256];          /* why the last round failed ("" after a success) */
+    int error_errno;          /* its -errno (-EDQUOT: over quota), 0 after a success */
     int64_t error_time;
     int64_t retry_at;       /* seconds since the epoch of the next attempt after an error */
     char recovery_dir[512]; /* where unsent files of a deleted library were saved ("" none) */
@@ -59,6 +60,9 @@ void uploader_status(struct uploader *u, const char *repo, struct upload_status 
 /* Whether uploads are under way or due without an error -- so that waiting for them frees
  * space in a full cache (pinned and staged data become evictable once on the server). */
 bool uploader_can_free_space(struct uploader *u);
+/* Whether the server refused library repo's last upload for its owner's quota (443): writes
+ * that grow files then fail with EDQUOT until an upload goes in again. */
+bool uploader_over_quota(struct uploader *u, const char *repo);
 /* Whether library repo has a round running now (for user.seafs.status). */
 bool uploader_is_uploading(struct uploader *u, const char *repo);
 

@@ -6,6 +6,7 @@ attribute (pending, uploading, synced, conflict). Each test has its own server o
 copy of the vectors (uploads write to it) and mounts with a long upload_delay, so nothing goes
 up before the test asks for it."""
 
+import errno
 import json
 import os
 import pathlib
@@ -218,12 +219,28 @@ def test_over_quota_fails_fast_with_the_reason_and_status_shows_it(server, mount
     done = sync(mount, "--json")
     reply = json.loads(done.stdout)
     assert reply["ok"] is False and reply["error"] == "over_quota", reply
-    # With room again, the next sync goes through at once.
+    # Known now at write time: writes that grow a file fail with EDQUOT (with the kernel's
+    # writeback cache, at the latest when the data is flushed); rewrites in place go on, and
+    # what was written stays.
+    path = mount.path(SCRATCH, "too-much.bin")
+    with pytest.raises(OSError) as grown:
+        with open(path, "ab", buffering=0) as f:
+            f.write(b"y" * 4096)
+            os.fsync(f.fileno())
+    assert grown.value.errno == errno.EDQUOT, grown.value
+    with open(path, "r+b", buffering=0) as f:
+        f.write(b"z" * 100)
+        os.fsync(f.fileno())
+    assert path.read_bytes()[:5000] == b"z" * 100 + b"x" * 4900
+    # With room again, the next sync goes through at once, and files grow again.
     server.set_account("user@example.com", quota=-2)
     done = sync(mount, "--timeout", "60")
     assert done.returncode == 0, done.stderr
     assert library(status_json(mount))["error"] is None
     assert server_head(server) != head
+    with open(path, "ab") as f:
+        f.write(b"grown")
+    assert path.read_bytes().endswith(b"grown")
 
 
 def test_status_answers_while_a_sync_waits_and_xattr_says_uploading(server, mount_factory):
