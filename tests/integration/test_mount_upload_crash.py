@@ -1,0 +1,88 @@
+"""The daemon killed (SIGKILL) in the middle of an upload, at every step of the sync protocol's
+sequence -- permission-check, HEAD, quota-check, PUT commit, check-fs, recv-fs, check-blocks,
+PUT block, update-branch -- after the server has handled the step but before seafs hears the
+answer (the server stalls its reply: the worst moment). The mount comes back with the same
+cache and state directories and must finish the upload: every change on the server exactly
+once, one commit for it (update-branch is never sent again for a commit that is already head,
+which would make the server add a merge commit), nothing lost, nothing pending."""
+
+import os
+import pathlib
+import signal
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from mount_fixture import ctl, mount_factory, unmount  # noqa: E402
+from uploadkit import (LIBRARY, head_of, history, lib_server, local_tree, server_tree,  # noqa: E402
+                       update_branch_requests, wait_for)
+
+assert mount_factory and lib_server  # fixtures, used by name
+FILES = {"keep.txt": b"kept as it is\n", "edit.txt": b"before the edit\n",
+         "gone.txt": b"deleted by the mount\n", "dir/move-me.txt": b"renamed by the mount\n",
+         "big.bin": bytes(range(256)) * 4096}  # 1 MiB: several blocks to PUT
+
+STEPS = {  # step: regex of its request path (the server's log)
+    "permission-check": r"/permission-check/",
+    "head": r"/commit/HEAD$",
+    "quota-check": r"/quota-check/",
+    "put-commit": r"/commit/[0-9a-f]{40}$",
+    "check-fs": r"/check-fs/",
+    "recv-fs": r"/recv-fs/",
+    "check-blocks": r"/check-blocks/",
+    "put-block": r"/block/[0-9a-f]{40}$",
+    "update-branch": r"/commit/HEAD/",
+}
+
+
+def kill_daemon(mount):
+    os.kill(mount.pid, signal.SIGKILL)
+    mount.process.wait()
+    mount.process = None
+    unmount(mount.mountpoint)
+
+
+def make_changes(lib):
+    (lib / "new.txt").write_bytes(b"made by the mount\n")
+    with open(lib / "edit.txt", "ab") as f:
+        f.write(b"appended by the mount\n")
+    os.unlink(lib / "gone.txt")
+    os.rename(lib / "dir" / "move-me.txt", lib / "moved.txt")
+    with open(lib / "big.bin", "r+b") as f:
+        f.seek(300000)
+        f.write(b"edited in the middle" * 100)
+    os.mkdir(lib / "new-dir")
+    (lib / "new-dir" / "inside.txt").write_bytes(os.urandom(70000))
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_killed_at_every_upload_step_finishes_exactly_once(step, lib_server, mount_factory):
+    server, repo_id = lib_server(FILES)
+    base = head_of(server, repo_id)
+    # One round for all the changes: they are made well within the quiet time.
+    mount = mount_factory(server, upload_delay=2, poll_interval=0)
+    lib = mount.path(LIBRARY)
+    # Everything read once, so that only the upload's requests match the stall (the reads'
+    # GET commit and GET block have the same paths as PUT commit and PUT block).
+    assert len(local_tree(lib)) == len(FILES) + 1
+    server.set_faults(stall={"match": STEPS[step], "count": 1, "after_bytes": 0})
+    make_changes(lib)
+    want = local_tree(lib)
+    wait_for(lambda: any(e["outcome"] == "stall" for e in server.log()), 60,
+             "the stalled %s" % step)
+    kill_daemon(mount)
+    server.clear_faults()
+    applied_before = len(update_branch_requests(server))
+    mount.start()
+    done = ctl("sync", mount.mountpoint, LIBRARY, "--timeout", "60", timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert server_tree(server, repo_id) == want
+    assert local_tree(lib) == want
+    commits = history(server, repo_id, since=base)
+    assert len(commits) == 1, [c["description"] for c in commits]
+    assert not commits[0].get("second_parent_id")
+    # update-branch went in once: at the stall (its answer lost), or after the restart
+    assert len(update_branch_requests(server)) == 1, (step, applied_before)
+    assert "nothing waiting" in ctl("status", mount.mountpoint).stdout
