@@ -86,3 +86,60 @@ def test_killed_at_every_upload_step_finishes_exactly_once(step, lib_server, mou
     # update-branch went in once: at the stall (its answer lost), or after the restart
     assert len(update_branch_requests(server)) == 1, (step, applied_before)
     assert "nothing waiting" in ctl("status", mount.mountpoint).stdout
+
+
+# --- the server away, the library gone ------------------------------------------------------------
+
+def test_writes_offline_survive_a_crash_and_go_up_when_the_server_is_back(lib_server,
+                                                                          mount_factory):
+    server, repo_id = lib_server(FILES)
+    base = head_of(server, repo_id)
+    mount = mount_factory(server, upload_delay=0, poll_interval=0, timeout=3)
+    lib = mount.path(LIBRARY)
+    assert len(local_tree(lib)) == len(FILES) + 1  # read once: served from the cache offline
+    server.unreachable()
+    make_changes(lib)
+    want = local_tree(lib)
+    kill_daemon(mount)  # a crash while offline, and a start offline
+    mount.start()
+    assert local_tree(lib) == want
+    (lib / "after-the-crash.txt").write_bytes(b"written offline after the restart\n")
+    want = local_tree(lib)
+    done = ctl("sync", mount.mountpoint, LIBRARY, "--timeout", "5", timeout=30)
+    assert done.returncode == 1 and LIBRARY in done.stderr, done.stderr
+    assert head_of(server, repo_id) == base
+    server.reachable()
+    done = ctl("sync", mount.mountpoint, LIBRARY, "--timeout", "60", timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert server_tree(server, repo_id) == want
+    assert len(history(server, repo_id, since=base)) == 1
+    assert local_tree(lib) == want
+
+
+def test_library_deleted_with_unsent_changes_keeps_them_in_a_recovery_folder(lib_server,
+                                                                             mount_factory):
+    import json
+    server, repo_id = lib_server(FILES)
+    mount = mount_factory(server, upload_delay=3600, poll_interval=0)
+    lib = mount.path(LIBRARY)
+    make_changes(lib)
+    mine = {path: (lib / path).read_bytes() for path in ("new.txt", "edit.txt", "moved.txt",
+                                                        "big.bin", "new-dir/inside.txt")}
+    server.delete_library(repo_id)
+    done = ctl("sync", mount.mountpoint, LIBRARY, "--timeout", "60", timeout=90)
+    status = json.loads(ctl("status", mount.mountpoint, "--json").stdout)
+    libraries = [entry for entry in status["libraries"] if entry["id"] == repo_id]
+    recovery = libraries[0]["recovery_dir"] if libraries else None
+    if recovery is None:  # the library may already be gone from the list: the folder is named
+        found = list((mount.state_dir / "recovered").glob(LIBRARY + "-*"))
+        assert len(found) == 1, (done.stdout, done.stderr, found)
+        recovery = found[0]
+    recovery = pathlib.Path(recovery)
+    assert recovery.is_dir() and (recovery / "RECOVERY.txt").is_file()
+    for path, data in mine.items():
+        assert (recovery / path).read_bytes() == data, path
+    assert not (recovery / "keep.txt").exists()  # unchanged: the server had it
+    assert recovery.stat().st_mode & 0o077 == 0
+    # nothing is left waiting for a library that no longer exists; status names the folder
+    human = ctl("status", mount.mountpoint).stdout
+    assert "nothing waiting" in human and str(recovery) in human, human
