@@ -4,7 +4,11 @@ PUT block, update-branch -- after the server has handled the step but before sea
 answer (the server stalls its reply: the worst moment). The mount comes back with the same
 cache and state directories and must finish the upload: every change on the server exactly
 once, one commit for it (update-branch is never sent again for a commit that is already head,
-which would make the server add a merge commit), nothing lost, nothing pending."""
+which would make the server add a merge commit), nothing lost, nothing pending.
+
+Also the other ways to lose written data: writing with the server unreachable (and a crash
+then), the library deleted on the server before its changes went up (a recovery folder), and the
+disk of the cache filling up (ENOSPC, nothing written before damaged)."""
 
 import os
 import pathlib
@@ -143,3 +147,50 @@ def test_library_deleted_with_unsent_changes_keeps_them_in_a_recovery_folder(lib
     # nothing is left waiting for a library that no longer exists; status names the folder
     human = ctl("status", mount.mountpoint).stdout
     assert "nothing waiting" in human and str(recovery) in human, human
+
+
+def test_full_disk_fails_writes_with_enospc_and_damages_nothing(lib_server, mount_factory):
+    import errno
+    import subprocess
+    server, repo_id = lib_server(FILES)
+    # The cache directory on a small file system of its own, far below the cache limit: the
+    # disk fills before the limit is reached.
+    mount = mount_factory(server, start=False, upload_delay=3600, poll_interval=0,
+                          cache_size="1G")
+    mount.cache_dir.mkdir(parents=True, mode=0o700)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs",
+                    str(mount.cache_dir)], check=True)
+    try:
+        mount.start()
+        lib = mount.path(LIBRARY)
+        kept = {"a.txt": b"written before the disk filled\n", "dir/b.bin": os.urandom(300000)}
+        for rel, data in kept.items():
+            (lib / rel).write_bytes(data)
+        with open(lib / "edit.txt", "ab") as f:
+            f.write(b"an edit before the disk filled\n")
+        chunk = os.urandom(1 << 20)
+        with pytest.raises(OSError) as full:
+            with open(lib / "filler.bin", "wb") as f:
+                for _ in range(64):  # far more than the file system holds
+                    f.write(chunk)
+                    f.flush()
+                os.fsync(f.fileno())
+        assert full.value.errno == errno.ENOSPC, full.value
+        for rel, data in kept.items():
+            assert (lib / rel).read_bytes() == data, rel
+        edited = FILES["edit.txt"] + b"an edit before the disk filled\n"
+        assert (lib / "edit.txt").read_bytes() == edited
+        os.unlink(lib / "filler.bin")  # room again
+        (lib / "after.txt").write_bytes(b"written once there was room again\n")
+        mount.stop()
+        mount.start()
+        for rel, data in dict(kept, **{"edit.txt": edited}).items():
+            assert (lib / rel).read_bytes() == data, rel
+        done = ctl("sync", mount.mountpoint, LIBRARY, "--timeout", "60", timeout=90)
+        assert done.returncode == 0, done.stdout + done.stderr
+        tree = server_tree(server, repo_id)
+        assert "filler.bin" not in tree and "after.txt" in tree and "dir/b.bin" in tree
+        assert tree == local_tree(lib)
+    finally:
+        mount.stop()
+        subprocess.run(["umount", "-l", str(mount.cache_dir)], check=False)
