@@ -296,3 +296,52 @@ def test_temporary_files_stay_local(lib_server, mount_factory, no_ignore):
         assert sorted(tree) == ["doc.txt", "real.txt", "sub"]
         for name in TEMP_NOW:
             assert (lib / name).exists()
+
+
+# --- long writers and the cache limit ------------------------------------------------------------
+
+def test_file_kept_open_goes_up_every_upload_max_delay_as_a_consistent_snapshot(lib_server,
+                                                                               mount_factory):
+    import hashlib
+    server, repo_id = lib_server({"other.txt": b"other\n"})
+    base = head_of(server, repo_id)
+    # no_writeback_cache: every write reaches the daemon in order, so each upload must hold a
+    # prefix of whole writes
+    mount = mount_factory(server, upload_delay=0, upload_max_delay=2, poll_interval=0,
+                          no_writeback_cache=True)
+    chunk_size, written = 4096, b""
+    with open(mount.path(LIB, "log.bin"), "wb", buffering=0) as f:
+        deadline = time.monotonic() + 7
+        i = 0
+        while time.monotonic() < deadline:
+            chunk = rand(i, chunk_size)
+            f.write(chunk)
+            written += chunk
+            i += 1
+            time.sleep(0.02)
+        uploaded_while_open = history(server, repo_id, since=base)
+    wait_server_has(server, repo_id, local_tree(mount.path(LIB)))
+    assert server_tree(server, repo_id)["log.bin"][2] == hashlib.sha1(written).hexdigest()
+    assert len(uploaded_while_open) >= 2, [c["description"] for c in uploaded_while_open]
+    prefixes = {hashlib.sha1(written[:n]).hexdigest(): n
+                for n in range(chunk_size, len(written) + 1, chunk_size)}
+    for commit in uploaded_while_open:
+        entry = server_tree(server, repo_id, commit["commit_id"]).get("log.bin")
+        assert entry and entry[2] in prefixes, "not a snapshot of whole writes: %s" % (entry,)
+
+
+def test_writing_far_more_than_the_cache_limit_loses_nothing(lib_server, mount_factory):
+    import hashlib
+    server, repo_id = lib_server({"small.txt": b"small\n"})
+    mount = mount_factory(server, upload_delay=0, poll_interval=0, cache_size="16M")
+    digests = {}
+    for n in range(3):  # 3 x 24 MiB through a 16 MiB cache: uploads must free the room
+        data = rand(100 + n, 24 << 20)
+        (mount.path(LIB, "big-%d.bin" % n)).write_bytes(data)
+        digests["big-%d.bin" % n] = hashlib.sha1(data).hexdigest()
+    for name, digest in digests.items():  # read back through the mount
+        assert hashlib.sha1(mount.path(LIB, name).read_bytes()).hexdigest() == digest, name
+    wait_server_has(server, repo_id, local_tree(mount.path(LIB)), bound_s=180)
+    tree = server_tree(server, repo_id)
+    for name, digest in digests.items():
+        assert tree[name][2] == digest, name
