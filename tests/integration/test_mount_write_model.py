@@ -27,7 +27,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import mount_factory, fresh_small_demo_server  # noqa: E402
+from mount_fixture import ctl, mount_factory, fresh_small_demo_server  # noqa: E402
 from seafserver import demo  # noqa: E402
 
 assert mount_factory and fresh_small_demo_server  # fixtures, used by name
@@ -517,3 +517,12 @@ def test_random_operations_match_a_local_tree(seed, options, fresh_small_demo_se
     finally:
         for side in run.sides:
             side.close_all()
+    # Everything uploaded: a fresh mount (empty cache, state of its own) shows the model too.
+    done = ctl("sync", mount.mountpoint, LIB, "--timeout", "120", timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fresh = mount_factory(server, name="fresh", poll_interval=0)
+    model = snapshot(model_root, run.times)
+    uploaded = snapshot(fresh.path(LIB), run.times)
+    problems = describe_difference(model, uploaded)
+    assert not problems, "seed %d: the server's tree differs from the model (%d entries):\n  %s" % (
+        seed, len(problems), "\n  ".join(problems[:30]))
