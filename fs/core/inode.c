@@ -16,6 +16,7 @@ struct inode {
     uint64_t lookups;
     struct inode_info info;
     bool detached;              /* replaced by a newer version: reachable by number only */
+    uint64_t unstaged;          /* the staged file inode_table_unstage took away last */
     struct inode *next_by_ino;  /* bucket chain of the number index */
     struct inode *next_by_name; /* bucket chain of the (parent, name) index */
 };
@@ -309,8 +310,16 @@ bool inode_table_update(struct inode_table *t, uint64_t ino, const struct inode_
 {
     pthread_mutex_lock(&t->lock);
     struct inode *node = find_ino(t, ino);
-    if (node)
-        node->info = *info;
+    if (node) {
+        struct inode_info next = *info;
+        /* A copy read before the upload settled its staged file (a resolve running meanwhile)
+         * must not bring that staged file back: the content on the server stays. */
+        if (next.kind == INODE_FILE && next.staged && next.staged == node->unstaged) {
+            next.staged = 0;
+            memcpy(next.obj_id, node->info.obj_id, sizeof(next.obj_id));
+        }
+        node->info = next;
+    }
     pthread_mutex_unlock(&t->lock);
     return node != NULL;
 }
@@ -321,6 +330,7 @@ void inode_table_unstage(struct inode_table *t, uint64_t staged, const char *obj
     for (size_t i = 0; i < t->n_buckets; i++)
         for (struct inode *node = t->by_ino[i]; node; node = node->next_by_ino)
             if (node->info.kind == INODE_FILE && node->info.staged == staged) {
+                node->unstaged = staged;
                 node->info.staged = 0;
                 snprintf(node->info.obj_id, sizeof(node->info.obj_id), "%s", obj_id);
             }

@@ -64,7 +64,8 @@ bool inode_table_move(struct inode_table *table, uint64_t ino, uint64_t new_pare
 /* Detaches the inode of name in parent (an unlink): it stays reachable by number for open files,
  * and lookups of the name make a new one. Nothing happens when the kernel does not know it. */
 void inode_table_detach(struct inode_table *table, uint64_t parent, const char *name);
-/* Replaces the info of ino (after resolving it again). false if unknown. */
+/* Replaces the info of ino (after resolving it again). false if unknown. A staged file that
+ * inode_table_unstage took away is never put back by a copy read before. */
 bool inode_table_update(struct inode_table *table, uint64_t ino, const struct inode_info *info);
 /* Every file inode whose content was staged file `staged` now holds object obj_id instead (its
  * changes reached the server): the same version, so it keeps its number and page cache. */

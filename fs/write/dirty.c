@@ -118,16 +118,18 @@ static int64_t now_seconds(void)
 }
 
 /* Records a change (meta_lock held): a new version, and when the content started to differ from
- * what was last folded. */
-static void note_change_locked(struct dirty_file *d)
+ * what was last folded. true for the first change since then: the uploader is told (after the
+ * lock is released), so that a file kept open is looked at again within upload_max_delay. */
+static bool note_change_locked(struct dirty_file *d)
 {
     d->changed = true;
     d->version++;
-    if (!d->changed_since) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        d->changed_since = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (d->changed_since)
+        return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    d->changed_since = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return true;
 }
 
 int64_t dirty_changed_since(struct dirty_file *d)
@@ -701,6 +703,7 @@ ssize_t dirty_write(struct dirty_set *set, struct dirty_file *d, const char *buf
     if (rc == 0)
         rc = d->encrypted ? write_sectors(d, buf, size, off) : pwrite_full(fd, buf, size, off);
     uint64_t added = 0;
+    bool first = false;
     if (rc == 0) {
         pthread_mutex_lock(&d->meta_lock);
         rc = extents_add(&d->ext, off, off + size, &added);
@@ -708,12 +711,14 @@ ssize_t dirty_write(struct dirty_set *set, struct dirty_file *d, const char *buf
         if (off + size > d->size)
             d->size = off + size;
         d->mtime = now_seconds();
-        note_change_locked(d);
+        first = note_change_locked(d);
         pthread_mutex_unlock(&d->meta_lock);
     }
     pthread_rwlock_unlock(&d->data_lock);
     if (added)
         cache_staging_account(set->fs->cache, (int64_t)added);
+    if (first)
+        uploader_notify(set->fs->uploader, d->repo);
     return rc ? rc : (ssize_t)size;
 }
 
@@ -738,11 +743,13 @@ int dirty_truncate(struct dirty_set *set, struct dirty_file *d, uint64_t size)
     }
     d->size = size;
     d->mtime = now_seconds();
-    note_change_locked(d);
+    bool first = note_change_locked(d);
     pthread_mutex_unlock(&d->meta_lock);
     pthread_rwlock_unlock(&d->data_lock);
     if (dropped)
         cache_staging_account(set->fs->cache, -(int64_t)dropped);
+    if (first)
+        uploader_notify(set->fs->uploader, d->repo);
     return 0;
 }
 

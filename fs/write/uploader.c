@@ -503,14 +503,38 @@ static bool staged_is(struct journal *j, uint64_t id, const char *content)
     return same;
 }
 
+/* Row r of the snapshot is no longer in the journal: the name was made here and went away
+ * after the snapshot (a file or directory created, then renamed or deleted, so there was
+ * nothing to delete on the server then). The commit put it on the server all the same: it is
+ * deleted there next, and the view keeps it out meanwhile. Lock held. */
+static seaf_err gone_since(struct finish *f, uint64_t node, const struct snap_row *r)
+{
+    struct journal *j = overlay_journal(f->fs->overlay);
+    char repo[SEAF_REPO_ID_LEN + 1];
+    if (r->e.kind == JOURNAL_DELETED || r->conflict || !r->uploaded[0] ||
+        journal_node_repo(j, node, repo) != SEAF_OK) /* its directory went as a whole */
+        return SEAF_OK;
+    struct journal_entry gone;
+    memset(&gone, 0, sizeof(gone));
+    gone.parent = node;
+    snprintf(gone.name, sizeof(gone.name), "%s", r->e.name);
+    gone.kind = JOURNAL_DELETED;
+    memcpy(gone.base, r->uploaded, sizeof(gone.base));
+    gone.mtime = (int64_t)time(NULL);
+    f->more = true;
+    return journal_entry_put(j, &gone);
+}
+
 /* Settles one row of the snapshot now that the commit is on the server. Lock held. */
 static seaf_err finish_row(struct finish *f, uint64_t node, struct snap_row *r)
 {
     struct journal *j = overlay_journal(f->fs->overlay);
     struct journal_entry cur;
     seaf_err err = journal_entry_get(j, node, r->e.name, &cur);
-    if (err == SEAF_ERR_NOT_FOUND || r->ignored)
-        return err == SEAF_ERR_NOT_FOUND ? SEAF_OK : err;
+    if (r->ignored)
+        return SEAF_OK;
+    if (err == SEAF_ERR_NOT_FOUND)
+        return gone_since(f, node, r);
     if (err != SEAF_OK)
         return err;
     if (cur.seq != r->e.seq) { /* changed since: stays, now on top of what was uploaded */
@@ -552,18 +576,50 @@ static seaf_err finish_row(struct finish *f, uint64_t node, struct snap_row *r)
     return journal_entry_delete(j, node, r->e.name);
 }
 
+/* Sets moved[k] for the snapshot's nodes whose directory left its place after the snapshot (the
+ * name that led to it leads elsewhere now, or nowhere), and for everything below them: the
+ * commit put their rows on the server under the old path, so they do not describe the server's
+ * content where the directory is now, and are kept as they are. Lock held. */
+static void moved_nodes(struct journal *j, const struct snapshot *snap, bool *moved)
+{
+    for (size_t k = 1; k < snap->n; k++) { /* parents come first; 0 is the library's root */
+        const struct snap_row *link = NULL;
+        size_t parent = 0;
+        for (size_t p = 0; p < k && !link; p++)
+            for (size_t i = 0; i < snap->nodes[p].n && !link; i++)
+                if (snap->nodes[p].rows[i].e.kind == JOURNAL_DIR &&
+                    snap->nodes[p].rows[i].e.child == snap->nodes[k].node) {
+                    link = &snap->nodes[p].rows[i];
+                    parent = p;
+                }
+        struct journal_entry cur;
+        moved[k] = !link || moved[parent] ||
+                   journal_entry_get(j, snap->nodes[parent].node, link->e.name, &cur) != SEAF_OK ||
+                   cur.kind != JOURNAL_DIR || cur.child != snap->nodes[k].node;
+    }
+}
+
 /* Removes what the upload settled from the journal, in one transaction. */
 static int finish_rows(struct round *r, struct finish *f)
 {
     struct journal *j = overlay_journal(r->fs->overlay);
+    bool *moved = calloc(f->snap->n + 1, sizeof(*moved));
+    if (!moved)
+        return fail_round(r, -ENOMEM, "out of memory");
     overlay_lock(r->fs->overlay);
     seaf_err err = journal_begin(j);
+    moved_nodes(j, f->snap, moved);
     /* Children before parents, so a directory knows whether anything is left below it. */
     for (size_t k = f->snap->n; err == SEAF_OK && k-- > 0;) {
         struct snap_node *n = &f->snap->nodes[k];
+        if (moved[k]) { /* its rows stay, relative to where the directory is now */
+            f->more = true;
+            continue;
+        }
         for (size_t i = 0; err == SEAF_OK && i < n->n; i++)
             err = finish_row(f, n->node, &n->rows[i]);
     }
+    free(moved);
     bool any = true;
     if (err == SEAF_OK && f->snap->root_node &&
         (err = journal_node_has_entries(j, f->snap->root_node, &any)) == SEAF_OK && !any)
@@ -723,17 +779,19 @@ static int adopt(struct round *r, struct snapshot *snap, const char *new_head, b
 {
     /* The head first, the rows after: in between the view is the rows over the new head, so
      * nothing uploaded is ever out of view (the other way round, a new file would vanish for
-     * a moment). An interrupted settling is finished by resume() on the next round. */
+     * a moment). Then a new generation again, as inodes resolved in between hold rows that
+     * are gone now. An interrupted settling is finished by resume() on the next round. */
     poll_adopt_head(r->fs, r->repo, new_head, false);
     struct finish f = {.fs = r->fs, .snap = snap};
     int rc = finish_rows(r, &f);
-    if (rc == 0) {
+    if (rc == 0)
         for (size_t i = 0; i < f.n_unstaged; i++)
             inode_table_unstage(r->fs->inodes, f.unstaged[i], f.unstaged_as[i]);
-        if (!only_ours) /* the server's versions (merges, conflicts) replace the rows' */
-            poll_invalidate_library(r->fs, r->repo);
+    /* with the kernel's caches dropped when the server's versions (merges, conflicts) replace
+     * what the rows showed */
+    poll_adopt_head(r->fs, r->repo, new_head, !only_ours);
+    if (rc == 0)
         release_pins(r->fs);
-    }
     free(f.unstaged);
     free(f.unstaged_as);
     if (rc == 0 && f.more)
@@ -745,6 +803,57 @@ static int head_of(struct round *r, char head[SEAF_ID_LEN + 1])
 {
     seaf_err err = fileserver_head_commit(r->fs->client, r->repo, head);
     return err == SEAF_OK ? 0 : server_failed(r, "GET commit/HEAD", err);
+}
+
+/* The id of entry name in directory object dir_id of the library ("" when absent or dir_id is
+ * ""). */
+static int entry_in_dir(struct round *r, const char *dir_id, const char *name,
+                        char out[SEAF_ID_LEN + 1])
+{
+    out[0] = '\0';
+    if (!dir_id[0] || strcmp(dir_id, SEAF_EMPTY_ID) == 0)
+        return 0;
+    struct tree_obj *obj = NULL;
+    int rc = tree_get(r->fs->tree, r->repo, dir_id, SEAF_FSOBJ_DIR, &obj);
+    if (rc)
+        return rc;
+    const struct seaf_dir *dir = &tree_obj_fsobj(obj)->dir;
+    for (size_t i = 0; i < dir->n_entries; i++)
+        if (strcmp(dir->entries[i].name, name) == 0) {
+            memcpy(out, dir->entries[i].id, SEAF_ID_LEN + 1);
+            break;
+        }
+    tree_obj_unref(r->fs->tree, obj);
+    return 0;
+}
+
+/* Sets every row's uploaded to what commit commit_id holds at its path ("" for nothing): the
+ * snapshot's nodes are directories of that tree, reached from the root through the rows that
+ * lead to them. */
+static int uploaded_from_commit(struct round *r, const char *commit_id, struct snapshot *snap)
+{
+    struct seaf_commit *commit = NULL;
+    int rc = tree_commit_get(r->fs->tree, r->repo, commit_id, &commit);
+    char(*dir_of)[SEAF_ID_LEN + 1] = rc ? NULL : calloc(snap->n + 1, sizeof(*dir_of));
+    if (!rc && !dir_of)
+        rc = -ENOMEM;
+    if (!rc && snap->n)
+        snprintf(dir_of[0], sizeof(dir_of[0]), "%s", commit->root_id);
+    for (size_t k = 0; !rc && k < snap->n; k++) {
+        struct snap_node *n = &snap->nodes[k];
+        for (size_t i = 0; !rc && i < n->n; i++) {
+            struct snap_row *row = &n->rows[i];
+            rc = entry_in_dir(r, dir_of[k], row->e.name, row->uploaded);
+            struct snap_node *below = row->e.kind == JOURNAL_DIR && row->e.child
+                                          ? snapshot_node(snap, row->e.child)
+                                          : NULL;
+            if (!rc && below)
+                memcpy(dir_of[below - snap->nodes], row->uploaded, SEAF_ID_LEN + 1);
+        }
+    }
+    free(dir_of);
+    seaf_commit_free(commit);
+    return rc;
 }
 
 /* Step 0: an upload recorded in the journal. 1 when it was found on the server (and adopted),
@@ -774,15 +883,17 @@ static int resume(struct round *r)
     struct snapshot snap;
     if ((rc = snapshot_take(r->fs, r->repo, &snap)) != 0)
         return fail_round(r, rc, "journal: cannot read the changes");
-    /* Rows changed after the recorded snapshot stay; the others were in the commit. */
+    /* Rows changed after the recorded snapshot stay; the others were in the commit. What the
+     * commit holds at each name is read from its tree (a row changed since may be something
+     * else now: a file where the commit has a directory). */
+    if ((rc = uploaded_from_commit(r, up.commit_id, &snap)) != 0) {
+        snapshot_release(&snap);
+        return fail_round(r, rc, "reading upload %.8s back: %s", up.commit_id, strerror(-rc));
+    }
     for (size_t k = 0; k < snap.n; k++)
-        for (size_t i = 0; i < snap.nodes[k].n; i++) {
-            struct snap_row *row = &snap.nodes[k].rows[i];
-            if (row->e.seq > up.snapshot_seq)
-                row->e.seq = 0; /* never equal to the current one: kept */
-            memcpy(row->uploaded, row->content[0] ? row->content : row->e.obj,
-                   sizeof(row->uploaded));
-        }
+        for (size_t i = 0; i < snap.nodes[k].n; i++)
+            if (snap.nodes[k].rows[i].e.seq > up.snapshot_seq)
+                snap.nodes[k].rows[i].e.seq = 0; /* never equal to the current one: kept */
     rc = adopt(r, &snap, head,
                strcmp(head, up.commit_id) == 0 && poll_head_shown(r->fs, r->repo, up.parent_id));
     snapshot_release(&snap);

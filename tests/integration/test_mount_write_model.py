@@ -13,7 +13,8 @@ more. Some runs remount in the middle too, so changes continue on a journal read
 Seeded and reproducible: a failure names the seed and lists the last operations (the whole
 sequence is written to model-ops.log beside the test's mount). Bounded for CI; longer runs:
   SEAFS_MODEL_OPS=5000 SEAFS_MODEL_SEED=1234 pytest tests/integration/test_mount_write_model.py
-or tests/bench/model_long.sh for many seeds."""
+or tests/bench/model_long.sh for many seeds; SEAFS_MODEL_DEBUG=1 gives the daemon's debug log
+(every FUSE request) in m/seafs.log."""
 
 import errno
 import mmap
@@ -508,7 +509,7 @@ def test_random_operations_match_a_local_tree(seed, options, fresh_small_demo_se
     server, _ = fresh_small_demo_server
     model_root = tmp_path / "model"
     shutil.copytree(demo_source, model_root)
-    mount = mount_factory(server, poll_interval=0, **options)
+    mount = mount_factory(server, poll_interval=0, debug=bool(os.environ.get("SEAFS_MODEL_DEBUG")), **options)
     run = Run(seed, mount, model_root, tmp_path / "model-ops.log")
     print("model run: seed %d, %d operations, options %s" % (seed, OPS, options))
     try:
