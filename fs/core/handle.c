@@ -49,9 +49,11 @@ int handle_open(struct seafs *fs, uint64_t ino, int flags, struct open_handle **
         return -ENOMEM;
     if (writer)
         rc = changes_open_for_writing(fs, ino, (flags & O_TRUNC) != 0, &h->dirty);
-    else if (info.staged)
+    else if (info.staged && (rc = dirty_get(fs->dirty, info.staged, &h->dirty)) == -ENOENT &&
+             (rc = node_resolve(fs, ino, &info)) == 0 && info.staged)
+        /* settled by an upload just now: the inode says what the server has instead */
         rc = dirty_get(fs->dirty, info.staged, &h->dirty);
-    else
+    if (!writer && !h->dirty && rc == 0)
         rc = file_open(fs, ino, flags, &h->version);
     if (rc) {
         pthread_mutex_destroy(&h->lock);

@@ -634,6 +634,7 @@ static int stage_body(struct seafs *fs, void *arg)
 static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)
 {
     struct inode_info info;
+    *out = NULL;
     int rc = changes_writable(fs, ino);
     if (!rc)
         rc = node_resolve(fs, ino, &info);
@@ -641,8 +642,11 @@ static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct 
         return rc;
     if (info.kind != INODE_FILE)
         return -EISDIR;
-    if (info.staged) {
-        rc = dirty_get(fs->dirty, info.staged, out);
+    if (info.staged && (rc = dirty_get(fs->dirty, info.staged, out)) == -ENOENT)
+        rc = node_resolve(fs, ino, &info); /* settled by an upload just now: staged afresh */
+    if (info.staged || rc) {
+        if (rc == 0 && !*out)
+            rc = dirty_get(fs->dirty, info.staged, out);
         if (rc == 0 && truncate)
             rc = dirty_truncate(fs->dirty, *out, 0);
         return rc;

@@ -271,8 +271,8 @@ static int apply_file(struct builder *b, struct entries *x, struct snap_row *r,
     bool same_as_server = s && !seaf_dirent_is_dir(s) && strcmp(s->id, r->content) == 0;
     if (same_as_server && r->unfolded)
         d.mtime = s->mtime; /* the row's time belongs to writes not in this upload */
-    bool changed_there =
-        s && (seaf_dirent_is_dir(s) || (strcmp(s->id, r->e.base) != 0 && !same_as_server));
+    /* (a directory there is ours to replace only when it is the one this name held here) */
+    bool changed_there = s && strcmp(s->id, r->e.base) != 0 && !same_as_server;
     int rc = 0;
     if (changed_there) {
         /* Both sides changed the name: the server's stays, ours goes up beside it. */
