@@ -470,6 +470,83 @@ static void test_open_refuses_other_files(void **state)
     free(dir);
 }
 
+/* Whether the file at path holds exactly len bytes equal to data. */
+static bool file_is(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char *buf = malloc(len + 1);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, len + 1, fp);
+    fclose(fp);
+    bool same = n == len && memcmp(buf, data, len) == 0;
+    free(buf);
+    return same;
+}
+
+/* Damaged files and files that are not databases: SEAF_ERR_MALFORMED (not an I/O error), and the
+ * file is left as it is (it may hold the only copy of unsent changes). */
+static void test_open_refuses_damaged_files(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir("journal-damaged");
+    char path[PATH_MAX];
+    struct journal *j = NULL;
+
+    /* Not a database at all. */
+    snprintf(path, sizeof(path), "%s/text.db", dir);
+    char text[8192];
+    test_fill_text(text, sizeof(text), 7);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, sizeof(text), fp), sizeof(text));
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(journal_open(path, &j), SEAF_ERR_MALFORMED);
+    assert_null(j);
+    assert_true(file_is(path, text, sizeof(text)));
+
+    /* A journal damaged in its header (the magic string), in page 1 (the schema's b-tree page
+     * header, right after the 100-byte file header), in page 2. */
+    const long damage[] = {0, 100, -1};
+    for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+        snprintf(path, sizeof(path), "%s/damaged%zu.db", dir, i);
+        assert_int_equal(journal_open(path, &j), SEAF_OK);
+        uint64_t root;
+        assert_int_equal(journal_library_root(j, REPO_A, true, &root), SEAF_OK);
+        for (int k = 0; k < 200; k++) {
+            char name[16];
+            snprintf(name, sizeof(name), "e%d", k);
+            struct journal_entry e = file_entry(root, name, (uint64_t)k);
+            assert_int_equal(journal_entry_put(j, &e), SEAF_OK);
+        }
+        journal_close(j); /* checkpointed: everything is in the database file */
+        j = NULL;
+        long offset = damage[i];
+        if (offset < 0) {
+            sqlite3 *db = sql_open(path, SQLITE_OPEN_READONLY);
+            offset = (long)sql_int(db, "PRAGMA page_size");
+            sqlite3_close(db);
+        }
+        struct stat before, after;
+        assert_int_equal(stat(path, &before), 0);
+        test_flip_byte(path, offset);
+        if (journal_open(path, &j) != SEAF_ERR_MALFORMED)
+            fail_msg("damage at %ld not reported as SEAF_ERR_MALFORMED", offset);
+        assert_null(j);
+        assert_int_equal(stat(path, &after), 0);
+        assert_int_equal(after.st_size, before.st_size);
+        test_flip_byte(path, offset); /* undone: it is the journal it was */
+        assert_int_equal(journal_open(path, &j), SEAF_OK);
+        struct listing *l = list_node(j, root);
+        assert_int_equal(l->n, 200);
+        listing_free(l);
+        journal_close(j);
+        j = NULL;
+    }
+    test_remove_tree(dir);
+    free(dir);
+}
+
 /* ---- persistence ---- */
 
 static void test_reopen_keeps_committed(void **state)
@@ -1489,6 +1566,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_new_creates_schema),
         cmocka_unit_test(test_open_refuses_other_files),
+        cmocka_unit_test(test_open_refuses_damaged_files),
         cmocka_unit_test(test_reopen_keeps_committed),
         cmocka_unit_test(test_commit_and_rollback),
         cmocka_unit_test(test_transaction_errors),
