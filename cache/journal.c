@@ -160,8 +160,13 @@ static bool integrity_ok(sqlite3 *db)
 static seaf_err prepare_schema(struct journal *j)
 {
     if (sqlite3_exec(j->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                     NULL) != SQLITE_OK)
-        return fail(j, "journal mode");
+                     NULL) != SQLITE_OK) {
+        /* The first read: a file that is not a database, or damaged in its header or schema
+         * page, fails here. */
+        seaf_err err = fail(j, "journal mode");
+        int code = sqlite3_errcode(j->db);
+        return code == SQLITE_NOTADB || code == SQLITE_CORRUPT ? SEAF_ERR_MALFORMED : err;
+    }
     if (!integrity_ok(j->db))
         return SEAF_ERR_MALFORMED;
     long long version = query_int(j->db, "PRAGMA user_version");
