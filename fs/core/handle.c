@@ -22,6 +22,10 @@ struct open_handle {
     pthread_mutex_t lock;
     struct open_file *version; /* the server version opened (read-only handles) */
     struct dirty_file *dirty;  /* protected by lock once set: the staged file */
+    /* A reader's earlier staged files (references kept until the close: a read may still be
+     * using one when the reader moves on to a newer one). Protected by lock. */
+    struct dirty_file **retired;
+    size_t n_retired;
 };
 
 static struct open_handle *handle_new(uint64_t ino, bool writer)
@@ -88,22 +92,32 @@ static struct dirty_file *current_dirty(struct seafs *fs, struct open_handle *h)
     pthread_mutex_lock(&h->lock);
     struct dirty_file *d = h->dirty;
     pthread_mutex_unlock(&h->lock);
-    if (d)
-        return d;
+    if (d && h->writer)
+        return d; /* a writer's staged file stays until it is closed */
+    /* A reader follows the file's staged content: staged since it opened, or staged again
+     * after an upload settled the staged file it read so far. */
     struct inode_info info;
-    if (!inode_table_get(fs->inodes, h->ino, &info, NULL, NULL) || !info.staged)
-        return NULL;
-    if (dirty_get(fs->dirty, info.staged, &d) != 0)
-        return NULL;
+    if (!inode_table_get(fs->inodes, h->ino, &info, NULL, NULL) || !info.staged ||
+        (d && dirty_id(d) == info.staged))
+        return d;
+    struct dirty_file *now = NULL;
+    if (dirty_get(fs->dirty, info.staged, &now) != 0)
+        return d;
     pthread_mutex_lock(&h->lock);
-    if (h->dirty) { /* another reader switched first */
+    struct dirty_file *old = h->dirty;
+    struct dirty_file **more =
+        old ? realloc(h->retired, (h->n_retired + 1) * sizeof(*more)) : h->retired;
+    if (old && (dirty_id(old) == info.staged || !more)) { /* another reader switched first */
         pthread_mutex_unlock(&h->lock);
-        dirty_put(fs->dirty, d);
-        return h->dirty;
+        dirty_put(fs->dirty, now);
+        return old;
     }
-    h->dirty = d;
+    h->retired = more;
+    if (old)
+        h->retired[h->n_retired++] = old;
+    h->dirty = now;
     pthread_mutex_unlock(&h->lock);
-    return d;
+    return now;
 }
 
 ssize_t handle_read(struct seafs *fs, struct open_handle *h, char *buf, size_t size, uint64_t off)
@@ -179,6 +193,9 @@ void handle_release(struct seafs *fs, struct open_handle *h)
         }
         dirty_put(fs->dirty, h->dirty);
     }
+    for (size_t i = 0; i < h->n_retired; i++)
+        dirty_put(fs->dirty, h->retired[i]);
+    free(h->retired);
     file_close(h->version);
     pthread_mutex_destroy(&h->lock);
     free(h);

@@ -183,6 +183,17 @@ static void detach_locked(struct inode_table *t, struct inode *node)
 }
 
 /* Whether info describes other file content than old (a new version or another kind). */
+/* info read before an upload settled the staged file of node (a lookup or resolve running
+ * meanwhile) is made what node holds now: the settled staged file never comes back. */
+static void not_back_to_staged(const struct inode *node, struct inode_info *info)
+{
+    if (info->kind == INODE_FILE && info->staged && info->staged == node->unstaged &&
+        !node->info.staged) {
+        info->staged = 0;
+        memcpy(info->obj_id, node->info.obj_id, sizeof(info->obj_id));
+    }
+}
+
 static bool is_other_version(const struct inode_info *old, const struct inode_info *info)
 {
     if (old->kind != info->kind)
@@ -200,7 +211,10 @@ uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *nam
     uint64_t ino = 0;
     pthread_mutex_lock(&t->lock);
     struct inode *node = find_name(t, parent, name);
-    if (node && is_other_version(&node->info, info)) {
+    struct inode_info fresh = *info;
+    if (node)
+        not_back_to_staged(node, &fresh);
+    if (node && is_other_version(&node->info, &fresh)) {
         /* The name now holds other content: the kernel gets a new inode for it (and so a
          * fresh page cache) while open files of the old one keep their inode and bytes. */
         detach_locked(t, node);
@@ -218,7 +232,7 @@ uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *nam
         t->count++;
         maybe_grow(t);
     }
-    node->info = *info;
+    node->info = fresh;
     node->lookups++;
     ino = node->ino;
 out:
@@ -312,12 +326,7 @@ bool inode_table_update(struct inode_table *t, uint64_t ino, const struct inode_
     struct inode *node = find_ino(t, ino);
     if (node) {
         struct inode_info next = *info;
-        /* A copy read before the upload settled its staged file (a resolve running meanwhile)
-         * must not bring that staged file back: the content on the server stays. */
-        if (next.kind == INODE_FILE && next.staged && next.staged == node->unstaged) {
-            next.staged = 0;
-            memcpy(next.obj_id, node->info.obj_id, sizeof(next.obj_id));
-        }
+        not_back_to_staged(node, &next);
         node->info = next;
     }
     pthread_mutex_unlock(&t->lock);

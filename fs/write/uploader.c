@@ -467,29 +467,8 @@ static bool in_history(struct round *r, const char *head, const char *id)
 struct finish {
     struct seafs *fs;
     struct snapshot *snap;
-    uint64_t *unstaged; /* staged files whose content is now on the server */
-    char (*unstaged_as)[SEAF_ID_LEN + 1];
-    size_t n_unstaged, cap;
     bool more; /* changes remain (made after the snapshot, or files still open) */
 };
-
-static int remember_unstaged(struct finish *f, uint64_t staged, const char *content)
-{
-    if (f->n_unstaged == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        uint64_t *a = realloc(f->unstaged, cap * sizeof(*a));
-        if (a)
-            f->unstaged = a;
-        void *b = a ? realloc(f->unstaged_as, cap * sizeof(*f->unstaged_as)) : NULL;
-        if (!a || !b)
-            return -ENOMEM;
-        f->unstaged_as = b;
-        f->cap = cap;
-    }
-    f->unstaged[f->n_unstaged] = staged;
-    memcpy(f->unstaged_as[f->n_unstaged++], content, SEAF_ID_LEN + 1);
-    return 0;
-}
 
 /* Whether staged file id is exactly content now (nothing written since it was folded). */
 static bool staged_is(struct journal *j, uint64_t id, const char *content)
@@ -554,8 +533,9 @@ static seaf_err finish_row(struct finish *f, uint64_t node, struct snap_row *r)
             snprintf(cur.base, sizeof(cur.base), "%s", r->conflict ? "" : r->uploaded);
             return journal_entry_put(j, &cur);
         }
-        if (remember_unstaged(f, cur.staged, r->conflict ? SEAF_EMPTY_ID : r->content))
-            return SEAF_ERR_NOMEM;
+        /* Inodes of it hold its content from now on; done under the overlay lock, so that a
+         * lookup sees either the staged file and its row, or the content and no row. */
+        inode_table_unstage(f->fs->inodes, cur.staged, r->content);
         dirty_discard_locked(f->fs->dirty, cur.staged);
     }
     if (cur.kind == JOURNAL_DIR && cur.child) {
@@ -784,16 +764,11 @@ static int adopt(struct round *r, struct snapshot *snap, const char *new_head, b
     poll_adopt_head(r->fs, r->repo, new_head, false);
     struct finish f = {.fs = r->fs, .snap = snap};
     int rc = finish_rows(r, &f);
-    if (rc == 0)
-        for (size_t i = 0; i < f.n_unstaged; i++)
-            inode_table_unstage(r->fs->inodes, f.unstaged[i], f.unstaged_as[i]);
     /* with the kernel's caches dropped when the server's versions (merges, conflicts) replace
      * what the rows showed */
     poll_adopt_head(r->fs, r->repo, new_head, !only_ours);
     if (rc == 0)
         release_pins(r->fs);
-    free(f.unstaged);
-    free(f.unstaged_as);
     if (rc == 0 && f.more)
         uploader_notify(r->u, r->repo); /* what changed meanwhile goes next */
     return rc;

@@ -509,7 +509,8 @@ def test_random_operations_match_a_local_tree(seed, options, fresh_small_demo_se
     server, _ = fresh_small_demo_server
     model_root = tmp_path / "model"
     shutil.copytree(demo_source, model_root)
-    mount = mount_factory(server, poll_interval=0, debug=bool(os.environ.get("SEAFS_MODEL_DEBUG")), **options)
+    mount = mount_factory(server, poll_interval=0, debug=bool(os.environ.get("SEAFS_MODEL_DEBUG")),
+                          upload_delay=int(os.environ.get("SEAFS_MODEL_UPLOAD_DELAY") or 1), **options)
     run = Run(seed, mount, model_root, tmp_path / "model-ops.log")
     print("model run: seed %d, %d operations, options %s" % (seed, OPS, options))
     try:
