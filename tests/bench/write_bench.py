@@ -113,6 +113,7 @@ class WriteBench:
         """(seafs s, local s, close-to-commit s, upload s, curl upload s) of one run."""
         self.runs += 1
         size = self.args.size_mib * MIB
+        self.chunk = os.urandom(MIB)  # new content each run: the server has the last run's
         local = timed(lambda: write_file(self.local / ("big-%d" % self.runs), size, self.chunk))
         os.unlink(self.local / ("big-%d" % self.runs))
         mount = self.mounts.mount()
@@ -128,6 +129,9 @@ class WriteBench:
         upload = (max(e["time"] for e in puts) - min(checked)) if puts and checked \
             else float("nan")
         blocks = [e["path"].rstrip("/").rsplit("/", 1)[1] for e in puts]
+        if not blocks:
+            raise RuntimeError("no block was uploaded; requests seen: %s" % sorted(
+                {"%s %s" % (e["method"], e["route"]) for e in log}))
         self.mounts.unmount(mount)
         return seafs, local, to_commit, upload, self.curl_put(blocks)
 
