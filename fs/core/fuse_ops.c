@@ -160,9 +160,11 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         if (used + need > size)
             break;
         if (plus && !dot) {
-            uint64_t child = inode_table_ref(fs->inodes, ino, name, &info);
+            uint64_t child =
+                inode_table_ref(fs->inodes, ino, name, &info, node_listing_clock(listing));
             if (!child)
                 break;
+            node_stat(fs, 0, &info, &e.attr); /* the inode may know better than the listing */
             fill_entry(&e, child, &e.attr);
             e.attr.st_ino = child;
             used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);

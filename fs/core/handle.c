@@ -26,7 +26,36 @@ struct open_handle {
      * using one when the reader moves on to a newer one). Protected by lock. */
     struct dirty_file **retired;
     size_t n_retired;
+    struct open_handle *prev_open, *next_open; /* in the registry (protected by its lock) */
 };
+
+/* Every open handle of the mount (one mount per process), so that a file staged by a writer is
+ * attached at once to the handles reading it: they then hold its staged content too, which an
+ * unlinked or replaced file keeps only while some descriptor has it (as on a local disk). */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_handle *registry;
+
+static void registry_add(struct open_handle *h)
+{
+    pthread_mutex_lock(&registry_lock);
+    h->next_open = registry;
+    if (registry)
+        registry->prev_open = h;
+    registry = h;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_remove(struct open_handle *h)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (h->prev_open)
+        h->prev_open->next_open = h->next_open;
+    else if (registry == h)
+        registry = h->next_open;
+    if (h->next_open)
+        h->next_open->prev_open = h->prev_open;
+    pthread_mutex_unlock(&registry_lock);
+}
 
 static struct open_handle *handle_new(uint64_t ino, bool writer)
 {
@@ -37,6 +66,60 @@ static struct open_handle *handle_new(uint64_t ino, bool writer)
     h->writer = writer;
     pthread_mutex_init(&h->lock, NULL);
     return h;
+}
+
+/* Makes now (a reference the caller gives away) reader h's staged file; the one it had is kept
+ * until the close (a read may still be using it). Returns the staged file h reads now. */
+static struct dirty_file *reader_switch(struct seafs *fs, struct open_handle *h,
+                                        struct dirty_file *now)
+{
+    pthread_mutex_lock(&h->lock);
+    struct dirty_file *old = h->dirty;
+    struct dirty_file **more =
+        old ? realloc(h->retired, (h->n_retired + 1) * sizeof(*more)) : h->retired;
+    if (old && (old == now || !more)) { /* another reader switched first */
+        pthread_mutex_unlock(&h->lock);
+        dirty_put(fs->dirty, now);
+        return old;
+    }
+    h->retired = more;
+    if (old)
+        h->retired[h->n_retired++] = old;
+    h->dirty = now;
+    pthread_mutex_unlock(&h->lock);
+    return now;
+}
+
+static struct dirty_file *current_dirty(struct seafs *fs, struct open_handle *h)
+{
+    pthread_mutex_lock(&h->lock);
+    struct dirty_file *d = h->dirty;
+    pthread_mutex_unlock(&h->lock);
+    if (d && h->writer)
+        return d; /* a writer's staged file stays until it is closed */
+    /* A reader follows the file's staged content: staged since it opened, or staged again
+     * after an upload settled the staged file it read so far. */
+    struct inode_info info;
+    if (!inode_table_get(fs->inodes, h->ino, &info, NULL, NULL) || !info.staged ||
+        (d && dirty_id(d) == info.staged))
+        return d;
+    struct dirty_file *now = NULL;
+    if (dirty_get(fs->dirty, info.staged, &now) != 0)
+        return d;
+    return reader_switch(fs, h, now);
+}
+
+void handle_attach_readers(struct seafs *fs, uint64_t ino, struct dirty_file *d)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (struct open_handle *h = registry; h; h = h->next_open) {
+        if (h->writer || h->ino != ino)
+            continue;
+        struct dirty_file *ref = NULL;
+        if (dirty_get(fs->dirty, dirty_id(d), &ref) == 0)
+            reader_switch(fs, h, ref);
+    }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 int handle_open(struct seafs *fs, uint64_t ino, int flags, struct open_handle **out)
@@ -64,6 +147,7 @@ int handle_open(struct seafs *fs, uint64_t ino, int flags, struct open_handle **
         free(h);
         return rc;
     }
+    registry_add(h);
     *out = h;
     return 0;
 }
@@ -82,44 +166,13 @@ int handle_create(struct seafs *fs, uint64_t parent, const char *name, mode_t mo
         return -ENOMEM;
     }
     h->dirty = d;
+    registry_add(h);
+    handle_attach_readers(fs, *ino, d);
     *out = h;
     return 0;
 }
 
 /* The staged file to read from: the handle's, or the inode's when it was staged meanwhile. */
-static struct dirty_file *current_dirty(struct seafs *fs, struct open_handle *h)
-{
-    pthread_mutex_lock(&h->lock);
-    struct dirty_file *d = h->dirty;
-    pthread_mutex_unlock(&h->lock);
-    if (d && h->writer)
-        return d; /* a writer's staged file stays until it is closed */
-    /* A reader follows the file's staged content: staged since it opened, or staged again
-     * after an upload settled the staged file it read so far. */
-    struct inode_info info;
-    if (!inode_table_get(fs->inodes, h->ino, &info, NULL, NULL) || !info.staged ||
-        (d && dirty_id(d) == info.staged))
-        return d;
-    struct dirty_file *now = NULL;
-    if (dirty_get(fs->dirty, info.staged, &now) != 0)
-        return d;
-    pthread_mutex_lock(&h->lock);
-    struct dirty_file *old = h->dirty;
-    struct dirty_file **more =
-        old ? realloc(h->retired, (h->n_retired + 1) * sizeof(*more)) : h->retired;
-    if (old && (dirty_id(old) == info.staged || !more)) { /* another reader switched first */
-        pthread_mutex_unlock(&h->lock);
-        dirty_put(fs->dirty, now);
-        return old;
-    }
-    h->retired = more;
-    if (old)
-        h->retired[h->n_retired++] = old;
-    h->dirty = now;
-    pthread_mutex_unlock(&h->lock);
-    return now;
-}
-
 ssize_t handle_read(struct seafs *fs, struct open_handle *h, char *buf, size_t size, uint64_t off)
 {
     struct dirty_file *d = current_dirty(fs, h);
@@ -185,6 +238,7 @@ void handle_release(struct seafs *fs, struct open_handle *h)
 {
     if (!h)
         return;
+    registry_remove(h);
     if (h->dirty) {
         if (h->writer) {
             dirty_writer_add(h->dirty, -1);

@@ -15,6 +15,7 @@
 #include "seafs.h"
 
 struct open_handle;
+struct dirty_file;
 
 /* Opens ino with open(2) flags. May block on the network (a version's file object). */
 int handle_open(struct seafs *fs, uint64_t ino, int flags, struct open_handle **out);
@@ -34,5 +35,9 @@ struct dirty_file *handle_dirty(struct open_handle *h);
 bool handle_is_writer(const struct open_handle *h);
 /* Closes the handle. NULL is a no-op. */
 void handle_release(struct seafs *fs, struct open_handle *h);
+/* Attaches staged file d of inode ino to the handles reading ino (each takes a reference): from
+ * now on they read it, and an unlinked file's staged content lives as long as they are open.
+ * Called whenever a file is staged for a change. */
+void handle_attach_readers(struct seafs *fs, uint64_t ino, struct dirty_file *d);
 
 #endif

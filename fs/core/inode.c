@@ -17,12 +17,14 @@ struct inode {
     struct inode_info info;
     bool detached;              /* replaced by a newer version: reachable by number only */
     uint64_t unstaged;          /* the staged file inode_table_unstage took away last */
+    uint64_t changed_at;        /* the table's clock when info last changed */
     struct inode *next_by_ino;  /* bucket chain of the number index */
     struct inode *next_by_name; /* bucket chain of the (parent, name) index */
 };
 
 struct inode_table {
     pthread_mutex_t lock;
+    uint64_t clock;         /* protected by lock; see inode_table_clock */
     struct inode **by_ino;  /* protected by lock */
     struct inode **by_name; /* protected by lock */
     size_t n_buckets;       /* protected by lock; a power of two */
@@ -183,6 +185,22 @@ static void detach_locked(struct inode_table *t, struct inode *node)
 }
 
 /* Whether info describes other file content than old (a new version or another kind). */
+/* Sets node's info (lock held), advancing the clock. */
+static void set_info_locked(struct inode_table *t, struct inode *node,
+                            const struct inode_info *info)
+{
+    node->info = *info;
+    node->changed_at = ++t->clock;
+}
+
+uint64_t inode_table_clock(struct inode_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    uint64_t clock = t->clock;
+    pthread_mutex_unlock(&t->lock);
+    return clock;
+}
+
 /* info read before an upload settled the staged file of node (a lookup or resolve running
  * meanwhile) is made what node holds now: the settled staged file never comes back. */
 static void not_back_to_staged(const struct inode *node, struct inode_info *info)
@@ -206,11 +224,17 @@ static bool is_other_version(const struct inode_info *old, const struct inode_in
 }
 
 uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *name,
-                         const struct inode_info *info)
+                         struct inode_info *info, uint64_t since)
 {
     uint64_t ino = 0;
     pthread_mutex_lock(&t->lock);
     struct inode *node = find_name(t, parent, name);
+    if (node && node->changed_at > since) { /* changed after info was read: it knows better */
+        *info = node->info;
+        node->lookups++;
+        ino = node->ino;
+        goto out;
+    }
     struct inode_info fresh = *info;
     if (node)
         not_back_to_staged(node, &fresh);
@@ -232,7 +256,9 @@ uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *nam
         t->count++;
         maybe_grow(t);
     }
-    node->info = fresh;
+    if (memcmp(&node->info, &fresh, sizeof(fresh)) != 0)
+        set_info_locked(t, node, &fresh);
+    *info = fresh;
     node->lookups++;
     ino = node->ino;
 out:
@@ -327,7 +353,23 @@ bool inode_table_update(struct inode_table *t, uint64_t ino, const struct inode_
     if (node) {
         struct inode_info next = *info;
         not_back_to_staged(node, &next);
-        node->info = next;
+        set_info_locked(t, node, &next);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return node != NULL;
+}
+
+bool inode_table_update_since(struct inode_table *t, uint64_t ino, struct inode_info *info,
+                              uint64_t since)
+{
+    pthread_mutex_lock(&t->lock);
+    struct inode *node = find_ino(t, ino);
+    if (node && node->changed_at > since) {
+        *info = node->info;
+    } else if (node) {
+        not_back_to_staged(node, info);
+        if (memcmp(&node->info, info, sizeof(*info)) != 0)
+            set_info_locked(t, node, info);
     }
     pthread_mutex_unlock(&t->lock);
     return node != NULL;
@@ -342,6 +384,7 @@ void inode_table_unstage(struct inode_table *t, uint64_t staged, const char *obj
                 node->unstaged = staged;
                 node->info.staged = 0;
                 snprintf(node->info.obj_id, sizeof(node->info.obj_id), "%s", obj_id);
+                node->changed_at = ++t->clock;
             }
     pthread_mutex_unlock(&t->lock);
 }

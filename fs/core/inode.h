@@ -43,12 +43,18 @@ struct inode_table;
 struct inode_table *inode_table_new(const struct inode_info *root);
 void inode_table_free(struct inode_table *table);
 
-/* Finds or creates the inode of name in parent, stores info in it and adds one lookup. Returns
+/* The table's clock: it advances with every change of an inode's info. A caller that reads
+ * what a name stands for notes the clock first, so that the table can tell whether an inode
+ * changed after that read began (then the inode's info is the newer one). */
+uint64_t inode_table_clock(struct inode_table *table);
+/* Finds or creates the inode of name in parent, stores *info in it and adds one lookup. Returns
  * its number, or 0 on ENOMEM. When the name's inode stands for other content (a file with
  * another object id, or another kind), that inode is detached -- still known by number until
- * forgotten, so open files keep their version -- and a new inode is made for the name. */
+ * forgotten, so open files keep their version -- and a new inode is made for the name. since:
+ * the clock before *info was read; an inode changed after that keeps its info, which is copied
+ * to *info (a lookup racing with a write or an upload never undoes it). */
 uint64_t inode_table_ref(struct inode_table *table, uint64_t parent, const char *name,
-                         const struct inode_info *info);
+                         struct inode_info *info, uint64_t since);
 /* The number of name in parent, or 0 when the kernel does not know it. */
 uint64_t inode_table_find(struct inode_table *table, uint64_t parent, const char *name);
 /* Drops n lookups; the inode is freed at zero (the root never is). Unknown numbers are ignored. */
@@ -67,6 +73,10 @@ void inode_table_detach(struct inode_table *table, uint64_t parent, const char *
 /* Replaces the info of ino (after resolving it again). false if unknown. A staged file that
  * inode_table_unstage took away is never put back by a copy read before. */
 bool inode_table_update(struct inode_table *table, uint64_t ino, const struct inode_info *info);
+/* The same for info read after the clock showed since: when the inode changed after that, it
+ * keeps its info, which is copied to *info. */
+bool inode_table_update_since(struct inode_table *table, uint64_t ino, struct inode_info *info,
+                              uint64_t since);
 /* Every file inode whose content was staged file `staged` now holds object obj_id instead (its
  * changes reached the server): the same version, so it keeps its number and page cache. */
 void inode_table_unstage(struct inode_table *table, uint64_t staged, const char *obj_id);

@@ -27,6 +27,7 @@ struct node_listing {
     struct inode_info parent;   /* repo_id and generation given to the entries */
     struct listing_item *items; /* mount point / category listing */
     size_t n_items;
+    uint64_t clock; /* the inode table's clock before the listing was read */
 };
 
 int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_LEN + 1],
@@ -187,6 +188,7 @@ static int lookup_info(struct seafs *fs, uint64_t parent, const char *name, stru
 
 int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
 {
+    uint64_t since = inode_table_clock(fs->inodes);
     if (!inode_table_get(fs->inodes, ino, info, NULL, NULL))
         return -ENOENT;
     if (info->kind == INODE_ROOT_DIR || info->kind == INODE_CATEGORY)
@@ -220,11 +222,11 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
          * nothing), this inode keeps describing what it was, for the files open on it; lookups
          * of the name get a new inode (inode_table_ref). */
         info->generation = generation;
-        inode_table_update(fs->inodes, ino, info);
+        inode_table_update_since(fs->inodes, ino, info, since);
         rc = 0;
     } else if (rc == 0) {
         *info = fresh;
-        inode_table_update(fs->inodes, ino, info);
+        inode_table_update_since(fs->inodes, ino, info, since);
     }
     free(name);
     return rc;
@@ -288,10 +290,11 @@ void node_stat(struct seafs *fs, uint64_t ino, const struct inode_info *info, st
 int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino, struct stat *st)
 {
     struct inode_info info;
+    uint64_t since = inode_table_clock(fs->inodes);
     int rc = lookup_info(fs, parent, name, &info);
     if (rc)
         return rc;
-    *ino = inode_table_ref(fs->inodes, parent, name, &info);
+    *ino = inode_table_ref(fs->inodes, parent, name, &info, since);
     if (*ino == 0)
         return -ENOMEM;
     node_stat(fs, *ino, &info, st);
@@ -388,6 +391,7 @@ int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
     struct node_listing *l = calloc(1, sizeof(*l));
     if (!l)
         return -ENOMEM;
+    l->clock = inode_table_clock(fs->inodes);
     struct inode_info info;
     char *name = NULL;
     int rc = 0;
@@ -411,6 +415,11 @@ int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
     }
     *out = l;
     return 0;
+}
+
+uint64_t node_listing_clock(const struct node_listing *l)
+{
+    return l->clock;
 }
 
 size_t node_listing_count(const struct node_listing *l)

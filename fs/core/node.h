@@ -35,6 +35,8 @@ int node_write_errno(struct seafs *fs, uint64_t ino);
 struct node_listing;
 int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out);
 size_t node_listing_count(const struct node_listing *listing);
+/* The inode table's clock when the listing was read (see inode_table_ref). */
+uint64_t node_listing_clock(const struct node_listing *listing);
 /* Entry i (< count): its name (valid as long as the listing) and what it stands for. */
 void node_listing_entry(const struct node_listing *listing, size_t i, const char **name,
                         struct inode_info *info);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "handle.h"
 #include "journal.h"
 #include "log.h"
 #include "node.h"
@@ -358,7 +359,7 @@ static int make(struct seafs *fs, uint64_t parent, const char *name, bool is_dir
         }
         return rc;
     }
-    *ino = inode_table_ref(fs->inodes, parent, name, &a.info);
+    *ino = inode_table_ref(fs->inodes, parent, name, &a.info, UINT64_MAX); /* just made */
     if (*ino == 0) {
         dirty_put(fs->dirty, a.dirty);
         return -ENOMEM;
@@ -631,7 +632,7 @@ static int stage_body(struct seafs *fs, void *arg)
 }
 
 /* The staged file of ino (made when it has none). Not counted as a writer. */
-static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)
+static int find_or_stage(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)
 {
     struct inode_info info;
     *out = NULL;
@@ -681,6 +682,15 @@ static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct 
     }
     *out = a.dirty;
     return 0;
+}
+
+/* find_or_stage, and the handles reading ino read the staged file from now on. */
+static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)
+{
+    int rc = find_or_stage(fs, ino, truncate, out);
+    if (rc == 0)
+        handle_attach_readers(fs, ino, *out);
+    return rc;
 }
 
 int changes_open_for_writing(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)

@@ -28,11 +28,11 @@ static void test_lookup_counts_and_forget(void **state)
     struct inode_info root = {.kind = INODE_ROOT_DIR};
     struct inode_table *t = inode_table_new(&root);
     struct inode_info a = file_info("r1", 5);
-    uint64_t ino = inode_table_ref(t, INODE_ROOT, "a", &a);
+    uint64_t ino = inode_table_ref(t, INODE_ROOT, "a", &a, inode_table_clock(t));
     assert_true(ino > INODE_ROOT);
     /* Same name again: same number, one more lookup; info is refreshed. */
     a.size = 7;
-    assert_int_equal(inode_table_ref(t, INODE_ROOT, "a", &a), ino);
+    assert_int_equal(inode_table_ref(t, INODE_ROOT, "a", &a, inode_table_clock(t)), ino);
     assert_int_equal(inode_table_lookups(t, ino), 2);
     struct inode_info got;
     uint64_t parent;
@@ -43,7 +43,7 @@ static void test_lookup_counts_and_forget(void **state)
     assert_string_equal(name, "a");
     free(name);
     /* Same content elsewhere: a different inode (numbers are not object ids). */
-    uint64_t other = inode_table_ref(t, INODE_ROOT, "b", &a);
+    uint64_t other = inode_table_ref(t, INODE_ROOT, "b", &a, inode_table_clock(t));
     assert_int_not_equal(other, ino);
     assert_int_equal(inode_table_find(t, INODE_ROOT, "b"), other);
     inode_table_forget(t, ino, 1);
@@ -52,7 +52,7 @@ static void test_lookup_counts_and_forget(void **state)
     assert_false(inode_table_get(t, ino, &got, NULL, NULL));
     assert_int_equal(inode_table_find(t, INODE_ROOT, "a"), 0);
     /* A new lookup of the forgotten name gets a fresh number, never the old one. */
-    uint64_t again = inode_table_ref(t, INODE_ROOT, "a", &a);
+    uint64_t again = inode_table_ref(t, INODE_ROOT, "a", &a, inode_table_clock(t));
     assert_true(again != ino && again != other);
     /* The root is never freed; unknown numbers are ignored. */
     inode_table_forget(t, INODE_ROOT, 100);
@@ -68,11 +68,11 @@ static void test_new_version_gets_new_inode(void **state)
     struct inode_info root = {.kind = INODE_ROOT_DIR};
     struct inode_table *t = inode_table_new(&root);
     struct inode_info v1 = file_info("r", 10);
-    uint64_t old = inode_table_ref(t, INODE_ROOT, "f", &v1);
+    uint64_t old = inode_table_ref(t, INODE_ROOT, "f", &v1, inode_table_clock(t));
     struct inode_info v2 = v1;
     memset(v2.obj_id, 'b', SEAF_ID_LEN); /* the file changed on the server */
     v2.size = 20;
-    uint64_t fresh = inode_table_ref(t, INODE_ROOT, "f", &v2);
+    uint64_t fresh = inode_table_ref(t, INODE_ROOT, "f", &v2, inode_table_clock(t));
     assert_int_not_equal(fresh, old);
     assert_int_equal(inode_table_find(t, INODE_ROOT, "f"), fresh);
     /* The old inode still answers by number (for open files), with its own version. */
@@ -85,15 +85,54 @@ static void test_new_version_gets_new_inode(void **state)
     assert_false(inode_table_get(t, old, &got, NULL, NULL));
     assert_int_equal(inode_table_find(t, INODE_ROOT, "f"), fresh);
     /* Same content again: the same inode. Directories keep their inode across changes. */
-    assert_int_equal(inode_table_ref(t, INODE_ROOT, "f", &v2), fresh);
+    assert_int_equal(inode_table_ref(t, INODE_ROOT, "f", &v2, inode_table_clock(t)), fresh);
     struct inode_info dir = v1;
     dir.kind = INODE_DIR;
-    uint64_t d1 = inode_table_ref(t, INODE_ROOT, "d", &dir);
+    uint64_t d1 = inode_table_ref(t, INODE_ROOT, "d", &dir, inode_table_clock(t));
     memset(dir.obj_id, 'c', SEAF_ID_LEN);
-    assert_int_equal(inode_table_ref(t, INODE_ROOT, "d", &dir), d1);
+    assert_int_equal(inode_table_ref(t, INODE_ROOT, "d", &dir, inode_table_clock(t)), d1);
     /* Kind change (file replaced by a folder): new inode. */
     struct inode_info as_file = file_info("r", 1);
-    assert_int_not_equal(inode_table_ref(t, INODE_ROOT, "d", &as_file), d1);
+    assert_int_not_equal(inode_table_ref(t, INODE_ROOT, "d", &as_file, inode_table_clock(t)), d1);
+    inode_table_free(t);
+}
+
+/* A lookup or resolve that read what a name stands for before the inode changed (a write
+ * staged it, an upload settled it) neither splits the inode nor undoes the change. */
+static void test_stale_reads_do_not_undo_changes(void **state)
+{
+    (void)state;
+    struct inode_info root = {.kind = INODE_ROOT_DIR};
+    struct inode_table *t = inode_table_new(&root);
+    struct inode_info v1 = file_info("r", 10);
+    uint64_t ino = inode_table_ref(t, INODE_ROOT, "f", &v1, inode_table_clock(t));
+    uint64_t before = inode_table_clock(t); /* a lookup starts reading here */
+    struct inode_info staged = v1;
+    staged.staged = 7; /* meanwhile a writer stages the file */
+    assert_true(inode_table_update(t, ino, &staged));
+    struct inode_info stale = v1; /* what the lookup read: the server's version */
+    assert_int_equal(inode_table_ref(t, INODE_ROOT, "f", &stale, before), ino);
+    assert_int_equal(stale.staged, 7); /* it is told what the inode holds */
+    struct inode_info got;
+    assert_true(inode_table_get(t, ino, &got, NULL, NULL));
+    assert_int_equal(got.staged, 7);
+    /* A resolve that began before the upload settled staged file 7 keeps the settled state. */
+    before = inode_table_clock(t);
+    inode_table_unstage(t, 7, "0123456789012345678901234567890123456789");
+    struct inode_info old_copy = staged;
+    assert_true(inode_table_update_since(t, ino, &old_copy, before));
+    assert_int_equal(old_copy.staged, 0);
+    assert_true(inode_table_get(t, ino, &got, NULL, NULL));
+    assert_int_equal(got.staged, 0);
+    assert_string_equal(got.obj_id, "0123456789012345678901234567890123456789");
+    /* Nor does a plain update with the copy read before the settling. */
+    assert_true(inode_table_update(t, ino, &staged));
+    assert_true(inode_table_get(t, ino, &got, NULL, NULL));
+    assert_int_equal(got.staged, 0);
+    /* A read that began after the change applies as usual: a new server version splits. */
+    struct inode_info v2 = got;
+    memset(v2.obj_id, 'e', SEAF_ID_LEN);
+    assert_int_not_equal(inode_table_ref(t, INODE_ROOT, "f", &v2, inode_table_clock(t)), ino);
     inode_table_free(t);
 }
 
@@ -108,7 +147,8 @@ static void test_growth_and_collect(void **state)
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof(name), "f%d", i);
         struct inode_info info = file_info(i % 2 ? "odd" : "even", i);
-        inos[i] = inode_table_ref(t, i < 10 ? INODE_ROOT : inos[i % 10], name, &info);
+        inos[i] = inode_table_ref(t, i < 10 ? INODE_ROOT : inos[i % 10], name, &info,
+                                  inode_table_clock(t));
         assert_true(inos[i] != 0);
     }
     assert_int_equal(inode_table_count(t), N + 1);
@@ -145,7 +185,7 @@ static void *lookup_forget_loop(void *p)
     struct inode_info info = file_info("r", 1);
     for (int i = 0; i < 2000; i++) {
         snprintf(name, sizeof(name), "n%d", i % 50);
-        uint64_t ino = inode_table_ref(w->t, INODE_ROOT, name, &info);
+        uint64_t ino = inode_table_ref(w->t, INODE_ROOT, name, &info, inode_table_clock(w->t));
         inode_table_forget(w->t, ino, 1);
     }
     return NULL;
@@ -173,6 +213,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_lookup_counts_and_forget),
                                        cmocka_unit_test(test_new_version_gets_new_inode),
+                                       cmocka_unit_test(test_stale_reads_do_not_undo_changes),
                                        cmocka_unit_test(test_growth_and_collect),
                                        cmocka_unit_test(test_concurrent_lookups)};
     return cmocka_run_group_tests(tests, NULL, NULL);
