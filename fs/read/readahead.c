@@ -12,6 +12,7 @@
 void readahead_init(struct readahead *ra, uint64_t max_window)
 {
     memset(ra, 0, sizeof(*ra));
+    ra->next_off = READAHEAD_NO_READ;
     ra->max_window = max_window;
 }
 
@@ -19,8 +20,10 @@ void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t 
                        uint64_t *start, uint64_t *end)
 {
     uint64_t read_end = off + len;
-    bool sequential =
-        off + READAHEAD_SLACK >= ra->next_off && off <= ra->next_off + READAHEAD_SLACK;
+    /* The first read of a file is not sequential yet, even at offset 0: a type sniff or a
+     * header probe reads a few KiB and stops, and must not pull in the next block. */
+    bool sequential = ra->next_off != READAHEAD_NO_READ && off + READAHEAD_SLACK >= ra->next_off &&
+                      off <= ra->next_off + READAHEAD_SLACK;
     if (!sequential) {
         ra->window = 0;
         ra->prefetched_to = 0;

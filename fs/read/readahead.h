@@ -1,5 +1,6 @@
 /* readahead: sequential-read detection per open file and the bounded pool of threads that
- * fetch the following blocks ahead of the reader. The window starts small, doubles while reads
+ * fetch the following blocks ahead of the reader. The window opens on the second read that
+ * continues the one before (never on a file's first read), starts small, doubles while reads
  * stay sequential, and falls back to nothing on a seek. */
 #ifndef SEAFS_FS_READAHEAD_H
 #define SEAFS_FS_READAHEAD_H
@@ -18,9 +19,12 @@
  * arrives. */
 #define READAHEAD_INITIAL_WINDOW (8u << 20)
 
+/* next_off before the first read. */
+#define READAHEAD_NO_READ UINT64_MAX
+
 /* Per-open-file state; not thread-safe (the caller locks the file handle). */
 struct readahead {
-    uint64_t next_off;      /* where a sequential read would start next */
+    uint64_t next_off;      /* where a sequential read would start next (READAHEAD_NO_READ) */
     uint64_t window;        /* current window in bytes; 0 = not sequential */
     uint64_t max_window;    /* the readahead= option; 0 disables read-ahead */
     uint64_t prefetched_to; /* bytes before this were already queued */
