@@ -386,11 +386,19 @@ static int list_changed(struct seafs *fs, const struct inode_info *dir, struct n
     return 0;
 }
 
-int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
+/* The generation of library repo_id now (0 when it is not listed). */
+static uint64_t generation_of(struct seafs *fs, const char *repo_id)
 {
-    struct node_listing *l = calloc(1, sizeof(*l));
-    if (!l)
-        return -ENOMEM;
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    struct library *lib = library_list_find(&fs->libs, repo_id);
+    uint64_t generation = lib ? lib->generation : 0;
+    pthread_rwlock_unlock(&fs->libs_lock);
+    return generation;
+}
+
+/* One attempt of node_list into l. */
+static int list_once(struct seafs *fs, uint64_t ino, struct node_listing *l)
+{
     l->clock = inode_table_clock(fs->inodes);
     struct inode_info info;
     char *name = NULL;
@@ -409,12 +417,30 @@ int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
             rc = tree_get(fs->tree, l->parent.repo_id, l->parent.obj_id, SEAF_FSOBJ_DIR, &l->dir);
     }
     free(name);
-    if (rc) {
-        node_listing_free(fs, l);
-        return rc;
+    return rc;
+}
+
+int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out)
+{
+    for (int tries = 0;; tries++) {
+        struct node_listing *l = calloc(1, sizeof(*l));
+        if (!l)
+            return -ENOMEM;
+        int rc = list_once(fs, ino, l);
+        /* A library that moved on while it was listed (an upload adopted its head and settled
+         * its rows meanwhile) may have been read half before, half after: again. */
+        if (rc == 0 && tries < 3 && l->parent.repo_id[0] &&
+            generation_of(fs, l->parent.repo_id) != l->parent.generation) {
+            node_listing_free(fs, l);
+            continue;
+        }
+        if (rc) {
+            node_listing_free(fs, l);
+            return rc;
+        }
+        *out = l;
+        return 0;
     }
-    *out = l;
-    return 0;
 }
 
 uint64_t node_listing_clock(const struct node_listing *l)
