@@ -262,6 +262,16 @@ void journal_rollback(struct journal *j)
         j->seq = (uint64_t)seq;
 }
 
+seaf_err journal_end(struct journal *j, seaf_err err, bool sync)
+{
+    if (err != SEAF_OK) {
+        journal_rollback(j);
+        return err;
+    }
+    err = journal_commit(j);
+    return err == SEAF_OK && sync ? journal_sync(j) : err;
+}
+
 seaf_err journal_sync(struct journal *j)
 {
     /* A FULL checkpoint writes the WAL into the database and fsyncs both. */

@@ -49,6 +49,9 @@ seaf_err journal_commit(struct journal *j);
 void journal_rollback(struct journal *j);
 /* Makes every committed transaction survive a power cut (fsync of the WAL). */
 seaf_err journal_sync(struct journal *j);
+/* Ends the transaction journal_begin began, by what err says of its work: committed when
+ * SEAF_OK (and synced when sync), else rolled back. Returns err, or the commit's or sync's. */
+seaf_err journal_end(struct journal *j, seaf_err err, bool sync);
 /* The sequence number the last change took (0 before any). */
 uint64_t journal_seq(const struct journal *j);
 

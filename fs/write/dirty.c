@@ -814,12 +814,8 @@ int dirty_persist(struct dirty_set *set, struct dirty_file *d, bool sync)
         e.mtime = mtime;
         err = journal_entry_put(j, &e);
     }
-    if (err == SEAF_OK)
-        err = journal_commit(j);
-    else if (!rc)
-        journal_rollback(j);
-    if (err == SEAF_OK && sync)
-        err = journal_sync(j);
+    if (!rc)
+        err = journal_end(j, err, sync);
     if (err != SEAF_OK && !rc)
         log_msg(LOG_ERR, "staged file %llu: cannot save it in the journal: %s",
                 (unsigned long long)d->id, journal_last_error(j));

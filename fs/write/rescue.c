@@ -168,12 +168,7 @@ static int drop_library(struct rescue *r)
     }
     if (err == SEAF_OK)
         err = journal_upload_delete(j, r->snap.repo);
-    if (err == SEAF_OK)
-        err = journal_commit(j);
-    else
-        journal_rollback(j);
-    if (err == SEAF_OK)
-        err = journal_sync(j);
+    err = journal_end(j, err, true);
     overlay_unlock(r->fs->overlay);
     return err == SEAF_OK ? 0 : -EIO;
 }

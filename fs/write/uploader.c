@@ -606,12 +606,7 @@ static int finish_rows(struct round *r, struct finish *f)
         err = journal_node_delete(j, f->snap->root_node);
     if (err == SEAF_OK)
         err = journal_upload_delete(j, r->repo);
-    if (err == SEAF_OK)
-        err = journal_commit(j);
-    else
-        journal_rollback(j);
-    if (err == SEAF_OK)
-        err = journal_sync(j);
+    err = journal_end(j, err, true);
     overlay_unlock(r->fs->overlay);
     if (err != SEAF_OK)
         return fail_round(r, -EIO, "journal: %s", journal_last_error(j));
@@ -1231,7 +1226,6 @@ void uploader_status(struct uploader *u, const char *repo, struct upload_status 
         memcpy(out->last_commit, s->last_commit, sizeof(out->last_commit));
         out->last_commit_time = s->last_commit_time;
         snprintf(out->error, sizeof(out->error), "%s", s->error);
-        out->error_errno = s->error[0] ? s->failed_errno : 0;
         out->error_time = s->error_time;
         out->retry_at = s->error[0] ? s->error_retry_at : 0;
         snprintf(out->recovery_dir, sizeof(out->recovery_dir), "%s", s->recovery_dir);
@@ -1255,9 +1249,13 @@ bool uploader_can_free_space(struct uploader *u)
 
 bool uploader_over_quota(struct uploader *u, const char *repo)
 {
-    struct upload_status st;
-    uploader_status(u, repo, &st);
-    return st.error_errno == -EDQUOT;
+    /* Asked on every write: the flag alone, not a whole status copy. */
+    bool over = false;
+    pthread_mutex_lock(&u->lock);
+    for (struct lib_state *s = u->libs; s && !over; s = s->next)
+        over = s->error[0] && s->failed_errno == -EDQUOT && strcmp(s->repo, repo) == 0;
+    pthread_mutex_unlock(&u->lock);
+    return over;
 }
 
 bool uploader_is_uploading(struct uploader *u, const char *repo)

@@ -50,7 +50,6 @@ struct upload_status {
     char last_commit[SEAF_ID_LEN + 1];
     int64_t last_commit_time; /* seconds since the epoch; 0 = none this run */
     char error[256];          /* why the last round failed ("" after a success) */
-    int error_errno;          /* its -errno (-EDQUOT: over quota), 0 after a success */
     int64_t error_time;
     int64_t retry_at;       /* seconds since the epoch of the next attempt after an error */
     char recovery_dir[512]; /* where unsent files of a deleted library were saved ("" none) */

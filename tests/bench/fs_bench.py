@@ -293,6 +293,18 @@ def row(name, value, reference, unit, ref_name, target=""):
                                                         ref_name, target))
 
 
+def figure(name, value, unit, target="", fmt="%12.2f"):
+    """A row without a reference to compare with."""
+    print(("%-34s " + fmt + " %12s  %-7s %6s  %-16s %s") % (name, value, "", unit, "", "", target))
+
+
+def footer(mounts, started):
+    """The daemons' peak memory and the run's totals."""
+    figure("daemon peak RSS (VmHWM), max", mounts.peak_rss_kib / 1024, "MiB", "< 100 MiB",
+           "%12.1f")
+    print("total %.0f s, %d mounts" % (time.perf_counter() - started, mounts.count))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -329,10 +341,7 @@ def main():
             value = statistics.median(run[name][0] for run in listings)
             local = statistics.median(run[name][1] for run in listings)
             row(name, value, local, "s", "local tree", "<= 3" if "warm" in name else "")
-        print("%-34s %12.1f %12s  %-7s %6s  %-16s %s" % (
-            "daemon peak RSS (VmHWM), max", mounts.peak_rss_kib / 1024, "", "MiB", "", "",
-            "< 100 MiB"))
-        print("total %.0f s, %d mounts" % (time.perf_counter() - started, mounts.count))
+        footer(mounts, started)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 
-from fs_bench import BIG_FILE, BIG_LIBRARY, MANY_LIBRARY, bench_session, row, timed  # noqa: E402
+from fs_bench import (BIG_FILE, BIG_LIBRARY, MANY_LIBRARY, bench_session, figure,  # noqa: E402
+                      footer, row, timed)
 from net_bench import api_token, sync_token  # noqa: E402
 from seafserver import demo  # noqa: E402
 
@@ -212,24 +213,18 @@ def main():
         size = args.size_mib
         row("sequential write %d MiB" % size, size / seafs, size / local, "MiB/s", "local disk",
             ">= 0.7")
-        print("%-34s %12.2f %12s  %-7s" % ("  close -> commit on the server", to_commit, "", "s"))
+        figure("  close -> commit on the server", to_commit, "s")
         row("upload of its blocks", size / upload, size / curl, "MiB/s", "curl PUT parallel",
             ">= 0.8")
         runs = [bench.tar_extract() for _ in range(args.runs)]
         seafs, local, commits, synced = (statistics.median(c) for c in zip(*runs))
         row("tar x 10,000 files", seafs, local, "s", "local disk", "<= 3")
-        print("%-34s %12d %12s  %-7s" % ("  commits made (median)", commits, "", ""))
-        print("%-34s %12.2f %12s  %-7s" % ("  tar returned -> all on server", synced, "", "s"))
+        figure("  commits made (median)", commits, "", fmt="%12d")
+        figure("  tar returned -> all on server", synced, "s")
         gets, puts = bench.edit_in_place()
-        print("%-34s %12d %12s  %-7s %6s  %-16s %s" % ("4 KiB edit in 256 MiB: blocks down",
-                                                       gets, "", "blocks", "", "", "<= 1"))
-        print("%-34s %12d %12s  %-7s %6s  %-16s %s" % ("4 KiB edit in 256 MiB: blocks up",
-                                                       puts, "", "blocks", "", "", "<= 2"))
-        print("%-34s %12.1f %12s  %-7s %6s  %-16s %s" % (
-            "daemon peak RSS (VmHWM), max", mounts.peak_rss_kib / 1024, "", "MiB", "", "",
-            "< 100 MiB"))
-        print("total %.0f s, %d mounts" % (time.perf_counter() - started, mounts.count))
-
+        figure("4 KiB edit in 256 MiB: blocks down", gets, "blocks", "<= 1", "%12d")
+        figure("4 KiB edit in 256 MiB: blocks up", puts, "blocks", "<= 2", "%12d")
+        footer(mounts, started)
 
 if __name__ == "__main__":
     main()

@@ -246,6 +246,14 @@ class SeafsMount:
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
+    def kill(self):
+        """SIGKILL of the daemon (a crash), then the dead mount is taken away; start() mounts
+        again with the same cache and state directories."""
+        os.kill(self.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+        unmount(self.mountpoint)
+
     def stop(self):
         """Unmounts and waits for the daemon to exit (kills it if it does not); safe to call
         twice. Returns a problem description or '' (clean unmount and exit 0)."""

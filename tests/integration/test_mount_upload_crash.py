@@ -12,14 +12,13 @@ disk of the cache filling up (ENOSPC, nothing written before damaged)."""
 
 import os
 import pathlib
-import signal
 import sys
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import ctl, mount_factory, unmount  # noqa: E402
+from mount_fixture import ctl, mount_factory  # noqa: E402
 from uploadkit import (LIBRARY, head_of, history, lib_server, local_tree, server_tree,  # noqa: E402
                        update_branch_requests, wait_for)
 
@@ -40,12 +39,6 @@ STEPS = {  # step: regex of its request path (the server's log)
     "update-branch": r"/commit/HEAD/",
 }
 
-
-def kill_daemon(mount):
-    os.kill(mount.pid, signal.SIGKILL)
-    mount.process.wait()
-    mount.process = None
-    unmount(mount.mountpoint)
 
 
 def make_changes(lib):
@@ -76,7 +69,7 @@ def test_killed_at_every_upload_step_finishes_exactly_once(step, lib_server, mou
     want = local_tree(lib)
     wait_for(lambda: any(e["outcome"] == "stall" for e in server.log()), 60,
              "the stalled %s" % step)
-    kill_daemon(mount)
+    mount.kill()
     server.clear_faults()
     applied_before = len(update_branch_requests(server))
     mount.start()
@@ -104,7 +97,7 @@ def test_writes_offline_survive_a_crash_and_go_up_when_the_server_is_back(lib_se
     server.unreachable()
     make_changes(lib)
     want = local_tree(lib)
-    kill_daemon(mount)  # a crash while offline, and a start offline
+    mount.kill()  # a crash while offline, and a start offline
     mount.start()
     assert local_tree(lib) == want
     (lib / "after-the-crash.txt").write_bytes(b"written offline after the restart\n")

@@ -21,7 +21,6 @@ import os
 import pathlib
 import random
 import shutil
-import signal
 import sqlite3
 import stat
 import subprocess
@@ -33,7 +32,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from mount_fixture import (PASSWORD, USER, block_bytes, block_gets, ctl,  # noqa: E402
-                           file_layout, mount_factory, fresh_small_demo_server, unlock, unmount)
+                           file_layout, mount_factory, fresh_small_demo_server, unlock)
 import uploadkit  # noqa: E402
 from seafserver import builder, demo  # noqa: E402
 from seafserver.testing import SeafServer  # noqa: E402
@@ -845,13 +844,6 @@ def test_local_changes_stay_on_top_of_remote_commits(tmp_path, mount_factory):
 
 # --- durability and the cache limit ------------------------------------------------------------
 
-def kill_daemon(mount):
-    """SIGKILL of the daemon (a crash), then the dead mount is taken away."""
-    os.kill(mount.pid, signal.SIGKILL)
-    mount.process.wait()
-    mount.process = None
-    unmount(mount.mountpoint)
-
 
 def test_closed_and_fsynced_files_survive_a_crash(mounted):
     root = mounted.path(LIB)
@@ -865,7 +857,7 @@ def test_closed_and_fsynced_files_survive_a_crash(mounted):
     fd = os.open(root / "synced.bin", os.O_RDWR | os.O_CREAT, 0o644)
     os.pwrite(fd, b"fsynced, still open", 1000)
     os.fsync(fd)
-    kill_daemon(mounted)
+    mounted.kill()
     try:
         os.close(fd)
     except OSError:
