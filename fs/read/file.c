@@ -270,21 +270,26 @@ static bool sizes_from_cache(struct seafs *fs, struct open_file *h,
     return true;
 }
 
-/* Keeps a block map in the cache: later opens of the file need no request, also offline. */
-static void cache_block_map(struct seafs *fs, const char *file_id, const int64_t *sizes, size_t n)
+int file_keep_block_map(struct seafs *fs, const char *file_id, const int64_t *sizes, size_t n,
+                        bool pinned)
 {
     size_t cap = n * 21 + 3, len = 0;
     char *json = malloc(cap);
     if (!json)
-        return;
+        return -ENOMEM;
     json[len++] = '[';
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(json + len, cap - len, "%s%lld", i ? "," : "", (long long)sizes[i]);
     json[len++] = ']';
-    seaf_err err = cache_put_object(fs->cache, CACHE_KIND_BLOCK_MAP, file_id, json, len);
-    if (err != SEAF_OK)
-        log_msg(LOG_DEBUG, "block map of %s not cached: %s", file_id, seaf_strerror(err));
+    seaf_err err = pinned ? cache_put_pinned(fs->cache, CACHE_KIND_BLOCK_MAP, file_id, json, len)
+                          : cache_put_object(fs->cache, CACHE_KIND_BLOCK_MAP, file_id, json, len);
     free(json);
+    if (err != SEAF_OK) {
+        log_msg(pinned ? LOG_ERR : LOG_DEBUG, "block map of %s not cached: %s", file_id,
+                seaf_strerror(err));
+        return -seaf_err_to_errno(err);
+    }
+    return 0;
 }
 
 /* The stored block sizes from the cached block map; false when there is none that fits. */
@@ -321,7 +326,7 @@ static int sizes_from_block_map(struct seafs *fs, struct open_file *h)
     for (size_t i = 0; i < n && rc == 0; i++)
         file_layout_set_stored(&h->layout, i, (uint64_t)sizes[i]);
     if (rc == 0 && file_layout_check(&h->layout) == 0)
-        cache_block_map(fs, h->file_id, sizes, n);
+        file_keep_block_map(fs, h->file_id, sizes, n, false);
     free(sizes);
     return rc;
 }

@@ -40,6 +40,12 @@ size_t file_block_count(const struct open_file *h);
 const char *file_block_id(const struct open_file *h, size_t i);
 int file_block_offsets(struct seafs *fs, struct open_file *h, uint64_t **out);
 
+/* Keeps the stored sizes of file object file_id's n blocks in the cache, so that opening it needs
+ * no block-map request (also offline). pinned: for a file object made here and not uploaded yet,
+ * whose block map only this cache has (the server answers 404 until the upload). 0 or -errno. */
+int file_keep_block_map(struct seafs *fs, const char *file_id, const int64_t *sizes, size_t n,
+                        bool pinned);
+
 /* Whether every block of the file info stands for is in the cache (no network needed for the
  * answer except fetching the file object when it is not cached). */
 int file_is_cached(struct seafs *fs, const struct inode_info *info, bool *cached);

@@ -23,12 +23,14 @@
 #include "seaf_sha1.h"
 #include "seafs.h"
 
+/* The blocks of the result: ids and stored sizes (its block map). */
 struct block_list {
     char (*ids)[SEAF_ID_LEN + 1];
+    int64_t *sizes;
     size_t n, cap;
 };
 
-static int list_add(struct block_list *l, const char *id)
+static int list_add(struct block_list *l, const char *id, uint64_t stored_size)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
@@ -36,8 +38,12 @@ static int list_add(struct block_list *l, const char *id)
         if (!more)
             return -ENOMEM;
         l->ids = more;
+        if (!(more = realloc(l->sizes, cap * sizeof(*l->sizes))))
+            return -ENOMEM;
+        l->sizes = more;
         l->cap = cap;
     }
+    l->sizes[l->n] = (int64_t)stored_size;
     memcpy(l->ids[l->n++], id, SEAF_ID_LEN + 1);
     return 0;
 }
@@ -76,7 +82,7 @@ static int emit_chunk(struct fold *f, const unsigned char *chunk, size_t len)
     }
     f->out->new_blocks++;
     f->out->new_bytes += len;
-    return list_add(&f->blocks, id);
+    return list_add(&f->blocks, id, stored_len);
 }
 
 /* Cuts content bytes [from, to) into chunks. */
@@ -146,7 +152,9 @@ static int plan_and_emit(struct fold *f, uint64_t size)
     size_t i = 0;
     while (rc == 0 && pos < size) {
         if (i < nb && off[i] == pos && REUSABLE(i)) {
-            rc = list_add(&f->blocks, file_block_id(base, i));
+            uint64_t plain = off[i + 1] - off[i];
+            rc = list_add(&f->blocks, file_block_id(base, i),
+                          f->key ? seaf_crypt_cipher_size(plain) : plain);
             pos = off[++i];
             continue;
         }
@@ -209,6 +217,9 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
             seaf_err err = cache_put_pinned(fs->cache, CACHE_KIND_FS, out->file_id, json, len);
             rc = err == SEAF_OK ? 0 : -seaf_err_to_errno(err);
         }
+        /* Until the upload only this cache knows the block map (the server answers 404). */
+        if (rc == 0 && json)
+            rc = file_keep_block_map(fs, out->file_id, f.blocks.sizes, f.blocks.n, true);
         free(json);
     }
     struct open_file *old_reader = NULL;
@@ -236,6 +247,7 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
         OPENSSL_cleanse(f.buf, SEAF_CDC_MAX_SIZE);
     free(f.buf);
     free(f.blocks.ids);
+    free(f.blocks.sizes);
     if (encrypted)
         seaf_crypt_key_wipe(&key);
     return rc;

@@ -370,14 +370,15 @@ def fresh_small_demo_server(tmp_path):
 
 
 def demo_server(data, workdir):
-    """A started SeafServer over the demo's storage (read-only) with a private copy of its
-    state; the caller stops it."""
+    """A started SeafServer with a private copy of the demo's state and a private storage over
+    the demo's (which it reads but never writes: what one test uploads is never seen by another
+    test or a later run); the caller stops it."""
     from seafserver.testing import SeafServer
 
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(pathlib.Path(data) / "state.json", workdir / "state.json")
-    return SeafServer(str(workdir), storage=str(pathlib.Path(data) / "storage")).start()
+    return SeafServer(str(workdir), base_storage=str(pathlib.Path(data) / "storage")).start()
 
 
 # --- comparing a mounted tree with its source ----------------------------------------------------
@@ -468,24 +469,21 @@ def file_layout(server, repo_id, path):
     the server's storage."""
     from seafserver import builder
     from seafserver.objects import parse_stored_fs_object
-    from seafserver.storage import Storage
 
-    root = server.storage or os.path.join(server.data_dir, "storage")
-    storage = Storage(root)
+    storage = server.open_storage()
     head = server.state()["libraries"][repo_id]["head"]
     root_id = json.loads(storage.read("commits", repo_id, head))["root_id"]
     dirent = builder.tree_entries(storage, repo_id, root_id)[path]
     blocks, offset = [], 0
     for block_id in parse_stored_fs_object(storage.read("fs", repo_id, dirent.id)).block_ids:
-        size = os.path.getsize(os.path.join(root, "blocks", repo_id, block_id[:2], block_id[2:]))
+        size = storage.size("blocks", repo_id, block_id)
         blocks.append((block_id, offset, size))
         offset += size
     return dirent.id, blocks
 
 
 def block_bytes(server, repo_id, block_id):
-    root = server.storage or os.path.join(server.data_dir, "storage")
-    return pathlib.Path(root, "blocks", repo_id, block_id[:2], block_id[2:]).read_bytes()
+    return server.open_storage().read("blocks", repo_id, block_id)
 
 
 def block_gets(server):

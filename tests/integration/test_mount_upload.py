@@ -167,9 +167,8 @@ BIG_LIBRARY, BIG_FILE = "Big File", "random-256MiB.bin"
 
 @pytest.fixture
 def big_file_server(tmp_path):
-    """A writable server holding only the full demo's "Big File" library: its objects are hard
-    links to the demo's (the server writes new objects through temp file + rename, so the demo's
-    files are never changed)."""
+    """A writable server holding only the full demo's "Big File" library, over the demo's
+    storage (read, never written)."""
     from seafserver.testing import SeafServer, write_state
 
     data, ids = demo_data(small=False)
@@ -177,12 +176,8 @@ def big_file_server(tmp_path):
     state = json.loads((data / "state.json").read_text())
     state["libraries"] = {repo_id: state["libraries"][repo_id]}
     server_dir = tmp_path / "big-server"
-    for kind in ("commits", "fs", "blocks"):
-        (server_dir / "storage" / kind).mkdir(parents=True)
-        subprocess.run(["cp", "-al", str(data / "storage" / kind / repo_id),
-                        str(server_dir / "storage" / kind / repo_id)], check=True)
     write_state(str(server_dir), state)
-    server = SeafServer(str(server_dir)).start()
+    server = SeafServer(str(server_dir), base_storage=str(data / "storage")).start()
     yield server, repo_id
     server.stop()
 

@@ -20,7 +20,6 @@ import pytest
 from mount_fixture import PASSWORD, USER
 from seafserver import builder
 from seafserver.objects import EMPTY_SHA1, MODE_EXECUTABLE, MODE_FILE, parse_stored_fs_object
-from seafserver.storage import Storage
 from seafserver.testing import SeafServer
 
 LIBRARY = "Lib"
@@ -70,7 +69,7 @@ def lib_server(tmp_path):
 # --- the server's side ---------------------------------------------------------------------------
 
 def storage_of(server):
-    return Storage(server.storage or os.path.join(server.data_dir, "storage"), writable=False)
+    return server.open_storage()
 
 
 def head_of(server, repo_id):

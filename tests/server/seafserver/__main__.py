@@ -1,5 +1,5 @@
 """Command line entry: python3 -m seafserver --data DIR [--storage DIR] --port P --control-port C
-[--fileserver-port F] [--host 127.0.0.1] [--log FILE] [--readonly-storage]. Prints one JSON line
+[--fileserver-port F] [--host 127.0.0.1] [--log FILE] [--readonly-storage] [--base-storage DIR]. Prints one JSON line
 with the bound ports once it is serving, and runs until SIGTERM/SIGINT or POST /shutdown on the
 control port."""
 import argparse
@@ -22,6 +22,8 @@ def parse_args(argv):
     parser.add_argument("--log", help="append the request log to this file")
     parser.add_argument("--readonly-storage", action="store_true",
                         help="never write to the storage (uploads then fail with 500)")
+    parser.add_argument("--base-storage",
+                        help="storage root read, never written, for objects the storage lacks")
     return parser.parse_args(argv)
 
 
@@ -29,7 +31,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runtime = ServerRuntime(args.data, args.storage, args.host, args.port, args.control_port,
-                                args.fileserver_port, args.log, args.readonly_storage)
+                                args.fileserver_port, args.log, args.readonly_storage,
+                                args.base_storage)
         runtime.start()
     except (StateError, OSError) as exc:
         print("seafserver: %s" % exc, file=sys.stderr)

@@ -17,10 +17,11 @@ from .storage import Storage
 
 class ServerRuntime:
     def __init__(self, data_dir, storage_dir=None, host="127.0.0.1", port=0, control_port=0,
-                 fileserver_port=None, log_path=None, readonly_storage=False):
+                 fileserver_port=None, log_path=None, readonly_storage=False, base_storage=None):
         os.makedirs(data_dir, exist_ok=True)
         self.state = State(data_dir)
-        self.storage = Storage(storage_dir or os.path.join(data_dir, "storage"), not readonly_storage)
+        self.storage = Storage(storage_dir or os.path.join(data_dir, "storage"), not readonly_storage,
+                               base_storage)
         self.catalog = Catalog(self.state, self.storage)
         self.faults = Faults()
         self.recorder = Recorder(log_path)

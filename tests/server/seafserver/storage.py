@@ -2,6 +2,8 @@
 
 Commits are stored as plain JSON text, fs objects as zlib-compressed JSON, blocks as raw bytes.
 Reads never write; writes go through a temp file + rename so readers never see partial objects.
+A storage may lie over a base storage that it never writes: objects missing from it are read from
+the base (so that a test's server can start from shared demo data without changing it).
 """
 import json
 import os
@@ -17,31 +19,41 @@ class ReadOnlyStorage(OSError):
 
 class Storage:
     """Reads and writes commits, fs objects and blocks of libraries under one storage root.
-    With writable=False every write raises ReadOnlyStorage (protects shared test vectors)."""
+    With writable=False every write raises ReadOnlyStorage (protects shared test vectors).
+    base: a storage root read (never written) for objects this one does not have."""
 
-    def __init__(self, root, writable=True):
+    def __init__(self, root, writable=True, base=None):
         self.root = os.path.abspath(root)
         self.writable = writable
+        self.base = os.path.abspath(base) if base else None
 
     def path(self, kind, repo_id, obj_id):
+        """Where this storage writes the object."""
         return os.path.join(self.root, kind, repo_id, obj_id[:2], obj_id[2:])
 
+    def _stored_path(self, kind, repo_id, obj_id):
+        """Where the object is read from: this storage, else the base."""
+        path = self.path(kind, repo_id, obj_id)
+        if self.base and not os.path.lexists(path):
+            return os.path.join(self.base, kind, repo_id, obj_id[:2], obj_id[2:])
+        return path
+
     def exists(self, kind, repo_id, obj_id):
-        return is_object_id(obj_id) and os.path.isfile(self.path(kind, repo_id, obj_id))
+        return is_object_id(obj_id) and os.path.isfile(self._stored_path(kind, repo_id, obj_id))
 
     def read(self, kind, repo_id, obj_id):
         """Stored bytes of an object, or None when it does not exist (or the id is invalid)."""
         if not is_object_id(obj_id):
             return None
         try:
-            with open(self.path(kind, repo_id, obj_id), "rb") as f:
+            with open(self._stored_path(kind, repo_id, obj_id), "rb") as f:
                 return f.read()
         except (FileNotFoundError, NotADirectoryError):
             return None
 
     def size(self, kind, repo_id, obj_id):
         try:
-            return os.path.getsize(self.path(kind, repo_id, obj_id))
+            return os.path.getsize(self._stored_path(kind, repo_id, obj_id))
         except OSError:
             return None
 

@@ -60,9 +60,10 @@ def write_state(data_dir, state):
 
 class SeafServer:
     def __init__(self, data_dir, storage=None, fileserver_port=False, log=None, start_timeout=15,
-                 readonly_storage=False, env=None):
+                 readonly_storage=False, env=None, base_storage=None):
         self.data_dir = data_dir
         self.storage = storage
+        self.base_storage = base_storage  # read for objects the storage lacks, never written
         self.want_fileserver_port = fileserver_port
         self.log_path = log
         self.start_timeout = start_timeout
@@ -85,7 +86,16 @@ class SeafServer:
             cmd += ["--log", self.log_path]
         if self.readonly_storage:
             cmd.append("--readonly-storage")
+        if self.base_storage:
+            cmd += ["--base-storage", self.base_storage]
         return cmd
+
+    def open_storage(self, writable=False):
+        """The server's storage as it reads it (over its base storage, if any)."""
+        from .storage import Storage
+
+        return Storage(self.storage or os.path.join(self.data_dir, "storage"), writable,
+                       self.base_storage)
 
     def start(self):
         """Start the process (same ports as before on a restart) and wait until it serves."""
