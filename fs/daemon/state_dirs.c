@@ -44,30 +44,33 @@ int state_dirs_account_name(const char *user, const char *server_url, char *out,
 static const char *home_dir(void)
 {
     const char *home = getenv("HOME");
-    if (home && *home)
+    if (home && home[0] == '/')
         return home;
     struct passwd *pw = getpwuid(getuid());
     return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
 }
 
-int state_dirs_default_base(const char *kind, char *out, size_t size)
+int state_dirs_base_for(const char *kind, bool root, const char *xdg, const char *home, char *out,
+                        size_t size)
 {
     bool cache = strcmp(kind, "cache") == 0;
     int n;
-    if (geteuid() == 0) {
+    if (root)
         n = snprintf(out, size, "%s", cache ? "/var/cache/seafs" : "/var/lib/seafs");
-    } else {
-        const char *xdg = getenv(cache ? "XDG_CACHE_HOME" : "XDG_STATE_HOME");
-        if (xdg && xdg[0] == '/') {
-            n = snprintf(out, size, "%s/seafs", xdg);
-        } else {
-            const char *home = home_dir();
-            if (!home)
-                return -1;
-            n = snprintf(out, size, "%s/%s/seafs", home, cache ? ".cache" : ".local/state");
-        }
-    }
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(out, size, "%s/seafs", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(out, size, "%s/%s/seafs", home, cache ? ".cache" : ".local/state");
+    else
+        return -1;
     return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int state_dirs_default_base(const char *kind, char *out, size_t size)
+{
+    bool root = geteuid() == 0;
+    const char *xdg = getenv(strcmp(kind, "cache") == 0 ? "XDG_CACHE_HOME" : "XDG_STATE_HOME");
+    return state_dirs_base_for(kind, root, xdg, root ? NULL : home_dir(), out, size);
 }
 
 int state_dirs_create(const char *path, unsigned mode)

@@ -4,6 +4,7 @@
 #ifndef SEAFS_FS_STATE_DIRS_H
 #define SEAFS_FS_STATE_DIRS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The per-account directory name for user on server_url: "<user>@<host[_port]>" with anything
@@ -14,6 +15,11 @@ int state_dirs_account_name(const char *user, const char *server_url, char *out,
  * ~/.cache/seafs / ~/.local/state/seafs with the home directory from HOME or the password
  * database. 0 or -1. */
 int state_dirs_default_base(const char *kind, char *out, size_t size);
+/* The same from given values (pure): root or not, the XDG variable of kind (NULL when unset;
+ * ignored unless absolute, as the XDG spec says) and the home directory (ignored unless
+ * absolute). 0 or -1 (nothing usable, or too long). */
+int state_dirs_base_for(const char *kind, bool root, const char *xdg, const char *home, char *out,
+                        size_t size);
 /* mkdir -p with mode for every missing component. 0 or -errno. */
 int state_dirs_create(const char *path, unsigned mode);
 /* Reads the installation's device id from dir/device-id, creating a random one (0600, written

@@ -55,6 +55,33 @@ static void test_default_base_without_home(void **state)
     }
 }
 
+static void test_base_for_an_ordinary_user(void **state)
+{
+    (void)state;
+    char out[4096];
+    /* XDG variables first, when absolute. */
+    assert_int_equal(state_dirs_base_for("cache", false, "/home/a/.xc", "/home/a", out, 4096), 0);
+    assert_string_equal(out, "/home/a/.xc/seafs");
+    assert_int_equal(state_dirs_base_for("state", false, "/home/a/.xs", "/home/a", out, 4096), 0);
+    assert_string_equal(out, "/home/a/.xs/seafs");
+    /* Unset, empty or relative: the home directory's defaults. */
+    assert_int_equal(state_dirs_base_for("cache", false, NULL, "/home/a", out, sizeof(out)), 0);
+    assert_string_equal(out, "/home/a/.cache/seafs");
+    assert_int_equal(state_dirs_base_for("state", false, "", "/home/a", out, sizeof(out)), 0);
+    assert_string_equal(out, "/home/a/.local/state/seafs");
+    assert_int_equal(state_dirs_base_for("state", false, "rel", "/home/a", out, sizeof(out)), 0);
+    assert_string_equal(out, "/home/a/.local/state/seafs");
+    /* No usable home: no default. */
+    assert_int_equal(state_dirs_base_for("cache", false, NULL, NULL, out, sizeof(out)), -1);
+    assert_int_equal(state_dirs_base_for("cache", false, NULL, "home", out, sizeof(out)), -1);
+    /* Root: /var whatever the variables say; too long: -1. */
+    assert_int_equal(state_dirs_base_for("cache", true, "/x", "/root", out, sizeof(out)), 0);
+    assert_string_equal(out, "/var/cache/seafs");
+    assert_int_equal(state_dirs_base_for("state", true, NULL, NULL, out, sizeof(out)), 0);
+    assert_string_equal(out, "/var/lib/seafs");
+    assert_int_equal(state_dirs_base_for("cache", false, "/home/a/.xc", NULL, out, 12), -1);
+}
+
 static void test_create_and_device_id(void **state)
 {
     (void)state;
@@ -102,6 +129,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_account_name),
                                        cmocka_unit_test(test_default_base_without_home),
+                                       cmocka_unit_test(test_base_for_an_ordinary_user),
                                        cmocka_unit_test(test_create_and_device_id)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
