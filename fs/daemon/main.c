@@ -27,7 +27,7 @@
 #include "ctl.h"
 #include "dirty.h"
 #include "file.h"
-#include "fuse_conf.h"
+#include "fuse_access.h"
 #include "fuse_ops.h"
 #include "log.h"
 #include "overlay.h"
@@ -486,8 +486,8 @@ int main(int argc, char **argv)
         options_release(&o);
         return 0;
     }
-    if (fuse_conf_check(o.fuse_opts, fuse_conf_can_mount_directly(), FUSE_CONF_PATH, err,
-                        sizeof(err)) != 0) {
+    if (fuse_access_check(o.fuse_opts, fuse_access_mounts_directly(), FUSE_DEVICE_PATH,
+                          FUSE_CONF_PATH, err, sizeof(err)) != 0) {
         fprintf(stderr, "seafs: %s\n", err);
         options_release(&o);
         return 1;

@@ -1,7 +1,7 @@
-/* fuse_conf: the check that an ordinary user's allow_other / allow_root mount is permitted by
- * /etc/fuse.conf, done before the login so that the refusal is one clear line (see
- * fuse_conf.h). The file is parsed the way fusermount3 (libfuse util/fusermount.c) does. */
-#include "fuse_conf.h"
+/* fuse_access: the checks that an ordinary user can open /dev/fuse and may use allow_other /
+ * allow_root, done before the login so that a refusal is one clear line (see fuse_access.h).
+ * fuse.conf is parsed the way fusermount3 (libfuse util/fusermount.c) does. */
+#include "fuse_access.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,7 +25,7 @@ static char *strip_line(char *line)
     return line;
 }
 
-int fuse_conf_user_allow_other(const char *path)
+int fuse_access_user_allow_other(const char *path)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -39,7 +39,7 @@ int fuse_conf_user_allow_other(const char *path)
     return found ? 1 : failed ? -EIO : 0;
 }
 
-const char *fuse_conf_sharing_option(const char *fuse_opts)
+const char *fuse_access_sharing_option(const char *fuse_opts)
 {
     static const char *const sharing[] = {"allow_other", "allow_root"};
     for (const char *opt = fuse_opts; opt && *opt;) {
@@ -52,7 +52,7 @@ const char *fuse_conf_sharing_option(const char *fuse_opts)
     return NULL;
 }
 
-bool fuse_conf_can_mount_directly(void)
+bool fuse_access_mounts_directly(void)
 {
     if (getuid() == 0)
         return true;
@@ -63,11 +63,27 @@ bool fuse_conf_can_mount_directly(void)
     return (data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN)) != 0;
 }
 
-int fuse_conf_check(const char *fuse_opts, bool can_mount_directly, const char *conf_path,
-                    char *err, size_t err_size)
+int fuse_access_check(const char *fuse_opts, bool mounts_directly, const char *device,
+                      const char *conf_path, char *err, size_t err_size)
 {
-    const char *option = fuse_conf_sharing_option(fuse_opts);
-    if (!option || can_mount_directly || fuse_conf_user_allow_other(conf_path) != 0)
+    if (mounts_directly)
+        return 0;
+    if (access(device, R_OK | W_OK) != 0) {
+        int e = errno;
+        if (e == ENOENT)
+            snprintf(err, err_size,
+                     "%s does not exist: the fuse kernel module is not loaded "
+                     "(root: modprobe fuse)",
+                     device);
+        else
+            snprintf(err, err_size,
+                     "cannot open %s: %s; ordinary users need it at mode 0666 (the fuse3 "
+                     "package's udev rule sets that; without udev, root runs chmod 0666 %s)",
+                     device, strerror(e), device);
+        return -1;
+    }
+    const char *option = fuse_access_sharing_option(fuse_opts);
+    if (!option || fuse_access_user_allow_other(conf_path) != 0)
         return 0;
     snprintf(err, err_size,
              "%s needs the line user_allow_other in %s, which only root can add (or mount "
