@@ -114,7 +114,7 @@ class DesktopUser:
                               env=env or self.login_env(), cwd=self.home, timeout=timeout)
 
     def make_private(self, path, mode=0o700):
-        """A directory (and missing parents up to base/home) owned by the user."""
+        """path as a directory of the user's with mode (made when missing)."""
         path = pathlib.Path(path)
         path.mkdir(parents=True, exist_ok=True)
         os.chown(path, self.uid, self.gid)
