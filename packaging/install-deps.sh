@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of seafs on Debian 12 (run as root).
+# Installs every build and test dependency of seafs on Debian 12 (run as root); with --deb only
+# what building the Debian package needs (packaging/build-deb.sh).
 # Idempotent and quiet: packages already present are not touched, apt-get update
 # runs only when something is missing.
 set -euo pipefail
 
+# The build of the seafs binary (packaging/debian/control's Build-Depends) and Debian's tools.
+DEB_PACKAGES=(
+  build-essential cmake pkg-config
+  libfuse3-dev libcurl4-openssl-dev libssl-dev liblz4-dev libsqlite3-dev
+  zlib1g-dev libjansson-dev libargon2-dev
+  debhelper dpkg-dev lintian
+)
 PACKAGES=(
-  build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
-  libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev liblz4-dev libsqlite3-dev
-  zlib1g-dev libjansson-dev libcmocka-dev
-  python3 python3-pytest python3-cryptography python3-argon2 libargon2-dev
+  "${DEB_PACKAGES[@]}"
+  clang clang-format libclang-rt-14-dev fuse3 libcmocka-dev
+  python3 python3-pytest python3-cryptography python3-argon2
   curl ca-certificates procps psmisc passwd util-linux
   seafile-cli seafile-daemon nghttp2-server
 )
+case "${1:-}" in
+  "") ;;
+  --deb) PACKAGES=("${DEB_PACKAGES[@]}") ;;
+  *) echo "usage: install-deps.sh [--deb]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,5 +36,15 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# apt's output is shown only when it fails; another apt/dpkg run holding the lock is waited for.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+install_missing() {
+  apt-get update -qq -o DPkg::Lock::Timeout=300 &&
+    apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"
+}
+if ! install_missing >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-deps: installing ${missing[*]} failed (apt-get output above)" >&2
+  exit 1
+fi
