@@ -9,7 +9,7 @@ PACKAGES=(
   libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev liblz4-dev libsqlite3-dev
   zlib1g-dev libjansson-dev libcmocka-dev
   python3 python3-pytest python3-cryptography python3-argon2 libargon2-dev
-  curl ca-certificates procps psmisc
+  curl ca-certificates procps psmisc libglib2.0-bin
   seafile-cli seafile-daemon nghttp2-server
 )
 
