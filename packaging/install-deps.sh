@@ -16,7 +16,7 @@ PACKAGES=(
   "${DEB_PACKAGES[@]}"
   clang clang-format libclang-rt-14-dev fuse3 libcmocka-dev
   python3 python3-pytest python3-cryptography python3-argon2
-  curl ca-certificates procps psmisc passwd util-linux
+  curl ca-certificates procps psmisc passwd util-linux libglib2.0-bin
   seafile-cli seafile-daemon nghttp2-server
 )
 case "${1:-}" in

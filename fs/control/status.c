@@ -151,6 +151,15 @@ static json_t *network_report(struct seafs *fs)
                      "transfers_in_progress", (json_int_t)st.in_progress);
 }
 
+static json_t *lookups_report(struct seafs *fs)
+{
+    size_t absent;
+    inode_table_count(fs->inodes, &absent);
+    return json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)atomic_load(&fs->lookups), "absent",
+                     (json_int_t)atomic_load(&fs->lookups_absent), "absent_cached",
+                     (json_int_t)absent);
+}
+
 static json_t *recent_errors(void)
 {
     struct log_entry entries[LOG_RECENT_MAX];
@@ -173,10 +182,10 @@ json_t *status_build(struct seafs *fs, const char *mountpoint)
     int64_t now = (int64_t)time(NULL);
     const struct seafs_options *o = fs->opts;
     /* "o" steals the reference and fails the whole pack when a part is NULL. */
-    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o}", "version",
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "version",
                      SEAFS_VERSION, "pid", (json_int_t)getpid(), "mountpoint", mountpoint, "server",
                      o->server_url, "account", o->user, "online", atomic_load(&fs->online),
                      "mounted_at", (json_int_t)fs->mounted_at, "now", (json_int_t)now, "libraries",
                      libraries(fs, now), "cache", cache_report(fs), "network", network_report(fs),
-                     "errors", recent_errors());
+                     "lookups", lookups_report(fs), "errors", recent_errors());
 }

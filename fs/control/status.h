@@ -29,6 +29,9 @@
  *     (the staging area: contents of files being changed), entries, hits, misses, hit_ratio
  *     (hits / (hits + misses) of cache opens, null before the first), evictions}
  *   network: {requests, retries, bytes_received (bodies downloaded), transfers_in_progress}
+ *   lookups: {requests (name lookups the kernel sent: the ones it could not answer from its
+ *     caches), absent (of them, answered "no such name"), absent_cached (names the kernel
+ *     caches as absent now, as far as the mount knows; see inode.h)}
  *   errors: [{time, level ("error" or "warning"), message}] the last ones, oldest first. */
 #ifndef SEAFS_FS_STATUS_H
 #define SEAFS_FS_STATUS_H

@@ -2,9 +2,10 @@
  * are negative errnos; fuse_reply_err takes them positive. Entries and attributes get long
  * kernel timeouts because poll.c invalidates them when a library changes, so `ls -l` of a large
  * cached folder costs no round trip per entry (readdirplus hands out entry and attributes at
- * once). Open files are handles (handle.h); write-class operations go to write/changes.h. What
- * Seafile cannot store is refused: symlinks, hard links, devices and FIFOs (EPERM), extended
- * attributes (ENOTSUP); owner and group changes are accepted and not kept. */
+ * once); names that do not exist are negative entries kept as long, invalidated the same way. Open
+ * files are handles (handle.h); write-class operations go to write/changes.h. What Seafile cannot
+ * store is refused: symlinks, hard links, devices and FIFOs (EPERM), extended attributes (ENOTSUP);
+ * owner and group changes are accepted and not kept. */
 #include "fuse_ops.h"
 
 #include <errno.h>
@@ -67,11 +68,34 @@ static void fill_entry(struct fuse_entry_param *e, uint64_t ino, const struct st
     e->entry_timeout = KERNEL_TIMEOUT;
 }
 
+/* "No such name" as a negative entry the kernel keeps for as long as a positive one: the
+ * table remembers it (inode.h, absent names) so that poll.c takes it back when the directory
+ * may have gained names. Uncached (timeout 0) when it cannot be remembered or a change ran
+ * while the lookup read. */
+static void reply_absent(fuse_req_t req, struct seafs *fs, fuse_ino_t parent, const char *name,
+                         uint64_t epoch)
+{
+    atomic_fetch_add(&fs->lookups_absent, 1);
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof(e));
+    if (inode_table_note_absent(fs->inodes, parent, name, epoch))
+        e.entry_timeout = KERNEL_TIMEOUT;
+    fuse_reply_entry(req, &e);
+}
+
 static void sfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+    struct seafs *fs = fs_of(req);
+    atomic_fetch_add(&fs->lookups, 1);
+    uint64_t epoch = inode_table_absent_epoch(fs->inodes);
     uint64_t ino;
     struct stat st;
-    int rc = node_lookup(fs_of(req), parent, name, &ino, &st);
+    bool absent;
+    int rc = node_lookup(fs, parent, name, &ino, &st, &absent);
+    if (rc && absent) {
+        reply_absent(req, fs, parent, name, epoch);
+        return;
+    }
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
@@ -79,7 +103,7 @@ static void sfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fuse_entry_param e;
     fill_entry(&e, ino, &st);
     if (fuse_reply_entry(req, &e) != 0)
-        inode_table_forget(fs_of(req)->inodes, ino, 1);
+        inode_table_forget(fs->inodes, ino, 1);
 }
 
 static void sfs_ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -330,7 +354,7 @@ static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
     sv.f_blocks = ((uint64_t)used + free_bytes) / frsize;
     sv.f_bfree = free_bytes / frsize;
     sv.f_bavail = sv.f_bfree;
-    sv.f_files = inode_table_count(fs->inodes);
+    sv.f_files = inode_table_count(fs->inodes, NULL);
     sv.f_namemax = 255;
     fuse_reply_statfs(req, &sv);
 }

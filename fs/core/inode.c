@@ -1,13 +1,20 @@
 /* inode: inode table with two hash indexes -- by number (what the kernel sends) and by
  * (parent, name) (what lookup and readdirplus resolve) -- chained in fixed bucket arrays that
  * grow by doubling. Numbers come from a counter and are never reused during a mount, so a stale
- * number from the kernel can never reach another file. */
+ * number from the kernel can never reach another file. A directory's absent names (negative
+ * entries the kernel caches) hang off its inode in a short list. */
 #include "inode.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A name a lookup found missing in a directory (see inode_table_note_absent). */
+struct absent_name {
+    struct absent_name *next;
+    char name[]; /* NUL-terminated */
+};
 
 struct inode {
     uint64_t ino;
@@ -18,6 +25,8 @@ struct inode {
     bool detached;              /* replaced by a newer version: reachable by number only */
     uint64_t unstaged;          /* the staged file inode_table_unstage took away last */
     uint64_t changed_at;        /* the table's clock when info last changed */
+    struct absent_name *absent; /* names the kernel caches as missing in this directory */
+    size_t n_absent;
     struct inode *next_by_ino;  /* bucket chain of the number index */
     struct inode *next_by_name; /* bucket chain of the (parent, name) index */
 };
@@ -30,6 +39,8 @@ struct inode_table {
     size_t n_buckets;       /* protected by lock; a power of two */
     size_t count;           /* protected by lock */
     uint64_t next_ino;      /* protected by lock */
+    uint64_t absent_epoch;  /* protected by lock; see inode_table_absent_epoch */
+    size_t absent_total;    /* protected by lock; absent names of all inodes */
 };
 
 static uint64_t hash_ino(uint64_t ino)
@@ -92,6 +103,35 @@ static void unlink_node(struct inode_table *t, struct inode *node)
     *p = node->next_by_ino;
     if (!node->detached)
         unlink_name(t, node);
+}
+
+/* Frees node's absent names (lock held). */
+static void absent_free_locked(struct inode_table *t, struct inode *node)
+{
+    while (node->absent) {
+        struct absent_name *next = node->absent->next;
+        free(node->absent);
+        node->absent = next;
+    }
+    t->absent_total -= node->n_absent;
+    node->n_absent = 0;
+}
+
+/* name is no longer absent from directory parent: it has an inode now (lock held). */
+static void absent_drop_locked(struct inode_table *t, uint64_t parent, const char *name)
+{
+    struct inode *dir = find_ino(t, parent);
+    if (!dir)
+        return;
+    for (struct absent_name **p = &dir->absent; *p; p = &(*p)->next)
+        if (strcmp((*p)->name, name) == 0) {
+            struct absent_name *gone = *p;
+            *p = gone->next;
+            free(gone);
+            dir->n_absent--;
+            t->absent_total--;
+            return;
+        }
 }
 
 /* Doubles the bucket arrays when the table is fuller than one node per bucket. */
@@ -164,6 +204,7 @@ void inode_table_free(struct inode_table *t)
         struct inode *node = t->by_ino[i];
         while (node) {
             struct inode *next = node->next_by_ino;
+            absent_free_locked(t, node);
             free(node->name);
             free(node);
             node = next;
@@ -228,6 +269,7 @@ uint64_t inode_table_ref(struct inode_table *t, uint64_t parent, const char *nam
 {
     uint64_t ino = 0;
     pthread_mutex_lock(&t->lock);
+    absent_drop_locked(t, parent, name);
     struct inode *node = find_name(t, parent, name);
     if (node && node->changed_at > since) { /* changed after info was read: it knows better */
         *info = node->info;
@@ -281,8 +323,9 @@ void inode_table_forget(struct inode_table *t, uint64_t ino, uint64_t n)
     struct inode *node = find_ino(t, ino);
     if (node && ino != INODE_ROOT) {
         node->lookups = n >= node->lookups ? 0 : node->lookups - n;
-        if (node->lookups == 0) {
+        if (node->lookups == 0) { /* the kernel's entries below it, negative ones too, are gone */
             unlink_node(t, node);
+            absent_free_locked(t, node);
             t->count--;
             free(node->name);
             free(node);
@@ -319,6 +362,8 @@ bool inode_table_move(struct inode_table *t, uint64_t ino, uint64_t new_parent,
     pthread_mutex_lock(&t->lock);
     struct inode *node = find_ino(t, ino);
     struct inode *there = find_name(t, new_parent, new_name);
+    if (node)
+        absent_drop_locked(t, new_parent, new_name);
     if (node && there != node) {
         if (there)
             detach_locked(t, there);
@@ -398,10 +443,12 @@ uint64_t inode_table_lookups(struct inode_table *t, uint64_t ino)
     return n;
 }
 
-size_t inode_table_count(struct inode_table *t)
+size_t inode_table_count(struct inode_table *t, size_t *absent)
 {
     pthread_mutex_lock(&t->lock);
     size_t n = t->count;
+    if (absent)
+        *absent = t->absent_total;
     pthread_mutex_unlock(&t->lock);
     return n;
 }
@@ -436,4 +483,80 @@ void inode_refs_free(struct inode_ref *refs, size_t n)
     for (size_t i = 0; refs && i < n; i++)
         free(refs[i].name);
     free(refs);
+}
+
+uint64_t inode_table_absent_epoch(struct inode_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    uint64_t epoch = t->absent_epoch;
+    pthread_mutex_unlock(&t->lock);
+    return epoch;
+}
+
+bool inode_table_note_absent(struct inode_table *t, uint64_t parent, const char *name,
+                             uint64_t epoch)
+{
+    bool cached = false;
+    size_t len = strlen(name);
+    pthread_mutex_lock(&t->lock);
+    struct inode *dir = find_ino(t, parent);
+    if (epoch != t->absent_epoch || !dir)
+        goto out;
+    for (struct absent_name *a = dir->absent; a; a = a->next)
+        if (strcmp(a->name, name) == 0) {
+            cached = true;
+            goto out;
+        }
+    if (dir->n_absent >= INODE_ABSENT_PER_DIR || t->absent_total >= INODE_ABSENT_MAX)
+        goto out;
+    struct absent_name *a = malloc(sizeof(*a) + len + 1);
+    if (!a)
+        goto out;
+    memcpy(a->name, name, len + 1);
+    a->next = dir->absent;
+    dir->absent = a;
+    dir->n_absent++;
+    t->absent_total++;
+    cached = true;
+out:
+    pthread_mutex_unlock(&t->lock);
+    return cached;
+}
+
+void inode_table_advance_absent(struct inode_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->absent_epoch++;
+    pthread_mutex_unlock(&t->lock);
+}
+
+size_t inode_table_collect_absent(struct inode_table *t, const char *repo_id,
+                                  struct inode_ref **out)
+{
+    pthread_mutex_lock(&t->lock);
+    t->absent_epoch++;
+    struct inode_ref *refs = calloc(t->absent_total ? t->absent_total : 1, sizeof(*refs));
+    size_t n = 0;
+    for (size_t i = 0; refs && i < t->n_buckets; i++) {
+        for (struct inode *node = t->by_ino[i]; node; node = node->next_by_ino) {
+            if (repo_id && strcmp(node->info.repo_id, repo_id) != 0)
+                continue;
+            struct absent_name **p = &node->absent;
+            while (*p) { /* one kept when its copy cannot be made (ENOMEM): taken next time */
+                struct absent_name *a = *p;
+                if (!(refs[n].name = strdup(a->name))) {
+                    p = &a->next;
+                    continue;
+                }
+                refs[n++].parent = node->ino;
+                *p = a->next;
+                free(a);
+                node->n_absent--;
+                t->absent_total--;
+            }
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    *out = refs;
+    return n;
 }

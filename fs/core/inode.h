@@ -3,7 +3,8 @@
  * the kernel's lookup count (one per fuse_reply_entry / readdirplus entry) and is freed when
  * forget brings it to zero. It also caches what the name resolved to (object id, mode, size,
  * mtime) together with the library generation it was resolved at, so a change of the library's
- * head makes the next access resolve it again. Thread-safe (one mutex). */
+ * head makes the next access resolve it again. A directory's inode also keeps the names the
+ * kernel was told are absent from it (see "absent names" below). Thread-safe (one mutex). */
 #ifndef SEAFS_FS_INODE_H
 #define SEAFS_FS_INODE_H
 
@@ -82,10 +83,12 @@ bool inode_table_update_since(struct inode_table *table, uint64_t ino, struct in
 void inode_table_unstage(struct inode_table *table, uint64_t staged, const char *obj_id);
 /* Lookup count of ino (0 if unknown). For tests and statistics. */
 uint64_t inode_table_lookups(struct inode_table *table, uint64_t ino);
-/* Number of inodes in the table, root included. */
-size_t inode_table_count(struct inode_table *table);
+/* Number of inodes in the table, root included; *absent (when not NULL): the number of absent
+ * names remembered (see below). */
+size_t inode_table_count(struct inode_table *table, size_t *absent);
 
-/* One inode to invalidate in the kernel: the inode itself and its entry (parent, name). */
+/* One inode to invalidate in the kernel: the inode itself and its entry (parent, name); ino 0
+ * for a negative entry. */
 struct inode_ref {
     uint64_t ino;
     uint64_t parent;
@@ -95,5 +98,33 @@ struct inode_ref {
  * all of them except the root) into a malloc'd array; free with inode_refs_free. */
 size_t inode_table_collect(struct inode_table *table, const char *repo_id, struct inode_ref **out);
 void inode_refs_free(struct inode_ref *refs, size_t n);
+
+/* ---- absent names ----
+ * A lookup of a name missing from a directory is answered with a negative entry the kernel
+ * caches (fuse_ops.c), so that file managers probing .hidden, .directory, autorun.inf, ... in
+ * every folder cost one request per name. The table remembers each such name under its
+ * directory's inode, so that a change that may bring names in takes them back from the kernel
+ * (inode_table_collect_absent, poll.c). They go with the directory's inode when the kernel
+ * forgets it (its negative entries went first), and a name that gets an inode
+ * (inode_table_ref, inode_table_move) is absent no more. */
+#define INODE_ABSENT_PER_DIR 256   /* names remembered per directory, */
+#define INODE_ABSENT_MAX     65536 /* and in all; beyond, absences are answered uncached */
+
+/* The absent-names epoch, read by a lookup before it reads anything. */
+uint64_t inode_table_absent_epoch(struct inode_table *table);
+/* Remembers that a lookup that began at epoch found name absent from directory parent. true
+ * when the kernel may cache that: no inode_table_advance_absent or _collect_absent ran since
+ * epoch (what the lookup read may predate a change), parent is known and the limits leave
+ * room. */
+bool inode_table_note_absent(struct inode_table *table, uint64_t parent, const char *name,
+                             uint64_t epoch);
+/* Advances the epoch (a change that the kernel's caches need not hear of: lookups racing with
+ * it answer uncached). */
+void inode_table_advance_absent(struct inode_table *table);
+/* Advances the epoch and takes out the absent names of the directories of library repo_id (""
+ * for the mount point and category folders, NULL for all) as refs of their entries (ino 0),
+ * for the kernel's invalidation; free with inode_refs_free. */
+size_t inode_table_collect_absent(struct inode_table *table, const char *repo_id,
+                                  struct inode_ref **out);
 
 #endif

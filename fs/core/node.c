@@ -93,25 +93,19 @@ int node_dir_object(struct seafs *fs, uint64_t ino, struct inode_info *info, str
     return tree_get(fs->tree, info->repo_id, info->obj_id, SEAF_FSOBJ_DIR, out);
 }
 
-/* Finds name in the DIR/LIBRARY inode parent: its local entry, else the server's. */
+/* Finds name in the DIR/LIBRARY inode parent: its local entry, else the server's. *absent
+ * (when not NULL): -ENOENT came from the directory's entries, not from parent. */
 static int lookup_in_dir(struct seafs *fs, uint64_t parent, const char *name,
-                         struct inode_info *info)
+                         struct inode_info *info, bool *absent)
 {
     struct inode_info dir_info;
     int rc = dir_object(fs, parent, &dir_info);
     if (rc)
         return rc;
-    if (fs->overlay)
-        return overlay_lookup(fs->overlay, fs->tree, &dir_info, name, info);
-    struct tree_obj *obj = NULL;
-    rc = tree_get(fs->tree, dir_info.repo_id, dir_info.obj_id, SEAF_FSOBJ_DIR, &obj);
-    if (rc)
-        return rc;
-    const struct seaf_dirent *d = seaf_dir_lookup(&tree_obj_fsobj(obj)->dir, name, strlen(name));
-    if (d)
-        overlay_dirent_info(d, dir_info.repo_id, dir_info.generation, info);
-    tree_obj_unref(fs->tree, obj);
-    return d ? 0 : -ENOENT;
+    rc = overlay_lookup(fs->overlay, fs->tree, &dir_info, name, info);
+    if (absent)
+        *absent = rc == -ENOENT;
+    return rc;
 }
 
 /* Latest mtime of the libraries in category (SeaDrive layout). Caller holds libs_lock. */
@@ -160,24 +154,30 @@ static char *inode_name(struct seafs *fs, uint64_t ino, uint64_t *parent)
     return inode_table_get(fs->inodes, ino, NULL, parent, &name) ? name : NULL;
 }
 
-static int lookup_info(struct seafs *fs, uint64_t parent, const char *name, struct inode_info *info)
+static int lookup_info(struct seafs *fs, uint64_t parent, const char *name, struct inode_info *info,
+                       bool *absent)
 {
+    *absent = false;
     struct inode_info parent_info;
     if (!inode_table_get(fs->inodes, parent, &parent_info, NULL, NULL))
         return -ENOENT;
     char *parent_name = NULL;
-    int rc;
+    int rc = -ENOENT;
     switch (parent_info.kind) {
     case INODE_ROOT_DIR:
         rc = lookup_top(fs, NULL, name, info);
+        *absent = rc == -ENOENT;
         break;
     case INODE_CATEGORY:
         parent_name = inode_name(fs, parent, NULL);
-        rc = parent_name ? lookup_top(fs, parent_name, name, info) : -ENOENT;
+        if (parent_name) {
+            rc = lookup_top(fs, parent_name, name, info);
+            *absent = rc == -ENOENT;
+        }
         break;
     case INODE_LIBRARY:
     case INODE_DIR:
-        rc = lookup_in_dir(fs, parent, name, info);
+        rc = lookup_in_dir(fs, parent, name, info, absent);
         break;
     default:
         rc = -ENOTDIR;
@@ -214,7 +214,7 @@ int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info)
     if (!name)
         return -ENOENT;
     struct inode_info fresh;
-    int rc = lookup_in_dir(fs, parent, name, &fresh);
+    int rc = lookup_in_dir(fs, parent, name, &fresh, NULL);
     bool other_version = fresh.kind != INODE_FILE || fresh.staged != info->staged ||
                          (!info->staged && strcmp(fresh.obj_id, info->obj_id) != 0);
     if (info->kind == INODE_FILE && (rc != 0 || other_version)) {
@@ -287,11 +287,15 @@ void node_stat(struct seafs *fs, uint64_t ino, const struct inode_info *info, st
     st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = (time_t)mtime;
 }
 
-int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino, struct stat *st)
+int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino, struct stat *st,
+                bool *absent)
 {
     struct inode_info info;
     uint64_t since = inode_table_clock(fs->inodes);
-    int rc = lookup_info(fs, parent, name, &info);
+    bool none;
+    int rc = lookup_info(fs, parent, name, &info, &none);
+    if (absent)
+        *absent = rc == -ENOENT && none;
     if (rc)
         return rc;
     *ino = inode_table_ref(fs->inodes, parent, name, &info, since);

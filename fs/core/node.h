@@ -12,9 +12,11 @@
 #include "seafs.h"
 
 /* Resolves name in directory parent, adds a lookup to its inode and gives its number and
- * attributes. -ENOENT, -ENOTDIR, ... */
-int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino,
-                struct stat *st);
+ * attributes. -ENOENT, -ENOTDIR, ...; *absent (when not NULL) tells whether -ENOENT means that
+ * the directory's entries were read and the name is not among them (the kernel may cache
+ * that), rather than that parent itself is gone. */
+int node_lookup(struct seafs *fs, uint64_t parent, const char *name, uint64_t *ino, struct stat *st,
+                bool *absent);
 /* What ino stands for now (resolved again if its library changed). -ENOENT if it vanished. */
 int node_resolve(struct seafs *fs, uint64_t ino, struct inode_info *info);
 /* The attributes of ino. */

@@ -4,8 +4,10 @@
  * A library whose head moved gets a new generation and forgets its root id; node.c resolves its
  * inodes again on the next access. The kernel is told with fuse_lowlevel_notify_inval_inode
  * (attributes and page cache) and _inval_entry (names) for every inode it knows in that
- * library, from this thread, never from inside a request. Open files are unaffected: their
- * handles own the block list they were opened with. */
+ * library, from this thread, never from inside a request; and with _inval_entry for every name
+ * the kernel caches as absent there (inode.h, absent names): a superset of the names the change
+ * brought in, and so no diff of trees. A change of the library list drops every absent name.
+ * Open files are unaffected: their handles own the block list they were opened with. */
 #define FUSE_USE_VERSION 35
 #include "poll.h"
 
@@ -47,9 +49,19 @@ static bool folders_changed(const struct library_list *a, const struct library_l
 static void invalidate_refs(struct fuse_session *se, struct inode_ref *refs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        fuse_lowlevel_notify_inval_inode(se, refs[i].ino, 0, 0);
+        if (refs[i].ino)
+            fuse_lowlevel_notify_inval_inode(se, refs[i].ino, 0, 0);
         fuse_lowlevel_notify_inval_entry(se, refs[i].parent, refs[i].name, strlen(refs[i].name));
     }
+}
+
+/* The kernel forgets the names it caches as absent in library repo_id (NULL: everywhere). */
+static void invalidate_absent(struct seafs *fs, const char *repo_id)
+{
+    struct inode_ref *refs = NULL;
+    size_t n = inode_table_collect_absent(fs->inodes, repo_id, &refs);
+    invalidate_refs(fs->session, refs, n);
+    inode_refs_free(refs, n);
 }
 
 void poll_invalidate_library(struct seafs *fs, const char *repo_id)
@@ -60,11 +72,13 @@ void poll_invalidate_library(struct seafs *fs, const char *repo_id)
     size_t n = inode_table_collect(fs->inodes, repo_id, &refs);
     invalidate_refs(fs->session, refs, n);
     inode_refs_free(refs, n);
+    invalidate_absent(fs, repo_id);
 }
 
 /* Drops the kernel's view of the top levels: the mount point, categories and library folders. */
 static void invalidate_top(struct seafs *fs, const struct library_list *old)
 {
+    invalidate_absent(fs, NULL); /* new folder names, and libraries back under an old inode */
     fuse_lowlevel_notify_inval_inode(fs->session, INODE_ROOT, 0, 0);
     for (size_t i = 0; i < old->n; i++) {
         const struct library *lib = &old->libs[i];
@@ -107,6 +121,8 @@ void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bo
     pthread_rwlock_unlock(&fs->libs_lock);
     if (lib && invalidate)
         poll_invalidate_library(fs, repo_id);
+    else /* absences read across the change are not cached (the view may gain names) */
+        inode_table_advance_absent(fs->inodes);
 }
 
 bool poll_head_shown(struct seafs *fs, const char *repo_id, const char *head)

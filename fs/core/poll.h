@@ -14,8 +14,9 @@
  * SEAF error is in *err when err is not NULL). */
 int poll_refresh(struct seafs *fs, seaf_err *err);
 
-/* Tells the kernel to drop what it cached of library repo_id -- entries, attributes, file
- * data -- (after a remote change, or when the library is locked). No-op before the mount. */
+/* Tells the kernel to drop what it cached of library repo_id -- entries (negative ones too),
+ * attributes, file data -- (after a remote change, or when the library is locked). No-op
+ * before the mount. */
 void poll_invalidate_library(struct seafs *fs, const char *repo_id);
 
 /* Makes head the library's head after an upload (the commit seafs made, or the server's merge

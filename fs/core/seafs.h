@@ -55,6 +55,9 @@ struct seafs {
     atomic_bool readahead_widened; /* kernel_readahead_widen done (first request) */
     pthread_mutex_t scan_lock;
     struct scan_detector scan; /* protected by scan_lock */
+
+    atomic_uint_fast64_t lookups;        /* LOOKUP requests answered, for status */
+    atomic_uint_fast64_t lookups_absent; /* of them, answered "no such name" */
 };
 
 #endif

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "node.h"
 #include "overlay.h"
+#include "trash.h"
 #include "uploader.h"
 
 static int64_t now_seconds(void)
@@ -341,6 +342,13 @@ static int make(struct seafs *fs, uint64_t parent, const char *name, bool is_dir
     if (!rc) {
         rc = overlay_lookup(fs->overlay, fs->tree, &dir, name, &existing);
         rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
+    }
+    if (!rc && is_dir && trash_folder_name(name)) {
+        log_msg(LOG_INFO,
+                "not making trash folder %s in library %s: files deleted here stay "
+                "in the library's history on the server",
+                name, dir.repo_id);
+        rc = -EPERM;
     }
     struct make_args a = {.parent = parent,
                           .dir = &dir,

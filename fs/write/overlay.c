@@ -168,8 +168,8 @@ int overlay_lookup(struct overlay *ov, struct tree *tree, const struct inode_inf
         return -ENOENT;
     struct tree_obj *obj = NULL;
     int rc = tree_get(tree, dir->repo_id, dir->obj_id, SEAF_FSOBJ_DIR, &obj);
-    if (rc)
-        return rc;
+    if (rc) /* an object the server does not have (any more) is no answer about the name */
+        return rc == -ENOENT ? -EIO : rc;
     const struct seaf_dirent *d = seaf_dir_lookup(&tree_obj_fsobj(obj)->dir, name, strlen(name));
     if (d)
         overlay_dirent_info(d, dir->repo_id, dir->generation, out);

@@ -57,8 +57,9 @@ void overlay_entry_info(struct tree *tree, const char *repo, uint64_t generation
                         struct inode_info *out);
 
 /* Resolves name in directory dir (a LIBRARY or DIR inode_info: repo, listing source obj_id,
- * node): the local entry when there is one, else the server's. -ENOENT, -EIO. May block on the
- * network (the listing source). */
+ * node): the local entry when there is one, else the server's. -ENOENT only when dir holds no
+ * such name (a listing source that cannot be had is -EIO, never an absence); ov may be NULL
+ * when dir has no node. May block on the network (the listing source). */
 int overlay_lookup(struct overlay *ov, struct tree *tree, const struct inode_info *dir,
                    const char *name, struct inode_info *out);
 

@@ -58,7 +58,7 @@ static void test_lookup_counts_and_forget(void **state)
     inode_table_forget(t, INODE_ROOT, 100);
     assert_true(inode_table_get(t, INODE_ROOT, &got, NULL, NULL));
     inode_table_forget(t, 999999, 1);
-    assert_int_equal(inode_table_count(t), 3);
+    assert_int_equal(inode_table_count(t, NULL), 3);
     inode_table_free(t);
 }
 
@@ -151,7 +151,7 @@ static void test_growth_and_collect(void **state)
                                   inode_table_clock(t));
         assert_true(inos[i] != 0);
     }
-    assert_int_equal(inode_table_count(t), N + 1);
+    assert_int_equal(inode_table_count(t, NULL), N + 1);
     for (int i = 0; i < N; i++) {
         struct inode_info got;
         assert_true(inode_table_get(t, inos[i], &got, NULL, NULL));
@@ -170,6 +170,79 @@ static void test_growth_and_collect(void **state)
     n = inode_table_collect(t, NULL, &refs);
     assert_int_equal(n, N); /* everything but the root */
     inode_refs_free(refs, n);
+    inode_table_free(t);
+}
+
+static struct inode_info dir_info(const char *repo)
+{
+    struct inode_info info;
+    memset(&info, 0, sizeof(info));
+    info.kind = INODE_DIR;
+    snprintf(info.repo_id, sizeof(info.repo_id), "%s", repo);
+    return info;
+}
+
+static size_t absent_count(struct inode_table *t)
+{
+    size_t absent;
+    inode_table_count(t, &absent);
+    return absent;
+}
+
+/* Absent names: remembered under their directory, refused across an epoch change, dropped when
+ * the name gets an inode or the directory is forgotten, taken out by library. */
+static void test_absent_names(void **state)
+{
+    (void)state;
+    struct inode_info root = {.kind = INODE_ROOT_DIR};
+    struct inode_table *t = inode_table_new(&root);
+    struct inode_info d1 = dir_info("r1"), d2 = dir_info("r2");
+    uint64_t dir1 = inode_table_ref(t, INODE_ROOT, "one", &d1, inode_table_clock(t));
+    uint64_t dir2 = inode_table_ref(t, INODE_ROOT, "two", &d2, inode_table_clock(t));
+    uint64_t epoch = inode_table_absent_epoch(t);
+    assert_true(inode_table_note_absent(t, dir1, ".hidden", epoch));
+    assert_true(inode_table_note_absent(t, dir1, ".hidden", epoch)); /* once */
+    assert_true(inode_table_note_absent(t, dir1, "x", epoch));
+    assert_true(inode_table_note_absent(t, dir2, ".hidden", epoch));
+    assert_true(inode_table_note_absent(t, INODE_ROOT, "Later", epoch));
+    assert_false(inode_table_note_absent(t, 999999, "y", epoch)); /* unknown directory */
+    assert_int_equal(absent_count(t), 4);
+    /* A lookup that read before a change may not let the kernel cache its answer. */
+    inode_table_advance_absent(t);
+    assert_false(inode_table_note_absent(t, dir1, "late", epoch));
+    epoch = inode_table_absent_epoch(t);
+    /* A name that gets an inode is absent no more (lookup, create, rename onto it). */
+    struct inode_info f = file_info("r1", 1);
+    uint64_t x = inode_table_ref(t, dir1, "x", &f, inode_table_clock(t));
+    assert_int_equal(absent_count(t), 3);
+    assert_true(inode_table_note_absent(t, dir1, "y", epoch));
+    assert_true(inode_table_move(t, x, dir1, "y"));
+    assert_int_equal(absent_count(t), 3);
+    /* Taken out by library: r1's directories only, as refs of negative entries. */
+    struct inode_ref *refs;
+    size_t n = inode_table_collect_absent(t, "r1", &refs);
+    assert_int_equal(n, 1);
+    assert_int_equal(refs[0].ino, 0);
+    assert_int_equal(refs[0].parent, dir1);
+    assert_string_equal(refs[0].name, ".hidden");
+    inode_refs_free(refs, n);
+    assert_false(inode_table_note_absent(t, dir2, "z", epoch)); /* the collect was a change */
+    epoch = inode_table_absent_epoch(t);
+    assert_int_equal(absent_count(t), 2);
+    /* A directory the kernel forgets takes its absent names along. */
+    inode_table_forget(t, dir2, 1);
+    assert_int_equal(absent_count(t), 1);
+    /* The limit per directory: beyond it, absences are not cached. */
+    char name[32];
+    for (int i = 0; i < INODE_ABSENT_PER_DIR; i++) {
+        snprintf(name, sizeof(name), "n%d", i);
+        assert_int_equal(inode_table_note_absent(t, dir1, name, epoch), i < INODE_ABSENT_PER_DIR);
+    }
+    assert_false(inode_table_note_absent(t, dir1, "one too many", epoch));
+    n = inode_table_collect_absent(t, NULL, &refs); /* all: the root's "Later" too */
+    assert_int_equal(n, INODE_ABSENT_PER_DIR + 1);
+    inode_refs_free(refs, n);
+    assert_int_equal(absent_count(t), 0);
     inode_table_free(t);
 }
 
@@ -205,7 +278,7 @@ static void test_concurrent_lookups(void **state)
     for (int i = 0; i < 4; i++)
         pthread_join(threads[i], NULL);
     /* Every lookup was forgotten: only the root is left. */
-    assert_int_equal(inode_table_count(t), 1);
+    assert_int_equal(inode_table_count(t, NULL), 1);
     inode_table_free(t);
 }
 
@@ -215,6 +288,7 @@ int main(void)
                                        cmocka_unit_test(test_new_version_gets_new_inode),
                                        cmocka_unit_test(test_stale_reads_do_not_undo_changes),
                                        cmocka_unit_test(test_growth_and_collect),
+                                       cmocka_unit_test(test_absent_names),
                                        cmocka_unit_test(test_concurrent_lookups)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
