@@ -41,7 +41,7 @@ int state_dirs_account_name(const char *user, const char *server_url, char *out,
     return 0;
 }
 
-static const char *home_dir(void)
+const char *state_dirs_home(void)
 {
     const char *home = getenv("HOME");
     if (home && *home)
@@ -61,7 +61,7 @@ int state_dirs_default_base(const char *kind, char *out, size_t size)
         if (xdg && xdg[0] == '/') {
             n = snprintf(out, size, "%s/seafs", xdg);
         } else {
-            const char *home = home_dir();
+            const char *home = state_dirs_home();
             if (!home)
                 return -1;
             n = snprintf(out, size, "%s/%s/seafs", home, cache ? ".cache" : ".local/state");
