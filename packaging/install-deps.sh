@@ -7,9 +7,10 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev liblz4-dev libsqlite3-dev
-  zlib1g-dev libjansson-dev libcmocka-dev
+  zlib1g-dev libjansson-dev libcmocka-dev libsystemd-dev
   python3 python3-pytest python3-cryptography python3-argon2 libargon2-dev
   curl ca-certificates procps psmisc
+  systemd
   seafile-cli seafile-daemon nghttp2-server
 )
 

@@ -39,6 +39,7 @@
 #include "poll.h"
 #include "seafs.h"
 #include "service_notify.h"
+#include "stale_mount.h"
 #include "state_dirs.h"
 #include "status.h"
 #include "sync.h"
@@ -345,6 +346,7 @@ static int run_session(struct seafs *fs, int *parent_fd)
     int rc = -1;
     struct mount_ready *ready = NULL;
     struct control_target control = {.fs = fs};
+    stale_mount_clear(o->mountpoint);
     int path_rc =
         control_mount_path(o->mountpoint, true, control.mountpoint, sizeof(control.mountpoint));
     if (path_rc) {
