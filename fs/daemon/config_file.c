@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +15,7 @@
 
 #define CONFIG_FILE_MAX (64 * 1024)
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+static const char OUT_OF_MEMORY[] = "out of memory";
 
 void config_file_release(struct config_file *c)
 {
@@ -54,95 +44,89 @@ static bool is_one_of(const char *s, const char *const *words)
     return false;
 }
 
-/* value with a leading "~" or "~/" replaced by home; malloc'd, or NULL with err set. */
-static char *expand_home(const char *value, const char *home, unsigned line, char *err,
-                         size_t err_size)
+/* value with a leading "~" or "~/" replaced by home into *out (malloc'd). NULL or the
+ * problem. */
+static const char *expand_home(const char *value, const char *home, char **out)
 {
-    char *out = NULL;
-    if (value[0] == '~' && (value[1] == '/' || value[1] == '\0')) {
-        if (!home) {
-            fail(err, err_size, "line %u: no home directory for '%s'", line, value);
-            return NULL;
-        }
-        if (asprintf(&out, "%s%s", home, value + 1) < 0)
-            out = NULL;
-    } else {
-        out = strdup(value);
-    }
-    if (!out)
-        fail(err, err_size, "out of memory");
-    return out;
+    *out = NULL;
+    if (value[0] != '~' || (value[1] != '/' && value[1] != '\0'))
+        *out = strdup(value);
+    else if (!home)
+        return "no home directory for ~";
+    else if (asprintf(out, "%s%s", home, value + 1) < 0)
+        *out = NULL;
+    return *out ? NULL : OUT_OF_MEMORY;
 }
 
-/* Appends item to the -o list. */
-static int append_option(struct config_file *c, const char *item, char *err, size_t err_size)
+/* Appends item to the -o list. NULL or the problem. */
+static const char *append_option(struct config_file *c, const char *item)
 {
     size_t old = strlen(c->options);
     char *grown = realloc(c->options, old + strlen(item) + 2);
     if (!grown)
-        return fail(err, err_size, "out of memory");
+        return OUT_OF_MEMORY;
     if (old && *item)
         grown[old++] = ',';
     strcpy(grown + old, item);
     c->options = grown;
-    return 0;
+    return NULL;
 }
 
-/* A key other than server and mountpoint: one item of the -o list. */
-static int add_option_key(struct config_file *c, const char *key, const char *value,
-                          const char *home, unsigned line, char *err, size_t err_size)
+/* A key other than server and mountpoint: one item of the -o list. NULL or the problem. */
+static const char *add_option_key(struct config_file *c, const char *key, const char *value,
+                                  const char *home)
 {
     static const char *const yes[] = {"yes", "true", "on", NULL};
     static const char *const no[] = {"no", "false", "off", NULL};
     if (strcmp(key, "options") == 0)
-        return append_option(c, value, err, err_size);
+        return append_option(c, value);
     if (is_one_of(value, yes))
-        return append_option(c, key, err, err_size);
+        return append_option(c, key);
     if (is_one_of(value, no))
-        return 0;
-    char *expanded = expand_home(value, home, line, err, err_size);
-    if (!expanded)
-        return -1;
-    int rc;
-    char *item = NULL;
+        return NULL;
+    char *expanded, *item = NULL;
+    const char *problem = expand_home(value, home, &expanded);
+    if (problem)
+        return problem;
     if (strchr(expanded, ','))
-        rc = fail(err, err_size, "line %u: a value cannot hold a comma", line);
+        problem = "a value cannot hold a comma";
     else if (asprintf(&item, "%s=%s", key, expanded) < 0)
-        rc = fail(err, err_size, "out of memory");
+        problem = OUT_OF_MEMORY;
     else
-        rc = append_option(c, item, err, err_size);
+        problem = append_option(c, item);
     free(item);
     free(expanded);
-    return rc;
+    return problem;
 }
 
-/* One non-blank, non-comment line (modified in place). */
-static int parse_line(struct config_file *c, char *text, const char *home, unsigned line, char *err,
-                      size_t err_size)
+/* One non-blank, non-comment line (modified in place). NULL or the problem, with *key the key it
+ * concerns (NULL when there is none). */
+static const char *parse_line(struct config_file *c, char *text, const char *home,
+                              const char **key_out)
 {
+    *key_out = NULL;
     char *eq = strchr(text, '=');
     if (!eq)
-        return fail(err, err_size, "line %u: expected key = value", line);
+        return "expected key = value";
     *eq = '\0';
     char *key = trim(text), *value = trim(eq + 1);
+    *key_out = key;
     if (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key))
-        return fail(err, err_size, "line %u: '%s' is not a key (lower case, digits, _)", line, key);
+        return "not a key (lower case letters, digits and _)";
     if (!*value)
-        return fail(err, err_size, "line %u: %s has no value", line, key);
+        return "no value";
     if (strcmp(key, "password") == 0)
-        return fail(err, err_size,
-                    "line %u: no passwords in a config file: use credentials = FILE (mode "
-                    "0600) or mount once on a terminal to store an API token",
-                    line);
+        return "no passwords in a config file: use credentials = FILE (mode 0600) or mount "
+               "once on a terminal to store an API token";
     bool is_server = strcmp(key, "server") == 0;
     if (!is_server && strcmp(key, "mountpoint") != 0)
-        return add_option_key(c, key, value, home, line, err, err_size);
+        return add_option_key(c, key, value, home);
     char **field = is_server ? &c->server : &c->mountpoint;
     if (*field)
-        return fail(err, err_size, "line %u: %s is given twice", line, key);
+        return "given twice";
     if (!is_server)
-        return (*field = expand_home(value, home, line, err, err_size)) ? 0 : -1;
-    return (*field = strdup(value)) ? 0 : fail(err, err_size, "out of memory");
+        return expand_home(value, home, field);
+    return (*field = strdup(value)) ? NULL : OUT_OF_MEMORY;
 }
 
 int config_file_parse(const char *text, const char *home, struct config_file *c, char *err,
@@ -151,27 +135,24 @@ int config_file_parse(const char *text, const char *home, struct config_file *c,
     memset(c, 0, sizeof(*c));
     char *copy = strdup(text);
     c->options = strdup("");
-    if (!copy || !c->options) {
-        free(copy);
-        return fail(err, err_size, "out of memory");
-    }
-    int rc = 0;
+    const char *problem = copy && c->options ? NULL : OUT_OF_MEMORY;
+    const char *key = NULL;
     unsigned line = 0;
-    for (char *next = copy, *end; rc == 0 && next; next = end ? end + 1 : NULL) {
+    for (char *next = copy, *end; !problem && next; next = end ? end + 1 : NULL) {
         end = strchr(next, '\n');
         if (end)
             *end = '\0';
         line++;
         char *content = trim(next);
         if (*content && *content != '#' && *content != ';')
-            rc = parse_line(c, content, home, line, err, err_size);
+            problem = parse_line(c, content, home, &key);
     }
+    if (problem)
+        snprintf(err, err_size, "line %u: %s%s%s", line, key ? key : "", key ? ": " : "", problem);
+    else if (!c->server || !c->mountpoint)
+        snprintf(err, err_size, "no %s", c->server ? "mountpoint = DIR" : "server = URL");
     free(copy);
-    if (rc == 0 && !c->server)
-        rc = fail(err, err_size, "no server = URL");
-    if (rc == 0 && !c->mountpoint)
-        rc = fail(err, err_size, "no mountpoint = DIR");
-    return rc;
+    return problem || !c->server || !c->mountpoint ? -1 : 0;
 }
 
 int config_file_read(const char *path, const char *home, struct config_file *c, char *err,
@@ -179,28 +160,30 @@ int config_file_read(const char *path, const char *home, struct config_file *c, 
 {
     memset(c, 0, sizeof(*c));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, err_size, "cannot open: %s", strerror(errno));
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot open: %s", strerror(errno));
+        return -1;
+    }
     struct stat st;
     char *text = NULL;
     int rc = -1;
     if (fstat(fd, &st) != 0) {
-        fail(err, err_size, "cannot stat: %s", strerror(errno));
+        snprintf(err, err_size, "cannot stat: %s", strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
-        fail(err, err_size, "is not a regular file");
+        snprintf(err, err_size, "is not a regular file");
     } else if (st.st_mode & S_IWOTH || (st.st_uid != geteuid() && st.st_uid != 0)) {
-        fail(err, err_size, "may be changed by other users (chmod o-w it, owner you or root)");
+        snprintf(err, err_size, "may be changed by other users (chmod o-w it, owner you or root)");
     } else if (st.st_size > CONFIG_FILE_MAX) {
-        fail(err, err_size, "is larger than %d bytes", CONFIG_FILE_MAX);
+        snprintf(err, err_size, "is larger than %d bytes", CONFIG_FILE_MAX);
     } else if (!(text = calloc(1, (size_t)st.st_size + 1))) {
-        fail(err, err_size, "out of memory");
+        snprintf(err, err_size, "%s", OUT_OF_MEMORY);
     } else {
         size_t have = 0;
         ssize_t n = 1;
         while (have < (size_t)st.st_size && (n = read(fd, text + have, st.st_size - have)) > 0)
             have += (size_t)n;
         if (n < 0)
-            fail(err, err_size, "cannot read: %s", strerror(errno));
+            snprintf(err, err_size, "cannot read: %s", strerror(errno));
         else
             rc = config_file_parse(text, home, c, err, err_size);
     }
@@ -252,24 +235,27 @@ int config_file_expand_argv(int argc, char **argv, const char *home, int *out_ar
     const char *path = find_config(argc, argv, &at, &taken);
     if (!path)
         return 0;
-    if (taken < 0 || !*path)
-        return fail(err, err_size, "--config needs a file");
+    if (taken < 0 || !*path) {
+        snprintf(err, err_size, "--config needs a file");
+        return -1;
+    }
     for (int i = 1; i < argc; i++) {
         if (i == at) {
             i += taken - 1;
         } else if (strcmp(argv[i], "-o") == 0) {
             i++;
         } else if (argv[i][0] != '-') {
-            return fail(err, err_size,
-                        "'%s': with --config, the server and mount point come from the file",
-                        argv[i]);
+            snprintf(err, err_size,
+                     "'%s': with --config, the server and mount point come from the file", argv[i]);
+            return -1;
         }
     }
     struct config_file c;
     char why[400];
     if (config_file_read(path, home, &c, why, sizeof(why)) != 0) {
         config_file_release(&c);
-        return fail(err, err_size, "config file %s: %s", path, why);
+        snprintf(err, err_size, "config file %s: %s", path, why);
+        return -1;
     }
     char **out = calloc((size_t)argc + 4, sizeof(*out));
     int n = 0, rc = out ? 0 : -1;
@@ -286,7 +272,8 @@ int config_file_expand_argv(int argc, char **argv, const char *home, int *out_ar
     config_file_release(&c);
     if (rc != 0) {
         config_file_free_argv(n, out);
-        return fail(err, err_size, "out of memory");
+        snprintf(err, err_size, "%s", OUT_OF_MEMORY);
+        return -1;
     }
     *out_argc = n;
     *out_argv = out;

@@ -14,6 +14,7 @@
 
 #include "config_file.h"
 #include "options.h"
+#include "temp_file.h"
 
 static void test_full_file(void **state)
 {
@@ -70,40 +71,32 @@ static void expect_parse_error(const char *text, const char *home, const char *f
 static void test_errors(void **state)
 {
     (void)state;
-    const char *ok = "server = http://h\nmountpoint = /m\n";
-    char text[256];
+    /* A line added to a good file, and what the error says about it. */
+    static const struct {
+        const char *line, *error;
+    } bad_lines[] = {
+        {"password = hunter2", "line 3: password: no passwords"},
+        {"server = http://other", "line 3: server: given twice"},
+        {"user alice", "line 3: expected key = value"},
+        {"user =", "line 3: user: no value"},
+        {"Cache-Size = 1G", "line 3: Cache-Size: not a key"},
+        {"cache_dir = /a,b", "line 3: cache_dir: a value cannot hold a comma"},
+    };
+    for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "server = http://h\nmountpoint = /m\n%s\n", bad_lines[i].line);
+        expect_parse_error(text, "/h", bad_lines[i].error);
+    }
     expect_parse_error("mountpoint = /m\n", "/h", "no server");
     expect_parse_error("server = http://h\n", "/h", "no mountpoint");
-    snprintf(text, sizeof(text), "%spassword = hunter2\n", ok);
-    expect_parse_error(text, "/h", "line 3: no passwords");
-    snprintf(text, sizeof(text), "%sserver = http://other\n", ok);
-    expect_parse_error(text, "/h", "line 3: server is given twice");
-    snprintf(text, sizeof(text), "%suser alice\n", ok);
-    expect_parse_error(text, "/h", "line 3: expected key = value");
-    snprintf(text, sizeof(text), "%suser =\n", ok);
-    expect_parse_error(text, "/h", "line 3: user has no value");
-    snprintf(text, sizeof(text), "%sCache-Size = 1G\n", ok);
-    expect_parse_error(text, "/h", "line 3: 'Cache-Size' is not a key");
-    snprintf(text, sizeof(text), "%scache_dir = /a,b\n", ok);
-    expect_parse_error(text, "/h", "line 3: a value cannot hold a comma");
-    expect_parse_error("server = http://h\nmountpoint = ~/S\n", NULL, "no home directory");
-}
-
-static char *write_file(const char *text, mode_t mode)
-{
-    char *path = strdup("/tmp/seafs-conf-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    assert_int_equal(chmod(path, mode), 0);
-    return path;
+    expect_parse_error("server = http://h\nmountpoint = ~/S\n", NULL,
+                       "line 2: mountpoint: no home directory");
 }
 
 static void test_read_refuses_files_others_may_change(void **state)
 {
     (void)state;
-    char *path = write_file("server = http://h\nmountpoint = /m\n", 0644);
+    char *path = temp_file_write("server = http://h\nmountpoint = /m\n", 0644);
     struct config_file c;
     char err[256] = "";
     assert_int_equal(config_file_read(path, "/h", &c, err, sizeof(err)), 0);
@@ -124,12 +117,12 @@ static void test_read_refuses_files_others_may_change(void **state)
 static void test_expand_argv(void **state)
 {
     (void)state;
-    char *path = write_file("server = https://cloud.example.com\n"
-                            "mountpoint = ~/Seafile\n"
-                            "user = alice@example.com\n"
-                            "poll_interval = 60\n"
-                            "x_unused = no\n",
-                            0600);
+    char *path = temp_file_write("server = https://cloud.example.com\n"
+                                 "mountpoint = ~/Seafile\n"
+                                 "user = alice@example.com\n"
+                                 "poll_interval = 60\n"
+                                 "x_unused = no\n",
+                                 0600);
     char config_arg[64];
     snprintf(config_arg, sizeof(config_arg), "--config=%s", path);
     char *argv[] = {"seafs", "-f", "--config", path, "-o", "poll_interval=5,noatime"};
