@@ -1,5 +1,7 @@
 /* stale_mount: finds the mount in /proc/self/mountinfo first (reading the file never blocks),
  * then asks the mount point itself: only a mount whose FUSE connection is gone answers ENOTCONN.
+ * statfs, not stat: the kernel answers stat from the attributes it still caches for a while
+ * after the daemon died, while every statfs is a request.
  * root detaches it with umount2(MNT_DETACH); other users through fusermount3 -u -z, which lets
  * them unmount only their own FUSE mounts. */
 #include "stale_mount.h"
@@ -9,7 +11,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,12 +40,12 @@ int stale_mount_clear(const char *mountpoint)
 {
     char path[PATH_MAX];
     struct mount_entry entry;
-    struct stat st;
+    struct statfs st;
     if (control_mount_path(mountpoint, false, path, sizeof(path)) != 0 ||
         !mountinfo_find(MOUNTINFO_SELF, path, &entry) || strcmp(entry.fstype, "fuse.seafs") != 0 ||
         (getuid() != 0 && entry.owner != getuid()))
         return 0;
-    if (stat(path, &st) == 0 || errno != ENOTCONN)
+    if (statfs(path, &st) == 0 || errno != ENOTCONN)
         return 0; /* alive (or not ours to judge) */
     log_msg(LOG_WARNING, "%s is the mount of a seafs that died: unmounting it first", path);
     int rc =

@@ -13,10 +13,13 @@ import os
 import pathlib
 import re
 import shlex
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -125,8 +128,10 @@ class UnitDaemon:
     ~/.config/seafs/INSTANCE.conf, NOTIFY_SOCKET and (journal=True) a JOURNAL_STREAM that names
     its stderr, as systemd sets up for StandardError=journal."""
 
-    def __init__(self, home, notify_path):
+    def __init__(self, home, notify_path, prefix=(), owner=None):
         self.home = pathlib.Path(home)
+        self.prefix = list(prefix)  # e.g. setpriv: run as another user
+        self.owner = owner  # that user's uid (owns home and the files written here)
         self.config = self.home / ".config" / "seafs" / ("%s.conf" % INSTANCE)
         self.credentials = self.home / ".config" / "seafs" / "credentials"
         self.mountpoint = self.home / "Seafile"
@@ -145,6 +150,10 @@ class UnitDaemon:
                  "credentials = ~/.config/seafs/credentials", "cache_dir = ~/cache",
                  "state_dir = ~/state"] + ["%s = %s" % kv for kv in options.items()]
         self.config.write_text("\n".join(lines) + "\n")
+        if self.owner is not None:
+            for path in [self.home / ".config", self.config.parent, self.config,
+                         self.credentials]:
+                os.chown(path, self.owner, self.owner)
 
     def env(self):
         self.runtime_dir.mkdir(mode=0o700, exist_ok=True)
@@ -159,12 +168,21 @@ class UnitDaemon:
             env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
         log.write(b"\n--- start\n")
         log.flush()
-        self.process = subprocess.Popen(exec_start(unit, self.home), env=env,
+        self.process = subprocess.Popen(self.prefix + exec_start(unit, self.home), env=env,
                                         stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True,
                                         preexec_fn=signal_with_parent(signal.SIGTERM))
         log.close()
         return self
+
+    def listing(self):
+        """The mount point's names, listed as the daemon's user (FUSE lets only that user in)."""
+        if not self.prefix:
+            return sorted(os.listdir(self.mountpoint))
+        done = subprocess.run(self.prefix + ["ls", "-1A", str(self.mountpoint)],
+                              capture_output=True, text=True, timeout=MOUNT_TIMEOUT_S)
+        assert done.returncode == 0, done.stderr
+        return sorted(done.stdout.splitlines())
 
     def terminate(self):
         """SIGTERM as systemctl stop sends it (KillSignal=); returns the exit status."""
@@ -203,6 +221,36 @@ def daemon(tmp_path, notify):
     yield unit_daemon
     problem = unit_daemon.cleanup()
     print("--- seafs log (tail) ---\n" + unit_daemon.log_tail())
+    assert not problem, problem
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def nobody_daemon():
+    """(UnitDaemon, NotifySocket) running as nobody, the user unit's case (fusermount3 mounts
+    and unmounts), with its home and notify socket in a directory of nobody's under /tmp
+    (pytest's directories are root's and closed to others); killed, unmounted and removed in
+    teardown."""
+    if os.getuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run seafs as another user")
+    if not os.stat("/dev/fuse").st_mode & stat.S_IWOTH:
+        pytest.skip("/dev/fuse is not usable by other users here (no udev to make it 0666)")
+    home = pathlib.Path(tempfile.mkdtemp(prefix="seafs-systemd-"))
+    os.chown(home, NOBODY, NOBODY)
+    sock = NotifySocket(home / "notify.sock")
+    os.chmod(sock.path, 0o666)
+    unit_daemon = UnitDaemon(home, sock.path, owner=NOBODY,
+                             prefix=["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                                     "--clear-groups"])
+    try:
+        yield unit_daemon, sock
+    finally:
+        problem = unit_daemon.cleanup()
+        print("--- seafs log (tail) ---\n" + unit_daemon.log_tail())
+        sock.close()
+        shutil.rmtree(home, ignore_errors=True)
     assert not problem, problem
 
 
@@ -349,18 +397,27 @@ def test_sigterm_unmounts_and_keeps_a_file_written_just_before(lib_server, daemo
     assert daemon.terminate() == 0, daemon.log_tail()
 
 
-def test_restart_after_a_crash_clears_the_dead_mount(small_demo_server, daemon, notify):
-    server, _ = small_demo_server
+def check_restart_after_a_crash(server, daemon, notify):
     daemon.write_config(server.url)
     daemon.start()
     notify.wait_for("READY", daemon)
+    assert daemon.listing() == visible_library_names(server)
     daemon.process.kill()  # a crash: the mount stays, dead
     daemon.process.wait()
-    with pytest.raises(OSError) as dead:
-        os.listdir(daemon.mountpoint)
-    assert dead.value.errno == errno.ENOTCONN
+    dead = subprocess.run(daemon.prefix + ["stat", "-f", str(daemon.mountpoint)],
+                          capture_output=True, text=True, timeout=MOUNT_TIMEOUT_S)
+    assert dead.returncode != 0 and os.strerror(errno.ENOTCONN) in dead.stderr, dead
     daemon.start()  # what Restart=on-failure does
     notify.wait_for("READY", daemon)
-    assert sorted(os.listdir(daemon.mountpoint)) == visible_library_names(server)
+    assert daemon.listing() == visible_library_names(server)
     assert "a seafs that died" in daemon.log_path.read_text()
     assert daemon.terminate() == 0, daemon.log_tail()
+    assert not is_mounted(daemon.mountpoint)
+
+
+def test_restart_after_a_crash_clears_the_dead_mount(small_demo_server, daemon, notify):
+    check_restart_after_a_crash(small_demo_server[0], daemon, notify)
+
+
+def test_restart_after_a_crash_clears_the_dead_mount_of_a_user(small_demo_server, nobody_daemon):
+    check_restart_after_a_crash(small_demo_server[0], *nobody_daemon)
