@@ -9,7 +9,7 @@ set -euo pipefail
 DEB_PACKAGES=(
   build-essential cmake pkg-config
   libfuse3-dev libcurl4-openssl-dev libssl-dev liblz4-dev libsqlite3-dev
-  zlib1g-dev libjansson-dev libargon2-dev
+  zlib1g-dev libjansson-dev libargon2-dev libsystemd-dev
   debhelper dpkg-dev lintian
 )
 PACKAGES=(
@@ -17,6 +17,7 @@ PACKAGES=(
   clang clang-format libclang-rt-14-dev fuse3 libcmocka-dev
   python3 python3-pytest python3-cryptography python3-argon2
   curl ca-certificates procps psmisc passwd util-linux libglib2.0-bin
+  systemd
   seafile-cli seafile-daemon nghttp2-server
 )
 case "${1:-}" in
@@ -36,7 +37,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-# apt's output is shown only when it fails; another apt/dpkg run holding the lock is waited for.
+# apt's output (maintainer scripts too: systemd's "Created symlink ..." in a container) is shown
+# only when it fails; another apt/dpkg run holding the lock is waited for.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 install_missing() {

@@ -5,8 +5,11 @@
  * Background mode forks before anything starts a thread; the parent waits on a pipe until the
  * child reports that the mount is live (exit 0) or why it failed (exit 1, the child having
  * printed the reason on the inherited stderr). So `mount`, fstab and systemd see the real
- * outcome. SIGTERM/SIGINT/SIGHUP and fusermount3 -u end the session loop; everything is then
- * torn down in reverse order. */
+ * outcome. The mount is live once it answers: its root directory lists (mount_ready.c); that is
+ * also when systemd hears READY=1 (service_notify.c, Type=notify units run seafs with -f).
+ * `--config FILE` reads server, mount point and options from a file (config_file.c).
+ * SIGTERM/SIGINT/SIGHUP and fusermount3 -u end the session loop (systemd hears STOPPING=1);
+ * everything is then torn down in reverse order. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "config_file.h"
 #include "control.h"
 #include "credentials.h"
 #include "ctl.h"
@@ -30,9 +35,12 @@
 #include "fuse_access.h"
 #include "fuse_ops.h"
 #include "log.h"
+#include "mount_ready.h"
 #include "overlay.h"
 #include "poll.h"
 #include "seafs.h"
+#include "service_notify.h"
+#include "stale_mount.h"
 #include "state_dirs.h"
 #include "status.h"
 #include "sync.h"
@@ -174,6 +182,7 @@ static void report_to_parent(int *fd, int status)
     close(*fd);
     *fd = -1;
     if (status == 0) {
+        log_use_syslog();
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null >= 0) {
             dup2(null, 0);
@@ -183,7 +192,6 @@ static void report_to_parent(int *fd, int status)
         }
         if (chdir("/") != 0)
             log_msg(LOG_WARNING, "chdir /: %s", strerror(errno));
-        log_use_syslog();
     }
 }
 
@@ -194,6 +202,7 @@ static int login(struct seafs *fs, const char *password, bool *offline_ok)
     if (!password)
         return 0;
     bool otp_required = false;
+    service_notify_status("Logging in to %s as %s", fs->opts->server_url, fs->opts->user);
     seaf_err err = seaf_client_login(fs->client, password, NULL, &otp_required);
     if (err == SEAF_OK)
         return 0;
@@ -210,6 +219,7 @@ static int load_libraries(struct seafs *fs)
 {
     seaf_err err = SEAF_OK;
     atomic_store(&fs->online, true);
+    service_notify_status("Fetching the library list from %s", fs->opts->server_url);
     if (seaf_client_has_api_token(fs->client) && poll_refresh(fs, &err) == 0)
         return 0;
     if (err == SEAF_ERR_AUTH) {
@@ -292,6 +302,25 @@ static struct control_server *start_control(struct control_target *target)
     return NULL;
 }
 
+/* Who hears that the mount answers (mount_ready's callback, from its thread). */
+struct ready_report {
+    int *parent_fd;
+    const char *mountpoint;
+    size_t libraries;
+    bool offline;
+};
+
+static void report_ready(void *ctx)
+{
+    struct ready_report *r = ctx;
+    report_to_parent(r->parent_fd, 0);
+    if (r->offline)
+        service_notify_ready("Serving %zu saved libraries on %s (server unreachable)", r->libraries,
+                             r->mountpoint);
+    else
+        service_notify_ready("Serving %zu libraries on %s", r->libraries, r->mountpoint);
+}
+
 static int run_session(struct seafs *fs, int *parent_fd)
 {
     const struct seafs_options *o = fs->opts;
@@ -316,7 +345,9 @@ static int run_session(struct seafs *fs, int *parent_fd)
         return -1;
     }
     int rc = -1;
+    struct mount_ready *ready = NULL;
     struct control_target control = {.fs = fs};
+    stale_mount_clear(o->mountpoint);
     int path_rc =
         control_mount_path(o->mountpoint, true, control.mountpoint, sizeof(control.mountpoint));
     if (path_rc) {
@@ -326,6 +357,7 @@ static int run_session(struct seafs *fs, int *parent_fd)
     fs->mountpoint = control.mountpoint;
     if (fuse_set_signal_handlers(se) != 0)
         goto out_destroy;
+    service_notify_status("Mounting on %s", control.mountpoint);
     if (fuse_session_mount(se, o->mountpoint) != 0) {
         log_msg(LOG_ERR, "cannot mount on %s", o->mountpoint);
         goto out_signals;
@@ -335,11 +367,22 @@ static int run_session(struct seafs *fs, int *parent_fd)
     log_msg(LOG_INFO, "mounted %s for %s on %s (%zu libraries)", o->server_url, o->user,
             o->mountpoint, fs->libs.n);
     struct control_server *control_server = start_control(&control);
-    report_to_parent(parent_fd, 0);
     struct poller *poller = poll_start(fs);
     fs->uploader = uploader_start(fs);
-    struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 16};
-    int loop_rc = o->single_thread ? fuse_session_loop(se) : fuse_session_loop_mt(se, &config);
+    struct ready_report report = {.parent_fd = parent_fd,
+                                  .mountpoint = control.mountpoint,
+                                  .libraries = fs->libs.n,
+                                  .offline = !atomic_load(&fs->online)};
+    ready = mount_ready_start(control.mountpoint, report_ready, &report);
+    int loop_rc = -1;
+    if (!ready) {
+        log_msg(LOG_ERR, "cannot start a thread to see the mount answer");
+    } else {
+        struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 16};
+        loop_rc = o->single_thread ? fuse_session_loop(se) : fuse_session_loop_mt(se, &config);
+        mount_ready_session_over(ready);
+    }
+    service_notify_stopping("Unmounting %s", control.mountpoint);
     /* The upload in progress is finished (or left to the next start, which resumes it); the
      * syncs waiting for it return before the uploader goes. */
     uploader_halt(fs->uploader);
@@ -353,11 +396,14 @@ static int run_session(struct seafs *fs, int *parent_fd)
     log_msg(LOG_DEBUG, "FUSE session loop returned %d", loop_rc);
     /* The loop ends when the file system is unmounted or a signal stops it (its code then is
      * not 0): either way the mount ended normally, and seafs exits with 0. */
-    rc = 0;
+    rc = ready ? 0 : -1;
 out_signals:
     fuse_remove_signal_handlers(se);
 out_destroy:
     fuse_session_destroy(se);
+    /* After destroy: a listing the loop left unanswered has failed by now. */
+    if (ready && mount_ready_finish(ready) != 0)
+        rc = -1;
     return rc;
 }
 
@@ -465,16 +511,38 @@ static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_
     return 0;
 }
 
+/* A mount point named by a config file is made when missing (its parent must exist), as
+ * systemd does for mount units. */
+static void make_mountpoint(const char *path)
+{
+    if (mkdir(path, 0700) == 0)
+        log_msg(LOG_INFO, "made the mount point %s", path);
+    else if (errno != EEXIST)
+        log_msg(LOG_WARNING, "cannot make the mount point %s: %s", path, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     json_set_alloc_funcs(malloc, credentials_free_secret); /* no secrets left in freed JSON */
     if (argc > 1 && ctl_is_command(argv[1]))
         return ctl_main(argc, argv);
+    log_init(false);
+    char err[512];
+    char **config_argv = NULL;
+    int config_argc = 0;
+    int expanded = config_file_expand_argv(argc, argv, state_dirs_home(), &config_argc,
+                                           &config_argv, err, sizeof(err));
+    if (expanded < 0) {
+        log_msg(LOG_ERR, "%s", err);
+        return 1;
+    }
     struct seafs_options o;
     options_init(&o);
-    char err[512];
-    if (options_parse(&o, argc, argv, err, sizeof(err)) != 0) {
-        fprintf(stderr, "seafs: %s\n", err);
+    int parsed = expanded ? options_parse(&o, config_argc, config_argv, err, sizeof(err))
+                          : options_parse(&o, argc, argv, err, sizeof(err));
+    config_file_free_argv(config_argc, config_argv);
+    if (parsed != 0) {
+        log_msg(LOG_ERR, "%s", err);
         options_release(&o);
         return 1;
     }
@@ -488,10 +556,12 @@ int main(int argc, char **argv)
     }
     if (fuse_access_check(o.fuse_opts, fuse_access_mounts_directly(), FUSE_DEVICE_PATH,
                           FUSE_CONF_PATH, err, sizeof(err)) != 0) {
-        fprintf(stderr, "seafs: %s\n", err);
+        log_msg(LOG_ERR, "%s", err);
         options_release(&o);
         return 1;
     }
+    if (expanded)
+        make_mountpoint(o.mountpoint);
     log_init(o.debug);
     umask(077);
     struct seafs fs;

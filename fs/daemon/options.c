@@ -152,8 +152,9 @@ static bool is_ignored(const char *opt)
     for (size_t i = 0; exact[i]; i++)
         if (strcmp(opt, exact[i]) == 0)
             return true;
-    return strncmp(opt, "x-systemd.", 10) == 0 || strncmp(opt, "x-gvfs-", 7) == 0 ||
-           strncmp(opt, "comment=", 8) == 0;
+    /* x-*: options for user-space tools (systemd's fstab generator, GVfs), never the file
+     * system's (mount(8)); mount.fuse3 hands them on all the same. */
+    return strncmp(opt, "x-", 2) == 0 || strncmp(opt, "comment=", 8) == 0;
 }
 
 /* Options handed unchanged to libfuse (mount flags and FUSE mount options it understands). */
@@ -378,6 +379,7 @@ int options_parse(struct seafs_options *o, int argc, char **argv, char *err, siz
 void options_print_help(FILE *out)
 {
     fprintf(out, "usage: seafs SERVER_URL MOUNTPOINT -o user=ACCOUNT[,options] [-f] [-d] [-s]\n"
+                 "       seafs --config FILE [-o options] [-f] [-d] [-s]   (see seafs(8))\n"
                  "       seafs --version | --help\n");
     ctl_print_usage(out);
     fprintf(
@@ -453,7 +455,7 @@ void options_print_help(FILE *out)
         "  noatime.\n"
         "Ignored (added by mount(8), systemd, desktops): _netdev, nofail, auto, noauto,\n"
         "  defaults, user, users, nouser, owner, group, [no]relatime, [no]strictatime,\n"
-        "  x-systemd.*, x-gvfs-*, comment=*.\n"
+        "  x-* (x-systemd.*, x-gvfs-*, ...), comment=*.\n"
         "Anything else is an error.\n"
         "\n"
         "Flags: -f foreground, -d debug log (implies -f), -s single-threaded.\n"

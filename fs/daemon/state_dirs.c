@@ -41,7 +41,7 @@ int state_dirs_account_name(const char *user, const char *server_url, char *out,
     return 0;
 }
 
-static const char *home_dir(void)
+const char *state_dirs_home(void)
 {
     const char *home = getenv("HOME");
     if (home && home[0] == '/')
@@ -70,7 +70,7 @@ int state_dirs_default_base(const char *kind, char *out, size_t size)
 {
     bool root = geteuid() == 0;
     const char *xdg = getenv(strcmp(kind, "cache") == 0 ? "XDG_CACHE_HOME" : "XDG_STATE_HOME");
-    return state_dirs_base_for(kind, root, xdg, root ? NULL : home_dir(), out, size);
+    return state_dirs_base_for(kind, root, xdg, root ? NULL : state_dirs_home(), out, size);
 }
 
 int state_dirs_create(const char *path, unsigned mode)

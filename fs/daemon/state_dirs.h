@@ -10,6 +10,8 @@
 /* The per-account directory name for user on server_url: "<user>@<host[_port]>" with anything
  * but [A-Za-z0-9._@+-] replaced by '_'. 0 or -1 when it does not fit. */
 int state_dirs_account_name(const char *user, const char *server_url, char *out, size_t size);
+/* The home directory of the caller: HOME, else the password database's entry; NULL if none. */
+const char *state_dirs_home(void);
 /* The default base of kind ("cache" or "state") for the current user: /var/cache/seafs and
  * /var/lib/seafs for root, else $XDG_CACHE_HOME/seafs / $XDG_STATE_HOME/seafs, or
  * ~/.cache/seafs / ~/.local/state/seafs with the home directory from HOME or the password

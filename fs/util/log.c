@@ -1,19 +1,26 @@
 /* log: message sink of the seafs daemon. In the foreground every message goes to stderr with a
  * level prefix; after the daemon detached from the terminal (log_use_syslog) it goes to syslog,
- * which the journal picks up under systemd. The debug switch (-d) is checked before the message
- * is formatted, so disabled debug calls cost one atomic load. Errors and warnings also go into a
- * small ring (the last LOG_RECENT_MAX, with their time) that `seafs status` shows. */
+ * which the journal picks up under systemd. When stderr is the journal's stream (a service run
+ * in the foreground: JOURNAL_STREAM names stderr's device and inode, see sd-daemon(3)) each line
+ * starts with "<N>", the syslog level, so the journal records it (journalctl -p filters). The debug
+ * switch (-d) is checked before the message is formatted, so disabled debug calls cost one atomic
+ * load. Errors and warnings also go into a small ring (the last LOG_RECENT_MAX, with their time)
+ * that `seafs status` shows. */
 #include "log.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static atomic_bool debug_enabled;
 static atomic_bool to_syslog;
+static atomic_bool to_journal; /* stderr is the journal's stream */
 
 static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct log_entry recent[LOG_RECENT_MAX]; /* ring, protected by recent_lock */
@@ -47,9 +54,21 @@ size_t log_recent(struct log_entry *out, size_t max)
     return n;
 }
 
+/* Whether stderr is the stream JOURNAL_STREAM ("<device>:<inode>") names. */
+static bool stderr_is_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!stream || sscanf(stream, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(bool debug)
 {
     atomic_store(&debug_enabled, debug);
+    atomic_store(&to_journal, stderr_is_journal());
 }
 
 void log_use_syslog(void)
@@ -91,6 +110,8 @@ void log_msg(int level, const char *fmt, ...)
         remember(level, text);
     if (atomic_load(&to_syslog))
         syslog(level, "%s", text);
+    else if (atomic_load(&to_journal)) /* the journal names the program itself */
+        fprintf(stderr, "<%d>%s: %s\n", level, level_name(level), text);
     else
         fprintf(stderr, "seafs: %s: %s\n", level_name(level), text);
 }

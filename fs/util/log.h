@@ -13,7 +13,8 @@
 
 #include "http_pool.h"
 
-/* Sets the debug switch (LOG_DEBUG messages shown or not). Starts on stderr. */
+/* Sets the debug switch (LOG_DEBUG messages shown or not). Starts on stderr, with the journal's
+ * "<level>" prefixes when stderr is connected to the journal (JOURNAL_STREAM). */
 void log_init(bool debug);
 /* From now on messages go to syslog (ident "seafs", facility daemon). */
 void log_use_syslog(void);

@@ -686,12 +686,13 @@ static void release_pins(struct seafs *fs)
         seaf_fsobj_free(obj);
         free(json);
     }
-    qsort(x.ids, x.n, sizeof(*x.ids), cmp_id);
+    if (x.n) /* qsort and bsearch want an array, even of nothing */
+        qsort(x.ids, x.n, sizeof(*x.ids), cmp_id);
     struct cache_pinned *pinned = NULL;
     size_t n = 0;
     if (cache_pinned_list(fs->cache, &pinned, &n) == SEAF_OK) {
         for (size_t i = 0; i < n; i++)
-            if (!bsearch(pinned[i].id, x.ids, x.n, sizeof(*x.ids), cmp_id))
+            if (!x.n || !bsearch(pinned[i].id, x.ids, x.n, sizeof(*x.ids), cmp_id))
                 cache_pin(fs->cache, pinned[i].kind, pinned[i].id, false);
     }
     free(pinned);

@@ -200,6 +200,27 @@ def test_fstab_line(how, vectors_server, place):
     assert_mounted_by_mount8(run_mount8(place, ["--fstab", str(fstab)] + target))
 
 
+# What an fstab line for systemd carries (its fstab generator turns it into a .mount or, with
+# x-systemd.automount, an .automount unit, whose mount(8) then runs mount.fuse3 and seafs).
+SYSTEMD_FSTAB_OPTIONS = {"_netdev": True, "nofail": True, "x-systemd.automount": True,
+                         "x-systemd.mount-timeout": 30, "x-gvfs-show": True}
+
+
+@pytest.mark.parametrize("how", ["mount -t fuse.seafs", "fstab line"])
+def test_options_of_systemd_fstab_lines_are_accepted(how, vectors_server, place):
+    options = options_string(base_options(place, **SYSTEMD_FSTAB_OPTIONS))
+    assert options.endswith(",_netdev,nofail,x-systemd.automount,x-systemd.mount-timeout=30,"
+                            "x-gvfs-show")
+    if how == "fstab line":
+        fstab = place / "fstab"
+        fstab.write_text("%s %s fuse.seafs %s 0 0\n" % (vectors_server.url, place / "mnt",
+                                                        options))
+        args = ["--fstab", str(fstab), str(place / "mnt")]
+    else:
+        args = ["-t", "fuse.seafs", vectors_server.url, str(place / "mnt"), "-o", options]
+    assert_mounted_by_mount8(run_mount8(place, args))
+
+
 def test_mount_t_seafs_through_the_mount_seafs_helper(vectors_server, place):
     helper = ROOT / "packaging" / "mount.seafs"
     options = options_string(base_options(place, _netdev=True))

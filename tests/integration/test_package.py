@@ -42,7 +42,7 @@ INSTALLED_FILES = ["./usr/bin/seafs", "./usr/sbin/mount.seafs",
                    "./usr/share/doc/seafs/examples/fstab", "./usr/share/doc/seafs/copyright"]
 # Packages of the shared libraries the binary links (Debian 12 names) and of fusermount3.
 REQUIRED_DEPENDS = ["libfuse3-3", "libcurl4", "libssl3", "libsqlite3-0", "liblz4-1",
-                    "libjansson4", "libargon2-1", "zlib1g", "libc6", "fuse3"]
+                    "libjansson4", "libargon2-1", "zlib1g", "libc6", "libsystemd0", "fuse3"]
 
 
 def run(args, timeout=COMMAND_TIMEOUT_S, **kwargs):

@@ -526,7 +526,7 @@ def test_sharing_without_user_allow_other_is_refused_before_mounting(desktop_use
     started = time.monotonic()
     done = desktop_user.run(desktop_user.seafs, server.url, mountpoint, "-o", options, env=env)
     assert done.returncode == 1
-    assert done.stderr == ("seafs: %s needs the line user_allow_other in /etc/fuse.conf, which "
+    assert done.stderr == ("seafs: error: %s needs the line user_allow_other in /etc/fuse.conf, which "
                            "only root can add (or mount without %s)\n" % (option, option))
     assert time.monotonic() - started < 5
     assert not is_mounted(mountpoint)
@@ -550,7 +550,7 @@ def test_a_fuse_device_closed_to_users_is_named_with_the_fix(desktop_user, small
     finally:
         os.chmod(FUSE_DEVICE, 0o666)
     assert done.returncode == 1
-    assert done.stderr == ("seafs: cannot open /dev/fuse: Permission denied; ordinary users need "
+    assert done.stderr == ("seafs: error: cannot open /dev/fuse: Permission denied; ordinary users need "
                            "it at mode 0666 (the fuse3 package's udev rule sets that; without "
                            "udev, root runs chmod 0666 /dev/fuse)\n")
     assert not is_mounted(mountpoint) and not never_cache.exists()

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "credentials.h"
+#include "temp_file.h"
 
 static void test_permission_rule(void **state)
 {
@@ -34,20 +35,9 @@ static void test_permission_rule(void **state)
     assert_non_null(credentials_file_problem(&st, 0));
 }
 
-static char *write_file(const char *text, mode_t mode)
-{
-    char *path = strdup("/tmp/seafs-cred-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    assert_int_equal(chmod(path, mode), 0);
-    return path;
-}
-
 static void read_ok(const char *text, const char *want_user, const char *want_password)
 {
-    char *path = write_file(text, 0600);
+    char *path = temp_file_write(text, 0600);
     char *user = NULL, *password = NULL, err[256];
     assert_int_equal(credentials_read_file(path, &user, &password, err, sizeof(err)), 0);
     if (want_user)
@@ -73,7 +63,7 @@ static void test_formats(void **state)
 
 static void read_fails(const char *text, mode_t mode, const char *fragment)
 {
-    char *path = write_file(text, mode);
+    char *path = temp_file_write(text, mode);
     char *user = NULL, *password = NULL, err[256] = "";
     assert_int_equal(credentials_read_file(path, &user, &password, err, sizeof(err)), -1);
     assert_null(password);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "options.h"
@@ -91,6 +92,56 @@ static void test_defaults_and_flags(void **state)
     options_release(&o);
 }
 
+/* Each option an fstab line for systemd adds (its fstab generator, mount.fuse3 and desktops
+ * read them; _netdev and nofail reach seafs when mount(8) runs it directly): accepted alone and
+ * all together, none of them changing a setting or reaching FUSE. */
+static void test_systemd_fstab_options_are_ignored(void **state)
+{
+    (void)state;
+    const char *const added[] = {"_netdev",
+                                 "nofail",
+                                 "x-systemd.automount",
+                                 "x-systemd.mount-timeout=30",
+                                 "x-systemd.idle-timeout=10min",
+                                 "x-systemd.requires=network-online.target",
+                                 "x-gvfs-show",
+                                 "x-gvfs-name=Seafile",
+                                 "x-mount.mkdir",
+                                 NULL};
+    char list[512] = "user=bob";
+    for (size_t i = 0; added[i]; i++) {
+        char one[128];
+        snprintf(one, sizeof(one), "user=bob,%s", added[i]);
+        char *argv[] = {"seafs", "https://h", "/m", "-o", one};
+        struct seafs_options o, plain;
+        char err[256] = "";
+        if (parse(&o, err, 5, argv) != 0)
+            fail_msg("%s refused: %s", added[i], err);
+        char *plain_argv[] = {"seafs", "https://h", "/m", "-o", "user=bob"};
+        assert_int_equal(parse(&plain, err, 5, plain_argv), 0);
+        assert_string_equal(o.fuse_opts, "");
+        assert_int_equal(o.timeout, plain.timeout);
+        assert_int_equal(o.readahead, plain.readahead);
+        assert_false(o.foreground);
+        options_release(&o);
+        options_release(&plain);
+        strcat(list, ",");
+        strcat(list, added[i]);
+    }
+    char *argv[] = {"seafs", "https://h", "/m", "-o", list};
+    struct seafs_options o;
+    char err[256] = "";
+    assert_int_equal(parse(&o, err, 5, argv), 0);
+    assert_string_equal(o.user, "bob");
+    assert_string_equal(o.fuse_opts, "");
+    options_release(&o);
+    /* Only the x- prefix is ignored: a look-alike is still an error. */
+    char *bad[] = {"seafs", "https://h", "/m", "-o", "user=bob,xsystemd.automount"};
+    assert_int_equal(parse(&o, err, 5, bad), -1);
+    assert_non_null(strstr(err, "xsystemd.automount"));
+    options_release(&o);
+}
+
 static void expect_error(const char *opts, const char *fragment)
 {
     char *argv[] = {"seafs", "https://h", "/m", "-o", (char *)opts};
@@ -166,9 +217,11 @@ static void test_sizes(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mount_helper_form), cmocka_unit_test(test_defaults_and_flags),
-        cmocka_unit_test(test_rejects_bad_options),
-        cmocka_unit_test(test_rejects_bad_command_lines), cmocka_unit_test(test_sizes)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_mount_helper_form),
+                                       cmocka_unit_test(test_defaults_and_flags),
+                                       cmocka_unit_test(test_systemd_fstab_options_are_ignored),
+                                       cmocka_unit_test(test_rejects_bad_options),
+                                       cmocka_unit_test(test_rejects_bad_command_lines),
+                                       cmocka_unit_test(test_sizes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
