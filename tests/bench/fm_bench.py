@@ -16,12 +16,14 @@ directory, the page cache dropped, a private D-Bus session bus and an empty thum
   head -c 4096   of every file
   file           file FOLDER/* (libmagic)
 
-Columns: bytes the tool itself read from files on the mount (read/pread/readv calls and mmap
-lengths, from one extra strace pass; the kernel may ask seafs for more: read-ahead), bytes the
-server sent (its counters, every request: listing and blocks), bytes seafs received (`seafs
-status --json`), the folder's size, server bytes / folder size, and seconds; medians of --runs
-runs. Needs root (FUSE, dropping the page cache) and the packages of
-tests/desktop/install-deps.sh."""
+Columns: bytes the tool itself read from the files with read/pread/readv calls, and the lengths
+it mapped (mmap: tumbler's JPEG thumbnailer maps the whole file and touches only some pages),
+both from one extra strace pass (the kernel may ask seafs for more: read-ahead); bytes the server
+sent (its counters, every request: listing and blocks); bytes seafs received (`seafs status
+--json`); the files' total size; server bytes / size; seconds. Medians of --runs runs. After
+the four rows over the whole folder, the thumbnail row again for each kind of file (fm_media.KINDS:
+JPEG with and without an EXIF thumbnail, PNG, MP4 with the moov index at the end or the start).
+Needs root (FUSE, dropping the page cache) and the packages of tests/desktop/install-deps.sh."""
 
 import argparse
 import contextlib
@@ -30,7 +32,6 @@ import os
 import pathlib
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,15 +39,17 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-for part in ("server", "integration", "bench"):
+for part in ("server", "integration", "bench", "desktop"):
     sys.path.insert(0, str(ROOT / "tests" / part))
 
 import fm_media  # noqa: E402
 import mount_fixture  # noqa: E402
 from fs_bench import Mounts, drop_page_cache  # noqa: E402
 from mount_fixture import ctl, demo_server  # noqa: E402
+from session import desktop_session, wait_for_bus_name  # noqa: E402
 
 MIB = 1 << 20
+FORMAT = "%-38s %9.2f %9.2f %10.2f %9.2f %9.1f %6.3f %7.2f"
 TUMBLERD = "/usr/lib/x86_64-linux-gnu/tumbler-1/tumblerd"
 THUMBNAILS = ROOT / "tests" / "desktop" / "thumbnails.py"
 TOOLS = ("gio", "file", "head", "strace", "dbus-daemon", "ffmpeg", "exiftool")
@@ -68,51 +71,6 @@ def check_tools():
         sys.exit("fm_bench: missing %s (bash tests/desktop/install-deps.sh)" % ", ".join(missing))
 
 
-# --- a private desktop session: D-Bus session bus, $HOME ------------------------------------------
-
-@contextlib.contextmanager
-def desktop_session(workdir, name):
-    """An environment (dict) with a private D-Bus session bus (dbus-daemon, our child) and an
-    empty $HOME; on exit the bus is stopped and whatever it activated (tumblerd, gvfsd) with it."""
-    home = pathlib.Path(workdir) / ("home-" + name)
-    home.mkdir(parents=True)
-    env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"),
-               XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
-               XDG_RUNTIME_DIR=str(home), NO_AT_BRIDGE="1")
-    # Services the bus activates (tumblerd, gvfsd) get its environment: this $HOME.
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1",
-                            "--address=unix:path=%s" % (home / "bus")], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    env["DBUS_SESSION_BUS_ADDRESS"] = address = bus.stdout.readline().strip()
-    try:
-        yield env
-    finally:
-        bus.terminate()
-        bus.wait(10)
-        stop_bus_clients(address)
-
-
-def stop_bus_clients(address, timeout=10):
-    """Stops the processes (activated services) whose environment names our bus address."""
-    needle = ("DBUS_SESSION_BUS_ADDRESS=" + address).encode()
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _environ_has(p, needle)]
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM if time.monotonic() < deadline else signal.SIGKILL)
-        time.sleep(0.2)
-
-
-def _environ_has(pid, needle):
-    try:
-        return needle in pathlib.Path("/proc", pid, "environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-
-
 def run(command, env, log):
     with open(log, "ab") as out:
         out.write(("--- %s\n" % " ".join(map(str, command[:4]))).encode())
@@ -123,60 +81,59 @@ def run(command, env, log):
 
 # --- the operations ------------------------------------------------------------------------------
 
-def op_gio_list(folder, files, env, log):
-    run(["gio", "list", "-a", "standard::content-type", folder], env, log)
+THUMBNAILS_ROW = "thumbnails (tumbler) + gio info"
+ROWS = ("gio list -a standard::content-type", THUMBNAILS_ROW, "head -c 4096 of every file",
+        "file of every file")
 
 
-def op_thumbnails(folder, files, env, log):
-    run(["/usr/bin/python3", THUMBNAILS, "--timeout", "600", *files], env, log)
-    for path in files:
-        done = subprocess.run(["gio", "info", "-a", "thumbnail::*", str(path)], env=env,
-                              capture_output=True, text=True, check=True)
-        if "thumbnail::path:" not in done.stdout:
-            raise RuntimeError("no thumbnail for %s:\n%s" % (path, done.stdout))
+def command(row, folder, files):
+    """The command of a row (for the thumbnails: the requests to tumbler)."""
+    return {ROWS[0]: ["gio", "list", "-a", "standard::content-type", folder],
+            ROWS[1]: ["/usr/bin/python3", THUMBNAILS, "--timeout", "600", *files],
+            ROWS[2]: ["sh", "-c", 'for f; do head -c 4096 "$f"; done', "head", *files],
+            ROWS[3]: ["file", *files]}[row]
 
 
-def op_head(folder, files, env, log):
-    run(["sh", "-c", 'for f; do head -c 4096 "$f"; done', "head", *files], env, log)
-
-
-def op_file(folder, files, env, log):
-    run(["file", *files], env, log)
-
-
-OPERATIONS = (("gio list -a standard::content-type", op_gio_list),
-              ("thumbnails (tumbler) + gio info", op_thumbnails),
-              ("head -c 4096 of every file", op_head),
-              ("file of every file", op_file))
+def perform(row, folder, files, env, log):
+    run(command(row, folder, files), env, log)
+    if row == THUMBNAILS_ROW:  # what a file manager then asks GIO for each file
+        for path in files:
+            done = subprocess.run(["gio", "info", "-a", "thumbnail::*", str(path)], env=env,
+                                  capture_output=True, text=True, check=True)
+            if "thumbnail::path:" not in done.stdout:
+                raise RuntimeError("no thumbnail for %s:\n%s" % (path, done.stdout))
 
 
 # --- measuring -----------------------------------------------------------------------------------
 
 class Bench:
-    def __init__(self, server, mounts, workdir, names):
+    def __init__(self, server, mounts, workdir):
         self.server = server
-        self.names = names
         self.mounts = mounts
         self.workdir = pathlib.Path(workdir)
         self.log = self.workdir / "tools.log"
-        self.runs = 0
+        self.sessions = 0
 
-    def fresh(self):
-        """(mount, folder) of a fresh mount with an empty cache directory."""
+    def session(self):
+        """A desktop session with a fresh $HOME (an empty thumbnail cache)."""
+        self.sessions += 1
+        return desktop_session(self.workdir / ("home-%d" % self.sessions))
+
+    def fresh(self, names):
+        """(mount, folder, files) of a fresh mount with an empty cache directory."""
         mount = self.mounts.mount()
         folder = mount.path(fm_media.LIBRARY, fm_media.FOLDER)
-        return mount, folder
+        return mount, folder, [folder / name for name in names]
 
-    def measure(self, operation):
-        """(server bytes, seafs bytes received, seconds) of one cold run."""
-        self.runs += 1
-        mount, folder = self.fresh()
-        files = [folder / name for name in self.names]
-        with desktop_session(self.workdir, "%d" % self.runs) as env:
+    def measure(self, row, names):
+        """(server bytes, seafs bytes received, seconds) of one cold run of a row over the
+        files `names` of the folder."""
+        mount, folder, files = self.fresh(names)
+        with self.session() as env:
             drop_page_cache()
             self.server.reset_counters()
             started = time.perf_counter()
-            operation(folder, files, env, self.log)
+            perform(row, folder, files, env, self.log)
             seconds = time.perf_counter() - started
             sent = self.server.counters()["bytes_sent"]
             status = ctl("status", mount.mountpoint, "--json")
@@ -184,60 +141,51 @@ class Bench:
         self.mounts.unmount(mount)
         return sent, received, seconds
 
-    def tool_bytes(self, operation):
+    def tool_bytes(self, row, names):
         """Bytes the tool read from files on the mount (read calls and mmap lengths), from a
-        pass under strace: the commands themselves, or tumblerd for the thumbnails."""
-        self.runs += 1
-        mount, folder = self.fresh()
-        files = [folder / n for n in self.names]
-        trace = self.workdir / ("strace-%d" % self.runs)
+        pass under strace: the command itself, or tumblerd for the thumbnails."""
+        mount, folder, files = self.fresh(names)
+        trace = self.workdir / ("strace-%d" % (self.sessions + 1))
         trace.mkdir()
         strace = ["strace", "-ff", "-y", "-qq", "-s", "0", "-e", "trace=" + TRACED,
                   "-o", str(trace / "t")]
-        with desktop_session(self.workdir, "%d" % self.runs) as env:
-            if operation is op_thumbnails:
+        tumbler = None
+        with self.session() as env:
+            if row == THUMBNAILS_ROW:
                 tumbler = subprocess.Popen(strace + [TUMBLERD], env=env,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                wait_for_name(env, "org.freedesktop.thumbnails.Thumbnailer1")
-                operation(folder, files, env, self.log)
+                wait_for_bus_name(env, "org.freedesktop.thumbnails.Thumbnailer1")
+                run(command(row, folder, files), env, self.log)
             else:
-                traced = {op_gio_list: ["gio", "list", "-a", "standard::content-type", folder],
-                          op_head: ["sh", "-c", 'for f; do head -c 4096 "$f"; done', "h",
-                                    *files],
-                          op_file: ["file", *files]}[operation]
-                run(strace + traced, env, self.log)
-        if operation is op_thumbnails:
+                run(strace + command(row, folder, files), env, self.log)
+        if tumbler:
             tumbler.wait(30)  # the bus is gone: tumblerd (and strace with it) has exited
         self.mounts.unmount(mount)
         return traced_bytes(trace, str(mount.mountpoint) + "/")
 
-
-def wait_for_name(env, name, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
-                               "--object-path", "/org/freedesktop/DBus", "--method",
-                               "org.freedesktop.DBus.NameHasOwner", name], env=env,
-                              capture_output=True, text=True)
-        if "true" in done.stdout:
-            return
-        time.sleep(0.1)
-    raise RuntimeError("%s did not appear on the bus" % name)
+    def row(self, label, row, sizes, runs):
+        """Prints the row: medians of `runs` cold runs over the files of sizes ({name: size})."""
+        results = [self.measure(row, sorted(sizes)) for _ in range(runs)]
+        sent, received, seconds = (statistics.median(c) for c in zip(*results))
+        read, mapped = self.tool_bytes(row, sorted(sizes))
+        size = sum(sizes.values())
+        print(FORMAT % (label, read / MIB, mapped / MIB, sent / MIB, received / MIB,
+                        size / MIB, sent / size, seconds), flush=True)
 
 
 def traced_bytes(trace_dir, prefix):
-    """Sum of read results and mmap lengths on files under prefix in strace -ff -y logs."""
-    total = 0
+    """(sum of read results, sum of mmap lengths) on files under prefix in strace -ff -y logs."""
+    read_total = mapped_total = 0
     for log in pathlib.Path(trace_dir).iterdir():
         for line in log.read_text(errors="replace").splitlines():
             read = READ_CALL.match(line)
             if read and read.group(1).startswith(prefix):
-                total += int(read.group(2))
+                read_total += int(read.group(2))
                 continue
             mapped = MMAP_CALL.match(line)
             if mapped and mapped.group(2).startswith(prefix):
-                total += int(mapped.group(1))
-    return total
+                mapped_total += int(mapped.group(1))
+    return read_total, mapped_total
 
 
 @contextlib.contextmanager
@@ -270,23 +218,21 @@ def main():
         mount = mounts.mount()
         sizes = fm_media.folder_files(mount.path(fm_media.LIBRARY))
         mounts.unmount(mount)
-        bench = Bench(server, mounts, workdir, sorted(sizes))
-        folder = sum(sizes.values())
+        bench = Bench(server, mounts, workdir)
         print("folder %s/%s: %d files, %.1f MiB; setup %.0f s; %d cold runs each, medians"
-              % (fm_media.LIBRARY, fm_media.FOLDER, len(sizes), folder / MIB,
+              % (fm_media.LIBRARY, fm_media.FOLDER, len(sizes), sum(sizes.values()) / MIB,
                  time.perf_counter() - started, args.runs))
-        print("%-36s %10s %10s %10s %10s %7s %8s" % ("operation", "tool MiB", "server MiB",
-                                                     "seafs MiB", "folder MiB", "ratio",
-                                                     "seconds"))
-        for name, operation in OPERATIONS:
-            results = [bench.measure(operation) for _ in range(args.runs)]
-            sent, received, seconds = (statistics.median(c) for c in zip(*results))
-            tool = bench.tool_bytes(operation)
-            print("%-36s %10.2f %10.2f %10.2f %10.1f %7.3f %8.2f" % (
-                name, tool / MIB, sent / MIB, received / MIB, folder / MIB, sent / folder,
-                seconds), flush=True)
-        print("ratio = server bytes / folder size; tool = bytes the tool read from the files "
-              "(read calls + mmap lengths, strace); total %.0f s, %d mounts"
+        print(FORMAT.replace(".2f", "s").replace(".1f", "s").replace(".3f", "s") % (
+            "operation", "read MiB", "mmap MiB", "server MiB", "seafs MiB", "size MiB",
+            "ratio", "seconds"))
+        for row in ROWS:
+            bench.row(row, row, sizes, args.runs)
+        for kind in fm_media.KINDS:
+            of_kind = {n: size for n, size in sizes.items() if fm_media.kind(n) == kind}
+            bench.row("  thumbnails: " + kind, THUMBNAILS_ROW, of_kind, args.runs)
+        print("read / mmap = what the tool read of the files with read calls / mapped of them "
+              "(strace; pages of a mapping are fetched only when touched); size = the files' "
+              "total size; ratio = server MiB / size\ntotal %.0f s, %d mounts"
               % (time.perf_counter() - started, mounts.count))
 
 

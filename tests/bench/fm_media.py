@@ -11,8 +11,9 @@ directory of its own (never the shared demo's).
      even ones with it at the start (-movflags +faststart, like files prepared for streaming)
 
 Pixels come from a seeded PRNG (and ffmpeg's seeded noise filter), so every build gives the same
-files. Needs python3-pil, ffmpeg and exiftool (libimage-exiftool-perl): tests/desktop/install-deps.sh
-installs them. The built data directory is kept (a stamp records the generator's digest)."""
+files. Needs python3-pil, ffmpeg and exiftool (libimage-exiftool-perl), which
+tests/desktop/install-deps.sh installs. The built data directory is kept (a stamp records the
+generator's digest)."""
 
 import hashlib
 import json
@@ -143,6 +144,20 @@ def build(data_dir, log=print):
                                desc="seafs file-manager benchmark", ctime=CTIME)
     write_json(stamp_path, _stamp())
     return REPO_ID
+
+
+KINDS = ("JPEG with EXIF thumbnail", "JPEG without", "PNG", "MP4 moov at end",
+         "MP4 moov at start")
+
+
+def kind(name):
+    """Which of KINDS the folder's file `name` is."""
+    number = int(name[4:8])
+    if name.startswith("IMG_"):
+        return KINDS[0] if number <= JPEGS_WITH_THUMBNAIL else KINDS[1]
+    if name.startswith("PNG_"):
+        return KINDS[2]
+    return KINDS[3] if number % 2 == 1 else KINDS[4]  # VID_0001 is i = 0: no faststart
 
 
 def folder_files(root):
