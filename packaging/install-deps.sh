@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of seafs on Debian 12 (run as root).
+# Installs every build and test dependency of seafs on Debian 12 (run as root), and the
+# packages named as arguments.
 # Idempotent and quiet: packages already present are not touched, apt-get update
 # runs only when something is missing.
 set -euo pipefail
@@ -12,6 +13,7 @@ PACKAGES=(
   curl ca-certificates procps psmisc
   seafile-cli seafile-daemon nghttp2-server
 )
+PACKAGES+=("$@")  # more packages a caller needs (tests/desktop/install-deps.sh: the desktop's)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

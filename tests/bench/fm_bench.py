@@ -26,7 +26,6 @@ JPEG with and without an EXIF thumbnail, PNG, MP4 with the moov index at the end
 Needs root (FUSE, dropping the page cache) and the packages of tests/desktop/install-deps.sh."""
 
 import argparse
-import contextlib
 import json
 import os
 import pathlib
@@ -35,7 +34,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -44,8 +42,8 @@ for part in ("server", "integration", "bench", "desktop"):
 
 import fm_media  # noqa: E402
 import mount_fixture  # noqa: E402
-from fs_bench import Mounts, drop_page_cache  # noqa: E402
-from mount_fixture import ctl, demo_server  # noqa: E402
+from fs_bench import bench_session, drop_page_cache  # noqa: E402
+from mount_fixture import ctl  # noqa: E402
 from session import desktop_session, wait_for_bus_name  # noqa: E402
 
 MIB = 1 << 20
@@ -188,24 +186,11 @@ def traced_bytes(trace_dir, prefix):
     return read_total, mapped_total
 
 
-@contextlib.contextmanager
-def bench_session():
-    """(server over the media library, Mounts, workdir); on exit every mount is stopped, then
-    the server, and the work directory is removed."""
-    if os.geteuid() != 0:
-        sys.exit("fm_bench: needs root (FUSE mounts, dropping the page cache)")
+def media_data():
+    """(data directory, {library: repo id}) of the media library, built on first use."""
     data = mount_fixture.DEMO_CACHE / "fm-media"
     data.parent.mkdir(parents=True, exist_ok=True)
-    fm_media.build(data)
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="fm_bench-", dir=str(data.parent)))
-    server = demo_server(data, workdir / "server")
-    mounts = Mounts("fm_bench", server, workdir, poll_interval=0)
-    try:
-        yield server, mounts, workdir
-    finally:
-        mounts.cleanup()
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    return data, {fm_media.LIBRARY: fm_media.build(data)}
 
 
 def main():
@@ -214,11 +199,11 @@ def main():
     args = parser.parse_args()
     check_tools()
     started = time.perf_counter()
-    with bench_session() as (server, mounts, workdir):
+    with bench_session("fm_bench", data=media_data, poll_interval=0) as (_, server, mounts):
         mount = mounts.mount()
         sizes = fm_media.folder_files(mount.path(fm_media.LIBRARY))
         mounts.unmount(mount)
-        bench = Bench(server, mounts, workdir)
+        bench = Bench(server, mounts, mounts.workdir)
         print("folder %s/%s: %d files, %.1f MiB; setup %.0f s; %d cold runs each, medians"
               % (fm_media.LIBRARY, fm_media.FOLDER, len(sizes), sum(sizes.values()) / MIB,
                  time.perf_counter() - started, args.runs))

@@ -15,9 +15,7 @@ import re
 import subprocess
 import time
 
-import pytest
-
-from mount_fixture import ctl, file_layout, block_bytes
+from mount_fixture import block_bytes, ctl, file_layout
 from session import desktop_session, wait_for_bus_name
 
 LIBRARY, FOLDER = "Demo", "copies"
