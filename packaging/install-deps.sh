@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of seafs on Debian 12 (run as root); with --deb only
-# what building the Debian package needs (packaging/build-deb.sh).
+# Installs every build and test dependency of seafs on Debian 12 (run as root), and the
+# packages named as arguments; with --deb first, only what building the Debian package needs
+# (packaging/build-deb.sh).
 # Idempotent and quiet: packages already present are not touched, apt-get update
 # runs only when something is missing.
 set -euo pipefail
@@ -20,11 +21,11 @@ PACKAGES=(
   systemd
   seafile-cli seafile-daemon nghttp2-server
 )
-case "${1:-}" in
-  "") ;;
-  --deb) PACKAGES=("${DEB_PACKAGES[@]}") ;;
-  *) echo "usage: install-deps.sh [--deb]" >&2; exit 2 ;;
-esac
+if [ "${1:-}" = --deb ]; then
+  PACKAGES=("${DEB_PACKAGES[@]}")
+  shift
+fi
+PACKAGES+=("$@")  # more packages a caller needs (tests/desktop/install-deps.sh: the desktop's)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

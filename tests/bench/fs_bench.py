@@ -134,13 +134,14 @@ class Mounts:
 
 
 @contextlib.contextmanager
-def bench_session(tool, **mount_options):
+def bench_session(tool, data=None, **mount_options):
     """(demo {name: repo id}, server over the full demo, Mounts with mount_options) for a
-    benchmark run as root; on exit every mount is stopped, then the server, and the work
+    benchmark run as root; data: a function giving other (data directory, {name: repo id}) to
+    serve instead of the demo. On exit every mount is stopped, then the server, and the work
     directory is removed."""
     if os.geteuid() != 0:
         sys.exit("%s: needs root (FUSE mounts, dropping the page cache)" % tool)
-    data, ids = demo_data(small=False)
+    data, ids = data() if data else demo_data(small=False)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix=tool + "-", dir=str(mount_fixture.DEMO_CACHE)))
     server = demo_server(data, workdir / "server")
     mounts = Mounts(tool, server, workdir, **mount_options)
