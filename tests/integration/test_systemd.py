@@ -28,7 +28,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from mount_fixture import (MOUNT_TIMEOUT_S, PASSWORD, UNMOUNT_TIMEOUT_S, USER, ctl,  # noqa: E402
                            is_mounted, log_tail, seafs_binary, small_demo_server, unmount,
-                           write_credentials)
+                           fuse_for_everyone, write_credentials)
 from seafserver.testing import signal_with_parent  # noqa: E402
 from uploadkit import head_of, lib_server, server_tree  # noqa: E402
 
@@ -228,15 +228,13 @@ NOBODY = 65534
 
 
 @pytest.fixture
-def nobody_daemon():
+def nobody_daemon(fuse_for_everyone):
     """(UnitDaemon, NotifySocket) running as nobody, the user unit's case (fusermount3 mounts
     and unmounts), with its home and notify socket in a directory of nobody's under /tmp
     (pytest's directories are root's and closed to others); killed, unmounted and removed in
     teardown."""
     if os.getuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root and setpriv to run seafs as another user")
-    if not os.stat("/dev/fuse").st_mode & stat.S_IWOTH:
-        pytest.skip("/dev/fuse is not usable by other users here (no udev to make it 0666)")
     home = pathlib.Path(tempfile.mkdtemp(prefix="seafs-systemd-"))
     os.chown(home, NOBODY, NOBODY)
     sock = NotifySocket(home / "notify.sock")

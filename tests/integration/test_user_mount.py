@@ -36,7 +36,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from mount_fixture import (COMMAND_TIMEOUT_S, OTHER, PASSWORD, UNMOUNT_TIMEOUT_S,  # noqa: E402
                            USER, block_bytes, file_layout, is_mounted, mount_entry,
                            mount_factory, options_string, seafs_binary, small_demo_server,
-                           write_credentials)
+                           fuse_for_everyone, write_credentials)
 from seafserver import demo  # noqa: E402
 
 assert mount_factory and small_demo_server  # fixtures, used by name
@@ -199,20 +199,6 @@ def set_subreaper(on):
     their exit status can be read (and no zombie is left under a PID 1 that does not reap)."""
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
-
-
-@pytest.fixture(scope="module")
-def fuse_for_everyone():
-    """/dev/fuse at 0666 as the fuse3 package's udev rule leaves it on a desktop; the old mode
-    is restored in teardown."""
-    if not os.path.exists(FUSE_DEVICE):
-        pytest.skip("no /dev/fuse")
-    old = stat.S_IMODE(os.stat(FUSE_DEVICE).st_mode)
-    os.chmod(FUSE_DEVICE, 0o666)
-    try:
-        yield
-    finally:
-        os.chmod(FUSE_DEVICE, old)
 
 
 @pytest.fixture(scope="module")
