@@ -86,6 +86,36 @@ seaf_err fileserver_permission_check(struct seaf_client *client, const char *rep
     return err;
 }
 
+seaf_err fileserver_accessible_repos(struct seaf_client *client, const char *repo_id,
+                                     struct seahub_repo_list *out)
+{
+    char path[128];
+    char *url = NULL;
+    struct http_buffer body;
+    memset(out, 0, sizeof(*out));
+    if (!repo_ok(repo_id))
+        return SEAF_ERR_INVALID_ARG;
+    snprintf(path, sizeof(path), "/accessible-repos/?repo_id=%s", repo_id);
+    seaf_err err = seaf_client_fileserver_path(client, path, &url);
+    if (err != SEAF_OK)
+        return err;
+    struct seaf_call call = {.method = HTTP_GET,
+                             .idempotent = true,
+                             .url = url,
+                             .auth = SEAF_AUTH_REPO,
+                             .repo_id = repo_id,
+                             .response_body = &body};
+    http_buffer_init(&body, SEAF_JSON_LIMIT);
+    err = seaf_client_call(client, &call, NULL);
+    free(url);
+    if (err == SEAF_OK && !body.data)
+        err = SEAF_ERR_MALFORMED;
+    if (err == SEAF_OK)
+        err = seahub_parse_repo_list(body.data, body.len, out, NULL);
+    http_buffer_release(&body);
+    return err;
+}
+
 seaf_err fileserver_head_commit(struct seaf_client *client, const char *repo_id,
                                 char head_out[SEAF_ID_LEN + 1])
 {

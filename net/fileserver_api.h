@@ -15,6 +15,7 @@
 #include "seaf_commit.h"
 #include "seaf_error.h"
 #include "seaf_fsobj.h"
+#include "seahub_api.h"
 
 /* Most ids asked for in one pack-fs request (SeaDrive sends 100). */
 #define FILESERVER_PACK_FS_BATCH 100
@@ -26,6 +27,13 @@ seaf_err fileserver_protocol_version(struct seaf_client *client, int *version);
  * client has a device id. SEAF_OK = allowed; SEAF_ERR_PERMISSION; SEAF_ERR_REPO_GONE (444/445). */
 seaf_err fileserver_permission_check(struct seaf_client *client, const char *repo_id, bool upload);
 
+/* GET <fs>/accessible-repos/?repo_id=<repo_id> (§3.15) with repo_id's sync token: every library
+ * the token's user can access, with its head commit -- the file server's cheap answer to "did
+ * anything change" (SeaDrive polls it). Entries carry only version, id, head_commit_id, name,
+ * mtime, permission, type and owner (the other fields are left empty). SEAF_ERR_NOT_FOUND when
+ * the server has no such endpoint (404), SEAF_ERR_AUTH/PERMISSION for a refused token. */
+seaf_err fileserver_accessible_repos(struct seaf_client *client, const char *repo_id,
+                                     struct seahub_repo_list *out);
 /* GET <fs>/repo/<repo>/commit/HEAD: the head commit id. SEAF_ERR_SERVER when the server reports
  * is_corrupted; SEAF_ERR_REPO_GONE for a deleted library. */
 seaf_err fileserver_head_commit(struct seaf_client *client, const char *repo_id,

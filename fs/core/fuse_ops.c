@@ -22,6 +22,7 @@
 #include "log.h"
 #include "node.h"
 #include "overlay.h"
+#include "quota.h"
 #include "uploader.h"
 
 #define KERNEL_TIMEOUT 86400.0 /* seconds; changes are pushed by invalidation */
@@ -339,9 +340,8 @@ static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
     (void)ino;
     struct seafs *fs = fs_of(req);
     const uint64_t frsize = 4096;
-    pthread_rwlock_rdlock(&fs->libs_lock);
-    int64_t total = fs->quota_total, used = fs->quota_used;
-    pthread_rwlock_unlock(&fs->libs_lock);
+    int64_t total = 0, used = 0;
+    quota_get(fs, &total, &used);
     if (used < 0)
         used = 0;
     uint64_t free_bytes = total > used ? (uint64_t)(total - used) : 0;

@@ -1,5 +1,8 @@
 /* poll: change detection by polling (protocol doc §7.1: SeaDrive polls the library list, whose
- * entries carry head_commit_id, so one request per interval covers every library).
+ * entries carry head_commit_id, so one request per interval covers every library). Each poll
+ * asks the file server's cheap accessible-repos (C/Go, no Django) with a library's sync token;
+ * Seahub's full /api2/repos/ only when that list names other libraries than the mount shows, or
+ * the endpoint is missing (remembered) or refuses the token. The quota is not polled (quota.c).
  *
  * A library whose head moved gets a new generation and forgets its root id; node.c resolves its
  * inodes again on the next access. The kernel is told with fuse_lowlevel_notify_inval_inode
@@ -18,6 +21,7 @@
 #include <time.h>
 
 #include "fetch.h"
+#include "fileserver_api.h"
 #include "log.h"
 #include "overlay.h"
 #include "uploader.h"
@@ -95,19 +99,6 @@ static void invalidate_top(struct seafs *fs, const struct library_list *old)
     }
 }
 
-static void refresh_quota(struct seafs *fs)
-{
-    struct seahub_account account;
-    memset(&account, 0, sizeof(account));
-    if (seahub_account_info(fs->client, &account) != SEAF_OK)
-        return;
-    pthread_rwlock_wrlock(&fs->libs_lock);
-    fs->quota_total = account.total;
-    fs->quota_used = account.usage;
-    pthread_rwlock_unlock(&fs->libs_lock);
-    seahub_account_release(&account);
-}
-
 void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bool invalidate)
 {
     pthread_rwlock_wrlock(&fs->libs_lock);
@@ -134,22 +125,157 @@ bool poll_head_shown(struct seafs *fs, const char *repo_id, const char *head)
     return shown;
 }
 
-int poll_refresh(struct seafs *fs, seaf_err *err_out)
+/* What a refresh changed, told once the list is in place: the saved list is rewritten, the
+ * uploader hears of libraries gone with unsent changes, the kernel forgets what it cached of
+ * libraries that moved (and of the top folder when the layout changed). old: the list before
+ * (NULL when only heads moved in place). */
+struct refresh_changes {
+    char *saved_text; /* the new list as saved; NULL when nothing changed */
+    char (*changed)[SEAF_REPO_ID_LEN + 1];
+    size_t n_changed;
+    bool top_changed;
+};
+
+static void announce(struct seafs *fs, struct refresh_changes *c, const struct library_list *old,
+                     const struct library_list *fresh)
 {
-    /* A head adopted after an upload while the list was on its way is newer than the list's. */
-    uint64_t epoch = atomic_load(&fs->head_epoch);
-    struct seahub_repo_list repos = {0};
-    seaf_err err = seahub_list_repos(fs->client, &repos);
-    if (err_out)
-        *err_out = err;
+    if (c->saved_text) {
+        int save = library_list_write(c->saved_text, fs->libraries_file);
+        if (save)
+            log_msg(LOG_WARNING, "cannot save the library list to %s: %s", fs->libraries_file,
+                    strerror(-save));
+    }
+    /* A library with unsent changes that the account no longer sees: the uploader finds out
+     * why and saves them. */
+    for (size_t i = 0; fs->overlay && old && i < old->n; i++)
+        if (!library_list_find(fresh, old->libs[i].id) &&
+            overlay_library_node(fs->overlay, old->libs[i].id))
+            uploader_notify(fs->uploader, old->libs[i].id);
+    if (fs->session) {
+        for (size_t i = 0; i < c->n_changed; i++) {
+            log_msg(LOG_INFO, "library %s changed on the server", c->changed[i]);
+            poll_invalidate_library(fs, c->changed[i]);
+        }
+        if (c->top_changed && old)
+            invalidate_top(fs, old);
+    }
+    free(c->saved_text);
+    free(c->changed);
+}
+
+/* Takes lib's head from the server's list unless an upload adopted a newer one since the list
+ * was asked for (head_epoch was epoch then). Returns whether it changed (lock held). */
+static bool take_head(struct seafs *fs, struct library *lib, const char *head, uint64_t epoch,
+                      struct refresh_changes *c)
+{
+    if (strcmp(lib->head_commit_id, head) == 0 || lib->adopted_epoch > epoch)
+        return false;
+    snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
+    lib->root_id[0] = '\0';
+    lib->generation = ++fs->next_generation;
+    memcpy(c->changed[c->n_changed++], lib->id, sizeof(*c->changed));
+    return true;
+}
+
+/* Whether the file server's list names exactly the libraries shown (same ids, names and
+ * permissions), so that only heads can have moved (lock held). */
+static bool same_libraries(const struct library_list *shown, const struct seahub_repo_list *heads)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < heads->n_repos; i++) {
+        const struct seahub_repo *r = &heads->repos[i];
+        if (!r->name || r->version != 1)
+            continue; /* left out of the shown list too (library_list_from_repos) */
+        const struct library *lib = library_list_find(shown, r->id);
+        if (!lib || strcmp(lib->name, r->name) != 0 || lib->read_only != r->read_only)
+            return false;
+        kept++;
+    }
+    return kept == shown->n;
+}
+
+/* The cheap refresh (protocol doc §7.1, as SeaDrive polls): one file-server request lists every
+ * library with its head. 1 when it showed the same libraries and their heads were taken; 0 when
+ * Seahub's full list is needed (libraries came, went or changed; the endpoint is missing or
+ * refused the token; no library to ask with); -errno when the server cannot be reached. */
+static int refresh_heads(struct seafs *fs, uint64_t epoch, seaf_err *err_out)
+{
+    char asker[SEAF_REPO_ID_LEN + 1] = "";
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    if (fs->libs.n > 0)
+        memcpy(asker, fs->libs.libs[0].id, sizeof(asker));
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (!asker[0] || atomic_load(&fs->no_accessible_repos))
+        return 0;
+    struct seahub_repo_list heads = {0};
+    seaf_err err = fileserver_accessible_repos(fs->client, asker, &heads);
+    if (err == SEAF_ERR_NOT_FOUND) { /* an old server: remembered, as SeaDrive does */
+        log_msg(LOG_INFO, "the file server has no accessible-repos: polling the library list");
+        atomic_store(&fs->no_accessible_repos, true);
+        return 0;
+    }
+    if (err == SEAF_ERR_PERMISSION || err == SEAF_ERR_AUTH) {
+        seaf_client_forget_repo_token(fs->client, asker);
+        return 0;
+    }
+    if (err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_TLS) {
+        if (err_out)
+            *err_out = err;
+        return -seaf_err_to_errno(err);
+    }
+    if (err != SEAF_OK)
+        return 0; /* anything else (garbage, 5xx): Seahub's list decides */
+    struct refresh_changes c = {.changed = calloc(heads.n_repos + 1, sizeof(*c.changed))};
+    pthread_rwlock_wrlock(&fs->libs_lock);
+    bool same = c.changed && same_libraries(&fs->libs, &heads);
+    for (size_t i = 0; same && i < heads.n_repos; i++) {
+        struct library *lib = library_list_find(&fs->libs, heads.repos[i].id);
+        if (lib && take_head(fs, lib, heads.repos[i].head_commit_id, epoch, &c))
+            lib->mtime = heads.repos[i].mtime;
+    }
+    if (same && c.n_changed)
+        c.saved_text = library_list_text(&fs->libs);
+    pthread_rwlock_unlock(&fs->libs_lock);
+    seahub_repo_list_release(&heads);
+    if (!same) {
+        free(c.changed);
+        return 0;
+    }
+    announce(fs, &c, NULL, NULL);
+    return 1;
+}
+
+/* The online flag follows the last refresh; the change is logged once. */
+static void set_online(struct seafs *fs, seaf_err err)
+{
     if (err != SEAF_OK) {
         if (atomic_exchange(&fs->online, false))
             log_msg(LOG_WARNING, "cannot refresh the library list (%s): working from the cache",
                     seaf_strerror(err));
-        return -seaf_err_to_errno(err);
-    }
-    if (!atomic_exchange(&fs->online, true))
+    } else if (!atomic_exchange(&fs->online, true)) {
         log_msg(LOG_INFO, "server reachable: library list refreshed");
+    }
+}
+
+int poll_refresh(struct seafs *fs, seaf_err *err_out)
+{
+    /* A head adopted after an upload while the list was on its way is newer than the list's. */
+    uint64_t epoch = atomic_load(&fs->head_epoch);
+    seaf_err err = SEAF_OK;
+    int cheap = refresh_heads(fs, epoch, &err);
+    if (cheap != 0) {
+        set_online(fs, err);
+        if (err_out)
+            *err_out = err;
+        return cheap < 0 ? cheap : 0;
+    }
+    struct seahub_repo_list repos = {0};
+    err = seahub_list_repos(fs->client, &repos);
+    if (err_out)
+        *err_out = err;
+    set_online(fs, err);
+    if (err != SEAF_OK)
+        return -seaf_err_to_errno(err);
     struct library_list fresh;
     int rc = library_list_from_repos(&repos, fs->opts->layout, &fresh);
     seahub_repo_list_release(&repos);
@@ -159,12 +285,11 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
     /* What gets saved are the server's fields, final already: the text is made now and written
      * (with its fsync) after the lock is released, when anything changed. */
     char *saved_text = library_list_text(&fresh);
-    char(*changed)[SEAF_REPO_ID_LEN + 1] = calloc(fresh.n + 1, sizeof(*changed));
-    size_t n_changed = 0;
+    struct refresh_changes c = {.changed = calloc(fresh.n + 1, sizeof(*c.changed))};
     pthread_rwlock_wrlock(&fs->libs_lock);
     struct library_list old = fs->libs;
-    bool top_changed = folders_changed(&old, &fresh);
-    bool any_change = top_changed;
+    c.top_changed = folders_changed(&old, &fresh);
+    bool any_change = c.top_changed;
     for (size_t i = 0; i < fresh.n; i++) {
         struct library *lib = &fresh.libs[i];
         const struct library *before = library_list_find(&old, lib->id);
@@ -178,36 +303,20 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
         }
         lib->generation = ++fs->next_generation;
         any_change = true;
-        if (before && changed)
-            memcpy(changed[n_changed++], lib->id, sizeof(*changed));
+        if (before && c.changed)
+            memcpy(c.changed[c.n_changed++], lib->id, sizeof(*c.changed));
     }
     fs->libs = fresh;
     pthread_rwlock_unlock(&fs->libs_lock);
-
-    if (any_change) {
-        int save = saved_text ? library_list_write(saved_text, fs->libraries_file) : -ENOMEM;
-        if (save)
-            log_msg(LOG_WARNING, "cannot save the library list to %s: %s", fs->libraries_file,
-                    strerror(-save));
-    }
-    /* A library with unsent changes that the account no longer sees: the uploader finds out
-     * why and saves them. */
-    for (size_t i = 0; fs->overlay && i < old.n; i++)
-        if (!library_list_find(&fresh, old.libs[i].id) &&
-            overlay_library_node(fs->overlay, old.libs[i].id))
-            uploader_notify(fs->uploader, old.libs[i].id);
-    if (fs->session) {
-        for (size_t i = 0; i < n_changed; i++) {
-            log_msg(LOG_INFO, "library %s changed on the server", changed[i]);
-            poll_invalidate_library(fs, changed[i]);
-        }
-        if (top_changed)
-            invalidate_top(fs, &old);
-    }
+    if (any_change && !saved_text)
+        log_msg(LOG_WARNING, "cannot save the library list to %s: %s", fs->libraries_file,
+                strerror(ENOMEM));
+    if (any_change)
+        c.saved_text = saved_text;
+    else
+        free(saved_text);
+    announce(fs, &c, &old, &fresh);
     library_list_release(&old);
-    free(saved_text);
-    free(changed);
-    refresh_quota(fs);
     return 0;
 }
 

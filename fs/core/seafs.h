@@ -46,13 +46,16 @@ struct seafs {
     int64_t mounted_at; /* when the mount went live (seconds since the epoch), for status */
 
     pthread_rwlock_t libs_lock;
-    struct library_list libs;      /* protected by libs_lock */
-    uint64_t next_generation;      /* protected by libs_lock */
-    int64_t quota_total;           /* protected by libs_lock; bytes, <= 0 = unlimited */
-    int64_t quota_used;            /* protected by libs_lock */
-    char libraries_file[4096];     /* where the library list is saved for offline starts */
-    atomic_bool online;            /* the last library-list request succeeded */
-    atomic_bool readahead_widened; /* kernel_readahead_widen done (first request) */
+    struct library_list libs;        /* protected by libs_lock */
+    uint64_t next_generation;        /* protected by libs_lock */
+    int64_t quota_total;             /* protected by libs_lock; bytes, <= 0 = unlimited */
+    int64_t quota_used;              /* protected by libs_lock */
+    int64_t quota_checked_at;        /* protected by libs_lock; monotonic s, 0 = never (quota.c) */
+    atomic_bool quota_asking;        /* a statfs is asking Seahub for the quota (quota.c) */
+    char libraries_file[4096];       /* where the library list is saved for offline starts */
+    atomic_bool online;              /* the last library-list request succeeded */
+    atomic_bool no_accessible_repos; /* the file server lacks accessible-repos (poll.c) */
+    atomic_bool readahead_widened;   /* kernel_readahead_widen done (first request) */
     pthread_mutex_t scan_lock;
     struct scan_detector scan; /* protected by scan_lock */
 

@@ -1,0 +1,49 @@
+/* quota: the account's quota for statfs, asked for only when needed (see quota.h). */
+#include "quota.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "seahub_api.h"
+
+static int64_t monotonic_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec;
+}
+
+/* Asks Seahub, unless another thread is asking already; the figures stay when it fails. */
+static void refresh(struct seafs *fs, int64_t now)
+{
+    if (atomic_exchange(&fs->quota_asking, true))
+        return;
+    struct seahub_account account;
+    memset(&account, 0, sizeof(account));
+    bool ok = seahub_account_info(fs->client, &account) == SEAF_OK;
+    pthread_rwlock_wrlock(&fs->libs_lock);
+    if (ok) {
+        fs->quota_total = account.total;
+        fs->quota_used = account.usage;
+    }
+    fs->quota_checked_at = now; /* a failure too: not asked again before the TTL */
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (ok)
+        seahub_account_release(&account);
+    atomic_store(&fs->quota_asking, false);
+}
+
+void quota_get(struct seafs *fs, int64_t *total, int64_t *used)
+{
+    int64_t now = monotonic_seconds();
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    bool stale = fs->quota_checked_at == 0 || now - fs->quota_checked_at >= QUOTA_TTL_S;
+    pthread_rwlock_unlock(&fs->libs_lock);
+    if (stale && atomic_load(&fs->online))
+        refresh(fs, now);
+    pthread_rwlock_rdlock(&fs->libs_lock);
+    *total = fs->quota_total;
+    *used = fs->quota_used;
+    pthread_rwlock_unlock(&fs->libs_lock);
+}

@@ -1,0 +1,19 @@
+/* quota: the account's quota as statfs shows it. Seahub (/api2/account/info/, a Django request)
+ * is asked only when statfs needs the figures and the last answer is older than QUOTA_TTL_S --
+ * never by the idle poll, so an idle mount costs the server nothing for it. While one statfs
+ * asks, others (and any statfs while offline or after a failed answer) get the last known
+ * figures. */
+#ifndef SEAFS_FS_QUOTA_H
+#define SEAFS_FS_QUOTA_H
+
+#include <stdint.h>
+
+#include "seafs.h"
+
+#define QUOTA_TTL_S 60
+
+/* The quota in bytes (*total <= 0: unlimited) and the bytes used. May block on the network
+ * (at most once per QUOTA_TTL_S). */
+void quota_get(struct seafs *fs, int64_t *total, int64_t *used);
+
+#endif
