@@ -21,6 +21,7 @@
 #include "log.h"
 #include "node.h"
 #include "overlay.h"
+#include "poll.h"
 #include "uploader.h"
 
 #define KERNEL_TIMEOUT 86400.0 /* seconds; changes are pushed by invalidation */
@@ -315,6 +316,7 @@ static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
     (void)ino;
     struct seafs *fs = fs_of(req);
     const uint64_t frsize = 4096;
+    poll_wait_quota(fs); /* asked for in the background since the mount */
     pthread_rwlock_rdlock(&fs->libs_lock);
     int64_t total = fs->quota_total, used = fs->quota_used;
     pthread_rwlock_unlock(&fs->libs_lock);

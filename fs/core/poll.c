@@ -1,5 +1,7 @@
 /* poll: change detection by polling (protocol doc §7.1: SeaDrive polls the library list, whose
- * entries carry head_commit_id, so one request per interval covers every library).
+ * entries carry head_commit_id, so one request per interval covers every library). The quota
+ * (account info) is asked by the polling thread after each round and once at its start, never
+ * on the mount's path.
  *
  * A library whose head moved gets a new generation and forgets its root id; node.c resolves its
  * inodes again on the next access. The kernel is told with fuse_lowlevel_notify_inval_inode
@@ -85,13 +87,24 @@ static void refresh_quota(struct seafs *fs)
 {
     struct seahub_account account;
     memset(&account, 0, sizeof(account));
-    if (seahub_account_info(fs->client, &account) != SEAF_OK)
+    if (seahub_account_info(fs->client, &account) != SEAF_OK) {
+        atomic_store(&fs->quota_tried, true);
         return;
+    }
     pthread_rwlock_wrlock(&fs->libs_lock);
     fs->quota_total = account.total;
     fs->quota_used = account.usage;
     pthread_rwlock_unlock(&fs->libs_lock);
+    atomic_store(&fs->quota_tried, true);
     seahub_account_release(&account);
+}
+
+void poll_wait_quota(struct seafs *fs)
+{
+    const struct timespec step = {0, 5 * 1000 * 1000};
+    for (unsigned waited_ms = 0;
+         !atomic_load(&fs->quota_tried) && waited_ms < fs->opts->timeout * 1000u; waited_ms += 5)
+        nanosleep(&step, NULL);
 }
 
 void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bool invalidate)
@@ -191,7 +204,6 @@ int poll_refresh(struct seafs *fs, seaf_err *err_out)
     library_list_release(&old);
     free(saved_text);
     free(changed);
-    refresh_quota(fs);
     return 0;
 }
 
@@ -199,7 +211,11 @@ static void *poll_main(void *arg)
 {
     struct poller *p = arg;
     unsigned interval = p->fs->opts->poll_interval;
+    /* The quota is not needed to show the libraries: it comes after the mount, not before. */
+    refresh_quota(p->fs);
     pthread_mutex_lock(&p->lock);
+    while (!p->stopping && interval == 0) /* no polling: the quota once, then wait for stop */
+        pthread_cond_wait(&p->wake, &p->lock);
     while (!p->stopping) {
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
@@ -209,7 +225,8 @@ static void *poll_main(void *arg)
         if (p->stopping)
             break;
         pthread_mutex_unlock(&p->lock);
-        poll_refresh(p->fs, NULL);
+        if (poll_refresh(p->fs, NULL) == 0)
+            refresh_quota(p->fs);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
@@ -218,16 +235,17 @@ static void *poll_main(void *arg)
 
 struct poller *poll_start(struct seafs *fs)
 {
-    if (fs->opts->poll_interval == 0)
-        return NULL;
     struct poller *p = calloc(1, sizeof(*p));
-    if (!p)
+    if (!p) {
+        atomic_store(&fs->quota_tried, true);
         return NULL;
+    }
     p->fs = fs;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     if (pthread_create(&p->thread, NULL, poll_main, p) != 0) {
         log_msg(LOG_ERR, "cannot start the polling thread");
+        atomic_store(&fs->quota_tried, true); /* nobody will ask: statfs must not wait */
         pthread_cond_destroy(&p->wake);
         pthread_mutex_destroy(&p->lock);
         free(p);

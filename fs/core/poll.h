@@ -9,9 +9,9 @@
 
 #include "seafs.h"
 
-/* One round: library list (+ quota) from the server into fs, invalidating kernel caches when
- * fs->session is set. 0, or -errno when the server could not be asked (fs unchanged; the
- * SEAF error is in *err when err is not NULL). */
+/* One round: library list from the server into fs (the quota is asked by the polling thread),
+ * invalidating kernel caches when fs->session is set. 0, or -errno when the server could not be
+ * asked (fs unchanged; the SEAF error is in *err when err is not NULL). */
 int poll_refresh(struct seafs *fs, seaf_err *err);
 
 /* Tells the kernel to drop what it cached of library repo_id -- entries, attributes, file
@@ -26,8 +26,14 @@ void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bo
 /* Whether head is the head the mount shows library repo_id at. */
 bool poll_head_shown(struct seafs *fs, const char *repo_id, const char *head);
 
+/* Waits (at most the request timeout) until the quota was asked for once since the mount, so
+ * that statfs right after the mount reports it. */
+void poll_wait_quota(struct seafs *fs);
+
 struct poller;
-/* Starts the polling thread (interval from the options; 0 = none: returns NULL too). */
+/* Starts the polling thread: it asks for the quota at once (so that the mount does not wait for
+ * it), then polls every poll_interval seconds (0: never), each successful round followed by the
+ * quota. NULL when the thread cannot be started. */
 struct poller *poll_start(struct seafs *fs);
 /* Stops and joins it. NULL is a no-op. */
 void poll_stop(struct poller *poller);

@@ -19,6 +19,7 @@
 #include "tree.h"
 
 struct fuse_session;
+struct dir_prefetch;
 struct overlay;
 struct dirty_set;
 struct uploader;
@@ -31,6 +32,7 @@ struct seafs {
     struct seaf_client *client;
     struct cache *cache;
     struct tree *tree;
+    struct dir_prefetch *dir_prefetch; /* the folders of opened libraries, in the background */
     struct inode_table *inodes;
     struct prefetch_pool *prefetch;
     struct library_keys *keys; /* unlocked encrypted libraries */
@@ -52,6 +54,7 @@ struct seafs {
     int64_t quota_used;            /* protected by libs_lock */
     char libraries_file[4096];     /* where the library list is saved for offline starts */
     atomic_bool online;            /* the last library-list request succeeded */
+    atomic_bool quota_tried;       /* the quota was asked for once (answered or not) */
     atomic_bool readahead_widened; /* kernel_readahead_widen done (first request) */
     pthread_mutex_t scan_lock;
     struct scan_detector scan; /* protected by scan_lock */
