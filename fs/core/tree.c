@@ -284,9 +284,10 @@ static struct tree_obj *recent_dir_holding(struct tree *tree, const char *repo_i
     struct recent_dir recent[TREE_RECENT_DIRS];
     pthread_mutex_lock(&tree->lock);
     memcpy(recent, tree->recent, sizeof(recent));
+    size_t newest = tree->recent_next + TREE_RECENT_DIRS - 1;
     pthread_mutex_unlock(&tree->lock);
-    for (size_t k = 0; k < TREE_RECENT_DIRS; k++) {
-        size_t i = (tree->recent_next + TREE_RECENT_DIRS - 1 - k) % TREE_RECENT_DIRS;
+    for (size_t k = 0; k < TREE_RECENT_DIRS; k++) { /* newest first */
+        size_t i = (newest - k) % TREE_RECENT_DIRS;
         if (!recent[i].dir_id[0] || strcmp(recent[i].repo_id, repo_id) != 0)
             continue;
         pthread_mutex_lock(&tree->lock);

@@ -1,7 +1,8 @@
 """Benchmark of metadata walks on a seafs mount (not a test): `ls -lR` of a library of 15,000
 files in 1,011 folders (one of them with 5,000 entries) served by the reference server, cold
 (a fresh cache) and warm (a remount over the cache: the daemon's memory and the kernel's caches
-empty, the metadata on disk), medians of --runs runs; the requests each made; the daemon's peak
+empty, the metadata on disk), each next to `ls -lR` of the same tree on the local disk with the
+page cache dropped, medians of --runs runs; the requests each made; the daemon's peak
 RSS with that library and with one ten times smaller (flat with library size?); and the
 requests and sequential round trips of a mount, the first listing of the library and the cold
 `ls -lR`, measured with --latency ms added to every request (so that requests in flight
@@ -134,6 +135,16 @@ class Bench:
         subprocess.run(["ls", "-lR"], cwd=mount.path(name), check=True,
                        stdout=subprocess.DEVNULL)
 
+    def local(self):
+        """Seconds of `ls -lR` of the same tree on the local disk, page cache dropped."""
+        local = self.workdir / "local"
+        if not local.exists():
+            local.mkdir()
+            write_tree(local, SHAPES[LARGE])
+        drop_page_cache()
+        return timed(lambda: subprocess.run(["ls", "-lR"], cwd=local, check=True,
+                                            stdout=subprocess.DEVNULL))
+
     def note_rss(self, name, mount):
         self.peak[name] = max(self.peak.get(name, 0), peak_rss_kib(mount.pid))
 
@@ -164,7 +175,7 @@ class Bench:
         finally:
             mount.stop()
             mount.forget()
-        return cold, warm, cold_requests, warm_requests, bulk
+        return cold, warm, cold_requests, warm_requests, bulk, self.local()
 
     def round_trips(self):
         """{step: (requests, sequential round trips, seconds)} with latency added, for a mount
@@ -211,17 +222,18 @@ def main():
         print("seafs: %s; setup %.0f s; %d runs, medians" % (
             mount_fixture.SEAFS, time.perf_counter() - started, args.runs))
         runs = [bench.cold_and_warm() for _ in range(args.runs)]
-        cold, warm, cold_req, warm_req, bulk = (statistics.median(c) for c in zip(*runs))
+        cold, warm, cold_req, warm_req, bulk, local = (statistics.median(c) for c in zip(*runs))
         print("%-34s %12s %12s  %-7s %6s  %-16s %s" % ("row", "seafs", "reference", "unit",
                                                        "ratio", "reference is", "target"))
-        figure("ls -lR 15,000 files, cold", cold, "s", "<= 1 s")
-        figure("ls -lR 15,000 files, warm", warm, "s")
+        row("ls -lR 15,000 files, cold", cold, local, "s", "local tree", "<= 1 s")
+        row("ls -lR 15,000 files, warm", warm, local, "s", "local tree")
         row("ls -lR cold vs warm", cold, warm, "s", "warm", "<= 1.2 x warm + bulk")
         figure("  bulk folder fetch (window)", bulk, "s")
         figure("  requests, cold", cold_req, "", fmt="%12d")
         figure("  requests, warm", warm_req, "", fmt="%12d")
-        print("  runs (cold s, warm s, cold req, warm req, bulk s): %s" % "; ".join(
-            "%.2f %.2f %d %d %.2f" % r for r in runs))
+        print("  runs (cold s, warm s, cold req, warm req, bulk s, local s): %s" % "; ".join(
+            "%.2f %.2f %d %d %.2f %.2f" % r for r in runs))
+        print("  load average (1 min) after the runs: %.1f (2 cores)" % os.getloadavg()[0])
         bench.cold_and_warm(SMALL)
         for name in (SMALL, LARGE):
             figure("peak RSS, %s" % name, bench.peak[name] / 1024, "MiB", "flat", "%12.1f")
