@@ -379,6 +379,19 @@ seaf_err cache_put_pinned(struct cache *c, int kind, const char *id, const void 
     return put_object(c, kind, id, data, len, true);
 }
 
+/* Stores rows like store_meta_rows; when there is no room for them all at once (eviction may be
+ * under way in the background) each half is tried on its own, so that what fits is stored.
+ * The rows stored have a stored_size; the error is the last one met (SEAF_OK: all stored). */
+static seaf_err store_rows_split(struct cache *c, struct meta_db_object *objs, size_t n)
+{
+    seaf_err err = store_meta_rows(c, objs, n, false);
+    if (err != SEAF_ERR_NOSPACE || n == 1)
+        return err;
+    seaf_err first = store_rows_split(c, objs, n / 2);
+    seaf_err second = store_rows_split(c, objs + n / 2, n - n / 2);
+    return second != SEAF_OK ? second : first;
+}
+
 /* The batch of cache_put_objects: new FILLING entries and their rows. */
 struct put_batch {
     struct cache_entry **entries;
@@ -436,10 +449,10 @@ seaf_err cache_put_objects(struct cache *c, int kind, const struct cache_object 
     seaf_err err = claim_new_locked(c, kind, objs, valid, n, &b);
     pthread_mutex_unlock(&c->lock);
     if (err == SEAF_OK && b.n > 0)
-        err = store_meta_rows(c, b.objs, b.n, false);
+        err = store_rows_split(c, b.objs, b.n);
     for (size_t i = 0; i < b.n; i++) {
-        if (err != SEAF_OK) {
-            fail_entry(c, b.entries[i], err);
+        if (b.objs[i].stored_size == 0) { /* its part of the batch could not be stored */
+            fail_entry(c, b.entries[i], err != SEAF_OK ? err : SEAF_ERR_NOMEM);
             continue;
         }
         pthread_mutex_lock(&c->lock);

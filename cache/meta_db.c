@@ -18,6 +18,7 @@
 
 #include "cache_kind.h"
 #include "crc32c.h"
+#include "sqlite_util.h"
 
 #define SCHEMA_VERSION 1
 #define APPLICATION_ID 0x53464d44 /* "SFMD" */
@@ -61,37 +62,10 @@ static seaf_err sqlite_err(int rc)
     }
 }
 
-static long long query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static bool quick_check_ok(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    bool ok = false;
-    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
-        return false;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(st, 0);
-        ok = text != NULL && strcmp((const char *)text, "ok") == 0 &&
-             sqlite3_step(st) == SQLITE_DONE;
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
 /* Checks an existing database or lays out a new one (auto-vacuum must come before any table). */
 static seaf_err prepare_schema(sqlite3 *db)
 {
-    long long tables = query_int(db, "SELECT count(*) FROM sqlite_master");
+    long long tables = sqlite_query_int(db, "SELECT count(*) FROM sqlite_master");
     if (tables < 0)
         return SEAF_ERR_MALFORMED;
     if (tables == 0) {
@@ -104,8 +78,9 @@ static seaf_err prepare_schema(sqlite3 *db)
         return rc == SQLITE_OK ? SEAF_OK : sqlite_err(rc);
     }
     if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
-        !quick_check_ok(db) || query_int(db, "PRAGMA application_id") != APPLICATION_ID ||
-        query_int(db, "PRAGMA user_version") != SCHEMA_VERSION)
+        !sqlite_quick_check_ok(db) ||
+        sqlite_query_int(db, "PRAGMA application_id") != APPLICATION_ID ||
+        sqlite_query_int(db, "PRAGMA user_version") != SCHEMA_VERSION)
         return SEAF_ERR_MALFORMED;
     return SEAF_OK;
 }
@@ -257,6 +232,8 @@ seaf_err meta_db_put(struct meta_db *m, struct meta_db_object *objs, size_t n)
     }
     pthread_mutex_unlock(&m->write_lock);
     free(packed);
+    for (size_t i = 0; i < n && err != SEAF_OK; i++)
+        objs[i].stored_size = 0; /* rolled back: nothing stored */
     return err;
 }
 

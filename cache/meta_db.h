@@ -35,7 +35,7 @@ struct meta_db_object {
     const void *data;
     size_t len;
     bool pinned;
-    uint64_t stored_size; /* out: the bytes it is accounted on disk */
+    uint64_t stored_size; /* out: the bytes it is accounted on disk (0 when not stored) */
 };
 
 /* One object to delete. */

@@ -95,6 +95,27 @@ static seaf_err add_orphan(struct recovery *r, struct cache_entry *e, time_t mti
     return SEAF_OK;
 }
 
+/* Adopts an object found on disk without a matching index row (e: its row of another size, or
+ * NULL): it gets an entry and a recency from mtime, newer than every indexed object. Returns
+ * the entry, or NULL (r->err set) when out of memory. */
+static struct cache_entry *adopt(struct recovery *r, struct cache_entry *e, int kind,
+                                 const char *id, uint64_t size, time_t mtime)
+{
+    if (e == NULL) {
+        e = entry_new(kind, id);
+        if (e == NULL) {
+            r->err = SEAF_ERR_NOMEM;
+            return NULL;
+        }
+        e->state = ENTRY_READY;
+        entry_table_insert(&r->c->table, e);
+    }
+    e->disk_size = size;
+    e->seen = true;
+    r->err = add_orphan(r, e, mtime);
+    return r->err == SEAF_OK ? e : NULL;
+}
+
 static int scan_file(int kind, const char *id, uint64_t size, time_t mtime, void *ctx)
 {
     struct recovery *r = ctx;
@@ -108,22 +129,11 @@ static int scan_file(int kind, const char *id, uint64_t size, time_t mtime, void
         store_remove(&c->store, kind, id);
         return 0;
     }
-    if (e == NULL) {
-        e = entry_new(kind, id);
-        if (e == NULL) {
-            r->err = SEAF_ERR_NOMEM;
-            return 1;
-        }
-        e->state = ENTRY_READY;
-        entry_table_insert(&c->table, e);
-    }
-    e->disk_size = size;
-    e->seen = true;
-    r->err = add_orphan(r, e, mtime);
-    return r->err != SEAF_OK;
+    return adopt(r, e, kind, id, size, mtime) == NULL;
 }
 
-/* The scan of a metadata row: like scan_file, without validation, and the pin from the row. */
+/* The scan of a metadata row: like scan_file, without validation (a row is whole), and the pin
+ * from the row. */
 static int scan_row(int kind, const char *id, uint64_t size, bool pinned, int64_t stored_at,
                     void *ctx)
 {
@@ -139,20 +149,10 @@ static int scan_row(int kind, const char *id, uint64_t size, bool pinned, int64_
         }
         return 0;
     }
-    if (e == NULL) {
-        e = entry_new(kind, id);
-        if (e == NULL) {
-            r->err = SEAF_ERR_NOMEM;
-            return 1;
-        }
-        e->state = ENTRY_READY;
-        entry_table_insert(&c->table, e);
-    }
-    e->disk_size = size;
-    e->pinned = pinned;
-    e->seen = true;
-    r->err = add_orphan(r, e, (time_t)stored_at);
-    return r->err != SEAF_OK;
+    e = adopt(r, e, kind, id, size, (time_t)stored_at);
+    if (e != NULL)
+        e->pinned = pinned;
+    return e == NULL;
 }
 
 static int by_mtime(const void *a, const void *b)

@@ -456,6 +456,7 @@ static void test_kill_during_batched_writes(void **state)
     (void)state;
     struct objects *o = objects_new(5);
     char *dir = test_make_dir("meta");
+    int total_found = 0;
     for (int round = 0; round < 8; round++) {
         pid_t pid = fork();
         assert_true(pid >= 0);
@@ -480,9 +481,10 @@ static void test_kill_during_batched_writes(void **state)
         cache_get_stats(c, &st);
         assert_int_equal(st.corrupt_drops, 0);
         assert_int_equal(found, (int)st.entries);
-        assert_true(found > 0);
+        total_found += found;
         cache_free(c);
     }
+    assert_true(total_found > 0); /* the child got some work done before its kills */
     objects_free(o);
     test_remove_tree(dir);
     free(dir);
