@@ -85,19 +85,20 @@ static seaf_err prepare_schema(sqlite3 *db)
     return SEAF_OK;
 }
 
-/* Opens one connection with the common settings. */
-static seaf_err connect(const char *path, int flags, bool sync_writes, sqlite3 **out)
+/* Opens one connection with the common settings: the write connection syncs as asked and keeps
+ * a larger page cache; the readers keep small ones (memory stays small however many rows). */
+static seaf_err connect(const char *path, bool writer, bool sync_writes, sqlite3 **out)
 {
+    int flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     int rc = sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         return rc == SQLITE_CANTOPEN ? SEAF_ERR_IO : sqlite_err(rc);
     sqlite3_busy_timeout(*out, 10000);
-    rc = sqlite3_exec(*out,
-                      sync_writes ? "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=8388608;"
-                                    " PRAGMA cache_size=-2048;"
-                                  : "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=8388608;"
-                                    " PRAGMA cache_size=-2048;",
-                      NULL, NULL, NULL);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "PRAGMA synchronous=%s; PRAGMA journal_size_limit=8388608; PRAGMA cache_size=%d;",
+             sync_writes ? "FULL" : "NORMAL", writer ? -2048 : -512);
+    rc = sqlite3_exec(*out, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? SEAF_OK : sqlite_err(rc);
 }
 
@@ -116,7 +117,7 @@ seaf_err meta_db_open(const char *path, bool sync_writes, struct meta_db **out)
     pthread_mutex_init(&m->write_lock, NULL);
     for (int i = 0; i < READERS; i++)
         pthread_mutex_init(&m->readers[i].lock, NULL);
-    seaf_err err = connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sync_writes, &m->db);
+    seaf_err err = connect(path, true, sync_writes, &m->db);
     if (err == SEAF_OK)
         err = prepare_schema(m->db);
     if (err == SEAF_OK)
@@ -130,7 +131,7 @@ seaf_err meta_db_open(const char *path, bool sync_writes, struct meta_db **out)
         err = prepare(m->db, "UPDATE objects SET pinned = ? WHERE kind = ? AND id = ?", &m->pin);
     for (int i = 0; i < READERS && err == SEAF_OK; i++) {
         struct reader *r = &m->readers[i];
-        err = connect(path, SQLITE_OPEN_READONLY, false, &r->db);
+        err = connect(path, false, false, &r->db);
         if (err == SEAF_OK)
             err = prepare(r->db,
                           "SELECT plain_len, crc, lz4, data FROM objects WHERE kind = ? AND id = ?",
