@@ -224,3 +224,21 @@ def test_round_trips_of_a_mount_with_a_stored_token(small_demo_server, mount_fac
     # The quota came after the mount, and statfs reports it.
     assert os.statvfs(mount.mountpoint).f_blocks > 0
     assert any("account/info" in e["path"] for e in server.log())
+
+
+def test_reading_the_files_of_a_folder_fetches_their_objects_together(small_demo_server,
+                                                                      mount_factory):
+    server, ids = small_demo_server
+    mount = mount_factory(server, poll_interval=0)
+    os.listdir(mount.path(LIBRARY))
+    wait_prefetched(mount)
+    server.reset_counters()
+    folders = ["dir-%04d" % d for d in range(10)]
+    for folder in folders:  # as tar or cp -r do: list, then read every file
+        path = mount.path(LIBRARY, "group-00", folder)
+        for name in sorted(os.listdir(path), reverse=True):
+            data = (path / name).read_bytes()
+            assert data == ("dir %d file %d\n" % (int(folder[4:]), int(name[5:7]))).encode() * (
+                int(name[5:7]) + 1)
+    # One pack-fs per folder for its ten file objects, not one per file.
+    assert len(pack_fs_requests(server)) == len(folders), server.log()
