@@ -4,7 +4,8 @@
  * it are parsed from that JSON directly (and a copy failing its id check is dropped and fetched
  * again), and pack-fs hands over each object already inflated and parsed, so it is cached as is
  * and the wanted one is kept without parsing it again. A folder missing from the cache is fetched
- * alone, at once (the folders of a library come in bulk in the background: dir_prefetch.h). A
+ * alone, at once (the folders of a library come in bulk in the background: dir_prefetch.h;
+ * its sub-folders right after it, in the background too: children_ahead.h). A
  * file object missing from the cache brings the missing file objects of its folder with it, the
  * folder being found among the ones listed last: reading the files of a fresh tree (`tar`,
  * `cp -r`) costs a few parallel requests per folder instead of one per file.
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "bulk_fetch.h"
+#include "children_ahead.h"
 #include "fileserver_api.h"
 #include "log.h"
 
@@ -52,7 +54,8 @@ struct tree {
     struct cache *cache;
     struct seaf_client *client;
     size_t mem_limit;
-    unsigned parallel; /* requests in flight when fetching many objects */
+    unsigned parallel;            /* requests in flight when fetching many objects */
+    struct children_ahead *ahead; /* sub-folders of folders fetched on their own */
     pthread_mutex_t lock;
     pthread_cond_t sibling_done;                           /* a sibling fetch ended */
     char sibling_jobs[TREE_SIBLING_JOBS][SEAF_ID_LEN + 1]; /* protected by lock */
@@ -84,6 +87,11 @@ struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t me
     tree->client = client;
     tree->mem_limit = mem_limit;
     tree->parallel = parallel ? parallel : 1;
+    tree->ahead = children_ahead_new(cache, client);
+    if (!tree->ahead) {
+        free(tree);
+        return NULL;
+    }
     pthread_mutex_init(&tree->lock, NULL);
     pthread_cond_init(&tree->sibling_done, NULL);
     tree->empty_dir_obj.type = SEAF_FSOBJ_DIR;
@@ -103,6 +111,7 @@ void tree_free(struct tree *tree)
 {
     if (!tree)
         return;
+    children_ahead_free(tree->ahead);
     for (size_t i = 0; i < TREE_BUCKETS; i++) {
         struct tree_obj *obj = tree->buckets[i];
         while (obj) {
@@ -434,6 +443,8 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
             fsobj = pc.found;
             cost = pc.found_cost;
             rc = 0;
+            if (fsobj->type == SEAF_FSOBJ_DIR) /* a walk going down comes next */
+                children_ahead_queue(tree->ahead, repo_id, &fsobj->dir);
         }
         if (rc)
             return rc;
