@@ -1,5 +1,5 @@
-/* bulk_fetch: worker threads taking batches of FILESERVER_PACK_FS_BATCH ids from a shared
- * counter; each answer's objects (verified by net/) are collected and stored in one call. */
+/* bulk_fetch: batches of FILESERVER_PACK_FS_BATCH ids handed to a few threads (parallel_for);
+ * each answer's objects (verified by net/) are collected and stored in one call. */
 #include "bulk_fetch.h"
 
 #include <pthread.h>
@@ -8,8 +8,7 @@
 
 #include "fileserver_api.h"
 #include "log.h"
-
-#define MAX_PARALLEL 8
+#include "parallel.h"
 
 struct job {
     struct cache *cache;
@@ -18,9 +17,8 @@ struct job {
     const char (*ids)[SEAF_ID_LEN + 1];
     size_t n;
     const atomic_bool *stop;
+    atomic_size_t fetched;
     pthread_mutex_t lock;
-    size_t next;        /* first id of the next batch; protected by lock */
-    size_t fetched;     /* protected by lock */
     seaf_err first_err; /* protected by lock */
 };
 
@@ -50,50 +48,39 @@ static seaf_err collect(void *ctx, const char *id, const void *stored, size_t st
     return SEAF_OK;
 }
 
-static void fail(struct job *job, seaf_err err)
+/* Batch number i: one pack-fs call, its objects stored in one go. Always 0: a failed batch does
+ * not stop the others (its error is kept). */
+static int fetch_batch(void *ctx, size_t i)
 {
-    pthread_mutex_lock(&job->lock);
-    if (job->first_err == SEAF_OK)
-        job->first_err = err;
-    pthread_mutex_unlock(&job->lock);
-}
-
-static void *worker_main(void *arg)
-{
-    struct job *job = arg;
-    struct batch *b = calloc(1, sizeof(*b));
-    if (!b) {
-        fail(job, SEAF_ERR_NOMEM);
-        return NULL;
-    }
+    struct job *job = ctx;
+    if (job->stop && atomic_load(job->stop))
+        return 0;
+    size_t start = i * FILESERVER_PACK_FS_BATCH;
+    size_t count =
+        job->n - start < FILESERVER_PACK_FS_BATCH ? job->n - start : FILESERVER_PACK_FS_BATCH;
     const char *ids[FILESERVER_PACK_FS_BATCH];
-    for (;;) {
-        pthread_mutex_lock(&job->lock);
-        size_t start = job->next;
-        job->next += FILESERVER_PACK_FS_BATCH;
-        pthread_mutex_unlock(&job->lock);
-        if (start >= job->n || (job->stop && atomic_load(job->stop)))
-            break;
-        size_t count =
-            job->n - start < FILESERVER_PACK_FS_BATCH ? job->n - start : FILESERVER_PACK_FS_BATCH;
-        for (size_t i = 0; i < count; i++)
-            ids[i] = job->ids[start + i];
-        b->n = 0;
-        seaf_err err = fileserver_pack_fs(job->client, job->repo_id, ids, count, collect, b);
+    for (size_t k = 0; k < count; k++)
+        ids[k] = job->ids[start + k];
+    struct batch *b = calloc(1, sizeof(*b));
+    seaf_err err =
+        b ? fileserver_pack_fs(job->client, job->repo_id, ids, count, collect, b) : SEAF_ERR_NOMEM;
+    if (b) {
         /* What came before an error is stored all the same. */
         seaf_err put = cache_put_objects(job->cache, CACHE_KIND_FS, b->objs, b->n);
         if (put != SEAF_OK)
             log_msg(LOG_WARNING, "could not cache fs objects: %s", seaf_strerror(put));
-        for (size_t i = 0; i < b->n; i++)
-            free((void *)b->objs[i].data);
-        pthread_mutex_lock(&job->lock);
-        job->fetched += b->n;
-        pthread_mutex_unlock(&job->lock);
-        if (err != SEAF_OK)
-            fail(job, err);
+        for (size_t k = 0; k < b->n; k++)
+            free((void *)b->objs[k].data);
+        atomic_fetch_add(&job->fetched, b->n);
+        free(b);
     }
-    free(b);
-    return NULL;
+    if (err != SEAF_OK) {
+        pthread_mutex_lock(&job->lock);
+        if (job->first_err == SEAF_OK)
+            job->first_err = err;
+        pthread_mutex_unlock(&job->lock);
+    }
+    return 0;
 }
 
 seaf_err bulk_fetch_fs(struct cache *cache, struct seaf_client *client, const char *repo_id,
@@ -102,24 +89,12 @@ seaf_err bulk_fetch_fs(struct cache *cache, struct seaf_client *client, const ch
 {
     struct job job = {
         .cache = cache, .client = client, .repo_id = repo_id, .ids = ids, .n = n, .stop = stop};
+    atomic_init(&job.fetched, 0);
     pthread_mutex_init(&job.lock, NULL);
     size_t batches = (n + FILESERVER_PACK_FS_BATCH - 1) / FILESERVER_PACK_FS_BATCH;
-    size_t workers = parallel < 1 ? 1 : parallel > MAX_PARALLEL ? MAX_PARALLEL : parallel;
-    if (workers > batches)
-        workers = batches;
-    pthread_t threads[MAX_PARALLEL];
-    size_t started = 0;
-    for (size_t i = 1; i < workers; i++) {
-        if (pthread_create(&threads[started], NULL, worker_main, &job) != 0)
-            break;
-        started++;
-    }
-    if (n > 0)
-        worker_main(&job); /* the calling thread works too */
-    for (size_t i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
+    parallel_for(batches, parallel ? parallel : 1, fetch_batch, &job);
     pthread_mutex_destroy(&job.lock);
     if (fetched)
-        *fetched = job.fetched;
+        *fetched = atomic_load(&job.fetched);
     return job.first_err;
 }

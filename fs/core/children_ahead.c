@@ -10,6 +10,7 @@
 
 #include "bulk_fetch.h"
 #include "fileserver_api.h"
+#include "worker.h"
 
 #define QUEUE_JOBS 16
 
@@ -22,14 +23,10 @@ struct job {
 struct children_ahead {
     struct cache *cache;
     struct seaf_client *client;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    struct job jobs[QUEUE_JOBS]; /* ring; protected by lock */
-    size_t head;                 /* next job to run; protected by lock */
-    size_t count;                /* protected by lock */
-    bool started;                /* protected by lock */
-    atomic_bool stopping;
-    pthread_t thread;
+    struct worker w;
+    struct job jobs[QUEUE_JOBS]; /* ring; protected by w.lock */
+    size_t head;                 /* next job to run; protected by w.lock */
+    size_t count;                /* protected by w.lock */
 };
 
 struct children_ahead *children_ahead_new(struct cache *cache, struct seaf_client *client)
@@ -39,8 +36,7 @@ struct children_ahead *children_ahead_new(struct cache *cache, struct seaf_clien
         return NULL;
     a->cache = cache;
     a->client = client;
-    pthread_mutex_init(&a->lock, NULL);
-    pthread_cond_init(&a->wake, NULL);
+    worker_init(&a->w);
     return a;
 }
 
@@ -48,15 +44,7 @@ void children_ahead_free(struct children_ahead *a)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->lock);
-    atomic_store(&a->stopping, true);
-    pthread_cond_signal(&a->wake);
-    bool started = a->started;
-    pthread_mutex_unlock(&a->lock);
-    if (started)
-        pthread_join(a->thread, NULL);
-    pthread_cond_destroy(&a->wake);
-    pthread_mutex_destroy(&a->lock);
+    worker_stop(&a->w);
     free(a);
 }
 
@@ -64,26 +52,26 @@ static void *thread_main(void *arg)
 {
     struct children_ahead *a = arg;
     struct job *job = malloc(sizeof(*job));
-    pthread_mutex_lock(&a->lock);
-    while (job && !atomic_load(&a->stopping)) {
+    pthread_mutex_lock(&a->w.lock);
+    while (job && !atomic_load(&a->w.stopping)) {
         if (a->count == 0) {
-            pthread_cond_wait(&a->wake, &a->lock);
+            pthread_cond_wait(&a->w.wake, &a->w.lock);
             continue;
         }
         *job = a->jobs[a->head];
         a->head = (a->head + 1) % QUEUE_JOBS;
         a->count--;
-        pthread_mutex_unlock(&a->lock);
+        pthread_mutex_unlock(&a->w.lock);
         /* Fetched meanwhile (by a lookup or the bulk fetch) need not come again. */
         size_t kept = 0;
         for (size_t i = 0; i < job->n; i++)
             if (!cache_contains(a->cache, CACHE_KIND_FS, job->ids[i]))
                 memmove(job->ids[kept++], job->ids[i], SEAF_ID_LEN + 1);
         bulk_fetch_fs(a->cache, a->client, job->repo_id, (const char(*)[SEAF_ID_LEN + 1]) job->ids,
-                      kept, 1, &a->stopping, NULL);
-        pthread_mutex_lock(&a->lock);
+                      kept, 1, &a->w.stopping, NULL);
+        pthread_mutex_lock(&a->w.lock);
     }
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->w.lock);
     free(job);
     return NULL;
 }
@@ -92,9 +80,9 @@ void children_ahead_queue(struct children_ahead *a, const char *repo_id, const s
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->w.lock);
     if (a->count == QUEUE_JOBS) {
-        pthread_mutex_unlock(&a->lock);
+        pthread_mutex_unlock(&a->w.lock);
         return;
     }
     struct job *job = &a->jobs[(a->head + a->count) % QUEUE_JOBS];
@@ -108,9 +96,7 @@ void children_ahead_queue(struct children_ahead *a, const char *repo_id, const s
     if (job->n > 0) {
         snprintf(job->repo_id, sizeof(job->repo_id), "%s", repo_id);
         a->count++;
-        if (!a->started && pthread_create(&a->thread, NULL, thread_main, a) == 0)
-            a->started = true;
-        pthread_cond_signal(&a->wake);
+        worker_wake_locked(&a->w, thread_main, a);
     }
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->w.lock);
 }

@@ -11,6 +11,7 @@
 #include "bulk_fetch.h"
 #include "fileserver_api.h"
 #include "log.h"
+#include "worker.h"
 
 struct library_record {
     char repo_id[SEAF_REPO_ID_LEN + 1];
@@ -23,14 +24,10 @@ struct dir_prefetch {
     struct cache *cache;
     struct seaf_client *client;
     unsigned parallel;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    struct library_record *records; /* protected by lock */
-    size_t n_records;               /* protected by lock */
-    uint64_t next_order;            /* protected by lock */
-    bool started;                   /* protected by lock */
-    atomic_bool stopping;
-    pthread_t thread;
+    struct worker w;
+    struct library_record *records; /* protected by w.lock */
+    size_t n_records;               /* protected by w.lock */
+    uint64_t next_order;            /* protected by w.lock */
 };
 
 struct dir_prefetch *dir_prefetch_new(struct cache *cache, struct seaf_client *client,
@@ -42,8 +39,7 @@ struct dir_prefetch *dir_prefetch_new(struct cache *cache, struct seaf_client *c
     p->cache = cache;
     p->client = client;
     p->parallel = parallel ? parallel : 1;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
+    worker_init(&p->w);
     return p;
 }
 
@@ -51,15 +47,7 @@ void dir_prefetch_free(struct dir_prefetch *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->lock);
-    atomic_store(&p->stopping, true);
-    pthread_cond_signal(&p->wake);
-    bool started = p->started;
-    pthread_mutex_unlock(&p->lock);
-    if (started)
-        pthread_join(p->thread, NULL);
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
+    worker_stop(&p->w);
     free(p->records);
     free(p);
 }
@@ -115,7 +103,7 @@ static void run(struct dir_prefetch *p, const char *repo_id, const char *head, c
     if (err == SEAF_OK) {
         n = keep_missing(p->cache, ids, n);
         err = bulk_fetch_fs(p->cache, p->client, repo_id, (const char(*)[SEAF_ID_LEN + 1]) ids, n,
-                            p->parallel, &p->stopping, &fetched);
+                            p->parallel, &p->w.stopping, &fetched);
     }
     free(ids);
     if (err != SEAF_OK)
@@ -123,9 +111,9 @@ static void run(struct dir_prefetch *p, const char *repo_id, const char *head, c
                 seaf_strerror(err));
     else
         log_msg(LOG_DEBUG, "library %s: %zu folders, %zu fetched ahead", repo_id, folders, fetched);
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->w.lock);
     struct library_record *r = find_locked(p, repo_id);
-    bool complete = err == SEAF_OK && !atomic_load(&p->stopping);
+    bool complete = err == SEAF_OK && !atomic_load(&p->w.stopping);
     r->state.folders = folders;
     r->state.fetched = fetched;
     if (complete)
@@ -133,17 +121,17 @@ static void run(struct dir_prefetch *p, const char *repo_id, const char *head, c
     /* Asked again meanwhile (another head): it stays queued. */
     if (r->state.phase == DIR_PREFETCH_RUNNING)
         r->state.phase = complete ? DIR_PREFETCH_DONE : DIR_PREFETCH_FAILED;
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->w.lock);
 }
 
 static void *thread_main(void *arg)
 {
     struct dir_prefetch *p = arg;
-    pthread_mutex_lock(&p->lock);
-    while (!atomic_load(&p->stopping)) {
+    pthread_mutex_lock(&p->w.lock);
+    while (!atomic_load(&p->w.stopping)) {
         struct library_record *r = next_queued_locked(p);
         if (!r) {
-            pthread_cond_wait(&p->wake, &p->lock);
+            pthread_cond_wait(&p->w.wake, &p->w.lock);
             continue;
         }
         char repo_id[SEAF_REPO_ID_LEN + 1], head[SEAF_ID_LEN + 1], base[SEAF_ID_LEN + 1];
@@ -151,11 +139,11 @@ static void *thread_main(void *arg)
         memcpy(head, r->wanted, sizeof(head));
         memcpy(base, r->state.done_head, sizeof(base));
         r->state.phase = DIR_PREFETCH_RUNNING;
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(&p->w.lock);
         run(p, repo_id, head, base);
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(&p->w.lock);
     }
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->w.lock);
     return NULL;
 }
 
@@ -163,12 +151,12 @@ void dir_prefetch_library(struct dir_prefetch *p, const char *repo_id, const cha
 {
     if (!p || !seaf_repo_id_valid(repo_id, strlen(repo_id)) || !seaf_id_valid(head, strlen(head)))
         return;
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->w.lock);
     struct library_record *r = find_locked(p, repo_id);
     if (!r) {
         struct library_record *more = realloc(p->records, (p->n_records + 1) * sizeof(*more));
         if (!more) {
-            pthread_mutex_unlock(&p->lock);
+            pthread_mutex_unlock(&p->w.lock);
             return;
         }
         p->records = more;
@@ -183,11 +171,9 @@ void dir_prefetch_library(struct dir_prefetch *p, const char *repo_id, const cha
         memcpy(r->wanted, head, sizeof(r->wanted));
         r->order = p->next_order++;
         r->state.phase = DIR_PREFETCH_QUEUED;
-        if (!p->started && pthread_create(&p->thread, NULL, thread_main, p) == 0)
-            p->started = true;
-        pthread_cond_signal(&p->wake);
+        worker_wake_locked(&p->w, thread_main, p);
     }
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->w.lock);
 }
 
 void dir_prefetch_state(struct dir_prefetch *p, const char *repo_id, struct dir_prefetch_state *out)
@@ -195,11 +181,11 @@ void dir_prefetch_state(struct dir_prefetch *p, const char *repo_id, struct dir_
     memset(out, 0, sizeof(*out));
     if (!p)
         return;
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->w.lock);
     struct library_record *r = find_locked(p, repo_id);
     if (r)
         *out = r->state;
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->w.lock);
 }
 
 const char *dir_prefetch_phase_name(enum dir_prefetch_phase phase)
