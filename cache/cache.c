@@ -21,6 +21,7 @@
 #include "cache_int.h"
 #include "index_db.h"
 #include "index_writer.h"
+#include "meta_db.h"
 
 void cache_options_init(struct cache_options *o)
 {
@@ -53,6 +54,7 @@ static void teardown(struct cache *c, bool threads)
     if (index_writer_stop(c->writer) == 0 && threads)
         index_db_set_clean(c->db, true);
     index_db_close(c->db);
+    meta_db_close(c->meta);
     entry_table_release(&c->table);
     if (c->lock_fd >= 0)
         close(c->lock_fd);
@@ -85,8 +87,10 @@ seaf_err cache_new(const struct cache_options *o, struct cache **out)
         err = store_init(&c->store, o->dir);
     if (err == SEAF_OK)
         err = store_lock(&c->store, &c->lock_fd);
-    if (err == SEAF_OK && snprintf(c->db_path, sizeof(c->db_path), "%s/index.db", c->store.root) >=
-                              (int)sizeof(c->db_path))
+    if (err == SEAF_OK && (snprintf(c->db_path, sizeof(c->db_path), "%s/index.db", c->store.root) >=
+                               (int)sizeof(c->db_path) ||
+                           snprintf(c->meta_path, sizeof(c->meta_path), "%s/meta.db",
+                                    c->store.root) >= (int)sizeof(c->meta_path)))
         err = SEAF_ERR_INVALID_ARG;
     if (err == SEAF_OK)
         err = recovery_run(c);
@@ -130,13 +134,34 @@ void cache_begin_removal_locked(struct cache_entry *e)
     entry_lru_unlink(e);
 }
 
+/* Deletes the rows of the metadata objects of a chain, in one transaction per batch. */
+static void remove_meta_rows(struct cache *c, struct cache_entry *chain)
+{
+    struct meta_db_key keys[256];
+    size_t n = 0;
+    for (struct cache_entry *e = chain; e != NULL; e = e->work_next) {
+        if (!cache_kind_is_meta(e->kind))
+            continue;
+        keys[n].kind = e->kind;
+        memcpy(keys[n].id, e->id, sizeof(keys[n].id));
+        if (++n == sizeof(keys) / sizeof(keys[0])) {
+            meta_db_delete(c->meta, keys, n);
+            n = 0;
+        }
+    }
+    meta_db_delete(c->meta, keys, n);
+}
+
 void cache_finish_removal(struct cache *c, struct cache_entry *chain, bool evicted)
 {
     for (struct cache_entry *e = chain; e != NULL; e = e->work_next) {
+        if (cache_kind_is_meta(e->kind))
+            continue; /* the row goes with its pin flag, below */
         store_remove(&c->store, e->kind, e->id);
         if (e->pinned) /* set while READY, under the lock: stable now */
             store_pin_clear(&c->store, e->kind, e->id);
     }
+    remove_meta_rows(c, chain);
     pthread_mutex_lock(&c->lock);
     while (chain != NULL) {
         struct cache_entry *e = chain;
@@ -240,8 +265,12 @@ seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned)
     bool change = e != NULL && e->pinned != pinned;
     pthread_mutex_unlock(&c->lock);
     seaf_err err = e == NULL ? SEAF_ERR_NOT_FOUND : SEAF_OK;
-    /* Pinning writes the marker before the flag; unpinning clears the flag first. */
-    if (change && pinned) {
+    bool meta = cache_kind_is_meta(kind);
+    /* Pinning writes the marker (a metadata object: its row's flag) before the entry's flag;
+     * unpinning clears the entry's flag first. */
+    if (change && pinned && meta) {
+        err = meta_db_set_pinned(c->meta, kind, id, true);
+    } else if (change && pinned) {
         char path[PATH_MAX];
         store_object_path(&c->store, kind, id, path);
         err = store_pin_mark(&c->store, kind, id, path);
@@ -261,8 +290,12 @@ seaf_err cache_pin(struct cache *c, int kind, const char *id, bool pinned)
     if (e != NULL)
         entry_unref(e);
     pthread_mutex_unlock(&c->lock);
-    if (change && (!pinned || err != SEAF_OK))
-        store_pin_clear(&c->store, kind, id);
+    if (change && (!pinned || err != SEAF_OK)) {
+        if (meta)
+            meta_db_set_pinned(c->meta, kind, id, false);
+        else
+            store_pin_clear(&c->store, kind, id);
+    }
     pthread_mutex_unlock(&c->pin_lock);
     return err;
 }

@@ -135,6 +135,19 @@ seaf_err cache_put_object(struct cache *c, int kind, const char *id, const void 
  * Once this returns the object survives a crash of the process; a power cut only after
  * cache_flush (so that many objects cost one flush, not an fsync each). */
 seaf_err cache_put_pinned(struct cache *c, int kind, const char *id, const void *data, size_t len);
+/* One object of a cache_put_objects call. */
+struct cache_object {
+    const char *id;
+    const void *data;
+    size_t len;
+};
+/* Stores many whole metadata objects of one kind (not pinned) at once: those not cached yet are
+ * written in one transaction, so a batch costs about what one object does. Objects cached or
+ * being filled already are left alone; one whose bytes do not hash to its id (SHA-1 kinds) is
+ * skipped. SEAF_OK when every object is cached now; else the first error (SEAF_ERR_ID_MISMATCH,
+ * SEAF_ERR_INVALID_ARG for a bad id, SEAF_ERR_NOSPACE, ...), the other objects being stored all
+ * the same unless the write itself failed. SEAF_ERR_INVALID_ARG for the block kind. */
+seaf_err cache_put_objects(struct cache *c, int kind, const struct cache_object *objs, size_t n);
 /* Reads a whole cached object into a new buffer (*data, free() it; NUL-terminated for
  * convenience, *len excludes the NUL). SEAF_ERR_NOT_FOUND on a miss. */
 seaf_err cache_get_object(struct cache *c, int kind, const char *id, char **data, size_t *len);

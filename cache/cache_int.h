@@ -20,14 +20,17 @@
 
 struct index_db;
 struct index_writer;
+struct meta_db;
 
 struct cache {
     struct store store;
     int lock_fd; /* holds the directory lock (store_lock) */
     struct cache_options opts;
     char db_path[PATH_MAX];
-    uint64_t high_water; /* bytes */
-    uint64_t low_water;  /* bytes */
+    char meta_path[PATH_MAX];
+    struct meta_db *meta; /* the metadata objects (thread-safe on its own) */
+    uint64_t high_water;  /* bytes */
+    uint64_t low_water;   /* bytes */
 
     pthread_mutex_t pin_lock; /* serializes cache_pin calls with their pin-marker writes */
     pthread_mutex_t lock;
@@ -51,8 +54,10 @@ struct cache {
 
 struct cache_handle {
     struct cache *cache;
-    struct cache_entry *entry; /* holds a reference and one of entry->opens */
-    struct block_reader *reader;
+    struct cache_entry *entry;   /* holds a reference and one of entry->opens */
+    struct block_reader *reader; /* a block */
+    char *data;                  /* a metadata object, read and checked whole at open */
+    size_t len;
 };
 
 /* Space management (evict.c). */
@@ -86,14 +91,16 @@ void cache_index_put_locked(struct cache *c, const struct cache_entry *e);
 /* Claims a READY entry for a new handle (open count, reference, LRU touch, hit counter). Called
  * with c->lock held. */
 void cache_claim_open_locked(struct cache *c, struct cache_entry *e);
-/* Builds a handle on an entry the caller has claimed. fd < 0 means "open the file"; otherwise the
- * reader takes the given descriptor. On a damaged or missing file the entry is dropped, the claim
- * released, and SEAF_ERR_NOT_FOUND returned. */
-seaf_err cache_make_handle(struct cache *c, struct cache_entry *e, int fd,
+/* Builds a handle on an entry the caller has claimed. A block: fd < 0 means "open the file";
+ * otherwise the reader takes the given descriptor. A metadata object: data (malloc'd, taken over)
+ * holds its len bytes, or is NULL to read them from the database. On a damaged or missing object
+ * the entry is dropped, the claim released, and SEAF_ERR_NOT_FOUND returned. */
+seaf_err cache_make_handle(struct cache *c, struct cache_entry *e, int fd, char *data, size_t len,
                            struct cache_handle **out);
 
-/* Start-up recovery (recovery.c): clears temporary files, loads the index into c->table,
- * reconciles it with the files (rebuilding a missing or corrupt index), and sets c->used,
+/* Start-up recovery (recovery.c): clears temporary files, opens the metadata database (moving
+ * the metadata files of an older cache into it), loads the index into c->table, reconciles it
+ * with the files and rows (rebuilding a missing or corrupt index), and sets c->used,
  * c->next_seq and the recovery counters. Runs before any thread is started. */
 seaf_err recovery_run(struct cache *c);
 

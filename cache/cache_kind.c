@@ -9,6 +9,11 @@ bool cache_kind_valid(int kind)
     return kind >= CACHE_KIND_FIRST && kind <= CACHE_KIND_LAST;
 }
 
+bool cache_kind_is_meta(int kind)
+{
+    return kind == CACHE_KIND_COMMIT || kind == CACHE_KIND_FS || kind == CACHE_KIND_BLOCK_MAP;
+}
+
 const char *cache_kind_dir(int kind)
 {
     switch (kind) {

@@ -1,4 +1,5 @@
-/* cache_kind: the kinds of objects the cache holds, each in its own id space and directory. */
+/* cache_kind: the kinds of objects the cache holds, each in its own id space: blocks as files
+ * in their own directory, metadata objects as rows of the metadata database (meta_db.h). */
 #ifndef SEAFS_CACHE_KIND_H
 #define SEAFS_CACHE_KIND_H
 
@@ -17,8 +18,12 @@ enum cache_kind {
 
 /* True for the kinds above. */
 bool cache_kind_valid(int kind);
-/* Directory name of a kind inside the cache directory ("blocks", "commits", "fs",
- * "block-maps"); NULL if the kind is invalid. */
+/* True for the metadata kinds (commits, fs objects, block maps), which live in the metadata
+ * database rather than in files of their own. */
+bool cache_kind_is_meta(int kind);
+/* Directory name of a kind inside the cache directory ("blocks"; "commits", "fs" and
+ * "block-maps" only in caches of earlier versions, which kept metadata objects as files);
+ * NULL if the kind is invalid. */
 const char *cache_kind_dir(int kind);
 /* True when the stored bytes of an object of this kind must hash (SHA-1) to its id; the cache
  * checks this before an object becomes visible. */

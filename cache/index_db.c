@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "seaf_ids.h"
+#include "sqlite_util.h"
 
 #define SCHEMA_VERSION 1
 
@@ -31,45 +32,16 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS objects ("
                                  "CREATE TABLE IF NOT EXISTS meta ("
                                  " key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
-/* The value of a one-row, one-column query, or -1 on error. */
-static long long query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* True when PRAGMA quick_check answers a single "ok". */
-static bool quick_check_ok(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    bool ok = false;
-    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
-        return false;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(st, 0);
-        ok = text != NULL && strcmp((const char *)text, "ok") == 0 &&
-             sqlite3_step(st) == SQLITE_DONE;
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
 /* Sets the pragmas, checks integrity and version, creates the schema in a new file. */
 static seaf_err prepare_schema(sqlite3 *db)
 {
     if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) !=
         SQLITE_OK)
         return SEAF_ERR_MALFORMED;
-    if (!quick_check_ok(db))
+    if (!sqlite_quick_check_ok(db))
         return SEAF_ERR_MALFORMED;
-    long long version = query_int(db, "PRAGMA user_version");
-    long long tables = query_int(db, "SELECT count(*) FROM sqlite_master");
+    long long version = sqlite_query_int(db, "PRAGMA user_version");
+    long long tables = sqlite_query_int(db, "SELECT count(*) FROM sqlite_master");
     if (version < 0 || tables < 0)
         return SEAF_ERR_MALFORMED;
     if (version == 0 && tables == 0) {
@@ -158,7 +130,7 @@ seaf_err index_db_load(struct index_db *db, index_db_row_fn fn, void *ctx)
 
 bool index_db_get_clean(struct index_db *db)
 {
-    return query_int(db->db, "SELECT value FROM meta WHERE key = 'clean'") == 1;
+    return sqlite_query_int(db->db, "SELECT value FROM meta WHERE key = 'clean'") == 1;
 }
 
 seaf_err index_db_set_clean(struct index_db *db, bool clean)

@@ -7,6 +7,7 @@
  * the commit returns, so killing the process loses nothing committed; journal_sync adds the fsync
  * a power cut needs. Statements are prepared once and reused. */
 #include "journal.h"
+#include "sqlite_util.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -130,33 +131,6 @@ const char *journal_last_error(const struct journal *j)
     return j->error;
 }
 
-/* The value of a one-row, one-column query, or -1 on error. */
-static long long query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static bool integrity_ok(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    bool ok = false;
-    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
-        return false;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(st, 0);
-        ok = text && strcmp((const char *)text, "ok") == 0 && sqlite3_step(st) == SQLITE_DONE;
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
 static seaf_err prepare_schema(struct journal *j)
 {
     if (sqlite3_exec(j->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
@@ -167,10 +141,10 @@ static seaf_err prepare_schema(struct journal *j)
         int code = sqlite3_errcode(j->db);
         return code == SQLITE_NOTADB || code == SQLITE_CORRUPT ? SEAF_ERR_MALFORMED : err;
     }
-    if (!integrity_ok(j->db))
+    if (!sqlite_quick_check_ok(j->db))
         return SEAF_ERR_MALFORMED;
-    long long version = query_int(j->db, "PRAGMA user_version");
-    long long tables = query_int(j->db, "SELECT count(*) FROM sqlite_master");
+    long long version = sqlite_query_int(j->db, "PRAGMA user_version");
+    long long tables = sqlite_query_int(j->db, "SELECT count(*) FROM sqlite_master");
     if (version < 0 || tables < 0)
         return SEAF_ERR_MALFORMED;
     if (version == 0 && tables == 0) {
@@ -206,7 +180,7 @@ seaf_err journal_open(const char *path, struct journal **out)
                                NULL) != SQLITE_OK)
             err = SEAF_ERR_MALFORMED;
     if (err == SEAF_OK) {
-        long long seq = query_int(j->db, "SELECT value FROM meta WHERE key = 'seq'");
+        long long seq = sqlite_query_int(j->db, "SELECT value FROM meta WHERE key = 'seq'");
         if (seq < 0)
             err = SEAF_ERR_MALFORMED;
         j->seq = seq < 0 ? 0 : (uint64_t)seq;
@@ -257,7 +231,7 @@ void journal_rollback(struct journal *j)
     sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
     /* The sequence counter is reloaded: numbers handed out in the rolled back transaction
      * may be handed out again, as nothing durable carries them. */
-    long long seq = query_int(j->db, "SELECT value FROM meta WHERE key = 'seq'");
+    long long seq = sqlite_query_int(j->db, "SELECT value FROM meta WHERE key = 'seq'");
     if (seq >= 0)
         j->seq = (uint64_t)seq;
 }

@@ -1,20 +1,25 @@
 /* recovery: brings the cache back to a consistent state at start-up, whatever the previous run
  * died in the middle of.
  *
- * Files are the truth; the index is a fast path to them. Steps:
- *  1. delete everything in tmp/ (fills that never reached their rename);
+ * Block files and metadata rows are the truth; the index is a fast path to them. Steps:
+ *  1. delete everything in tmp/ (fills that never reached their rename); open the metadata
+ *     database (a corrupt one is replaced by an empty one) and move the metadata files of a
+ *     cache of an earlier version into it (meta_migrate.h); either forces the scan of step 4;
  *  2. open the index; if it is missing, corrupt or of another version, delete it and start an
  *     empty one ("rebuild");
  *  3. load its rows into the entry table; if the last run shut down cleanly, the rows and files
  *     agree and steps 4-5 are skipped (a file removed behind our back is still caught on open);
  *     the clean flag is cleared until the next clean shutdown;
- *  4. scan the object files: a file matching its row (same size) is kept as is; a file without a
+ *  4. scan the block files: a file matching its row (same size) is kept as is; a file without a
  *     row (the index lags the files by up to one batch, or was rebuilt) is opened and its trailer
  *     validated before it is adopted, with a recency taken from the file's mtime order, newer than
- *     every indexed object; a file that fails validation is deleted;
- *  5. rows without a file are deleted;
- *  6. pins are taken from the pin markers (the durable record; a row may lag them), and markers
- *     of objects that are not there are deleted;
+ *     every indexed object; a file that fails validation is deleted. The metadata rows are
+ *     scanned the same way (a row is whole by construction: no validation; it is checked when
+ *     read);
+ *  5. index rows without a file or metadata row are deleted;
+ *  6. pins of blocks are taken from the pin markers (the durable record; a row may lag them),
+ *     and markers of objects that are not there are deleted; pins of metadata objects from the
+ *     flag in their row;
  *  7. the LRU list is rebuilt in recency order and the used bytes are summed.
  * Frame checksums are not verified here (that would read the whole cache); every read checks the
  * frames it touches. */
@@ -25,6 +30,8 @@
 #include "block_reader.h"
 #include "cache_int.h"
 #include "index_db.h"
+#include "meta_db.h"
+#include "meta_migrate.h"
 
 struct orphan {
     struct cache_entry *entry;
@@ -88,6 +95,27 @@ static seaf_err add_orphan(struct recovery *r, struct cache_entry *e, time_t mti
     return SEAF_OK;
 }
 
+/* Adopts an object found on disk without a matching index row (e: its row of another size, or
+ * NULL): it gets an entry and a recency from mtime, newer than every indexed object. Returns
+ * the entry, or NULL (r->err set) when out of memory. */
+static struct cache_entry *adopt(struct recovery *r, struct cache_entry *e, int kind,
+                                 const char *id, uint64_t size, time_t mtime)
+{
+    if (e == NULL) {
+        e = entry_new(kind, id);
+        if (e == NULL) {
+            r->err = SEAF_ERR_NOMEM;
+            return NULL;
+        }
+        e->state = ENTRY_READY;
+        entry_table_insert(&r->c->table, e);
+    }
+    e->disk_size = size;
+    e->seen = true;
+    r->err = add_orphan(r, e, mtime);
+    return r->err == SEAF_OK ? e : NULL;
+}
+
 static int scan_file(int kind, const char *id, uint64_t size, time_t mtime, void *ctx)
 {
     struct recovery *r = ctx;
@@ -101,19 +129,30 @@ static int scan_file(int kind, const char *id, uint64_t size, time_t mtime, void
         store_remove(&c->store, kind, id);
         return 0;
     }
-    if (e == NULL) {
-        e = entry_new(kind, id);
-        if (e == NULL) {
-            r->err = SEAF_ERR_NOMEM;
-            return 1;
+    return adopt(r, e, kind, id, size, mtime) == NULL;
+}
+
+/* The scan of a metadata row: like scan_file, without validation (a row is whole), and the pin
+ * from the row. */
+static int scan_row(int kind, const char *id, uint64_t size, bool pinned, int64_t stored_at,
+                    void *ctx)
+{
+    struct recovery *r = ctx;
+    struct cache *c = r->c;
+    struct cache_entry *e = entry_table_find(&c->table, kind, id);
+    if (e != NULL && e->disk_size == size) {
+        e->seen = true;
+        if (e->pinned != pinned) {
+            e->pinned = pinned;
+            index_db_put(c->db, e->kind, e->id, e->disk_size, e->seq, e->pinned);
+            c->stats.recovered_rows++;
         }
-        e->state = ENTRY_READY;
-        entry_table_insert(&c->table, e);
+        return 0;
     }
-    e->disk_size = size;
-    e->seen = true;
-    r->err = add_orphan(r, e, mtime);
-    return r->err != SEAF_OK;
+    e = adopt(r, e, kind, id, size, (time_t)stored_at);
+    if (e != NULL)
+        e->pinned = pinned;
+    return e == NULL;
 }
 
 static int by_mtime(const void *a, const void *b)
@@ -211,14 +250,15 @@ static void clear_pin(struct cache_entry *e, void *ctx)
 {
     (void)ctx;
     e->seen = e->pinned; /* remember the indexed pin to see what changed */
-    e->pinned = false;
+    if (!cache_kind_is_meta(e->kind))
+        e->pinned = false; /* a metadata object's pin came from its row */
 }
 
 static void apply_pin_marker(int kind, const char *id, void *ctx)
 {
     struct cache *c = ctx;
     struct cache_entry *e = entry_table_find(&c->table, kind, id);
-    if (e == NULL)
+    if (e == NULL || cache_kind_is_meta(kind))
         store_pin_clear(&c->store, kind, id);
     else
         e->pinned = true;
@@ -264,22 +304,48 @@ static seaf_err build_lru(struct cache *c)
     return SEAF_OK;
 }
 
+/* Opens the metadata database (replacing an unusable one with an empty one) and migrates the
+ * metadata files of an older cache into it. *changed: the rows may not match the index. */
+static seaf_err open_meta(struct cache *c, bool *changed)
+{
+    *changed = access(c->meta_path, F_OK) != 0;
+    seaf_err err = meta_db_open(c->meta_path, c->opts.sync_writes, &c->meta);
+    if (err == SEAF_ERR_MALFORMED) {
+        index_db_delete_files(c->meta_path);
+        *changed = true;
+        err = meta_db_open(c->meta_path, c->opts.sync_writes, &c->meta);
+    }
+    for (int kind = CACHE_KIND_FIRST; kind <= CACHE_KIND_LAST; kind++)
+        if (cache_kind_is_meta(kind) && store_kind_dir_exists(&c->store, kind))
+            *changed = true;
+    unsigned migrated = 0;
+    if (err == SEAF_OK && *changed)
+        err = meta_migrate_files(&c->store, c->meta, &migrated);
+    c->stats.recovered_rows += migrated;
+    return err;
+}
+
 seaf_err recovery_run(struct cache *c)
 {
     struct recovery r = {.c = c};
     c->stats.recovered_temp = store_clear_temp(&c->store);
     bool clean = false;
-    seaf_err err = open_index(c);
+    bool meta_changed = false;
+    seaf_err err = open_meta(c, &meta_changed);
+    if (err == SEAF_OK)
+        err = open_index(c);
     if (err == SEAF_OK)
         err = load_index(c, &r);
     /* Read after the load (which only reads): an index rebuilt there is new, so not clean, and
      * the files are scanned into it. */
     if (err == SEAF_OK) {
-        clean = index_db_get_clean(c->db);
+        clean = index_db_get_clean(c->db) && !meta_changed;
         err = index_db_set_clean(c->db, false);
     }
     if (err == SEAF_OK && !clean)
-        err = store_scan(&c->store, scan_file, &r);
+        err = store_scan(&c->store, CACHE_KIND_BLOCK, scan_file, &r);
+    if (err == SEAF_OK && !clean)
+        err = r.err != SEAF_OK ? r.err : meta_db_scan(c->meta, scan_row, &r);
     if (err == SEAF_OK)
         err = r.err;
     if (err == SEAF_OK && !clean) {

@@ -1,5 +1,5 @@
-/* store: paths of cached objects, temporary files, atomic publish by rename, and the directory
- * scan that recovery uses to rebuild or reconcile the index. */
+/* store: paths of cached block files, temporary files, atomic publish by rename, and the
+ * directory scan that recovery uses to rebuild or reconcile the index. */
 #include "store.h"
 
 #include <dirent.h>
@@ -39,10 +39,9 @@ seaf_err store_init(struct store *s, const char *root)
     snprintf(path, sizeof(path), "%s/%s", s->root, PINS_DIR);
     if (err == SEAF_OK)
         err = make_dir(path);
-    for (int kind = CACHE_KIND_FIRST; err == SEAF_OK && kind <= CACHE_KIND_LAST; kind++) {
-        snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(kind));
+    snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(CACHE_KIND_BLOCK));
+    if (err == SEAF_OK)
         err = make_dir(path);
-    }
     return err;
 }
 
@@ -235,24 +234,42 @@ static seaf_err scan_fanout(int kind, const char *fanout, int dir_fd, store_scan
     return SEAF_OK;
 }
 
-seaf_err store_scan(const struct store *s, store_scan_fn fn, void *ctx)
+seaf_err store_scan(const struct store *s, int kind, store_scan_fn fn, void *ctx)
 {
     int stop = 0;
-    for (int kind = CACHE_KIND_FIRST; kind <= CACHE_KIND_LAST && !stop; kind++) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(kind));
-        DIR *d = opendir(path);
-        if (d == NULL)
-            return SEAF_ERR_IO;
-        struct dirent *e;
-        seaf_err err = SEAF_OK;
-        while (err == SEAF_OK && !stop && (e = readdir(d)) != NULL) {
-            if (e->d_name[0] != '.')
-                err = scan_fanout(kind, e->d_name, dirfd(d), fn, ctx, &stop);
-        }
-        closedir(d);
-        if (err != SEAF_OK)
-            return err;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(kind));
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return errno == ENOENT ? SEAF_OK : SEAF_ERR_IO;
+    struct dirent *e;
+    seaf_err err = SEAF_OK;
+    while (err == SEAF_OK && !stop && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.')
+            err = scan_fanout(kind, e->d_name, dirfd(d), fn, ctx, &stop);
     }
-    return SEAF_OK;
+    closedir(d);
+    return err;
+}
+
+bool store_kind_dir_exists(const struct store *s, int kind)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(kind));
+    return access(path, F_OK) == 0;
+}
+
+void store_remove_kind_dir(const struct store *s, int kind)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", s->root, cache_kind_dir(kind));
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+    closedir(d);
+    rmdir(path);
 }

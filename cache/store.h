@@ -1,10 +1,12 @@
-/* store: where cached objects live on disk, and the file operations that keep them whole.
+/* store: where cached blocks live on disk, and the file operations that keep them whole.
  *
- * Layout under the cache directory: <kind dir>/<id[0..1]>/<id> for finished objects (kind dir
- * is "blocks", "commits", "fs" or "block-maps"), tmp/ for files being written, and
- * pins/<kind>-<id>, empty files that record durably which objects are pinned (the index only
- * mirrors them). A file only ever appears under its final name by rename() of a complete temporary
- * file, so a reader never sees a partial object and a crash leaves at most stray files in tmp/. */
+ * Layout under the cache directory: blocks/<id[0..1]>/<id> for finished blocks, tmp/ for files
+ * being written, and pins/<kind>-<id>, empty files that record durably which blocks are pinned
+ * (the index only mirrors them). Metadata objects are rows of meta.db (meta_db.h); caches of
+ * earlier versions kept them as files too, under "commits", "fs" and "block-maps", which the
+ * functions here still read for their migration (meta_migrate.h). A file only ever appears under
+ * its final name by rename() of a complete temporary file, so a reader never sees a partial object
+ * and a crash leaves at most stray files in tmp/. */
 #ifndef SEAFS_STORE_H
 #define SEAFS_STORE_H
 
@@ -19,8 +21,8 @@ struct store {
     char root[PATH_MAX - 64]; /* the cache directory; object paths are at most 64 bytes longer */
 };
 
-/* Creates the directory layout under root (root itself too) and fills s. SEAF_ERR_INVALID_ARG if
- * root is too long, SEAF_ERR_IO if it cannot be created. */
+/* Creates the directory layout under root (root itself too, and the blocks directory) and fills
+ * s. SEAF_ERR_INVALID_ARG if root is too long, SEAF_ERR_IO if it cannot be created. */
 seaf_err store_init(struct store *s, const char *root);
 /* Takes the directory's lock (flock on <root>/lock) so that only one cache uses it at a time;
  * sets *fd, which holds the lock until closed. SEAF_ERR_IO when another cache holds it. */
@@ -58,8 +60,12 @@ seaf_err store_scan_pins(const struct store *s, store_pin_fn fn, void *ctx);
 
 /* Called for each object file by store_scan; returning non-zero stops the scan. */
 typedef int (*store_scan_fn)(int kind, const char *id, uint64_t file_size, time_t mtime, void *ctx);
-/* Calls fn for every object file in the store. Files whose names are not object ids are deleted
- * (they can only be debris). */
-seaf_err store_scan(const struct store *s, store_scan_fn fn, void *ctx);
+/* Calls fn for every object file of kind in the store (none when the kind's directory does not
+ * exist). Files whose names are not object ids are deleted (they can only be debris). */
+seaf_err store_scan(const struct store *s, int kind, store_scan_fn fn, void *ctx);
+/* Whether the directory of kind exists. */
+bool store_kind_dir_exists(const struct store *s, int kind);
+/* Removes the directory of kind with its fan-out directories, if they are empty. */
+void store_remove_kind_dir(const struct store *s, int kind);
 
 #endif

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dir_prefetch.h"
 #include "log.h"
 #include "overlay.h"
 #include "unlock.h"
@@ -92,6 +93,16 @@ static int add_upload_fields(struct seafs *fs, const char *repo, json_t *entry)
     return fields ? json_object_update_new(entry, fields) : -1;
 }
 
+/* The folders_prefetch field of library repo's entry (see status.h). */
+static json_t *prefetch_fields(struct seafs *fs, const char *repo)
+{
+    struct dir_prefetch_state st;
+    dir_prefetch_state(fs->dir_prefetch, repo, &st);
+    return json_pack("{s:s, s:s, s:I, s:I}", "state", dir_prefetch_phase_name(st.phase), "head",
+                     st.done_head, "folders", (json_int_t)st.folders, "fetched",
+                     (json_int_t)st.fetched);
+}
+
 /* The libraries sorted by path; locked and the upload fields filled in after libs_lock is
  * released. */
 static json_t *libraries(struct seafs *fs, int64_t now)
@@ -115,7 +126,8 @@ static json_t *libraries(struct seafs *fs, int64_t now)
         const char *id = json_string_value(json_object_get(entry, "id"));
         if (json_is_true(json_object_get(entry, "encrypted")))
             json_object_set_new(entry, "locked", json_boolean(!library_is_unlocked(fs, id)));
-        if (add_upload_fields(fs, id, entry) != 0) {
+        if (add_upload_fields(fs, id, entry) != 0 ||
+            json_object_set_new(entry, "folders_prefetch", prefetch_fields(fs, id)) != 0) {
             json_decref(list);
             return NULL;
         }

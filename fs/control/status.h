@@ -24,7 +24,10 @@
  *     retry_at (when the next attempt after that error starts, or null; `seafs sync` retries
  *       at once),
  *     recovery_dir (where files not yet uploaded of a library deleted on the server were
- *       saved, or null)}]
+ *       saved, or null),
+ *     folders_prefetch: {state ("none": the library was not opened yet, "queued", "running",
+ *       "done", "failed"), head (whose folders were all fetched, or ""), folders (folder ids
+ *       the server listed in the last run), fetched (of those, brought into the cache)}}]
  *   cache: {used_bytes, limit_bytes, pinned_bytes (objects kept until uploaded), staged_bytes
  *     (the staging area: contents of files being changed), entries, hits, misses, hit_ratio
  *     (hits / (hits + misses) of cache opens, null before the first), evictions}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dir_prefetch.h"
 #include "dirty.h"
 #include "log.h"
 #include "overlay.h"
@@ -51,6 +52,8 @@ int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_L
     int rc = tree_commit_root(fs->tree, repo_id, head, root);
     if (rc)
         return rc;
+    /* Opened (or changed): its folders come ahead in the background. */
+    dir_prefetch_library(fs->dir_prefetch, repo_id, head);
     pthread_rwlock_wrlock(&fs->libs_lock);
     lib = library_list_find(&fs->libs, repo_id);
     if (lib && lib->generation == *generation)

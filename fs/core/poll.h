@@ -1,5 +1,5 @@
 /* poll: keeps the mount current. Every poll_interval seconds it asks for the library list (which
- * carries every head commit) and the account quota, gives changed libraries a new generation,
+ * carries every head commit), gives changed libraries a new generation,
  * saves the list for offline starts, and tells the kernel to drop what it cached for what
  * changed (entries, attributes, data). Also used once at start-up. */
 #ifndef SEAFS_FS_POLL_H
@@ -9,9 +9,9 @@
 
 #include "seafs.h"
 
-/* One round: library list (+ quota) from the server into fs, invalidating kernel caches when
- * fs->session is set. 0, or -errno when the server could not be asked (fs unchanged; the
- * SEAF error is in *err when err is not NULL). */
+/* One round: library list from the server into fs (the quota is not polled: quota.c),
+ * invalidating kernel caches when fs->session is set. 0, or -errno when the server could not be
+ * asked (fs unchanged; the SEAF error is in *err when err is not NULL). */
 int poll_refresh(struct seafs *fs, seaf_err *err);
 
 /* Tells the kernel to drop what it cached of library repo_id -- entries (negative ones too),
@@ -28,7 +28,8 @@ void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bo
 bool poll_head_shown(struct seafs *fs, const char *repo_id, const char *head);
 
 struct poller;
-/* Starts the polling thread (interval from the options; 0 = none: returns NULL too). */
+/* Starts the polling thread: it polls every poll_interval seconds. NULL when poll_interval is 0
+ * or the thread cannot be started. */
 struct poller *poll_start(struct seafs *fs);
 /* Stops and joins it. NULL is a no-op. */
 void poll_stop(struct poller *poller);

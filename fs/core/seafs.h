@@ -19,6 +19,7 @@
 #include "tree.h"
 
 struct fuse_session;
+struct dir_prefetch;
 struct overlay;
 struct dirty_set;
 struct uploader;
@@ -31,6 +32,7 @@ struct seafs {
     struct seaf_client *client;
     struct cache *cache;
     struct tree *tree;
+    struct dir_prefetch *dir_prefetch; /* the folders of opened libraries, in the background */
     struct inode_table *inodes;
     struct prefetch_pool *prefetch;
     struct library_keys *keys; /* unlocked encrypted libraries */

@@ -1,11 +1,14 @@
 /* tree: loading of commits and fs objects for the FUSE layer.
  *
  * The cache stores fs objects as their plain JSON (what their id hashes): objects read back from
- * it are parsed from that JSON directly, and pack-fs hands over each object already inflated and
- * parsed, so it is cached as is and the wanted one is kept without parsing it again. A directory
- * that had to come from the server brings the objects of its entries with it (one pack-fs call,
- * batched by net/), which is what makes `tar`, `find` or `ls -lR` of a fresh tree cost a request
- * per directory instead of one per file.
+ * it are parsed from that JSON directly (and a copy failing its id check is dropped and fetched
+ * again), and pack-fs hands over each object already inflated and parsed, so it is cached as is
+ * and the wanted one is kept without parsing it again. A folder missing from the cache is fetched
+ * alone, at once (the folders of a library come in bulk in the background: dir_prefetch.h;
+ * its sub-folders right after it, in the background too: children_ahead.h). A
+ * file object missing from the cache brings the missing file objects of its folder with it, the
+ * folder being found among the ones listed last: reading the files of a fresh tree (`tar`,
+ * `cp -r`) costs a few parallel requests per folder instead of one per file.
  *
  * In memory, parsed objects live in a hash map with reference counts; unused ones stay in an
  * LRU list until their estimated size exceeds the limit. */
@@ -17,11 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulk_fetch.h"
+#include "children_ahead.h"
 #include "fileserver_api.h"
-#include "fetch.h"
 #include "log.h"
 
 #define TREE_BUCKETS 4096
+/* Folders remembered as recently listed, to find the folder of a file object asked for. */
+#define TREE_RECENT_DIRS 8
+/* Folders whose files may be fetched together at the same time. */
+#define TREE_SIBLING_JOBS 8
+/* Most file objects fetched together with one that is missing. */
+#define TREE_SIBLING_FETCH 1000
+
+struct recent_dir {
+    char repo_id[SEAF_REPO_ID_LEN + 1];
+    char dir_id[SEAF_ID_LEN + 1];
+};
 
 struct tree_obj {
     char id[SEAF_ID_LEN + 1];
@@ -39,12 +54,18 @@ struct tree {
     struct cache *cache;
     struct seaf_client *client;
     size_t mem_limit;
+    unsigned parallel;            /* requests in flight when fetching many objects */
+    struct children_ahead *ahead; /* sub-folders of folders fetched on their own */
     pthread_mutex_t lock;
-    struct tree_obj *buckets[TREE_BUCKETS]; /* protected by lock */
-    struct tree_obj *lru_head;              /* protected by lock */
-    struct tree_obj *lru_tail;              /* protected by lock */
-    size_t lru_cost;                        /* protected by lock */
-    struct tree_obj empty_dir;              /* SEAF_EMPTY_ID; never freed */
+    pthread_cond_t sibling_done;                           /* a sibling fetch ended */
+    char sibling_jobs[TREE_SIBLING_JOBS][SEAF_ID_LEN + 1]; /* protected by lock */
+    struct recent_dir recent[TREE_RECENT_DIRS];            /* protected by lock */
+    size_t recent_next;                                    /* protected by lock */
+    struct tree_obj *buckets[TREE_BUCKETS];                /* protected by lock */
+    struct tree_obj *lru_head;                             /* protected by lock */
+    struct tree_obj *lru_tail;                             /* protected by lock */
+    size_t lru_cost;                                       /* protected by lock */
+    struct tree_obj empty_dir;                             /* SEAF_EMPTY_ID; never freed */
     struct seaf_fsobj empty_dir_obj;
 };
 
@@ -56,7 +77,8 @@ static size_t bucket_of(const char *id)
     return h % TREE_BUCKETS;
 }
 
-struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t mem_limit)
+struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t mem_limit,
+                      unsigned parallel)
 {
     struct tree *tree = calloc(1, sizeof(*tree));
     if (!tree)
@@ -64,7 +86,14 @@ struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t me
     tree->cache = cache;
     tree->client = client;
     tree->mem_limit = mem_limit;
+    tree->parallel = parallel ? parallel : 1;
+    tree->ahead = children_ahead_new(cache, client);
+    if (!tree->ahead) {
+        free(tree);
+        return NULL;
+    }
     pthread_mutex_init(&tree->lock, NULL);
+    pthread_cond_init(&tree->sibling_done, NULL);
     tree->empty_dir_obj.type = SEAF_FSOBJ_DIR;
     tree->empty_dir.fsobj = &tree->empty_dir_obj;
     memcpy(tree->empty_dir.id, SEAF_EMPTY_ID, sizeof(tree->empty_dir.id));
@@ -82,6 +111,7 @@ void tree_free(struct tree *tree)
 {
     if (!tree)
         return;
+    children_ahead_free(tree->ahead);
     for (size_t i = 0; i < TREE_BUCKETS; i++) {
         struct tree_obj *obj = tree->buckets[i];
         while (obj) {
@@ -90,6 +120,7 @@ void tree_free(struct tree *tree)
             obj = next;
         }
     }
+    pthread_cond_destroy(&tree->sibling_done);
     pthread_mutex_destroy(&tree->lock);
     free(tree);
 }
@@ -217,53 +248,13 @@ static int parse_cached(const char *id, const char *json, size_t len, struct sea
     return err == SEAF_OK ? 0 : -seaf_err_to_errno(err);
 }
 
-/* Collects pack-fs answers: every object goes into the cache; the one asked for is kept; the
- * entries of directories are gathered for the next level of a subtree fetch. */
+/* Keeps the object asked for out of a pack-fs answer (and caches it). */
 struct pack_ctx {
     struct tree *tree;
-    const char *wanted;       /* NULL: only cache the objects */
+    const char *wanted;
     struct seaf_fsobj *found; /* wanted, taken from the callback */
     size_t found_cost;
-    struct id_list *next; /* NULL: do not collect */
 };
-
-/* A growing list of object ids. */
-struct id_list {
-    char (*ids)[SEAF_ID_LEN + 1];
-    size_t n;
-    size_t cap;
-};
-
-/* Appends id to list, growing it; false when out of memory. */
-static bool id_list_push(struct id_list *list, const char *id)
-{
-    if (list->n == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 256;
-        void *grown = realloc(list->ids, cap * sizeof(*list->ids));
-        if (!grown)
-            return false;
-        list->ids = grown;
-        list->cap = cap;
-    }
-    memcpy(list->ids[list->n++], id, SEAF_ID_LEN + 1);
-    return true;
-}
-
-/* Adds the uncached, non-empty entry ids of dir to list, up to limit ids in total. */
-static void collect_children(struct tree *tree, const struct seaf_dir *dir, struct id_list *list,
-                             size_t limit)
-{
-    for (size_t i = 0; i < dir->n_entries && list->n < limit; i++) {
-        const char *id = dir->entries[i].id;
-        if (strcmp(id, SEAF_EMPTY_ID) == 0 || cache_contains(tree->cache, CACHE_KIND_FS, id))
-            continue;
-        if (!id_list_push(list, id))
-            return;
-    }
-}
-
-/* Most fs objects fetched ahead when a directory is first loaded from the server. */
-#define SUBTREE_FETCH_LIMIT 20000
 
 static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, size_t stored_len,
                                  const char *json, size_t json_len, struct seaf_fsobj **obj)
@@ -274,9 +265,7 @@ static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, 
     seaf_err err = cache_put_object(pc->tree->cache, CACHE_KIND_FS, id, json, json_len);
     if (err != SEAF_OK)
         log_msg(LOG_WARNING, "could not cache fs object %s: %s", id, seaf_strerror(err));
-    if (pc->next && (*obj)->type == SEAF_FSOBJ_DIR)
-        collect_children(pc->tree, &(*obj)->dir, pc->next, SUBTREE_FETCH_LIMIT);
-    if (pc->wanted && !pc->found && strcmp(id, pc->wanted) == 0) {
+    if (!pc->found && strcmp(id, pc->wanted) == 0) {
         pc->found = *obj; /* kept: the caller inserts it into the tree */
         *obj = NULL;
         pc->found_cost = json_len * 2;
@@ -284,107 +273,142 @@ static seaf_err on_packed_object(void *ctx, const char *id, const void *stored, 
     return SEAF_OK;
 }
 
-/* Parallel pack-fs requests of one level (each a batch of FILESERVER_PACK_FS_BATCH ids): the
- * server and the cache's per-object writes overlap instead of taking turns. */
-#define PACK_FS_PARALLEL 4
-
-struct level_job {
-    struct tree *tree;
-    const char *repo_id;
-    const struct id_list *level;
-    pthread_mutex_t lock;
-    size_t next_batch;  /* protected by lock */
-    seaf_err first_err; /* protected by lock */
-};
-
-struct level_worker {
-    struct level_job *job;
-    struct id_list found; /* entries of the directories this worker received */
-    pthread_t thread;
-};
-
-static void *level_worker_main(void *arg)
+/* Remembers dir as the most recently listed folder (where the next file asked for is likely to
+ * be). Called with the tree lock held. */
+static void note_recent_dir_locked(struct tree *tree, const char *repo_id, const char *dir_id)
 {
-    struct level_worker *w = arg;
-    struct level_job *job = w->job;
-    const char *ids[FILESERVER_PACK_FS_BATCH];
-    for (;;) {
-        pthread_mutex_lock(&job->lock);
-        size_t start = job->next_batch * FILESERVER_PACK_FS_BATCH;
-        bool stop = start >= job->level->n || job->first_err != SEAF_OK;
-        job->next_batch++;
-        pthread_mutex_unlock(&job->lock);
-        if (stop)
-            break;
-        size_t n = job->level->n - start;
-        if (n > FILESERVER_PACK_FS_BATCH)
-            n = FILESERVER_PACK_FS_BATCH;
-        for (size_t i = 0; i < n; i++)
-            ids[i] = job->level->ids[start + i];
-        struct pack_ctx pc = {.tree = job->tree, .next = &w->found};
-        seaf_err err =
-            fileserver_pack_fs(job->tree->client, job->repo_id, ids, n, on_packed_object, &pc);
-        if (err != SEAF_OK) {
-            pthread_mutex_lock(&job->lock);
-            if (job->first_err == SEAF_OK)
-                job->first_err = err;
-            pthread_mutex_unlock(&job->lock);
+    for (size_t i = 0; i < TREE_RECENT_DIRS; i++)
+        if (strcmp(tree->recent[i].dir_id, dir_id) == 0)
+            return;
+    struct recent_dir *slot = &tree->recent[tree->recent_next++ % TREE_RECENT_DIRS];
+    memcpy(slot->repo_id, repo_id, sizeof(slot->repo_id));
+    memcpy(slot->dir_id, dir_id, sizeof(slot->dir_id));
+}
+
+/* A recently listed folder of repo_id (in memory) holding file id, with a reference, and the
+ * entry's position; NULL when none is known. */
+static struct tree_obj *recent_dir_holding(struct tree *tree, const char *repo_id, const char *id,
+                                           size_t *pos)
+{
+    struct recent_dir recent[TREE_RECENT_DIRS];
+    pthread_mutex_lock(&tree->lock);
+    memcpy(recent, tree->recent, sizeof(recent));
+    size_t newest = tree->recent_next + TREE_RECENT_DIRS - 1;
+    pthread_mutex_unlock(&tree->lock);
+    for (size_t k = 0; k < TREE_RECENT_DIRS; k++) { /* newest first */
+        size_t i = (newest - k) % TREE_RECENT_DIRS;
+        if (!recent[i].dir_id[0] || strcmp(recent[i].repo_id, repo_id) != 0)
+            continue;
+        pthread_mutex_lock(&tree->lock);
+        struct tree_obj *dir = find_locked(tree, recent[i].dir_id);
+        pthread_mutex_unlock(&tree->lock);
+        if (!dir)
+            continue;
+        const struct seaf_dir *d = &dir->fsobj->dir;
+        for (size_t e = 0; dir->fsobj->type == SEAF_FSOBJ_DIR && e < d->n_entries; e++) {
+            if (d->entries[e].mode != SEAF_MODE_DIR && strcmp(d->entries[e].id, id) == 0) {
+                *pos = e;
+                return dir;
+            }
         }
+        tree_obj_unref(tree, dir);
     }
     return NULL;
 }
 
-/* Fetches the objects of level into the cache, gathering the entries of the directories among
- * them into next. */
-static seaf_err fetch_level(struct tree *tree, const char *repo_id, const struct id_list *level,
-                            struct id_list *next)
+/* Waits while another thread fetches the files of dir_id, then claims that job (true), or
+ * returns false when no slot is free (the caller then fetches the one object alone). */
+static bool claim_sibling_fetch(struct tree *tree, const char *dir_id)
 {
-    struct level_job job = {.tree = tree, .repo_id = repo_id, .level = level};
-    pthread_mutex_init(&job.lock, NULL);
-    struct level_worker workers[PACK_FS_PARALLEL];
-    size_t batches = (level->n + FILESERVER_PACK_FS_BATCH - 1) / FILESERVER_PACK_FS_BATCH;
-    size_t n_workers = batches < PACK_FS_PARALLEL ? batches : PACK_FS_PARALLEL;
-    size_t started = 0;
-    for (size_t i = 0; i < n_workers; i++) {
-        workers[i] = (struct level_worker){.job = &job};
-        if (i > 0 && pthread_create(&workers[i].thread, NULL, level_worker_main, &workers[i]) != 0)
+    pthread_mutex_lock(&tree->lock);
+    for (;;) {
+        bool busy = false;
+        for (size_t i = 0; i < TREE_SIBLING_JOBS; i++)
+            busy = busy || strcmp(tree->sibling_jobs[i], dir_id) == 0;
+        if (!busy)
             break;
-        started++;
+        pthread_cond_wait(&tree->sibling_done, &tree->lock);
     }
-    level_worker_main(&workers[0]); /* the calling thread works too */
-    for (size_t i = 0; i < started; i++) {
-        if (i > 0)
-            pthread_join(workers[i].thread, NULL);
-        struct id_list *found = &workers[i].found;
-        for (size_t k = 0; k < found->n && next->n < SUBTREE_FETCH_LIMIT; k++)
-            if (!id_list_push(next, found->ids[k]))
-                break;
-        free(found->ids);
-    }
-    pthread_mutex_destroy(&job.lock);
-    return job.first_err;
-}
-
-/* Fetches (into the cache) the objects below dir that are not cached yet, one level at a time
- * (each level in parallel batched pack-fs requests), up to SUBTREE_FETCH_LIMIT objects. */
-static void fetch_subtree(struct tree *tree, const char *repo_id, const struct seaf_dir *dir)
-{
-    struct id_list level = {0};
-    collect_children(tree, dir, &level, SUBTREE_FETCH_LIMIT);
-    size_t fetched = 0;
-    while (level.n && fetched < SUBTREE_FETCH_LIMIT) {
-        struct id_list next = {0};
-        seaf_err err = fetch_level(tree, repo_id, &level, &next);
-        fetched += level.n;
-        free(level.ids);
-        level = next;
-        if (err != SEAF_OK) {
-            log_msg(LOG_WARNING, "library %s: fetching objects ahead failed: %s", repo_id,
-                    seaf_strerror(err));
-            break;
+    bool claimed = false;
+    for (size_t i = 0; i < TREE_SIBLING_JOBS && !claimed; i++) {
+        if (!tree->sibling_jobs[i][0]) {
+            memcpy(tree->sibling_jobs[i], dir_id, SEAF_ID_LEN + 1);
+            claimed = true;
         }
     }
-    free(level.ids);
+    pthread_mutex_unlock(&tree->lock);
+    return claimed;
+}
+
+static void release_sibling_fetch(struct tree *tree, const char *dir_id)
+{
+    pthread_mutex_lock(&tree->lock);
+    for (size_t i = 0; i < TREE_SIBLING_JOBS; i++)
+        if (strcmp(tree->sibling_jobs[i], dir_id) == 0)
+            tree->sibling_jobs[i][0] = '\0';
+    pthread_cond_broadcast(&tree->sibling_done);
+    pthread_mutex_unlock(&tree->lock);
+}
+
+/* A file object missing from the cache is most likely read with the files after it in its
+ * folder (tar, cp -r, a build): when the folder is known, the missing file objects from this
+ * one on (up to TREE_SIBLING_FETCH) are fetched together, in parallel batches. Afterwards the
+ * object may be in the cache (true), or the caller fetches it alone (false). */
+static bool fetch_with_siblings(struct tree *tree, const char *repo_id, const char *id)
+{
+    size_t pos = 0;
+    struct tree_obj *dir = recent_dir_holding(tree, repo_id, id, &pos);
+    if (!dir)
+        return false;
+    char dir_id[SEAF_ID_LEN + 1];
+    memcpy(dir_id, dir->id, sizeof(dir_id));
+    if (!claim_sibling_fetch(tree, dir_id)) {
+        tree_obj_unref(tree, dir);
+        return false;
+    }
+    bool fetched = cache_contains(tree->cache, CACHE_KIND_FS, id); /* by the job waited for */
+    char(*ids)[SEAF_ID_LEN + 1] = fetched ? NULL : malloc(TREE_SIBLING_FETCH * sizeof(*ids));
+    size_t n = 0;
+    const struct seaf_dir *d = &dir->fsobj->dir;
+    /* From this file on in listing order, then the ones before it (a reader going the other
+     * way). */
+    for (size_t k = 0; ids && k < d->n_entries && n < TREE_SIBLING_FETCH; k++) {
+        size_t e = (pos + k) % d->n_entries;
+        const char *sibling = d->entries[e].id;
+        if (d->entries[e].mode != SEAF_MODE_DIR && strcmp(sibling, SEAF_EMPTY_ID) != 0 &&
+            !cache_contains(tree->cache, CACHE_KIND_FS, sibling))
+            memcpy(ids[n++], sibling, SEAF_ID_LEN + 1);
+    }
+    tree_obj_unref(tree, dir);
+    if (n > 0) {
+        seaf_err err =
+            bulk_fetch_fs(tree->cache, tree->client, repo_id, (const char(*)[SEAF_ID_LEN + 1]) ids,
+                          n, tree->parallel, NULL, NULL);
+        if (err != SEAF_OK)
+            log_msg(LOG_WARNING, "library %s: fetching the files of folder %s failed: %s", repo_id,
+                    dir_id, seaf_strerror(err));
+    }
+    free(ids);
+    release_sibling_fetch(tree, dir_id);
+    return cache_contains(tree->cache, CACHE_KIND_FS, id);
+}
+
+/* Reads object id from the cache and parses it; a copy that fails its id check is dropped (so
+ * that it is fetched again). -ENOENT when it is not cached. */
+static int load_cached(struct tree *tree, const char *id, struct seaf_fsobj **fsobj, size_t *cost)
+{
+    char *json = NULL;
+    size_t json_len = 0;
+    if (cache_get_object(tree->cache, CACHE_KIND_FS, id, &json, &json_len) != SEAF_OK)
+        return -ENOENT;
+    int rc = parse_cached(id, json, json_len, fsobj);
+    free(json);
+    if (rc) {
+        cache_remove(tree->cache, CACHE_KIND_FS, id);
+        return -ENOENT;
+    }
+    *cost = json_len * 2;
+    return 0;
 }
 
 int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_fsobj_type type,
@@ -403,20 +427,13 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
     if (!obj) {
         struct seaf_fsobj *fsobj = NULL;
         size_t cost = 0;
-        bool from_server = false;
-        char *json = NULL;
-        size_t json_len = 0;
-        seaf_err err = cache_get_object(tree->cache, CACHE_KIND_FS, id, &json, &json_len);
-        if (err == SEAF_OK) {
-            int rc = parse_cached(id, json, json_len, &fsobj);
-            free(json);
-            if (rc)
-                return rc;
-            cost = json_len * 2;
-        } else {
+        int rc = load_cached(tree, id, &fsobj, &cost);
+        if (rc == -ENOENT && type == SEAF_FSOBJ_FILE && fetch_with_siblings(tree, repo_id, id))
+            rc = load_cached(tree, id, &fsobj, &cost);
+        if (rc == -ENOENT) {
             struct pack_ctx pc = {.tree = tree, .wanted = id};
             const char *ids[1] = {id};
-            err = fileserver_pack_fs(tree->client, repo_id, ids, 1, on_packed_object, &pc);
+            seaf_err err = fileserver_pack_fs(tree->client, repo_id, ids, 1, on_packed_object, &pc);
             if (err != SEAF_OK || !pc.found) {
                 seaf_fsobj_free(pc.found);
                 log_msg(LOG_ERR, "library %s: fs object %s unavailable: %s", repo_id, id,
@@ -425,13 +442,20 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
             }
             fsobj = pc.found;
             cost = pc.found_cost;
-            from_server = true;
+            rc = 0;
+            if (fsobj->type == SEAF_FSOBJ_DIR) /* a walk going down comes next */
+                children_ahead_queue(tree->ahead, repo_id, &fsobj->dir);
         }
+        if (rc)
+            return rc;
         obj = insert(tree, id, fsobj, cost);
         if (!obj)
             return -ENOMEM;
-        if (from_server && obj->fsobj->type == SEAF_FSOBJ_DIR)
-            fetch_subtree(tree, repo_id, &obj->fsobj->dir);
+    }
+    if (obj->fsobj->type == SEAF_FSOBJ_DIR) {
+        pthread_mutex_lock(&tree->lock);
+        note_recent_dir_locked(tree, repo_id, id);
+        pthread_mutex_unlock(&tree->lock);
     }
     if (obj->fsobj->type != type) {
         log_msg(LOG_ERR, "library %s: fs object %s has the wrong type", repo_id, id);

@@ -1,9 +1,10 @@
 /* tree: a library's directory tree, loaded lazily one directory at a time. Commit and fs
  * objects come from the cache's metadata store when there (so a cached tree costs no request
- * and works offline) and otherwise from the server; loading a directory from the server also
- * fetches, in batched pack-fs requests, the objects of all its entries, so walking or reading a
- * tree costs one request per directory rather than one per file. Parsed objects are shared and
- * kept in a bounded in-memory set. Thread-safe. Functions return 0 or -errno. */
+ * and works offline) and otherwise from the server: a folder alone (the folders of a library
+ * are fetched in bulk in the background, dir_prefetch.h), a file together with the missing
+ * files of its folder in batched pack-fs requests, so reading a tree costs a few requests per
+ * folder rather than one per file. Parsed objects are shared and kept in a bounded in-memory
+ * set. Thread-safe. Functions return 0 or -errno. */
 #ifndef SEAFS_FS_TREE_H
 #define SEAFS_FS_TREE_H
 
@@ -20,8 +21,10 @@ struct tree;
 struct tree_obj;
 
 /* A tree store over cache and client (both outlive it); keeps up to mem_limit bytes (about) of
- * parsed objects nobody uses. NULL on ENOMEM. */
-struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t mem_limit);
+ * parsed objects nobody uses, and has up to `parallel` requests in flight when it fetches many
+ * objects. NULL on ENOMEM. */
+struct tree *tree_new(struct cache *cache, struct seaf_client *client, size_t mem_limit,
+                      unsigned parallel);
 void tree_free(struct tree *tree);
 
 /* The parsed commit commit_id of repo_id (from the cache, else the server; then cached); free

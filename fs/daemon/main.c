@@ -30,6 +30,7 @@
 #include "control.h"
 #include "credentials.h"
 #include "ctl.h"
+#include "dir_prefetch.h"
 #include "dirty.h"
 #include "file.h"
 #include "fuse_access.h"
@@ -49,6 +50,9 @@
 
 #define TREE_MEMORY_LIMIT (32u << 20)
 #define PREFETCH_QUEUE    256
+/* Requests in flight for bulk fetches of fs objects (at most; one connection is left for
+ * lookups). */
+#define BULK_PARALLEL 3
 
 static void print_versions(void)
 {
@@ -407,8 +411,17 @@ out_destroy:
     return rc;
 }
 
-static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths, char *password,
-               int *parent_fd)
+/* Finds the file server (protocol-version) while the login and the library list are under way,
+ * so that opening the first library does not wait for it. */
+static void *probe_fileserver(void *arg)
+{
+    char url[4096];
+    seaf_client_fileserver_url(arg, url, sizeof(url)); /* remembered by the client */
+    return NULL;
+}
+
+static int run_mount(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths,
+                     char *password, int *parent_fd)
 {
     bool offline_ok;
     int rc = login(fs, password, &offline_ok);
@@ -428,10 +441,14 @@ static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *pa
         return -1;
     }
     struct inode_info root = {.kind = INODE_ROOT_DIR, .mode = SEAF_MODE_DIR, .mtime = time(NULL)};
-    fs->tree = tree_new(fs->cache, fs->client, TREE_MEMORY_LIMIT);
+    unsigned bulk = o->connections > BULK_PARALLEL ? BULK_PARALLEL
+                    : o->connections > 1           ? o->connections - 1
+                                                   : 1;
+    fs->tree = tree_new(fs->cache, fs->client, TREE_MEMORY_LIMIT, bulk);
+    fs->dir_prefetch = dir_prefetch_new(fs->cache, fs->client, bulk);
     fs->inodes = inode_table_new(&root);
     fs->keys = library_keys_new(o->save_keys ? paths->keys_dir : NULL);
-    if (!fs->tree || !fs->inodes || !fs->keys)
+    if (!fs->tree || !fs->dir_prefetch || !fs->inodes || !fs->keys)
         return -1;
     char journal[4200];
     if (path_join(journal, sizeof(journal), paths->cache_dir, "journal.db") != 0 ||
@@ -444,9 +461,21 @@ static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *pa
     return run_session(fs, parent_fd);
 }
 
+static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths, char *password,
+               int *parent_fd)
+{
+    pthread_t probe;
+    bool probing = pthread_create(&probe, NULL, probe_fileserver, fs->client) == 0;
+    int rc = run_mount(o, fs, paths, password, parent_fd);
+    if (probing)
+        pthread_join(probe, NULL);
+    return rc;
+}
+
 static void teardown(struct seafs *fs)
 {
     prefetch_pool_free(fs->prefetch);
+    dir_prefetch_free(fs->dir_prefetch);
     dirty_set_free(fs->dirty);
     overlay_close(fs->overlay);
     tree_free(fs->tree);

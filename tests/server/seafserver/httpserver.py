@@ -44,6 +44,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
 
     def handle_one_request(self):
         self.raw_requestline = self.rfile.readline(65537)
+        self._started = time.time()  # the request's arrival, for the log's round-trip analysis
         if not self.raw_requestline:
             self.close_connection = True
             return
@@ -111,7 +112,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
             response = Response(500)
         if response.no_reply:
             server.recorder.record(request.method, full_path, route, 0, 0,
-                                   "hang" if response.hang else "no-reply")
+                                   "hang" if response.hang else "no-reply", start=self._started)
             self.close_connection = True
             if response.hang:
                 self._wait_for_peer_close()
@@ -138,7 +139,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         if method == "HEAD":  # HTTP: the headers of a GET, never a body
             body = b""
         entry = server.recorder.record(method, path, route, response.status, len(head) + len(body),
-                                       "ok" if plan is None else plan[0])
+                                       "ok" if plan is None else plan[0], start=self._started)
         try:
             bandwidth = server.faults.bandwidth()
             if bandwidth or plan is not None:

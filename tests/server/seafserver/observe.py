@@ -1,5 +1,7 @@
 """Request log and counters for tests: every answered (or dropped) request of the main ports is
-recorded with method, path, status and bytes sent; counters aggregate per route and per block."""
+recorded with method, path, status, bytes sent, and when it arrived ("start") and was answered
+("time"); counters aggregate per route and per block. sequential_round_trips() tells how many of
+a set of logged requests had to wait for one another."""
 import collections
 import threading
 import time
@@ -26,10 +28,13 @@ class Recorder:
         with self._lock:
             self._connections += 1
 
-    def record(self, method, path, route, status, bytes_sent, outcome="ok"):
-        """Log one request and count it; returns the log entry (see set_outcome)."""
-        entry = {"time": round(time.time(), 3), "method": method, "path": path, "route": route,
-                 "status": status, "bytes_sent": bytes_sent, "outcome": outcome}
+    def record(self, method, path, route, status, bytes_sent, outcome="ok", start=None):
+        """Log one request and count it; returns the log entry (see set_outcome). start: when
+        the request arrived (default: now)."""
+        now = time.time()
+        entry = {"time": round(now, 6), "start": round(now if start is None else start, 6),
+                 "method": method, "path": path, "route": route, "status": status,
+                 "bytes_sent": bytes_sent, "outcome": outcome}
         with self._lock:
             self._entries.append(entry)
             self._requests += 1
@@ -66,3 +71,16 @@ class Recorder:
     def reset(self):
         with self._lock:
             self._zero()
+
+
+def sequential_round_trips(entries):
+    """The longest chain of logged requests in which each one arrived after the one before it
+    was answered: the round trips a client made one after another (requests that overlap in time
+    were in flight together and count once)."""
+    chain = []  # (answered, chain length ending there), by answer time
+    longest = 0
+    for entry in sorted(entries, key=lambda e: e["start"]):
+        before = max((n for answered, n in chain if answered <= entry["start"]), default=0)
+        chain.append((entry["time"], before + 1))
+        longest = max(longest, before + 1)
+    return longest

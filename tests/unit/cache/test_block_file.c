@@ -334,7 +334,7 @@ static void test_store_publish_is_atomic(void **state)
     int rfd;
     assert_int_equal(store_open_object(&s, CACHE_KIND_BLOCK, id, &rfd), SEAF_ERR_NOT_FOUND);
     int found = 0;
-    assert_int_equal(store_scan(&s, count_objects, &found), SEAF_OK);
+    assert_int_equal(store_scan(&s, CACHE_KIND_BLOCK, count_objects, &found), SEAF_OK);
     assert_int_equal(found, 0);
 
     assert_int_equal(store_publish(&s, tmp, CACHE_KIND_BLOCK, id, true), SEAF_OK);
@@ -342,7 +342,7 @@ static void test_store_publish_is_atomic(void **state)
     assert_int_equal(store_open_object(&s, CACHE_KIND_BLOCK, id, &rfd), SEAF_OK);
     close(rfd);
     assert_int_equal(store_open_object(&s, CACHE_KIND_FS, id, &rfd), SEAF_ERR_NOT_FOUND);
-    assert_int_equal(store_scan(&s, count_objects, &found), SEAF_OK);
+    assert_int_equal(store_scan(&s, CACHE_KIND_BLOCK, count_objects, &found), SEAF_OK);
     assert_int_equal(found, 1);
 
     /* Leftover temp files and debris with non-id names are cleaned. */
@@ -355,7 +355,7 @@ static void test_store_publish_is_atomic(void **state)
     fd = open(junk, O_CREAT | O_WRONLY, 0600);
     close(fd);
     found = 0;
-    assert_int_equal(store_scan(&s, count_objects, &found), SEAF_OK);
+    assert_int_equal(store_scan(&s, CACHE_KIND_BLOCK, count_objects, &found), SEAF_OK);
     assert_int_equal(found, 1);
     assert_int_equal(access(junk, F_OK), -1);
 

@@ -808,8 +808,11 @@ static void test_block_map_objects(void **state)
     assert_int_equal(cache_get_object(f->cache, CACHE_KIND_FS, file_id, &data, &len),
                      SEAF_ERR_NOT_FOUND);
     assert_int_equal(cache_pin(f->cache, CACHE_KIND_BLOCK_MAP, file_id, true), SEAF_OK);
+    /* Metadata objects are rows of meta.db, not files of their own. */
     char path[PATH_MAX];
     object_path(f, CACHE_KIND_BLOCK_MAP, file_id, path);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/meta.db", f->dir);
     assert_int_equal(access(path, F_OK), 0);
 
     for (int restart = 0; restart < 3; restart++) {

@@ -1,0 +1,140 @@
+/* meta_migrate: old metadata files -> meta.db rows, in batches of bounded count and size. */
+#include "meta_migrate.h"
+
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block_reader.h"
+#include "cache_kind.h"
+
+#define BATCH_OBJECTS 256
+#define BATCH_BYTES   (8u << 20)
+
+struct migration {
+    const struct store *store;
+    struct meta_db *db;
+    struct meta_db_object objs[BATCH_OBJECTS];
+    char ids[BATCH_OBJECTS][SEAF_ID_LEN + 1];
+    char *data[BATCH_OBJECTS];
+    size_t n;
+    size_t bytes;
+    unsigned migrated;
+    seaf_err err;
+};
+
+static void pin_marker_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
+{
+    snprintf(out, PATH_MAX, "%s/pins/%d-%s", s->root, kind, id);
+}
+
+/* The whole content of an old object file, checked (frames; the id for SHA-1 kinds), or NULL. */
+static char *read_old_file(const struct store *s, int kind, const char *id, size_t *len)
+{
+    int fd;
+    struct block_reader *reader;
+    if (store_open_object(s, kind, id, &fd) != SEAF_OK ||
+        block_reader_open(fd, (uint32_t)kind, id, &reader) != SEAF_OK)
+        return NULL;
+    uint64_t size = block_reader_size(reader);
+    char *buf = size < (1u << 30) ? malloc((size_t)size + 1) : NULL;
+    size_t got = 0;
+    if (buf != NULL &&
+        (block_reader_read(reader, 0, (size_t)size, buf, &got) != SEAF_OK || got != size)) {
+        free(buf);
+        buf = NULL;
+    }
+    block_reader_free(reader);
+    if (buf != NULL && cache_kind_id_is_sha1(kind)) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned digest_len = 0;
+        char hex[SEAF_ID_LEN + 1];
+        if (EVP_Digest(buf, got, digest, &digest_len, EVP_sha1(), NULL) != 1 || digest_len != 20) {
+            free(buf);
+            return NULL;
+        }
+        seaf_id_from_digest(digest, hex);
+        if (strcmp(hex, id) != 0) {
+            free(buf);
+            return NULL;
+        }
+    }
+    *len = got;
+    return buf;
+}
+
+/* Commits the collected batch, then deletes its files and markers. */
+static void flush_batch(struct migration *m)
+{
+    if (m->n > 0 && m->err == SEAF_OK)
+        m->err = meta_db_put(m->db, m->objs, m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->err == SEAF_OK) {
+            char marker[PATH_MAX];
+            pin_marker_path(m->store, m->objs[i].kind, m->ids[i], marker);
+            store_remove(m->store, m->objs[i].kind, m->ids[i]);
+            unlink(marker);
+            m->migrated++;
+        }
+        free(m->data[i]);
+    }
+    m->n = 0;
+    m->bytes = 0;
+}
+
+static int migrate_file(int kind, const char *id, uint64_t file_size, time_t mtime, void *ctx)
+{
+    struct migration *m = ctx;
+    (void)file_size;
+    (void)mtime;
+    size_t len = 0;
+    char *data = read_old_file(m->store, kind, id, &len);
+    if (data == NULL) { /* damaged: dropped, as recovery drops a damaged file */
+        char marker[PATH_MAX];
+        pin_marker_path(m->store, kind, id, marker);
+        store_remove(m->store, kind, id);
+        unlink(marker);
+        return 0;
+    }
+    char marker[PATH_MAX];
+    pin_marker_path(m->store, kind, id, marker);
+    size_t i = m->n++;
+    memcpy(m->ids[i], id, SEAF_ID_LEN + 1);
+    m->data[i] = data;
+    m->objs[i] = (struct meta_db_object){.kind = kind,
+                                         .id = m->ids[i],
+                                         .data = data,
+                                         .len = len,
+                                         .pinned = access(marker, F_OK) == 0};
+    m->bytes += len;
+    if (m->n == BATCH_OBJECTS || m->bytes >= BATCH_BYTES)
+        flush_batch(m);
+    return m->err != SEAF_OK;
+}
+
+seaf_err meta_migrate_files(const struct store *s, struct meta_db *db, unsigned *migrated)
+{
+    *migrated = 0;
+    struct migration *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return SEAF_ERR_NOMEM;
+    m->store = s;
+    m->db = db;
+    for (int kind = CACHE_KIND_FIRST; kind <= CACHE_KIND_LAST && m->err == SEAF_OK; kind++) {
+        if (!cache_kind_is_meta(kind) || !store_kind_dir_exists(s, kind))
+            continue;
+        seaf_err err = store_scan(s, kind, migrate_file, m);
+        flush_batch(m);
+        if (err != SEAF_OK && m->err == SEAF_OK)
+            m->err = err;
+        if (m->err == SEAF_OK)
+            store_remove_kind_dir(s, kind);
+    }
+    seaf_err err = m->err;
+    *migrated = m->migrated;
+    free(m);
+    return err;
+}
