@@ -31,6 +31,7 @@
 #include "log.h"
 #include "overlay.h"
 #include "poll.h"
+#include "range_links.h"
 #include "seafs.h"
 #include "state_dirs.h"
 #include "status.h"
@@ -394,12 +395,15 @@ static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *pa
         return -1;
     if (o->readahead)
         fs->prefetch = prefetch_pool_new(o->connections, PREFETCH_QUEUE, file_prefetch, fs);
+    if (o->range_reads != SEAFS_RANGE_OFF && !(fs->range_links = range_links_new()))
+        return -1;
     return run_session(fs, parent_fd);
 }
 
 static void teardown(struct seafs *fs)
 {
     prefetch_pool_free(fs->prefetch);
+    range_links_free(fs->range_links);
     dirty_set_free(fs->dirty);
     overlay_close(fs->overlay);
     tree_free(fs->tree);
