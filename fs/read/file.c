@@ -657,7 +657,8 @@ static bool copy_from_range(struct seafs *fs, struct open_file *h, size_t index,
                             uint64_t *next)
 {
     uint64_t size = h->layout.plain[index]; /* fixed at open for a plain file */
-    struct range_read_args args = {.repo_id = h->repo_id,
+    struct range_read_args args = {.log_path = h->path,
+                                   .repo_id = h->repo_id,
                                    .file_id = h->file_id,
                                    .file_size = h->size,
                                    .block_id = h->block_ids[index],

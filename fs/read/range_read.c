@@ -18,8 +18,8 @@
 
 bool range_pays(const struct range_case *c)
 {
-    if (c->mode == SEAFS_RANGE_OFF || c->sequential || c->block_ranged_before ||
-        c->read_len > RANGE_MAX_READ || c->range_len >= c->block_size)
+    if (c->mode == SEAFS_RANGE_OFF || c->sequential || c->read_len > RANGE_MAX_READ ||
+        c->range_len >= c->block_size)
         return false;
     if (c->mode == SEAFS_RANGE_ALWAYS)
         return true;
@@ -27,7 +27,7 @@ bool range_pays(const struct range_case *c)
         return false; /* nothing measured yet */
     double block_s = link_predict_s(&c->link, 1, c->block_size);
     double range_s = link_predict_s(&c->link, c->link_at_hand ? 1 : 2, c->range_len);
-    return block_s - range_s >= RANGE_MIN_GAIN_S;
+    return block_s - range_s >= RANGE_MIN_GAIN_S && c->spent_on_block_s + range_s <= block_s;
 }
 
 void range_state_init(struct range_state *rs, const char *lib_path)
@@ -138,7 +138,7 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     pthread_mutex_lock(&rs->lock);
     bool kept = copy_kept_locked(rs, a->pos, a->stop, dst);
     bool disabled = rs->disabled;
-    bool ranged_before = rs->ranged_block == a->block_index + 1;
+    double spent = rs->ranged_block == a->block_index + 1 ? rs->ranged_s : 0;
     pthread_mutex_unlock(&rs->lock);
     if (kept)
         return true;
@@ -157,12 +157,12 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     struct range_case c = {.mode = fs->opts->range_reads,
                            .read_len = a->read_len,
                            .sequential = a->sequential,
-                           .block_ranged_before = ranged_before,
+                           .spent_on_block_s = spent,
                            .block_size = a->block_size,
                            .range_len = end - start,
                            .link_at_hand = link == RANGE_LINK_CACHED};
     http_pool_link(fs->pool, &c.link);
-    log_msg(LOG_DEBUG, "read of '%s' at %llu: link rtt %.3f s, %.0f bytes/s%s", rs->lib_path,
+    log_msg(LOG_DEBUG, "read of '%s' at %llu: link rtt %.3f s, %.0f bytes/s%s", a->log_path,
             (unsigned long long)a->pos, c.link.rtt_s, c.link.bytes_per_s,
             c.link.bandwidth_measured ? "" : " (guessed)");
     char *data = NULL;
@@ -170,11 +170,16 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
         link_free(url);
         return false;
     }
+    struct timespec began, ended;
+    clock_gettime(CLOCK_MONOTONIC, &began);
     seaf_err err = fetch_range(fs, rs->lib_path, a, url, start, (size_t)(end - start), data);
+    clock_gettime(CLOCK_MONOTONIC, &ended);
+    double took = (double)(ended.tv_sec - began.tv_sec) + (ended.tv_nsec - began.tv_nsec) / 1e9;
     pthread_mutex_lock(&rs->lock);
     if (err == SEAF_OK) {
         memcpy(dst, data + (a->pos - start), (size_t)(a->stop - a->pos));
         keep_locked(rs, start, (size_t)(end - start), data);
+        rs->ranged_s = rs->ranged_block == a->block_index + 1 ? rs->ranged_s + took : took;
         rs->ranged_block = a->block_index + 1;
     } else {
         rs->disabled = true;
@@ -182,12 +187,13 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     pthread_mutex_unlock(&rs->lock);
     if (err != SEAF_OK) {
         free(data);
-        log_msg(LOG_INFO, "read of '%s': no byte range (%s); whole blocks from now on",
-                rs->lib_path, seaf_strerror(err));
+        log_msg(LOG_INFO, "read of '%s': no byte range (%s); whole blocks from now on", a->log_path,
+                err == SEAF_ERR_ID_MISMATCH ? "the server holds another version of the file"
+                                            : seaf_strerror(err));
         return false;
     }
     log_msg(LOG_DEBUG, "read of '%s' at %llu: %llu bytes by a byte range, block %s not fetched",
-            rs->lib_path, (unsigned long long)a->pos, (unsigned long long)(end - start),
+            a->log_path, (unsigned long long)a->pos, (unsigned long long)(end - start),
             a->block_id);
     return true;
 }

@@ -2,15 +2,18 @@
  * of the file (protocol doc §2.9) instead of the whole block, when that pays.
  *
  * The rule (range_pays), for unencrypted libraries only:
- *  - a read that continues the previous one (sequential), a read larger than RANGE_MAX_READ, a
- *    second read of a block that a range was already fetched in, and a block the cache holds,
- *    all take the whole block, as before;
+ *  - a read that continues the previous one (sequential), a read larger than RANGE_MAX_READ and
+ *    a block the cache holds all take the whole block, as before;
  *  - otherwise, with range_reads=auto, a range of RANGE_UNIT-aligned bytes around the read is
  *    fetched when the link, as measured from the pool's transfers (net/link_estimate.h), makes
  *    it at least RANGE_MIN_GAIN_S faster than the block: the whole block costs a round trip and
  *    the block's bytes, the range one round trip (two without a download link at hand) and the
- *    range's bytes. A fast link (a LAN) keeps whole blocks; a slow or far one gets ranges.
- *    range_reads=always skips the comparison; range_reads=off never uses ranges.
+ *    range's bytes. A fast link (a LAN) keeps whole blocks; a slow or far one gets ranges;
+ *  - a block read again and again takes the whole block once the ranges fetched in it have
+ *    taken as long as the block would (the rent-or-buy rule: never more than twice the cost of
+ *    the better choice in hindsight);
+ *  - range_reads=always uses a range for every read that is not sequential nor large, whatever
+ *    the link; range_reads=off never does.
  * No background download of the block follows a range: on a link slow enough for ranges it would
  * compete with the reads the user waits for (a reader that goes on past the range is sequential
  * by then and fetches the block).
@@ -49,7 +52,7 @@ struct range_case {
     enum seafs_range_reads mode;
     uint64_t read_len;        /* bytes the read asks for */
     bool sequential;          /* it continues the previous read of the file */
-    bool block_ranged_before; /* a range of this block was fetched already */
+    double spent_on_block_s;  /* seconds ranges in this block took so far */
     uint64_t block_size;      /* bytes of the whole block */
     uint64_t range_len;       /* bytes the range would fetch */
     bool link_at_hand;        /* a download link for the version is cached */
@@ -73,6 +76,7 @@ struct range_state {
     struct range_slot slots[RANGE_SLOTS];
     uint64_t clock;
     size_t ranged_block; /* index + 1 of the block last served by a range; 0: none */
+    double ranged_s;     /* seconds the ranges fetched in that block took */
     bool disabled;       /* a range failed: whole blocks from now on */
 };
 
@@ -82,6 +86,7 @@ void range_state_release(struct range_state *rs);
 
 /* One read in one block of an unencrypted file, as file.c sees it. */
 struct range_read_args {
+    const char *log_path; /* the file as log messages name it */
     const char *repo_id;
     const char *file_id;
     uint64_t file_size;

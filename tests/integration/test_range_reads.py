@@ -1,7 +1,7 @@
 """Byte-range reads (fs/read/range_read.h, README "Range reads"), checked with the reference
 server's counters: on a slow link a cold 4 KiB read deep in a large file fetches a range through
-a download link and no block; range_reads=off, sequential reads and encrypted libraries fetch
-whole blocks; a file changed on the server while open never yields bytes of the other version;
+a download link and no block (so do later isolated reads); a fast link, range_reads=off,
+sequential reads and encrypted libraries fetch whole blocks; a file changed on the server while open never yields bytes of the other version;
 a download link that is refused or answers for another version falls back to the block."""
 
 import contextlib
@@ -93,6 +93,12 @@ def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_facto
         server.reset_counters()
         assert os.pread(fd, 4096, offset + 65536) == content[offset + 65536:offset + 69632]
         assert server.counters()["requests"] == 0
+        # Back in the first block, elsewhere: one range is far cheaper than the 10 MiB block
+        # still, so a range again.
+        again = (2 << 20) + 777
+        assert os.pread(fd, 4096, again) == content[again:again + 4096]
+        counters = server.counters()
+        assert (counters["range_gets"], block_gets(server)) == (1, {})
 
 
 @pytest.mark.parametrize("faults,options", [({}, {}), (FAR_LINK, {"range_reads": "off"})],

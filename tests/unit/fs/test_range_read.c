@@ -64,8 +64,12 @@ static void test_the_access_pattern_decides(void **state)
     struct range_case c = slow;
     c.sequential = true;
     assert_false(range_pays(&c));
+    /* A block read again and again: ranges until they took as long as the block would. */
     c = slow;
-    c.block_ranged_before = true;
+    c.link_at_hand = true;
+    c.spent_on_block_s = 6.0; /* the block: 0.15 s + 6.7 s; a range: 0.15 s + 0.1 s */
+    assert_true(range_pays(&c));
+    c.spent_on_block_s = 6.7;
     assert_false(range_pays(&c));
     c = slow;
     c.read_len = RANGE_MAX_READ + 1;
@@ -79,6 +83,7 @@ static void test_the_access_pattern_decides(void **state)
     assert_false(range_pays(&c));
     c = cold_read(0.0005, 110e6);
     c.mode = SEAFS_RANGE_ALWAYS;
+    c.spent_on_block_s = 100;
     assert_true(range_pays(&c));
     c.sequential = true;
     assert_false(range_pays(&c));
