@@ -116,7 +116,7 @@ seaf_err web_range_get(struct seaf_client *client, const char *url, const struct
     struct seaf_call call = {.method = HTTP_GET,
                              .url = url,
                              .auth = SEAF_AUTH_NONE,
-                             .idempotent = true,
+                             .idempotent = false, /* not retried: the block is the fallback */
                              .capture_headers = captured,
                              .url_has_secret = true,
                              .extra_header = range,

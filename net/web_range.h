@@ -29,7 +29,7 @@ struct web_range {
  * refused (its token expired or is unknown); SEAF_ERR_ID_MISMATCH: the answer is about another
  * version (ETag or total size differ); SEAF_ERR_PROTOCOL: any other answer (the whole file with
  * a 200 -- cut off after len bytes --, another range, a short body, no ETag, 416, ...); transport
- * errors as http_pool_perform. */
+ * errors and 5xx as http_pool_perform, without retries (the caller has a fallback). */
 seaf_err web_range_get(struct seaf_client *client, const char *url, const struct web_range *want,
                        char *dst);
 

@@ -3,7 +3,6 @@
 #include "range_links.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +22,8 @@ struct range_links {
     pthread_mutex_t lock;
     struct link_slot slots[RANGE_LINKS_MAX];
     uint64_t clock;
+    unsigned transport_failures; /* in a row */
+    int64_t paused_until_s;
 };
 
 struct range_links *range_links_new(void)
@@ -130,4 +131,23 @@ void range_links_drop(struct range_links *links, const char *repo_id, const char
     if (slot)
         slot_clear(slot);
     pthread_mutex_unlock(&links->lock);
+}
+
+void range_links_note(struct range_links *links, bool answered, int64_t now_s)
+{
+    pthread_mutex_lock(&links->lock);
+    links->transport_failures = answered ? 0 : links->transport_failures + 1;
+    if (links->transport_failures >= RANGE_TRANSPORT_FAILURES_MAX) {
+        links->transport_failures = 0;
+        links->paused_until_s = now_s + RANGE_REFUSED_TTL_S;
+    }
+    pthread_mutex_unlock(&links->lock);
+}
+
+bool range_links_paused(struct range_links *links, int64_t now_s)
+{
+    pthread_mutex_lock(&links->lock);
+    bool paused = now_s < links->paused_until_s;
+    pthread_mutex_unlock(&links->lock);
+    return paused;
 }

@@ -7,6 +7,7 @@
 #ifndef SEAFS_FS_RANGE_LINKS_H
 #define SEAFS_FS_RANGE_LINKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* How long a link is used (the server's tokens last an hour by default; a link refused earlier
@@ -16,6 +17,9 @@
 #define RANGE_REFUSED_TTL_S (10 * 60)
 /* Versions remembered (least recently used forgotten first). */
 #define RANGE_LINKS_MAX 128
+/* This many range requests in a row failing in transport (the link's host unreachable: a
+ * server whose configured FILE_SERVER_ROOT is wrong) pause all ranges for RANGE_REFUSED_TTL_S. */
+#define RANGE_TRANSPORT_FAILURES_MAX 3
 
 struct range_links;
 
@@ -40,5 +44,10 @@ void range_links_refuse(struct range_links *links, const char *repo_id, const ch
                         int64_t now_s);
 /* Forgets file_id's link (the server no longer accepts it). */
 void range_links_drop(struct range_links *links, const char *repo_id, const char *file_id);
+
+/* Records how a range request ended: answered (whatever the answer), or failed in transport. */
+void range_links_note(struct range_links *links, bool answered, int64_t now_s);
+/* Whether ranges are paused (too many transport failures in a row). */
+bool range_links_paused(struct range_links *links, int64_t now_s);
 
 #endif

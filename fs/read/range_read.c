@@ -123,9 +123,9 @@ static seaf_err fetch_range(struct seafs *fs, const char *lib_path, const struct
         range_links_drop(fs->range_links, a->repo_id, a->file_id);
     }
     link_free(url);
-    bool refused = err == SEAF_ERR_PERMISSION || err == SEAF_ERR_NOT_FOUND ||
-                   err == SEAF_ERR_ID_MISMATCH || err == SEAF_ERR_MALFORMED;
-    if (refused)
+    bool transport = err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_TLS;
+    range_links_note(fs->range_links, !transport, steady_seconds());
+    if (err != SEAF_OK) /* whatever went wrong: whole blocks for this version for a while */
         range_links_refuse(fs->range_links, a->repo_id, a->file_id, steady_seconds());
     return err;
 }
@@ -143,7 +143,8 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     if (kept)
         return true;
     if (disabled || fs->opts->range_reads == SEAFS_RANGE_OFF ||
-        cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id))
+        cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id) ||
+        range_links_paused(fs->range_links, steady_seconds()))
         return false;
 
     uint64_t block_end = a->block_start + a->block_size;

@@ -21,10 +21,10 @@
  * Verification: a range cannot be checked against the block id; it is served only when the
  * download link was made for the version the handle reads (Seahub's oid header) and the answer
  * names that version (ETag = file id, Content-Range total = file size, exactly the bytes asked
- * for). Anything else -- a link refused twice, another version, an odd answer -- makes the
- * handle read whole blocks from then on (and, for another version, the file is remembered for a
- * while, range_links.h). Range bytes are kept per open file (RANGE_SLOTS ranges), never in the
- * block cache. */
+ * for). Anything else -- a link refused twice, another version, an odd answer, a network
+ * error -- makes the handle read whole blocks from then on, and the version for a while
+ * (range_links.h); a link host that keeps failing in transport pauses all ranges. Range bytes are
+ * kept per open file (RANGE_SLOTS ranges), never in the block cache. */
 #ifndef SEAFS_FS_RANGE_READ_H
 #define SEAFS_FS_RANGE_READ_H
 

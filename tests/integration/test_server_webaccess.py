@@ -85,6 +85,8 @@ def test_encrypted_library_link_serves_no_range(vectors_server):
     (DOCS, "", (400, {"error_msg": "Path is missing."})),
     (DOCS, "p=/nope.txt", (404, {"error_msg": "File not found"})),
     (DOCS, "p=/docs", (404, {"error_msg": "File not found"})),
+    (DOCS, "p=/README.md/x", (404, {"error_msg": "File not found"})),
+    (DOCS, "p=/empty-dir/x", (404, {"error_msg": "File not found"})),
     (DOCS, "p=/README.md&reuse=yes", (400, {"error_msg": REUSE_ERROR})),
     ("00000000-0000-0000-0000-000000000000", "p=/a", (404, {"error_msg": "Library not found."})),
 ])

@@ -9,6 +9,7 @@ it does not parse or is not satisfiable; an empty file is a 200 whatever the Ran
 used or expired token 403; encrypted libraries 400, since this client never gives the server
 a library password (with one, seaf-server would send the decrypted whole file, ignoring Range).
 """
+import stat
 import time
 import uuid
 from email.utils import formatdate
@@ -25,19 +26,19 @@ ENCRYPTED_ERROR = b"Repo is encrypted. Please provide password to view it.\n"
 
 
 def resolve_path(storage, repo_id, root_id, path):
-    """The dirent at an absolute library path ('/a/b.txt'), or None."""
+    """The dirent at an absolute library path ('/a/b.txt'), or None; MissingObject when a
+    directory object on the way is missing."""
     names = [n for n in path.split("/") if n]
     if not names:
         return None
     dir_id = root_id
     for depth, name in enumerate(names):
-        try:
-            entries = load_dir(storage, repo_id, dir_id)
-        except MissingObject:
-            return None
+        entries = [] if dir_id == EMPTY_SHA1 else load_dir(storage, repo_id, dir_id)
         match = next((d for d in entries if d["name"] == name), None)
         if match is None or depth == len(names) - 1:
             return match
+        if not stat.S_ISDIR(match["mode"]):
+            return None
         dir_id = match["id"]
     return None
 
@@ -53,7 +54,10 @@ def mint_download_url(state, catalog, request, email, repo_id):
         return 400, {"error_msg": "Path is missing."}, []
     if state.permission(repo_id, email) is None:
         return 403, {"error_msg": "You do not have permission to access this file."}, []
-    dirent = resolve_path(catalog.storage, repo_id, info["root_id"], path)
+    try:
+        dirent = resolve_path(catalog.storage, repo_id, info["root_id"], path)
+    except MissingObject:  # seahub: a SearpcError from get_file_id_by_path
+        return 520, {"error_msg": "Failed to get file id by path."}, []
     if not is_file(dirent):
         return 404, {"error_msg": "File not found"}, []
     reuse = request.query.get("reuse", "0")

@@ -149,6 +149,23 @@ static void test_links_table_keeps_the_recent_ones(void **state)
     range_links_free(links);
 }
 
+static void test_transport_failures_pause_ranges(void **state)
+{
+    (void)state;
+    struct range_links *links = range_links_new();
+    for (int i = 0; i < RANGE_TRANSPORT_FAILURES_MAX - 1; i++)
+        range_links_note(links, false, 10);
+    range_links_note(links, true, 10); /* an answer: the count starts again */
+    for (int i = 0; i < RANGE_TRANSPORT_FAILURES_MAX - 1; i++)
+        range_links_note(links, false, 10);
+    assert_false(range_links_paused(links, 10));
+    range_links_note(links, false, 10);
+    assert_true(range_links_paused(links, 10));
+    assert_true(range_links_paused(links, 10 + RANGE_REFUSED_TTL_S - 1));
+    assert_false(range_links_paused(links, 10 + RANGE_REFUSED_TTL_S));
+    range_links_free(links);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_the_access_pattern_decides),
         cmocka_unit_test(test_links_per_version),
         cmocka_unit_test(test_links_table_keeps_the_recent_ones),
+        cmocka_unit_test(test_transport_failures_pause_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
