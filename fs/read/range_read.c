@@ -163,9 +163,6 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
                            .range_len = end - start,
                            .link_at_hand = link == RANGE_LINK_CACHED};
     http_pool_link(fs->pool, &c.link);
-    log_msg(LOG_DEBUG, "read of '%s' at %llu: link rtt %.3f s, %.0f bytes/s%s", a->log_path,
-            (unsigned long long)a->pos, c.link.rtt_s, c.link.bytes_per_s,
-            c.link.bandwidth_measured ? "" : " (guessed)");
     char *data = NULL;
     if (link == RANGE_LINK_REFUSED || !range_pays(&c) || !(data = malloc((size_t)(end - start)))) {
         link_free(url);
@@ -193,9 +190,12 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
                                             : seaf_strerror(err));
         return false;
     }
-    log_msg(LOG_DEBUG, "read of '%s' at %llu: %llu bytes by a byte range, block %s not fetched",
-            a->log_path, (unsigned long long)a->pos, (unsigned long long)(end - start),
-            a->block_id);
+    log_msg(LOG_DEBUG,
+            "read of '%s' at %llu: %llu bytes by a byte range in %.3f s, block %s not fetched "
+            "(link: round trip %.3f s, %.0f bytes/s%s)",
+            a->log_path, (unsigned long long)a->pos, (unsigned long long)(end - start), took,
+            a->block_id, c.link.rtt_s, c.link.bytes_per_s,
+            c.link.bandwidth_measured ? "" : " guessed");
     return true;
 }
 
