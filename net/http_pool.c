@@ -81,6 +81,7 @@ struct http_pool {
     struct http_pool_stats stats; /* protected by lock, except bytes_received: */
     _Atomic uint64_t bytes_received;
     _Atomic uint64_t random_state;
+    struct link_estimate link; /* fed by every answered GET */
     /* Multiplexing (see the top of the file); all protected by multi_lock except the CURLM,
      * which only the I/O thread touches between its creation and http_pool_free. */
     pthread_mutex_t multi_lock;
@@ -339,6 +340,7 @@ struct http_pool *http_pool_new(const struct http_pool_options *options, seaf_er
     atomic_init(&pool->random_state, (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)pool);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_mutex_init(&pool->multi_lock, NULL);
+    link_estimate_init(&pool->link);
     pthread_cond_init(&pool->multi_done, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&pool->share_locks[i], NULL);
@@ -382,6 +384,7 @@ void http_pool_free(struct http_pool *pool)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&pool->share_locks[i]);
     pthread_mutex_destroy(&pool->lock);
+    link_estimate_destroy(&pool->link);
     pthread_cond_destroy(&pool->multi_done);
     pthread_mutex_destroy(&pool->multi_lock);
     free(pool->user_agent);
@@ -395,6 +398,11 @@ void http_pool_get_stats(struct http_pool *pool, struct http_pool_stats *stats)
     *stats = pool->stats;
     pthread_mutex_unlock(&pool->lock);
     stats->bytes_received = atomic_load(&pool->bytes_received);
+}
+
+void http_pool_link(struct http_pool *pool, struct link_figures *out)
+{
+    link_estimate_get(&pool->link, out);
 }
 
 /* ---- handle acquisition ------------------------------------------------------------------ */
@@ -426,6 +434,17 @@ static char *origin_of(const char *url)
     curl_free(port);
     curl_url_cleanup(u);
     return name;
+}
+
+/* The request's URL as logs may show it: only its origin when it carries a secret. */
+static const char *loggable_url(const struct http_request *request, char *out, size_t size)
+{
+    if (!request->url_has_secret)
+        return request->url;
+    char *origin = origin_of(request->url);
+    snprintf(out, size, "%s/<redacted>", origin ? origin : "");
+    free(origin);
+    return out;
 }
 
 static struct origin *find_or_add_origin(struct http_pool *pool, char *name)
@@ -579,6 +598,15 @@ static bool header_is(const char *line, size_t len, const char *name)
     return len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0;
 }
 
+/* Forgets the headers captured so far (a new response starts). */
+static void forget_captures(struct http_response *response)
+{
+    response->has_captured = false;
+    response->captured[0] = '\0';
+    memset(response->captures, 0, sizeof(response->captures));
+    memset(response->has_capture, 0, sizeof(response->has_capture));
+}
+
 static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
 {
     struct transfer *t = ctx;
@@ -589,8 +617,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A new response (after a redirect or 1xx): forget what the previous one said. */
         t->retry_after_s = -1;
-        t->response->has_captured = false;
-        t->response->captured[0] = '\0';
+        forget_captures(t->response);
     } else if (header_is(line, len, "Retry-After")) {
         copy_header_value(line + 12, len - 12, value, sizeof(value));
         t->retry_after_s = http_parse_retry_after_s(value);
@@ -600,6 +627,17 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
         copy_header_value(line + skip, len - skip, t->response->captured,
                           sizeof(t->response->captured));
         t->response->has_captured = true;
+    }
+    for (unsigned i = 0;
+         t->request->capture_headers && i < HTTP_MAX_CAPTURES && t->request->capture_headers[i];
+         i++) {
+        const char *name = t->request->capture_headers[i];
+        if (header_is(line, len, name)) {
+            size_t skip = strlen(name) + 1;
+            copy_header_value(line + skip, len - skip, t->response->captures[i],
+                              sizeof(t->response->captures[i]));
+            t->response->has_capture[i] = true;
+        }
     }
     return len;
 }
@@ -627,9 +665,21 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return 0;
 }
 
+/* The request line of a URL that carries a secret, shown without its target. */
+static bool is_request_line(const char *line, size_t len)
+{
+    static const char *const methods[] = {"GET ", "POST ", "PUT "};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (len > strlen(methods[i]) && strncmp(line, methods[i], strlen(methods[i])) == 0)
+            return true;
+    return false;
+}
+
 static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *ctx)
 {
-    struct http_pool *pool = ctx;
+    struct transfer *t = ctx;
+    struct http_pool *pool = t->pool;
+    bool secret_url = t->request->url_has_secret;
     const char *prefix = type == CURLINFO_HEADER_OUT  ? "> "
                          : type == CURLINFO_HEADER_IN ? "< "
                                                       : "* ";
@@ -638,11 +688,17 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
     (void)curl;
     if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
         return 0; /* bodies are never logged: they may hold a password */
+    if (secret_url && type == CURLINFO_TEXT)
+        return 0; /* libcurl's own messages may quote the URL */
     while (size > 0) {
         const char *end = memchr(data, '\n', size);
         size_t len = end ? (size_t)(end - data) + 1 : size;
 
-        http_redact_line(data, len, line, sizeof(line));
+        if (secret_url && type == CURLINFO_HEADER_OUT && is_request_line(data, len))
+            snprintf(line, sizeof(line), "%.*s<redacted>",
+                     (int)((const char *)memchr(data, ' ', len) - data + 1), data);
+        else
+            http_redact_line(data, len, line, sizeof(line));
         if (line[0])
             pool_log(pool, HTTP_LOG_DEBUG, "%s%s", prefix, line);
         data += len;
@@ -879,7 +935,7 @@ static void configure(struct http_pool *pool, struct transfer *t, struct curl_sl
     t->last_up = 0;
     if (pool->options.debug && pool->options.log) {
         curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
-        curl_easy_setopt(c, CURLOPT_DEBUGDATA, pool);
+        curl_easy_setopt(c, CURLOPT_DEBUGDATA, t);
         curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     }
     if (r->method == HTTP_GET) {
@@ -941,6 +997,20 @@ static bool status_retryable(long status)
     return status == 429 || status == 408 || (status >= 500 && status <= 599);
 }
 
+/* Feeds the link estimate with the timing of an answered GET (a request with a body to send
+ * would count the upload as waiting). */
+static void sample_link(struct http_pool *pool, struct transfer *t)
+{
+    curl_off_t sent = 0, first_byte = 0, total = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_PRETRANSFER_TIME_T, &sent);
+    curl_easy_getinfo(t->curl, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
+    curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME_T, &total);
+    if (first_byte < sent || total < first_byte)
+        return;
+    link_estimate_add(&pool->link, (double)(first_byte - sent) / 1e6, t->response->body_len,
+                      (double)(total - first_byte) / 1e6);
+}
+
 /* Runs one attempt. Returns the transport-level result; response->status holds the status. */
 static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *retryable)
 {
@@ -955,8 +1025,7 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     response->status = 0;
     response->body_len = 0;
     response->error_text[0] = '\0';
-    response->has_captured = false;
-    response->captured[0] = '\0';
+    forget_captures(response);
     t->error_len = 0;
     if (t->request->error_body)
         buffer_reset(t->request->error_body);
@@ -970,6 +1039,8 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     rc = perform_once(pool, t);
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &response->status);
     curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
+    if (rc == CURLE_OK && response->status > 0 && t->request->method == HTTP_GET)
+        sample_link(pool, t);
     curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
     pthread_mutex_lock(&pool->lock);
@@ -981,9 +1052,10 @@ static seaf_err run_attempt(struct http_pool *pool, struct transfer *t, bool *re
     if (rc == CURLE_ABORTED_BY_CALLBACK && t->stalled)
         rc = CURLE_OPERATION_TIMEDOUT;
     if (rc != CURLE_OK) {
+        char url[512];
         *retryable = curl_error_retryable(rc);
-        pool_log(pool, HTTP_LOG_INFO, "request to %s failed: %s", t->request->url,
-                 curl_easy_strerror(rc));
+        pool_log(pool, HTTP_LOG_INFO, "request to %s failed: %s",
+                 loggable_url(t->request, url, sizeof(url)), curl_easy_strerror(rc));
         return curl_to_err(rc);
     }
     *retryable = status_retryable(response->status);
@@ -1048,8 +1120,9 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
             snprintf(reason, sizeof(reason), "%s", seaf_strerror(err));
         else
             snprintf(reason, sizeof(reason), "HTTP %ld", response->status);
+        char url[512];
         pool_log(pool, HTTP_LOG_WARNING, "retrying %s in %ld ms after %s (attempt %u)",
-                 request->url, delay, reason, attempt + 1);
+                 loggable_url(request, url, sizeof(url)), delay, reason, attempt + 1);
         pthread_mutex_lock(&pool->lock);
         pool->stats.retries++;
         pthread_mutex_unlock(&pool->lock);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "link_estimate.h"
 #include "seaf_error.h"
 #include "seaf_ids.h"
 
@@ -64,22 +65,29 @@ struct http_sink {
 
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT };
 
+/* Most response headers one request can capture by name (capture_headers). */
+#define HTTP_MAX_CAPTURES 4
+
 struct http_request {
     enum http_method method;
     const char *url;
     const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL; may hold secrets */
     const void *body;           /* POST/PUT body (sent with Content-Length), may be NULL */
     size_t body_len;
-    const char *content_type;       /* for POST/PUT; NULL sends no Content-Type */
-    bool idempotent;                /* may be retried on connection errors, 5xx and 429; a
-                                       non-idempotent POST/PUT is sent on a new connection, since
-                                       libcurl silently resends a request whose reused keep-alive
-                                       connection died before any answer byte */
-    long low_speed_time_s;          /* 0 = pool default; > 0 overrides (long server computations) */
-    const char *capture_header;     /* name of one response header to copy into the response */
-    const struct http_sink *sink;   /* receives a 2xx body; NULL discards it (still hashed) */
-    struct http_buffer *error_body; /* non-NULL: also receives a non-2xx body whole, up to its
-                                       limit (the rest is dropped); emptied at every attempt */
+    const char *content_type;   /* for POST/PUT; NULL sends no Content-Type */
+    bool idempotent;            /* may be retried on connection errors, 5xx and 429; a
+                                   non-idempotent POST/PUT is sent on a new connection, since
+                                   libcurl silently resends a request whose reused keep-alive
+                                   connection died before any answer byte */
+    long low_speed_time_s;      /* 0 = pool default; > 0 overrides (long server computations) */
+    const char *capture_header; /* name of one response header to copy into the response */
+    const char *const *capture_headers; /* NULL-terminated names (at most HTTP_MAX_CAPTURES) of
+                                           headers to copy into response->captures, or NULL */
+    bool url_has_secret;                /* the URL carries a credential (a web access token in
+                                           its path): logs show only its origin */
+    const struct http_sink *sink;       /* receives a 2xx body; NULL discards it (still hashed) */
+    struct http_buffer *error_body;     /* non-NULL: also receives a non-2xx body whole, up to its
+                                           limit (the rest is dropped); emptied at every attempt */
 };
 
 struct http_response {
@@ -90,6 +98,8 @@ struct http_response {
     char error_text[256];          /* start of a non-2xx body (NUL-terminated, may be empty) */
     char captured[256];            /* value of capture_header when present */
     bool has_captured;
+    char captures[HTTP_MAX_CAPTURES][160]; /* values of capture_headers[i] ("" when absent) */
+    bool has_capture[HTTP_MAX_CAPTURES];
     unsigned attempts; /* how many times the request was sent */
 };
 
@@ -113,6 +123,10 @@ struct http_pool_stats {
 
 /* A consistent snapshot of the pool's counters. Thread-safe. */
 void http_pool_get_stats(struct http_pool *pool, struct http_pool_stats *stats);
+
+/* What the pool's transfers tell about the link to the server (every answered GET is a sample:
+ * its wait for the first byte, and its body when large enough). Thread-safe. */
+void http_pool_link(struct http_pool *pool, struct link_figures *out);
 
 /* A growing in-memory body with a size limit: the sink for small JSON responses. */
 struct http_buffer {

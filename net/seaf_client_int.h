@@ -29,7 +29,9 @@ struct seaf_call {
     bool idempotent;
     long low_speed_time_s;
     const char *capture_header;
-    const struct http_sink *sink; /* NULL: the body goes to response_body (SEAF_JSON_LIMIT) */
+    const char *const *capture_headers; /* as http_request's */
+    bool url_has_secret;                /* as http_request's */
+    const struct http_sink *sink;       /* NULL: the body goes to response_body (SEAF_JSON_LIMIT) */
     struct http_buffer *response_body;
     const char *extra_header;       /* one more "Name: value" line, or NULL */
     struct http_buffer *error_body; /* non-NULL: a non-2xx body goes here whole (up to its limit) */

@@ -456,3 +456,73 @@ seaf_err seahub_download_info(struct seaf_client *client, const char *repo_id,
     http_buffer_release(&body);
     return err;
 }
+
+/* ---- download link (§2.9) ---------------------------------------------------------------- */
+
+seaf_err seahub_parse_file_link(const char *json, size_t len, char **url)
+{
+    json_t *value = json_loadb(json, len, JSON_DECODE_ANY, NULL);
+    const char *text = json_is_string(value) ? json_string_value(value) : NULL;
+    seaf_err err = SEAF_ERR_MALFORMED;
+
+    *url = NULL;
+    if (text && (strncmp(text, "http://", 7) == 0 || strncmp(text, "https://", 8) == 0) &&
+        !strpbrk(text, " \r\n")) {
+        *url = strdup(text);
+        err = *url ? SEAF_OK : SEAF_ERR_NOMEM;
+    }
+    json_decref(value);
+    return err;
+}
+
+seaf_err seahub_file_link(struct seaf_client *client, const char *repo_id, const char *path,
+                          bool reuse, char **url, char file_id[SEAF_ID_LEN + 1])
+{
+    static const char *const captured[] = {"oid", NULL};
+    size_t encoded_size = strlen(path) * 3 + 1;
+    char *encoded = malloc(encoded_size);
+    char prefix[128];
+    char *query = NULL, *full = NULL;
+    struct http_buffer body;
+    struct http_response response;
+    seaf_err err = repo_path(repo_id, "file/?p=", prefix, sizeof(prefix));
+
+    *url = NULL;
+    file_id[0] = '\0';
+    if (err == SEAF_OK && (!encoded || !seaf_percent_encode(path, encoded, encoded_size)))
+        err = SEAF_ERR_NOMEM;
+    if (err == SEAF_OK && (query = malloc(strlen(prefix) + strlen(encoded) + 16)) == NULL)
+        err = SEAF_ERR_NOMEM;
+    if (err == SEAF_OK) {
+        sprintf(query, "%s%s%s", prefix, encoded, reuse ? "&reuse=1" : "");
+        full = seaf_client_seahub_url(client, query);
+        if (!full)
+            err = SEAF_ERR_NOMEM;
+    }
+    http_buffer_init(&body, 64 * 1024);
+    if (err == SEAF_OK) {
+        struct seaf_call call = {.method = HTTP_GET,
+                                 .url = full,
+                                 .auth = SEAF_AUTH_API,
+                                 .idempotent = true,
+                                 .capture_headers = captured,
+                                 .response_body = &body};
+        err = seaf_client_call(client, &call, &response);
+    }
+    if (err == SEAF_OK)
+        err = seahub_parse_file_link(body.data ? body.data : "", body.len, url);
+    if (err == SEAF_OK && response.has_capture[0]) {
+        if (!seaf_id_valid(response.captures[0], strlen(response.captures[0]))) {
+            free(*url);
+            *url = NULL;
+            err = SEAF_ERR_MALFORMED;
+        } else {
+            memcpy(file_id, response.captures[0], SEAF_ID_LEN + 1);
+        }
+    }
+    http_buffer_release(&body);
+    free(full);
+    free(query);
+    free(encoded);
+    return err;
+}

@@ -1,6 +1,7 @@
 /* seahub_api: the Seahub REST endpoints a drive client needs (protocol doc §2): login, account
- * info, library list, library info, download-info (sync token). Each call blocks on the network
- * and is thread-safe; each parse function is pure and usable on captured responses. */
+ * info, library list, library info, download-info (sync token), a file's download link. Each call
+ * blocks on the network and is thread-safe; each parse function is pure and usable on captured
+ * responses. */
 #ifndef SEAFS_SEAHUB_API_H
 #define SEAFS_SEAHUB_API_H
 
@@ -115,5 +116,17 @@ seaf_err seahub_download_info(struct seaf_client *client, const char *repo_id,
 seaf_err seahub_parse_download_info(const char *json, size_t len, struct seahub_download_info *out,
                                     struct seaf_parse_msg *msg);
 void seahub_download_info_release(struct seahub_download_info *info);
+
+/* GET /api2/repos/<repo_id>/file/?p=<path>[&reuse=1] (§2.9): a download link on the file server
+ * for the file at path (absolute, in the library) as the library's head holds it now. *url
+ * (malloc'd) carries an access token: it is a credential, never to be logged. file_id gets the
+ * id of the file version the link serves (Seahub's "oid" header), "" when the answer has none.
+ * reuse: the link serves any number of requests until it expires (an hour by default), else
+ * exactly one. SEAF_ERR_NOT_FOUND (no such library or file), SEAF_ERR_PERMISSION,
+ * SEAF_ERR_MALFORMED (no URL in the answer, or a bad oid), errors of the call. */
+seaf_err seahub_file_link(struct seaf_client *client, const char *repo_id, const char *path,
+                          bool reuse, char **url, char file_id[SEAF_ID_LEN + 1]);
+/* The link answer: a JSON string holding an http(s) URL, into *url (malloc'd). */
+seaf_err seahub_parse_file_link(const char *json, size_t len, char **url);
 
 #endif

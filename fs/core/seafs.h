@@ -23,6 +23,7 @@ struct dir_prefetch;
 struct overlay;
 struct dirty_set;
 struct uploader;
+struct range_links;
 
 /* Lock order: libs_lock, then the overlay lock, then the inode table's and the tree's internal
  * locks. No lock is held across network I/O or fuse_reply_*. */
@@ -35,10 +36,11 @@ struct seafs {
     struct dir_prefetch *dir_prefetch; /* the folders of opened libraries, in the background */
     struct inode_table *inodes;
     struct prefetch_pool *prefetch;
-    struct library_keys *keys; /* unlocked encrypted libraries */
-    struct overlay *overlay;   /* local changes laid over the server's trees (write/) */
-    struct dirty_set *dirty;   /* staged files: contents being changed */
-    struct uploader *uploader; /* sends local changes to the server */
+    struct library_keys *keys;       /* unlocked encrypted libraries */
+    struct range_links *range_links; /* download links of byte-range reads (read/range_links.h) */
+    struct overlay *overlay;         /* local changes laid over the server's trees (write/) */
+    struct dirty_set *dirty;         /* staged files: contents being changed */
+    struct uploader *uploader;       /* sends local changes to the server */
     struct fuse_session *session;
     const char *mountpoint;          /* canonical mount point (set before mounting) */
     char device_id[41];              /* this installation's 40-hex device id (commit creator) */

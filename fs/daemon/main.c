@@ -39,6 +39,7 @@
 #include "mount_ready.h"
 #include "overlay.h"
 #include "poll.h"
+#include "range_links.h"
 #include "seafs.h"
 #include "service_notify.h"
 #include "stale_mount.h"
@@ -458,6 +459,8 @@ static int run_mount(struct seafs_options *o, struct seafs *fs, struct mount_pat
         return -1;
     if (o->readahead)
         fs->prefetch = prefetch_pool_new(o->connections, PREFETCH_QUEUE, file_prefetch, fs);
+    if (o->range_reads != SEAFS_RANGE_OFF && !(fs->range_links = range_links_new()))
+        return -1;
     return run_session(fs, parent_fd);
 }
 
@@ -476,6 +479,7 @@ static void teardown(struct seafs *fs)
 {
     prefetch_pool_free(fs->prefetch);
     dir_prefetch_free(fs->dir_prefetch);
+    range_links_free(fs->range_links);
     dirty_set_free(fs->dirty);
     overlay_close(fs->overlay);
     tree_free(fs->tree);

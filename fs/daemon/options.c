@@ -27,6 +27,7 @@ void options_init(struct seafs_options *o)
     memset(o, 0, sizeof(*o));
     o->cache_size = DEFAULT_CACHE_SIZE;
     o->readahead = DEFAULT_READAHEAD;
+    o->range_reads = SEAFS_RANGE_AUTO;
     o->poll_interval = DEFAULT_POLL_INTERVAL;
     o->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
     o->timeout = DEFAULT_TIMEOUT;
@@ -251,6 +252,18 @@ static int parse_one(struct seafs_options *o, const char *opt, char *err, size_t
             return fail(err, err_size, "option readahead=%s: expected a size up to 1G", value);
         return 0;
     }
+    if (strcmp(name, "range_reads") == 0) {
+        static const char *const modes[] = {[SEAFS_RANGE_AUTO] = "auto",
+                                            [SEAFS_RANGE_OFF] = "off",
+                                            [SEAFS_RANGE_ALWAYS] = "always"};
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+            if (strcmp(value, modes[i]) == 0) {
+                o->range_reads = (enum seafs_range_reads)i;
+                return 0;
+            }
+        }
+        return fail(err, err_size, "option range_reads=%s: expected auto, off or always", value);
+    }
     if (strcmp(name, "poll_interval") == 0)
         return parse_seconds(name, value, &o->poll_interval, err, err_size);
     if (strcmp(name, "upload_delay") == 0)
@@ -423,6 +436,15 @@ void options_print_help(FILE *out)
         "  readahead=SIZE        largest sequential read-ahead window (default 64M); small\n"
         "                        files of a folder read one after the other (tar, cp -r) are\n"
         "                        fetched ahead too; 0 turns all read-ahead off\n"
+        "  range_reads=auto|off|always\n"
+        "                        a small read of a block not in the cache, not part of a\n"
+        "                        sequential read, in an unencrypted library: auto (default)\n"
+        "                        fetches just a byte range around it when the measured link\n"
+        "                        makes that at least 0.5 s faster than the whole block; off\n"
+        "                        always fetches the whole block, so that every byte served is\n"
+        "                        checked against its block id (ranges are checked only to be\n"
+        "                        of the right file version); always uses a range whatever\n"
+        "                        the link (e.g. a metered one)\n"
         "  uid=N, gid=N          owner shown for all files (default: the mounting user)\n"
         "  umask=OCTAL           permission bits removed (default 022)\n"
         "  allow_other           let other users access the mount (an ordinary user needs\n"

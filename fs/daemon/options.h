@@ -16,18 +16,26 @@ enum seafs_layout {
     SEAFS_LAYOUT_SEADRIVE, /* "My Libraries/", "Shared with me/", ... as SeaDrive shows them */
 };
 
+/* range_reads=: how small isolated reads of blocks not in the cache are served. */
+enum seafs_range_reads {
+    SEAFS_RANGE_AUTO,   /* a byte range when the link makes it pay (fs/read/range_read.h) */
+    SEAFS_RANGE_OFF,    /* always the whole block, verified against its id */
+    SEAFS_RANGE_ALWAYS, /* a byte range whatever the link (metered links, tests, benchmarks) */
+};
+
 struct seafs_options {
-    char *server_url;          /* first positional argument */
-    char *mountpoint;          /* second positional argument */
-    char *user;                /* user= account e-mail / login id */
-    char *credentials_file;    /* credentials= file holding the password (mode 0600) */
-    char *cache_dir;           /* cache_dir=; NULL = default (see options_print_help) */
-    char *state_dir;           /* state_dir=; NULL = default */
-    char *ca_file;             /* ca_file= PEM bundle */
-    uint64_t cache_size;       /* cache_size= bytes (suffixes K M G T) */
-    uint64_t readahead;        /* readahead= largest read-ahead window in bytes; 0 = off */
-    unsigned poll_interval;    /* poll_interval= seconds; 0 = never poll */
-    unsigned connect_timeout;  /* connect_timeout= seconds */
+    char *server_url;                   /* first positional argument */
+    char *mountpoint;                   /* second positional argument */
+    char *user;                         /* user= account e-mail / login id */
+    char *credentials_file;             /* credentials= file holding the password (mode 0600) */
+    char *cache_dir;                    /* cache_dir=; NULL = default (see options_print_help) */
+    char *state_dir;                    /* state_dir=; NULL = default */
+    char *ca_file;                      /* ca_file= PEM bundle */
+    uint64_t cache_size;                /* cache_size= bytes (suffixes K M G T) */
+    uint64_t readahead;                 /* readahead= largest read-ahead window in bytes; 0 = off */
+    enum seafs_range_reads range_reads; /* range_reads=auto|off|always */
+    unsigned poll_interval;             /* poll_interval= seconds; 0 = never poll */
+    unsigned connect_timeout;           /* connect_timeout= seconds */
     unsigned timeout;          /* timeout= seconds without progress before a request fails */
     unsigned connections;      /* connections= per host */
     unsigned upload_delay;     /* upload_delay= seconds of quiet before changes are uploaded */
@@ -52,9 +60,9 @@ struct seafs_options {
 };
 
 /* Fills o with the defaults (see options_print_help): uid/gid of the caller, umask 022, flat
- * layout, 10 GiB cache, 64 MiB read-ahead window, 30 s polling, 10 s connect / 30 s transfer
- * timeouts, 8 connections per host, uploads after 1 s of quiet (60 s at most for files kept
- * open), fsync=local, the kernel's writeback cache on, temporary files kept local. Allocates
+ * layout, 10 GiB cache, 64 MiB read-ahead window, range_reads=auto, 30 s polling, 10 s connect / 30
+ * s transfer timeouts, 8 connections per host, uploads after 1 s of quiet (60 s at most for files
+ * kept open), fsync=local, the kernel's writeback cache on, temporary files kept local. Allocates
  * nothing. */
 void options_init(struct seafs_options *o);
 /* Parses argv into o (after options_init). Returns 0, or -1 with a one-line reason in err.

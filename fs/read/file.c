@@ -25,6 +25,7 @@
 #include "fileserver_api.h"
 #include "log.h"
 #include "node.h"
+#include "range_read.h"
 #include "seaf_crypt.h"
 
 struct open_file {
@@ -45,6 +46,7 @@ struct open_file {
     size_t mem_len;            /* protected by lock; its stored size */
     size_t mem_index;          /* protected by lock; its index + 1 (0: none) */
     struct held_block *held;   /* protected by lock; the block read last, kept open */
+    struct range_state ranges; /* byte ranges served instead of blocks (own lock) */
 };
 
 /* A cached block kept open between reads of one file, so that consecutive reads of the same
@@ -139,6 +141,7 @@ void file_close(struct open_file *h)
     free(h->mem_block);
     free(h->block_ids);
     file_layout_release(&h->layout);
+    range_state_release(&h->ranges);
     free(h);
 }
 
@@ -388,6 +391,8 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
     char path[512];
     node_path(fs, ino, path, sizeof(path));
     rc = file_open_version(fs, info.repo_id, info.obj_id, (uint64_t)info.size, path, out);
+    if (rc == 0 && !(*out)->encrypted && fs->range_links)
+        (*out)->ranges.lib_path = range_library_path(fs, ino); /* no read has run yet */
     if (rc == 0)
         queue_scan_ahead(fs, ino, info.repo_id);
     return rc;
@@ -408,6 +413,7 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
         return -ENOMEM;
     }
     pthread_mutex_init(&h->lock, NULL);
+    range_state_init(&h->ranges, NULL);
     readahead_init(&h->ra, fs->opts->readahead);
     snprintf(h->path, sizeof(h->path), "%s", path);
     snprintf(h->repo_id, sizeof(h->repo_id), "%s", repo_id);
@@ -638,11 +644,43 @@ static bool copy_from_memory(struct open_file *h, size_t index, uint64_t start,
     return have;
 }
 
+/* What a whole read asks for, as the choice between a byte range and a block needs it. */
+struct read_intent {
+    uint64_t len;    /* bytes of the read */
+    bool sequential; /* it continues the previous read */
+};
+
+/* Serves what the read wants of block index of a plain file from a byte range when range_read
+ * says so; false: read the block. */
+static bool copy_from_range(struct seafs *fs, struct open_file *h, size_t index, uint64_t start,
+                            const struct read_intent *intent, uint64_t pos, uint64_t end, char *dst,
+                            uint64_t *next)
+{
+    uint64_t size = h->layout.plain[index]; /* fixed at open for a plain file */
+    struct range_read_args args = {.log_path = h->path,
+                                   .repo_id = h->repo_id,
+                                   .file_id = h->file_id,
+                                   .file_size = h->size,
+                                   .block_id = h->block_ids[index],
+                                   .block_index = index,
+                                   .block_start = start,
+                                   .block_size = size,
+                                   .pos = pos,
+                                   .stop = start + size < end ? start + size : end,
+                                   .read_len = intent->len,
+                                   .sequential = intent->sequential};
+    if (!range_read(fs, &h->ranges, &args, dst))
+        return false;
+    *next = args.stop;
+    return true;
+}
+
 /* Opens block index (cache, else download; in memory when the cache cannot take it) and copies
- * what the read wants of it. */
+ * what the read wants of it. intent: the read as a whole, NULL when it may not be served by a
+ * byte range. */
 static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint64_t start,
-                      const struct seaf_crypt_key *key, uint64_t pos, uint64_t end, char *dst,
-                      uint64_t *next)
+                      const struct seaf_crypt_key *key, const struct read_intent *intent,
+                      uint64_t pos, uint64_t end, char *dst, uint64_t *next)
 {
     int rc = recent_failure(h, index);
     if (rc)
@@ -658,6 +696,8 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
             return 0;
         /* else open it again below: the cache drops a damaged block and fetches it anew */
     }
+    if (!key && intent && copy_from_range(fs, h, index, start, intent, pos, end, dst, next))
+        return 0;
     struct cache_handle *ch = NULL;
     seaf_err cause = SEAF_OK;
     rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[index], &ch, &cause);
@@ -706,7 +746,7 @@ static int learn_lengths(struct seafs *fs, struct open_file *h, const struct sea
         char byte;
         uint64_t next;
         /* Reading a block's first byte opens it, which learns its length. */
-        int rc = read_block(fs, h, i, 0, key, 0, 1, &byte, &next);
+        int rc = read_block(fs, h, i, 0, key, NULL, 0, 1, &byte, &next);
         if (rc)
             return rc;
     }
@@ -749,10 +789,12 @@ static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t 
         k = &key;
     }
     uint64_t end = off + size < h->size ? off + size : h->size;
+    struct read_intent intent = {.len = end - off};
     if (readahead) {
         uint64_t ra_start, ra_end;
         pthread_mutex_lock(&h->lock);
         readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, &ra_start, &ra_end);
+        intent.sequential = h->ra.sequential;
         pthread_mutex_unlock(&h->lock);
         queue_readahead(fs, h, ra_start, ra_end, end);
     }
@@ -763,7 +805,8 @@ static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t 
         uint64_t start;
         rc = locate(fs, h, k, pos, &index, &start);
         if (rc == 0)
-            rc = read_block(fs, h, index, start, k, pos, end, buf + (pos - off), &pos);
+            rc = read_block(fs, h, index, start, k, readahead ? &intent : NULL, pos, end,
+                            buf + (pos - off), &pos);
     }
     if (k)
         seaf_crypt_key_wipe(k);

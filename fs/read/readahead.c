@@ -24,6 +24,7 @@ void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t 
      * header probe reads a few KiB and stops, and must not pull in the next block. */
     bool sequential = ra->next_off != READAHEAD_NO_READ && off + READAHEAD_SLACK >= ra->next_off &&
                       off <= ra->next_off + READAHEAD_SLACK;
+    ra->sequential = sequential;
     if (!sequential) {
         ra->window = 0;
         ra->prefetched_to = 0;

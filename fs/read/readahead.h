@@ -28,6 +28,8 @@ struct readahead {
     uint64_t window;        /* current window in bytes; 0 = not sequential */
     uint64_t max_window;    /* the readahead= option; 0 disables read-ahead */
     uint64_t prefetched_to; /* bytes before this were already queued */
+    bool sequential;        /* the last read continued the one before (also when read-ahead is
+                               off): such reads want whole blocks, never byte ranges */
 };
 
 /* Starts with nothing read. Cannot fail. */

@@ -2,7 +2,8 @@
 
   GET  /health                 {"ok": true, "reachable": bool, "port": P, "control_port": C, ...}
   GET  /log                    {"entries": [{method, path, route, status, bytes_sent, outcome, time}]}
-  GET  /counters               {requests, connections, bytes_sent, by_route, by_status, block_gets, outcomes}
+  GET  /counters               {requests, connections, bytes_sent, by_route, by_status, block_gets,
+                                range_gets, range_bytes, outcomes}
   POST /reset                  clear log and counters
   GET  /faults                 current fault configuration
   POST /faults                 merge a fault spec (see faults.py)

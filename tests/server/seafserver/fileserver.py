@@ -356,7 +356,7 @@ class FileServer:
         return reply(404)  # no notification server is configured, as in the capture
 
     def web_file(self, request, token):
-        return serve_file(self.state, self.storage, request, token)
+        return serve_file(self.state, self.catalog, request, token)
 
     def accessible_repos(self, request):
         repo_id = request.query.get("repo_id")

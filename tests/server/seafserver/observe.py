@@ -1,7 +1,9 @@
 """Request log and counters for tests: every answered (or dropped) request of the main ports is
 recorded with method, path, status, bytes sent, and when it arrived ("start") and was answered
-("time"); counters aggregate per route and per block. sequential_round_trips() tells how many of
-a set of logged requests had to wait for one another."""
+("time"); counters aggregate per route and per block, and count the byte-range answers of
+download links (range_gets, range_bytes: 206 answers of /files/ and the bytes sent for them,
+headers included). sequential_round_trips() tells how many of a set of logged requests had to
+wait for one another."""
 import collections
 import threading
 import time
@@ -22,6 +24,8 @@ class Recorder:
         self._by_route = collections.Counter()
         self._by_status = collections.Counter()
         self._block_gets = collections.Counter()
+        self._range_gets = 0
+        self._range_bytes = 0
         self._outcomes = collections.Counter()
 
     def connection_opened(self):
@@ -44,6 +48,9 @@ class Recorder:
             self._outcomes[outcome] += 1
             if route == "block" and method == "GET":
                 self._block_gets[path.rstrip("/").rsplit("/", 1)[-1]] += 1
+            if route == "files" and method == "GET" and status == 206:
+                self._range_gets += 1
+                self._range_bytes += bytes_sent
             if self._log_path:
                 with open(self._log_path, "a", encoding="utf-8") as f:
                     f.write("%(time).3f %(method)s %(path)s %(status)s %(bytes_sent)s %(route)s "
@@ -66,6 +73,7 @@ class Recorder:
             return {"requests": self._requests, "connections": self._connections,
                     "bytes_sent": self._bytes_sent, "by_route": dict(self._by_route),
                     "by_status": dict(self._by_status), "block_gets": dict(self._block_gets),
+                    "range_gets": self._range_gets, "range_bytes": self._range_bytes,
                     "outcomes": dict(self._outcomes)}
 
     def reset(self):

@@ -284,4 +284,5 @@ class Seahub:
             "head_commit_id": info["head"], "permission": perm, **pwd_hash_fields(info)})
 
     def file_link(self, request, email, repo_id):
-        return json_response(*mint_download_url(self.state, self.catalog, request, email, repo_id))
+        status, value, headers = mint_download_url(self.state, self.catalog, request, email, repo_id)
+        return json_response(status, value, headers)

@@ -211,15 +211,19 @@ class State:
     # --- web access tokens (one-time download links of /seafhttp/files/) -----------------
 
     def set_web_token(self, token, entry):
-        """Store a web access token: {"repo_id", "file_id", "name", "email", "one_time"}."""
+        """Store a web access token: {"repo_id", "file_id", "name", "email", "one_time",
+        "expires" (Unix seconds; optional)}."""
         with self._current():
             self._data["web_tokens"][token] = dict(entry)
             self.save()
 
-    def use_web_token(self, token):
-        """The token's entry (removed when it is one-time), or None if unknown."""
+    def use_web_token(self, token, now):
+        """The token's entry (removed when it is one-time), or None if unknown or expired at
+        `now` (entries without "expires" never expire)."""
         with self._current():
             entry = self._data["web_tokens"].get(token)
+            if entry is not None and now >= entry.get("expires", now + 1):
+                return None
             if entry is not None and entry.get("one_time", True):
                 del self._data["web_tokens"][token]
                 self.save()

@@ -25,7 +25,7 @@ static void test_mount_helper_form(void **state)
         "-o",
         "rw,user=alice@example.com,credentials=/etc/seafs/alice,_netdev,nofail,"
         "x-systemd.automount,x-gvfs-show,noauto,defaults,cache_size=2G,"
-        "poll_interval=5,timeout=7,connect_timeout=3,connections=2,readahead=16M,"
+        "poll_interval=5,timeout=7,connect_timeout=3,connections=2,readahead=16M,range_reads=off,"
         "uid=1000,gid=100,umask=027,layout=seadrive,allow_other,insecure,nosuid,relatime,"
         "noatime",
         "-f"};
@@ -42,6 +42,7 @@ static void test_mount_helper_form(void **state)
     assert_int_equal(o.connect_timeout, 3);
     assert_int_equal(o.connections, 2);
     assert_int_equal(o.readahead, 16ULL << 20);
+    assert_int_equal(o.range_reads, SEAFS_RANGE_OFF);
     assert_int_equal(o.uid, 1000);
     assert_int_equal(o.gid, 100);
     assert_int_equal(o.umask, 027);
@@ -69,6 +70,7 @@ static void test_defaults_and_flags(void **state)
     assert_false(o.save_keys);
     assert_int_equal(o.connections, 8);
     assert_int_equal(o.readahead, 64ULL << 20);
+    assert_int_equal(o.range_reads, SEAFS_RANGE_AUTO);
     assert_int_equal(o.cache_size, 10ULL << 30);
     assert_int_equal(o.connect_timeout, 10);
     assert_int_equal(o.timeout, 30);
@@ -164,6 +166,7 @@ static void test_rejects_bad_options(void **state)
     expect_error("user=a,connections=0", "connections");
     expect_error("user=a,umask=999", "umask");
     expect_error("user=a,layout=tree", "layout");
+    expect_error("user=a,range_reads=on", "range_reads=on: expected auto, off or always");
     expect_error("user=a,timeout=0", "timeout");
     expect_error("user=a,uid=-1", "uid");
     expect_error("user=", "needs a value");

@@ -22,8 +22,10 @@ static void test_window_grows_and_resets(void **state)
     readahead_on_read(&ra, 0, 128 * 1024, size, &start, &end);
     assert_int_equal(start, end);
     assert_int_equal(ra.window, 0);
+    assert_false(ra.sequential);
     /* The read that continues it opens the window. */
     readahead_on_read(&ra, 128 * 1024, 128 * 1024, size, &start, &end);
+    assert_true(ra.sequential);
     assert_int_equal(start, 256 * 1024);
     assert_int_equal(end, 256 * 1024 + READAHEAD_INITIAL_WINDOW);
     readahead_on_read(&ra, 256 * 1024, 128 * 1024, size, &start, &end);
@@ -36,6 +38,7 @@ static void test_window_grows_and_resets(void **state)
     /* A seek resets: nothing fetched ahead. */
     readahead_on_read(&ra, 700 * MiB, 4096, size, &start, &end);
     assert_int_equal(ra.window, 0);
+    assert_false(ra.sequential);
     assert_int_equal(start, end);
     /* Sequential again from there: a small window again. */
     readahead_on_read(&ra, 700 * MiB + 4096, 4096, size, &start, &end);
@@ -58,6 +61,9 @@ static void test_window_bounded_by_file_and_option(void **state)
     readahead_init(&ra, 0);       /* readahead=0 */
     readahead_on_read(&ra, 0, 4096, 100 * MiB, &start, &end);
     assert_int_equal(start, end);
+    readahead_on_read(&ra, 4096, 4096, 100 * MiB, &start, &end);
+    assert_int_equal(start, end);
+    assert_true(ra.sequential); /* told even when nothing is fetched ahead */
     /* Slightly out-of-order reads (concurrent kernel read-ahead) stay sequential. */
     readahead_init(&ra, 64 * MiB);
     readahead_on_read(&ra, 0, 128 * 1024, 100 * MiB, &start, &end);

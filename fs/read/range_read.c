@@ -1,0 +1,230 @@
+/* range_read: the rule, the per-file ranges, and one range fetch -- a download link from the
+ * cache or from Seahub (checked to be made for the version read), then the ranged GET (checked
+ * by net/web_range.c); a link the file server refuses is replaced once. */
+#include "range_read.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "cache.h"
+#include "inode.h"
+#include "log.h"
+#include "range_links.h"
+#include "seahub_api.h"
+#include "web_range.h"
+
+bool range_pays(const struct range_case *c)
+{
+    if (c->mode == SEAFS_RANGE_OFF || c->sequential || c->read_len > RANGE_MAX_READ ||
+        c->range_len >= c->block_size)
+        return false;
+    if (c->mode == SEAFS_RANGE_ALWAYS)
+        return true;
+    if (c->link.rtt_s <= 0 || c->link.bytes_per_s <= 0)
+        return false; /* nothing measured yet */
+    double block_s = link_predict_s(&c->link, 1, c->block_size);
+    double range_s = link_predict_s(&c->link, c->link_at_hand ? 1 : 2, c->range_len);
+    return block_s - range_s >= RANGE_MIN_GAIN_S && c->spent_on_block_s + range_s <= block_s;
+}
+
+void range_state_init(struct range_state *rs, const char *lib_path)
+{
+    memset(rs, 0, sizeof(*rs));
+    pthread_mutex_init(&rs->lock, NULL);
+    rs->lib_path = lib_path ? strdup(lib_path) : NULL;
+}
+
+void range_state_release(struct range_state *rs)
+{
+    for (size_t i = 0; i < RANGE_SLOTS; i++)
+        free(rs->slots[i].data);
+    free(rs->lib_path);
+    pthread_mutex_destroy(&rs->lock);
+}
+
+static int64_t steady_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* Frees a link, wiping it first (it is a credential). */
+static void link_free(char *url)
+{
+    if (url) {
+        OPENSSL_cleanse(url, strlen(url));
+        free(url);
+    }
+}
+
+/* Copies [pos, stop) from a kept range holding all of it; false when none does. The lock is
+ * held. */
+static bool copy_kept_locked(struct range_state *rs, uint64_t pos, uint64_t stop, char *dst)
+{
+    for (size_t i = 0; i < RANGE_SLOTS; i++) {
+        struct range_slot *slot = &rs->slots[i];
+        if (slot->len && slot->start <= pos && stop <= slot->start + slot->len) {
+            memcpy(dst, slot->data + (pos - slot->start), (size_t)(stop - pos));
+            slot->used = ++rs->clock;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Keeps data (len bytes at start; taken over) in the least recently used slot. The lock is
+ * held. */
+static void keep_locked(struct range_state *rs, uint64_t start, size_t len, char *data)
+{
+    struct range_slot *slot = &rs->slots[0];
+    for (size_t i = 1; i < RANGE_SLOTS; i++)
+        if (rs->slots[i].used < slot->used)
+            slot = &rs->slots[i];
+    free(slot->data);
+    *slot = (struct range_slot){.start = start, .len = len, .data = data, .used = ++rs->clock};
+}
+
+/* A new download link for the version a reads, checked to be made for it, cached. */
+static seaf_err new_link(struct seafs *fs, const char *lib_path, const struct range_read_args *a,
+                         char **url)
+{
+    char oid[SEAF_ID_LEN + 1];
+    seaf_err err = seahub_file_link(fs->client, a->repo_id, lib_path, true, url, oid);
+    if (err == SEAF_OK && oid[0] && strcmp(oid, a->file_id) != 0) {
+        link_free(*url); /* the path holds another version now */
+        *url = NULL;
+        err = SEAF_ERR_ID_MISMATCH;
+    }
+    if (err == SEAF_OK)
+        range_links_put(fs->range_links, a->repo_id, a->file_id, *url, steady_seconds());
+    return err;
+}
+
+/* Fetches len bytes at start into data through url (a cached link, or NULL), replacing a link
+ * the file server refuses once. */
+static seaf_err fetch_range(struct seafs *fs, const char *lib_path, const struct range_read_args *a,
+                            char *url, uint64_t start, size_t len, char *data)
+{
+    struct web_range want = {
+        .file_id = a->file_id, .file_size = a->file_size, .start = start, .len = len};
+    seaf_err err = SEAF_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!url && (err = new_link(fs, lib_path, a, &url)) != SEAF_OK)
+            break;
+        err = web_range_get(fs->client, url, &want, data);
+        link_free(url);
+        url = NULL;
+        if (err != SEAF_ERR_PERMISSION && err != SEAF_ERR_NOT_FOUND)
+            break;
+        range_links_drop(fs->range_links, a->repo_id, a->file_id);
+    }
+    link_free(url);
+    bool transport = err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_TLS;
+    range_links_note(fs->range_links, !transport, steady_seconds());
+    if (err != SEAF_OK) /* whatever went wrong: whole blocks for this version for a while */
+        range_links_refuse(fs->range_links, a->repo_id, a->file_id, steady_seconds());
+    return err;
+}
+
+bool range_read(struct seafs *fs, struct range_state *rs, const struct range_read_args *a,
+                char *dst)
+{
+    if (!rs->lib_path || !fs->range_links)
+        return false;
+    pthread_mutex_lock(&rs->lock);
+    bool kept = copy_kept_locked(rs, a->pos, a->stop, dst);
+    bool disabled = rs->disabled;
+    double spent = rs->ranged_block == a->block_index + 1 ? rs->ranged_s : 0;
+    pthread_mutex_unlock(&rs->lock);
+    if (kept)
+        return true;
+    if (disabled || fs->opts->range_reads == SEAFS_RANGE_OFF ||
+        cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id) ||
+        range_links_paused(fs->range_links, steady_seconds()))
+        return false;
+
+    uint64_t block_end = a->block_start + a->block_size;
+    uint64_t start = a->pos - a->pos % RANGE_UNIT;
+    uint64_t end = a->stop + (RANGE_UNIT - a->stop % RANGE_UNIT) % RANGE_UNIT;
+    start = start > a->block_start ? start : a->block_start;
+    end = end < block_end ? end : block_end;
+    char *url = NULL;
+    enum range_link_state link =
+        range_links_get(fs->range_links, a->repo_id, a->file_id, steady_seconds(), &url);
+    struct range_case c = {.mode = fs->opts->range_reads,
+                           .read_len = a->read_len,
+                           .sequential = a->sequential,
+                           .spent_on_block_s = spent,
+                           .block_size = a->block_size,
+                           .range_len = end - start,
+                           .link_at_hand = link == RANGE_LINK_CACHED};
+    http_pool_link(fs->pool, &c.link);
+    char *data = NULL;
+    if (link == RANGE_LINK_REFUSED || !range_pays(&c) || !(data = malloc((size_t)(end - start)))) {
+        link_free(url);
+        return false;
+    }
+    struct timespec began, ended;
+    clock_gettime(CLOCK_MONOTONIC, &began);
+    seaf_err err = fetch_range(fs, rs->lib_path, a, url, start, (size_t)(end - start), data);
+    clock_gettime(CLOCK_MONOTONIC, &ended);
+    double took = (double)(ended.tv_sec - began.tv_sec) + (ended.tv_nsec - began.tv_nsec) / 1e9;
+    pthread_mutex_lock(&rs->lock);
+    if (err == SEAF_OK) {
+        memcpy(dst, data + (a->pos - start), (size_t)(a->stop - a->pos));
+        keep_locked(rs, start, (size_t)(end - start), data);
+        rs->ranged_s = rs->ranged_block == a->block_index + 1 ? rs->ranged_s + took : took;
+        rs->ranged_block = a->block_index + 1;
+    } else {
+        rs->disabled = true;
+    }
+    pthread_mutex_unlock(&rs->lock);
+    if (err != SEAF_OK) {
+        free(data);
+        log_msg(LOG_INFO, "read of '%s': no byte range (%s); whole blocks from now on", a->log_path,
+                err == SEAF_ERR_ID_MISMATCH ? "the server holds another version of the file"
+                                            : seaf_strerror(err));
+        return false;
+    }
+    log_msg(LOG_DEBUG,
+            "read of '%s' at %llu: %llu bytes by a byte range in %.3f s, block %s not fetched "
+            "(link: round trip %.3f s, %.0f bytes/s%s)",
+            a->log_path, (unsigned long long)a->pos, (unsigned long long)(end - start), took,
+            a->block_id, c.link.rtt_s, c.link.bytes_per_s,
+            c.link.bandwidth_measured ? "" : " guessed");
+    return true;
+}
+
+char *range_library_path(struct seafs *fs, uint64_t ino)
+{
+    char path[4096] = "";
+    size_t len = 0;
+    for (int depth = 0; depth < 256; depth++) {
+        struct inode_info info;
+        uint64_t parent = 0;
+        char *name = NULL;
+        if (!inode_table_get(fs->inodes, ino, &info, &parent, &name))
+            return NULL;
+        bool library = info.kind == INODE_LIBRARY;
+        bool inside = (info.kind == INODE_FILE || info.kind == INODE_DIR) && name;
+        size_t n = name ? strlen(name) : 0;
+        bool fits = len + n + 2 <= sizeof(path);
+        if (inside && fits) {
+            memmove(path + n + 1, path, len + 1);
+            path[0] = '/';
+            memcpy(path + 1, name, n);
+            len += n + 1;
+        }
+        free(name);
+        if (library)
+            return len ? strdup(path) : NULL;
+        if (!inside || !fits)
+            return NULL;
+        ino = parent;
+    }
+    return NULL;
+}

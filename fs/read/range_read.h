@@ -1,0 +1,111 @@
+/* range_read: serving a small, isolated read of a block that is not in the cache by a byte range
+ * of the file (protocol doc §2.9) instead of the whole block, when that pays.
+ *
+ * The rule (range_pays), for unencrypted libraries only:
+ *  - a read that continues the previous one (sequential), a read larger than RANGE_MAX_READ and
+ *    a block the cache holds all take the whole block, as before;
+ *  - otherwise, with range_reads=auto, a range of RANGE_UNIT-aligned bytes around the read is
+ *    fetched when the link, as measured from the pool's transfers (net/link_estimate.h), makes
+ *    it at least RANGE_MIN_GAIN_S faster than the block: the whole block costs a round trip and
+ *    the block's bytes, the range one round trip (two without a download link at hand) and the
+ *    range's bytes. A fast link (a LAN) keeps whole blocks; a slow or far one gets ranges;
+ *  - a block read again and again takes the whole block once the ranges fetched in it have
+ *    taken as long as the block would (the rent-or-buy rule: never more than twice the cost of
+ *    the better choice in hindsight);
+ *  - range_reads=always uses a range for every read that is not sequential nor large, whatever
+ *    the link; range_reads=off never does.
+ * No background download of the block follows a range: on a link slow enough for ranges it would
+ * compete with the reads the user waits for (a reader that goes on past the range is sequential
+ * by then and fetches the block).
+ *
+ * Verification: a range cannot be checked against the block id; it is served only when the
+ * download link was made for the version the handle reads (Seahub's oid header) and the answer
+ * names that version (ETag = file id, Content-Range total = file size, exactly the bytes asked
+ * for). Anything else -- a link refused twice, another version, an odd answer, a network
+ * error -- makes the handle read whole blocks from then on, and the version for a while
+ * (range_links.h); a link host that keeps failing in transport pauses all ranges. Range bytes are
+ * kept per open file (RANGE_SLOTS ranges), never in the block cache. */
+#ifndef SEAFS_FS_RANGE_READ_H
+#define SEAFS_FS_RANGE_READ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link_estimate.h"
+#include "options.h"
+#include "seafs.h"
+
+/* Ranges are fetched in units of this many bytes, aligned in the file (the kernel's own
+ * read-ahead size: a reader that goes on a little finds its bytes already there). */
+#define RANGE_UNIT (128u * 1024)
+/* Reads larger than this take the whole block. */
+#define RANGE_MAX_READ (128u * 1024)
+/* A range is fetched only when predicted to answer at least this much sooner. */
+#define RANGE_MIN_GAIN_S 0.5
+/* Ranges kept per open file. */
+#define RANGE_SLOTS 4
+
+/* The case to decide, for range_pays. */
+struct range_case {
+    enum seafs_range_reads mode;
+    uint64_t read_len;        /* bytes the read asks for */
+    bool sequential;          /* it continues the previous read of the file */
+    double spent_on_block_s;  /* seconds ranges in this block took so far */
+    uint64_t block_size;      /* bytes of the whole block */
+    uint64_t range_len;       /* bytes the range would fetch */
+    bool link_at_hand;        /* a download link for the version is cached */
+    struct link_figures link; /* what the link is like */
+};
+
+/* Whether the read is served by a range (the rule above; pure). */
+bool range_pays(const struct range_case *c);
+
+struct range_slot {
+    uint64_t start; /* file offset */
+    size_t len;     /* 0: empty */
+    char *data;
+    uint64_t used; /* for least-recently-used replacement */
+};
+
+/* Per open file. */
+struct range_state {
+    pthread_mutex_t lock;
+    char *lib_path; /* the file's path in its library ("/dir/name"); NULL: no ranges */
+    struct range_slot slots[RANGE_SLOTS];
+    uint64_t clock;
+    size_t ranged_block; /* index + 1 of the block last served by a range; 0: none */
+    double ranged_s;     /* seconds the ranges fetched in that block took */
+    bool disabled;       /* a range failed: whole blocks from now on */
+};
+
+/* lib_path may be NULL (the handle then never uses ranges); it is copied. */
+void range_state_init(struct range_state *rs, const char *lib_path);
+void range_state_release(struct range_state *rs);
+
+/* One read in one block of an unencrypted file, as file.c sees it. */
+struct range_read_args {
+    const char *log_path; /* the file as log messages name it */
+    const char *repo_id;
+    const char *file_id;
+    uint64_t file_size;
+    const char *block_id;
+    size_t block_index;
+    uint64_t block_start; /* file offset of the block */
+    uint64_t block_size;
+    uint64_t pos, stop; /* the bytes to copy (within the block) */
+    uint64_t read_len;  /* bytes the whole read asks for */
+    bool sequential;    /* the read continues the previous one */
+};
+
+/* Copies [pos, stop) into dst from a range kept by the handle or fetched now, when the rule says
+ * so: true. false: the caller reads the block (nothing was copied). Never fails otherwise. May
+ * block on the network. */
+bool range_read(struct seafs *fs, struct range_state *rs, const struct range_read_args *a,
+                char *dst);
+
+/* The path of file inode ino in its library ("/dir/name", malloc'd), or NULL. */
+char *range_library_path(struct seafs *fs, uint64_t ino);
+
+#endif

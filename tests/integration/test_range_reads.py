@@ -1,0 +1,263 @@
+"""Byte-range reads (fs/read/range_read.h, README "Range reads"), checked with the reference
+server's counters: on a slow link a cold 4 KiB read deep in a large file fetches a range through
+a download link and no block (so do later isolated reads); a fast link, range_reads=off,
+sequential reads and encrypted libraries fetch whole blocks; a file changed on the server while open never yields bytes of the other version;
+a download link that is refused or answers for another version falls back to the block."""
+
+import contextlib
+import hashlib
+import os
+import pathlib
+import random
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from mount_fixture import (PASSWORD, USER, block_bytes, block_gets, file_layout,  # noqa: E402
+                           mount_factory, small_demo_server, unlock)
+from seafserver import builder, demo  # noqa: E402
+from seafserver.testing import SeafServer  # noqa: E402
+
+assert mount_factory and small_demo_server  # fixtures, used by name
+LARGE = ("Demo", "large", "twelve-MiB.bin")
+# 10 Mbit/s and 150 ms more per request: a whole 10 MiB block would take 8 s and more.
+SLOW_LINK = {"latency_ms": 150, "bandwidth_bps": 1_250_000}
+# Far but not narrow: fast to test, yet a read with nothing measured guesses it slow.
+FAR_LINK = {"latency_ms": 150}
+RANGE_UNIT = 128 << 10
+
+
+@contextlib.contextmanager
+def opened_for_random_reads(path):
+    """A descriptor of path whose reads the kernel does not widen (no read-ahead)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def read_at(path, offset, size=4096):
+    """One cold read through a descriptor of its own."""
+    with opened_for_random_reads(path) as fd:
+        return os.pread(fd, size, offset)
+
+
+def seahub_links(server):
+    """Download links handed out since the last counter reset."""
+    return server.counters()["by_route"].get("GET api2/file", 0)
+
+
+def file_bytes(server, repo_id, path):
+    _, blocks = file_layout(server, repo_id, path)
+    return b"".join(block_bytes(server, repo_id, b[0]) for b in blocks), blocks
+
+
+@pytest.fixture
+def slow_server(small_demo_server):
+    """The small demo server with faults cleared after the test."""
+    server, ids = small_demo_server
+    yield server, ids
+    server.clear_faults()
+
+
+def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_factory):
+    server, ids = slow_server
+    content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
+    server.set_faults(**SLOW_LINK)
+    mount = mount_factory(server)
+    path = mount.path(*LARGE)
+    os.stat(path)
+    server.reset_counters()
+    offset = (6 << 20) + 12345
+    with opened_for_random_reads(path) as fd:
+        started = time.monotonic()
+        assert os.pread(fd, 4096, offset) == content[offset:offset + 4096]
+        took = time.monotonic() - started
+        counters = server.counters()
+        assert block_gets(server) == {}, "a whole block was downloaded"
+        assert counters["range_gets"] == 1 and seahub_links(server) == 1
+        assert counters["range_bytes"] < 2 * RANGE_UNIT
+        assert took < 4, "the range read took %.1f s" % took
+        # A page in another block, far away: a range of its own, through the same (reusable)
+        # link. Then another page of the first range: from the handle's ranges, no request.
+        server.reset_counters()
+        far = blocks[1][1] + 4096
+        assert os.pread(fd, 4096, far) == content[far:far + 4096]
+        counters = server.counters()
+        assert (counters["range_gets"], seahub_links(server), block_gets(server)) == (1, 0, {})
+        server.reset_counters()
+        assert os.pread(fd, 4096, offset + 65536) == content[offset + 65536:offset + 69632]
+        assert server.counters()["requests"] == 0
+        # Back in the first block, elsewhere: one range is far cheaper than the 10 MiB block
+        # still, so a range again.
+        again = (2 << 20) + 777
+        assert os.pread(fd, 4096, again) == content[again:again + 4096]
+        counters = server.counters()
+        assert (counters["range_gets"], block_gets(server)) == (1, {})
+
+
+@pytest.mark.parametrize("faults,options", [({}, {}), (FAR_LINK, {"range_reads": "off"})],
+                         ids=["fast link", "range_reads=off"])
+def test_cold_small_read_fetches_the_block(slow_server, mount_factory, faults, options):
+    """On the loopback link a whole block costs next to nothing more than a range, and
+    range_reads=off wants every byte checked against its block id even on a far link: the block
+    is fetched, verified and cached."""
+    server, ids = slow_server
+    content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
+    server.set_faults(**faults)
+    mount = mount_factory(server, **options)
+    path = mount.path(*LARGE)
+    os.stat(path)
+    server.reset_counters()
+    offset = (6 << 20) + 12345
+    assert read_at(path, offset) == content[offset:offset + 4096]
+    assert block_gets(server) == {blocks[0][0]: 1}
+    assert server.counters()["range_gets"] == 0 and seahub_links(server) == 0
+
+
+def test_sequential_reads_fetch_whole_blocks(slow_server, mount_factory):
+    """Even with ranges forced, a reader going on from its first read gets whole blocks: only
+    that first, isolated read is a range."""
+    server, ids = slow_server
+    content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
+    mount = mount_factory(server, range_reads="always")
+    path = mount.path(*LARGE)
+    os.stat(path)
+    server.reset_counters()
+    digest = hashlib.sha1()
+    with open(path, "rb", buffering=0) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    assert digest.hexdigest() == hashlib.sha1(content).hexdigest()
+    assert block_gets(server) == {b[0]: 1 for b in blocks}
+    assert server.counters()["range_gets"] <= 1
+
+
+def test_encrypted_library_never_uses_ranges(small_demo_server, mount_factory):
+    server, _ = small_demo_server
+    mount = mount_factory(server, range_reads="always")
+    assert unlock(mount, "Encrypted v1").returncode == 0
+    plain = demo._prng_bytes(demo.MULTI_BLOCK_SEED, demo.MULTI_BLOCK_SIZE)
+    path = mount.path("Encrypted v1", "multi-block.bin")
+    os.stat(path)
+    server.reset_counters()
+    offset = (12 << 20) + 777
+    assert read_at(path, offset) == plain[offset:offset + 4096]
+    assert sum(block_gets(server).values()) >= 1
+    assert server.counters()["range_gets"] == 0 and seahub_links(server) == 0
+
+
+# --- a library of the test's own, changed on the server --------------------------------------
+
+BLOCK = 1 << 20
+VERSION_A = random.Random(1).randbytes(4 * BLOCK)
+VERSION_B = random.Random(2).randbytes(4 * BLOCK)  # same size: only the file id tells
+
+
+@pytest.fixture
+def live(tmp_path):
+    """(server, data dir, repo id, source dir) of a library "Live" holding data.bin (version A,
+    four 1 MiB blocks) that the test may change on the server."""
+    data = tmp_path / "server"
+    builder.add_account(str(data), USER, PASSWORD)
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "data.bin").write_bytes(VERSION_A)
+    repo_id = builder.create_library(str(data), "Live", USER, source, block_size=BLOCK)
+    server = SeafServer(str(data)).start()
+    yield server, data, repo_id, source
+    server.stop()
+
+
+def commit_version_b(data, repo_id, source):
+    (source / "data.bin").write_bytes(VERSION_B)
+    builder.commit_directory(str(data), repo_id, source, block_size=BLOCK)
+
+
+def test_file_changed_on_the_server_never_yields_the_other_version(live, mount_factory):
+    server, data, repo_id, source = live
+    mount = mount_factory(server, range_reads="always", poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    with opened_for_random_reads(path) as fd:  # the handle reads version A from now on
+        commit_version_b(data, repo_id, source)
+        server.reset_counters()
+        offset = 2 * BLOCK + 5000
+        # The link Seahub makes now is for version B (its oid says so): not used.
+        assert os.pread(fd, 4096, offset) == VERSION_A[offset:offset + 4096]
+        assert server.counters()["range_gets"] == 0 and seahub_links(server) == 1
+        assert sum(block_gets(server).values()) == 1
+        # The version is remembered as having no usable link: no more questions.
+        assert os.pread(fd, 4096, 5000) == VERSION_A[5000:9096]
+        assert seahub_links(server) == 1
+
+
+def test_link_made_before_the_change_keeps_serving_the_old_version(live, mount_factory):
+    """A link serves the file id it was made for (its ETag says which): reads of version A after
+    the change still get version A's bytes through it."""
+    server, data, repo_id, source = live
+    mount = mount_factory(server, range_reads="always", poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    with opened_for_random_reads(path) as fd:
+        assert os.pread(fd, 4096, 3 * BLOCK) == VERSION_A[3 * BLOCK:3 * BLOCK + 4096]
+        commit_version_b(data, repo_id, source)
+        server.reset_counters()
+        offset = BLOCK + 100
+        assert os.pread(fd, 4096, offset) == VERSION_A[offset:offset + 4096]
+        assert server.counters()["range_gets"] == 1 and block_gets(server) == {}
+
+
+def link_token(server):
+    """The token of the download link the mount used last (from the request log)."""
+    paths = [e["path"] for e in server.log() if e["path"].startswith("/seafhttp/files/")]
+    return paths[-1].split("/")[3]
+
+
+def test_refused_link_is_replaced_once_then_blocks(live, mount_factory):
+    server, _data, repo_id, _source = live
+    mount = mount_factory(server, range_reads="always", poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    with opened_for_random_reads(path) as fd:
+        assert os.pread(fd, 4096, 100) == VERSION_A[100:4196]
+        # One refusal (an expired token): a new link, and the range is served.
+        server.set_faults(error={"status": 403, "match": "^/seafhttp/files/", "count": 1})
+        server.reset_counters()
+        assert os.pread(fd, 4096, 2 * BLOCK + 100) == VERSION_A[2 * BLOCK + 100:2 * BLOCK + 4196]
+        counters = server.counters()
+        assert (counters["range_gets"], seahub_links(server), block_gets(server)) == (1, 1, {})
+        # Refused again and again: the block.
+        server.set_faults(error={"status": 403, "match": "^/seafhttp/files/", "count": 5})
+        server.reset_counters()
+        assert os.pread(fd, 4096, BLOCK + 100) == VERSION_A[BLOCK + 100:BLOCK + 4196]
+        _, blocks = file_layout(server, repo_id, "/data.bin")
+        assert block_gets(server) == {blocks[1][0]: 1}
+        assert server.counters()["range_gets"] == 0 and seahub_links(server) == 1
+
+
+def test_link_answering_for_another_version_falls_back_to_the_block(live, mount_factory):
+    """A link whose token now serves another file (garbage as far as this version goes): the
+    ETag and size of the answer give it away, the block is read instead."""
+    server, data, repo_id, source = live
+    _, blocks_a = file_layout(server, repo_id, "/data.bin")
+    commit_version_b(data, repo_id, source)
+    other_id, _ = file_layout(server, repo_id, "/data.bin")
+    server_b_head = server.state()["libraries"][repo_id]["head"]
+    # Back to version A as the head, so that the mount reads A and its link is made for A.
+    (source / "data.bin").write_bytes(VERSION_A)
+    builder.commit_directory(str(data), repo_id, source, block_size=BLOCK)
+    assert server.state()["libraries"][repo_id]["head"] != server_b_head
+    mount = mount_factory(server, range_reads="always", poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    with opened_for_random_reads(path) as fd:
+        assert os.pread(fd, 4096, 100) == VERSION_A[100:4196]
+        token = link_token(server)
+        server.set_web_token(token, {"repo_id": repo_id, "file_id": other_id, "name": "data.bin",
+                                     "email": USER, "one_time": False})
+        server.reset_counters()
+        assert os.pread(fd, 4096, 3 * BLOCK + 100) == VERSION_A[3 * BLOCK + 100:3 * BLOCK + 4196]
+        assert server.counters()["range_gets"] == 1  # asked, answered for B, not used
+        assert block_gets(server) == {blocks_a[3][0]: 1}

@@ -1,0 +1,179 @@
+/* Unit tests of fs/read/range_read's rule (when a small read is served by a byte range instead
+ * of its whole block) and of range_links (download links per file version, their expiry and
+ * refusals). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "range_links.h"
+#include "range_read.h"
+
+#define KiB  (1024ULL)
+#define MiB  (1024ULL * 1024)
+#define REPO "c4910f68-4419-472d-8790-7d453cca13f4"
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* A cold 4 KiB read into an 8 MiB block on a link of rtt_s and bytes_per_s (0: guessed). */
+static struct range_case cold_read(double rtt_s, double bytes_per_s)
+{
+    struct range_case c = {.mode = SEAFS_RANGE_AUTO,
+                           .read_len = 4 * KiB,
+                           .block_size = 8 * MiB,
+                           .range_len = RANGE_UNIT,
+                           .link = {.rtt_s = rtt_s, .bytes_per_s = bytes_per_s}};
+    if (bytes_per_s == 0 && rtt_s > 0)
+        c.link.bytes_per_s = LINK_GUESS_BYTES_PER_RTT / rtt_s;
+    c.link.bandwidth_measured = bytes_per_s > 0;
+    return c;
+}
+
+static void test_the_link_decides(void **state)
+{
+    (void)state;
+    struct range_case c = cold_read(0.0005, 110e6); /* a gigabit LAN */
+    assert_false(range_pays(&c));
+    c = cold_read(0.0005, 0); /* nothing measured yet, near */
+    assert_false(range_pays(&c));
+    c = cold_read(0.020, 1.25e6); /* 10 Mbit/s */
+    assert_true(range_pays(&c));
+    c = cold_read(0.150, 0); /* far, nothing measured: 256 KiB per round trip guessed */
+    assert_true(range_pays(&c));
+    c = cold_read(0.150, 100e6); /* far but wide: the extra round trip for a link costs more */
+    assert_false(range_pays(&c));
+    c.link_at_hand = true; /* ... than the block does when a link is at hand: still the block */
+    assert_false(range_pays(&c));
+    c = cold_read(0, 0); /* nothing known at all */
+    assert_false(range_pays(&c));
+    /* Around the threshold: 12.5 MB/s, the block 0.67 s, the range 0.01 s + 2 round trips. */
+    c = cold_read(0.05, 12.5e6);
+    assert_true(range_pays(&c));
+    c = cold_read(0.2, 12.5e6);
+    assert_false(range_pays(&c));
+}
+
+static void test_the_access_pattern_decides(void **state)
+{
+    (void)state;
+    struct range_case slow = cold_read(0.150, 1.25e6);
+    assert_true(range_pays(&slow));
+    struct range_case c = slow;
+    c.sequential = true;
+    assert_false(range_pays(&c));
+    /* A block read again and again: ranges until they took as long as the block would. */
+    c = slow;
+    c.link_at_hand = true;
+    c.spent_on_block_s = 6.0; /* the block: 0.15 s + 6.7 s; a range: 0.15 s + 0.1 s */
+    assert_true(range_pays(&c));
+    c.spent_on_block_s = 6.7;
+    assert_false(range_pays(&c));
+    c = slow;
+    c.read_len = RANGE_MAX_READ + 1;
+    assert_false(range_pays(&c));
+    c = slow;
+    c.block_size = c.range_len; /* a small block: as cheap as the range */
+    assert_false(range_pays(&c));
+    /* The modes: off never, always whatever the link (the pattern still counts). */
+    c = slow;
+    c.mode = SEAFS_RANGE_OFF;
+    assert_false(range_pays(&c));
+    c = cold_read(0.0005, 110e6);
+    c.mode = SEAFS_RANGE_ALWAYS;
+    c.spent_on_block_s = 100;
+    assert_true(range_pays(&c));
+    c.sequential = true;
+    assert_false(range_pays(&c));
+}
+
+static void test_links_per_version(void **state)
+{
+    (void)state;
+    struct range_links *links = range_links_new();
+    char *url = NULL;
+    assert_int_equal(range_links_get(links, REPO, ID_A, 100, &url), RANGE_LINK_NONE);
+    range_links_put(links, REPO, ID_A, "https://h/files/t1/a", 100);
+    assert_int_equal(range_links_get(links, REPO, ID_A, 101, &url), RANGE_LINK_CACHED);
+    assert_string_equal(url, "https://h/files/t1/a");
+    free(url);
+    /* Another version of the file has nothing. */
+    assert_int_equal(range_links_get(links, REPO, ID_B, 101, &url), RANGE_LINK_NONE);
+    assert_null(url);
+    /* Links expire; refusals too, later than nothing. */
+    assert_int_equal(range_links_get(links, REPO, ID_A, 100 + RANGE_LINK_TTL_S, &url),
+                     RANGE_LINK_NONE);
+    range_links_refuse(links, REPO, ID_B, 200);
+    assert_int_equal(range_links_get(links, REPO, ID_B, 201, &url), RANGE_LINK_REFUSED);
+    assert_null(url);
+    assert_int_equal(range_links_get(links, REPO, ID_B, 200 + RANGE_REFUSED_TTL_S, &url),
+                     RANGE_LINK_NONE);
+    /* A dropped link is gone; a new one replaces a refusal. */
+    range_links_put(links, REPO, ID_A, "https://h/files/t2/a", 300);
+    range_links_drop(links, REPO, ID_A);
+    assert_int_equal(range_links_get(links, REPO, ID_A, 301, &url), RANGE_LINK_NONE);
+    range_links_refuse(links, REPO, ID_A, 302);
+    range_links_put(links, REPO, ID_A, "https://h/files/t3/a", 303);
+    assert_int_equal(range_links_get(links, REPO, ID_A, 304, &url), RANGE_LINK_CACHED);
+    assert_string_equal(url, "https://h/files/t3/a");
+    free(url);
+    range_links_free(links);
+}
+
+static void test_links_table_keeps_the_recent_ones(void **state)
+{
+    (void)state;
+    struct range_links *links = range_links_new();
+    char id[41], url_text[64];
+    char *url = NULL;
+    for (int i = 0; i < RANGE_LINKS_MAX + 10; i++) {
+        snprintf(id, sizeof(id), "%040d", i);
+        snprintf(url_text, sizeof(url_text), "https://h/files/%d/x", i);
+        range_links_put(links, REPO, id, url_text, 10);
+        if (i == RANGE_LINKS_MAX - 1) { /* the first one used again: kept */
+            snprintf(id, sizeof(id), "%040d", 0);
+            assert_int_equal(range_links_get(links, REPO, id, 10, &url), RANGE_LINK_CACHED);
+            free(url);
+        }
+    }
+    snprintf(id, sizeof(id), "%040d", 0);
+    assert_int_equal(range_links_get(links, REPO, id, 10, &url), RANGE_LINK_CACHED);
+    free(url);
+    snprintf(id, sizeof(id), "%040d", 1);
+    assert_int_equal(range_links_get(links, REPO, id, 10, &url), RANGE_LINK_NONE);
+    snprintf(id, sizeof(id), "%040d", RANGE_LINKS_MAX + 9);
+    assert_int_equal(range_links_get(links, REPO, id, 10, &url), RANGE_LINK_CACHED);
+    free(url);
+    range_links_free(links);
+}
+
+static void test_transport_failures_pause_ranges(void **state)
+{
+    (void)state;
+    struct range_links *links = range_links_new();
+    for (int i = 0; i < RANGE_TRANSPORT_FAILURES_MAX - 1; i++)
+        range_links_note(links, false, 10);
+    range_links_note(links, true, 10); /* an answer: the count starts again */
+    for (int i = 0; i < RANGE_TRANSPORT_FAILURES_MAX - 1; i++)
+        range_links_note(links, false, 10);
+    assert_false(range_links_paused(links, 10));
+    range_links_note(links, false, 10);
+    assert_true(range_links_paused(links, 10));
+    assert_true(range_links_paused(links, 10 + RANGE_REFUSED_TTL_S - 1));
+    assert_false(range_links_paused(links, 10 + RANGE_REFUSED_TTL_S));
+    range_links_free(links);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_link_decides),
+        cmocka_unit_test(test_the_access_pattern_decides),
+        cmocka_unit_test(test_links_per_version),
+        cmocka_unit_test(test_links_table_keeps_the_recent_ones),
+        cmocka_unit_test(test_transport_failures_pause_ranges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
