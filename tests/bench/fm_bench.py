@@ -2,7 +2,7 @@
 desktop tools look at a folder of photos and videos, next to the folder's size. These are the
 "before" figures for range reads: today a read fetches whole blocks.
 
-  /usr/bin/python3 tests/bench/fm_bench.py [--runs 3]
+  /usr/bin/python3 tests/bench/fm_bench.py [--runs 3] [--range-reads auto|off|always]
 
 The folder is "Media/Camera Roll" of a library built by fm_media.py (100 photos with EXIF, 12
 MP4 videos, ~930 MiB) into a data directory of its own, kept in /var/tmp/mountsuite/fm-media
@@ -196,17 +196,22 @@ def media_data():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--range-reads", choices=("auto", "off", "always"), default="auto",
+                        help="the mounts' range_reads option (on this loopback link auto never "
+                             "takes a range: always shows what ranges fetch on a slow one)")
     args = parser.parse_args()
     check_tools()
     started = time.perf_counter()
-    with bench_session("fm_bench", data=media_data, poll_interval=0) as (_, server, mounts):
+    with bench_session("fm_bench", data=media_data, poll_interval=0,
+                       range_reads=args.range_reads) as (_, server, mounts):
         mount = mounts.mount()
         sizes = fm_media.folder_files(mount.path(fm_media.LIBRARY))
         mounts.unmount(mount)
         bench = Bench(server, mounts, mounts.workdir)
-        print("folder %s/%s: %d files, %.1f MiB; setup %.0f s; %d cold runs each, medians"
-              % (fm_media.LIBRARY, fm_media.FOLDER, len(sizes), sum(sizes.values()) / MIB,
-                 time.perf_counter() - started, args.runs))
+        print("folder %s/%s: %d files, %.1f MiB; setup %.0f s; %d cold runs each, medians; "
+              "range_reads=%s" % (fm_media.LIBRARY, fm_media.FOLDER, len(sizes),
+                                  sum(sizes.values()) / MIB, time.perf_counter() - started,
+                                  args.runs, args.range_reads))
         print(FORMAT.replace(".2f", "s").replace(".1f", "s").replace(".3f", "s") % (
             "operation", "read MiB", "mmap MiB", "server MiB", "seafs MiB", "size MiB",
             "ratio", "seconds"))
