@@ -101,14 +101,15 @@ def curl_run(server, repo_id, blocks, token, parallel):
     return size / seconds / (1 << 20), connections
 
 
-def curl_fetch(server, repo_id, blocks, token, parallel):
-    """(seconds, bytes, server connections) of fetching the blocks with one curl process."""
+def curl_fetch(server, repo_id, blocks, token, parallel, url=None, options=()):
+    """(seconds, bytes, server connections) of fetching the blocks with one curl process; url:
+    where to reach the server instead of server.url (a proxy), options: more curl options."""
     with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as config:
         for block in blocks:
             config.write('url = "%s/seafhttp/repo/%s/block/%s"\noutput = "/dev/null"\n'
-                         % (server.url, repo_id, block))
+                         % (url or server.url, repo_id, block))
     args = ["curl", "-sS", "--fail", "-H", "Seafile-Repo-Token: " + token, "-K", config.name,
-            "-w", "%{size_download}\n"]
+            "-w", "%{size_download}\n", *options]
     if parallel > 1:
         args[1:1] = ["--parallel", "--parallel-max", str(parallel)]
     server.reset_counters()
