@@ -127,9 +127,21 @@ class Frontends:
                          "--backend=127.0.0.1,%d" % self.server.port, "--workers=1",
                          "--no-ocsp", "--backend-connections-per-host=16",
                          "--errorlog-file=%s" % (tls / "nghttpx.log"),
-                         "--accesslog-file=/dev/null", str(key), str(self.cert)],
+                         "--accesslog-file=%s" % self.access_log(),
+                         "--accesslog-format=$alpn", str(key), str(self.cert)],
                         self.tls_port, "nghttpx")
         return self.tls_port
+
+    def access_log(self):
+        return self.workdir / "tls" / "access.log"
+
+    def protocols(self):
+        """{ALPN protocol: requests} nghttpx answered so far (h2: HTTP/2)."""
+        counts = {}
+        if self.tls_port is not None and self.access_log().exists():
+            for line in self.access_log().read_text().split():
+                counts[line] = counts.get(line, 0) + 1
+        return counts
 
     def port(self, transport, profile):
         key = (transport, profile)
@@ -294,6 +306,13 @@ class Cell:
         return seconds, sent, curl_seconds, curl_sent
 
 
+def binary_stamp():
+    """The seafs binary's modification time and size, to tell whether it changed mid-run."""
+    info = os.stat(mount_fixture.SEAFS)
+    return "%s, %d bytes" % (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(info.st_mtime)),
+                             info.st_size)
+
+
 def run(command):
     subprocess.run([str(c) for c in command], check=True, stdout=subprocess.DEVNULL)
 
@@ -397,6 +416,9 @@ LINE = "%-28s %-18s %-5s %9s %10s  %-22s %s"
 def print_table(bench, transport, results):
     print("\n%s; medians of %s runs (range_reads=off: %s); load average %.1f (2 cores)"
           % (TRANSPORTS[transport], bench.args.runs, bench.args.off_runs, os.getloadavg()[0]))
+    if transport == "https":
+        print("requests nghttpx answered, by protocol: %s" % ", ".join(
+            "%s %d" % item for item in sorted(bench.frontends.protocols().items())))
     print(LINE % ("row", "link", "range", "seconds", "bytes", "reference", "target"))
     for row in ROWS:
         for profile in PROFILES:
@@ -447,16 +469,17 @@ def main():
     if missing:
         sys.exit("link_bench: missing %s (bash tests/bench/install-deps.sh)" % ", ".join(missing))
     started = time.perf_counter()
+    binary = binary_stamp()
     with bench_session("link_bench", data=link_data.bench_data) as (ids, server, mounts):
         frontends = Frontends(server, mounts.workdir)
         bench = None
         try:
             bench = Bench(args, server, ids, mounts.workdir, frontends)
             bench.program_bytes()
-            print("seafs: %s; setup %.0f s; load average %.1f (2 cores); bytes: what the server "
-                  "sent; reference: what the programs read (strace) or curl"
-                  % (mount_fixture.SEAFS, time.perf_counter() - started, os.getloadavg()[0]),
-                  flush=True)
+            print("seafs: %s (%s); setup %.0f s; load average %.1f (2 cores); bytes: what the "
+                  "server sent; reference: what the programs read (strace) or curl"
+                  % (mount_fixture.SEAFS, binary, time.perf_counter() - started,
+                     os.getloadavg()[0]), flush=True)
             bench.cells = {}
             results = {}
             for transport in transports:
@@ -479,6 +502,9 @@ def main():
                 cell.mounts.cleanup()
             frontends.close()
     print("total %.0f s" % (time.perf_counter() - started))
+    if binary_stamp() != binary:
+        print("WARNING: %s changed during the run (now %s): the rows mix two builds"
+              % (mount_fixture.SEAFS, binary_stamp()))
 
 
 if __name__ == "__main__":
