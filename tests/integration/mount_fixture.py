@@ -519,3 +519,29 @@ def account_info(server, user=USER, password=PASSWORD):
                                      headers={"Authorization": "Token " + token})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+# --- the background fetch of an opened library's folders (dir_prefetch.c) ----------------------
+
+PREFETCH_WAIT_S = 60
+
+
+def folders_prefetch(mount, library):
+    """The folders_prefetch entry of library in `seafs status --json` (state, folders, ...)."""
+    done = ctl("status", mount.mountpoint, "--json")
+    assert done.returncode == 0, done.stderr
+    return next(lib for lib in json.loads(done.stdout)["libraries"]
+                if lib["name"] == library)["folders_prefetch"]
+
+
+def wait_prefetched(mount, library):
+    """Waits until the folders of library were fetched in bulk; returns the status entry."""
+    deadline = time.monotonic() + PREFETCH_WAIT_S
+    while time.monotonic() < deadline:
+        state = folders_prefetch(mount, library)
+        assert state["state"] != "failed", mount.log_tail()
+        if state["state"] == "done":
+            return state
+        time.sleep(0.05)
+    pytest.fail("the folders of %s were not fetched within %d s\n%s"
+                % (library, PREFETCH_WAIT_S, mount.log_tail()))
