@@ -8,10 +8,11 @@
  * aligned span it needs (seaf_crypt), and learns a block's plaintext length from its padding
  * the first time the block is open (file_layout asks for the lengths it needs to place a read
  * far into a file whose earlier blocks were never read). The lengths learned are kept in the
- * cache (plain_lengths.h) -- in batches: when they complete the file's offsets, after lengths
- * were learned only to place a read, every SAVE_BATCH lengths and at close -- and a later open
- * takes them as hints, each confirmed by its block's padding when the block is open; a wrong
- * one drops them all and the read starts over without them. */
+ * cache (plain_lengths.h) in batches: when they complete the file's offsets, after lengths were
+ * learned only to place a read, every SAVE_BATCH lengths or SAVE_INTERVAL_NS, at close and for
+ * the files still open at unmount. A later open takes them as hints, each confirmed by its
+ * block's padding when the block is open; one found wrong (or lengths that stop adding up) drops
+ * them all, and the reads they placed start over without them. */
 #include "file.h"
 
 #include <errno.h>
@@ -54,13 +55,23 @@ struct open_file {
     struct range_state ranges; /* byte ranges served instead of blocks (own lock) */
     struct cache *cache;       /* where the plaintext lengths learned are kept */
     size_t unsaved;            /* under layout_lock: lengths learned and not kept yet */
+    int64_t saved_at_ns;       /* under layout_lock: when they were last kept (or the open) */
     uint64_t hint_drops;       /* under layout_lock: times wrong hints were dropped */
     bool hints_wrong;          /* under layout_lock: the kept record is to be removed */
     pthread_mutex_t save_lock; /* one save of the lengths at a time */
 };
 
-/* Lengths learned (one per block opened) are kept at the latest after this many. */
-#define SAVE_BATCH 64
+/* Lengths learned (one per block opened) are kept at the latest after this many, or this long
+ * after the last save. */
+#define SAVE_BATCH       64
+#define SAVE_INTERVAL_NS (10 * 1000000000LL)
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* A cached block kept open between reads of one file, so that consecutive reads of the same
  * block (a sequential reader makes dozens per block) skip the cache lookup and open. Shared by
@@ -145,6 +156,12 @@ static void layout_unlock(struct open_file *h)
 }
 
 static void save_lengths(struct open_file *h, bool urgent);
+
+void file_keep_learned(struct open_file *h)
+{
+    if (h)
+        save_lengths(h, true);
+}
 
 void file_close(struct open_file *h)
 {
@@ -459,6 +476,7 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->save_lock, NULL);
     h->cache = fs->cache;
+    h->saved_at_ns = monotonic_ns();
     range_state_init(&h->ranges, NULL);
     readahead_init(&h->ra, fs->opts->readahead);
     snprintf(h->path, sizeof(h->path), "%s", path);
@@ -589,13 +607,6 @@ static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t star
  * again. */
 #define FAILURE_ECHO_NS 1000000000LL
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int recent_failure(struct open_file *h, size_t index)
 {
     pthread_mutex_lock(&h->lock);
@@ -642,9 +653,19 @@ static int load_uncached(struct seafs *fs, struct open_file *h, size_t index, se
     return 0;
 }
 
+/* The hints turned out wrong: drops them all (the reads placed by them start over, the record
+ * is removed). The layout lock is held. */
+static void drop_wrong_hints_locked(struct open_file *h)
+{
+    file_layout_drop_hints(&h->layout);
+    h->hint_drops++;
+    h->hints_wrong = true;
+}
+
 /* Learns the plaintext length of encrypted block index from src unless known, or confirms it
- * when it is a hint; the open file's lock is held. -ESTALE: the hint was wrong, every hint is
- * dropped and the read must start over. */
+ * when it is a hint; the open file's lock is held. -ESTALE: a hint was wrong (this block's, or
+ * others that do not add up with its length), every hint is dropped and the read must start
+ * over. */
 static int learn_length_locked(struct open_file *h, size_t index, const struct block_source *src,
                                const struct seaf_crypt_key *key)
 {
@@ -654,19 +675,21 @@ static int learn_length_locked(struct open_file *h, size_t index, const struct b
     int rc = learn_plain_length(src, key, &plain);
     if (rc)
         return rc;
-    bool learned = !h->layout.plain[index];
+    bool learned = !h->layout.plain[index], stale = false;
     rc = file_layout_confirm(&h->layout, index, plain);
-    bool stale = rc == -ESTALE;
-    if (stale) {
-        file_layout_drop_hints(&h->layout);
-        h->hint_drops++;
-        h->hints_wrong = true;
-        learned = true;
+    if (rc == -ESTALE) {
+        drop_wrong_hints_locked(h);
+        stale = learned = true;
         rc = file_layout_confirm(&h->layout, index, plain);
     }
     if (rc == 0 && learned) {
         h->unsaved++;
         rc = file_layout_check(&h->layout);
+        if (rc == -EIO && h->layout.n_hints) { /* the hints do not add up with it */
+            drop_wrong_hints_locked(h);
+            stale = true;
+            rc = file_layout_check(&h->layout);
+        }
     }
     return rc == 0 && stale ? -ESTALE : rc;
 }
@@ -834,9 +857,14 @@ static int locate(struct seafs *fs, struct open_file *h, const struct seaf_crypt
         uint64_t known;
         layout_lock(h);
         bool found = file_layout_locate(&h->layout, pos, index, start, &known, &from, &to);
+        bool stale = !found && from >= to && h->layout.n_hints;
+        if (stale) /* the lengths do not add up: hints are among them */
+            drop_wrong_hints_locked(h);
         layout_unlock(h);
         if (found)
             return 0;
+        if (stale)
+            return -ESTALE;
         if (from >= to || !key)
             break;
         int rc = learn_lengths(fs, h, key, from, to);
@@ -895,13 +923,15 @@ static void forget_kept_lengths(struct open_file *h)
 
 /* Keeps the plaintext lengths learned so far in the cache when that is due: urgent (they cost
  * downloads, or the file is being closed), when the file's offsets are complete, or after
- * SAVE_BATCH lengths. Outside the layout lock (a sqlite transaction), one save at a time. */
+ * SAVE_BATCH lengths or SAVE_INTERVAL_NS. Outside the layout lock (sqlite transactions), one
+ * save at a time. */
 static void save_lengths(struct open_file *h, bool urgent)
 {
     if (!h->encrypted || !h->cache || h->n_blocks < 2)
         return;
     layout_lock(h);
-    bool due = h->unsaved && (urgent || h->layout.offsets || h->unsaved >= SAVE_BATCH);
+    bool due = h->unsaved && (urgent || h->layout.offsets || h->unsaved >= SAVE_BATCH ||
+                              monotonic_ns() - h->saved_at_ns >= SAVE_INTERVAL_NS);
     layout_unlock(h);
     if (!due)
         return;
@@ -912,6 +942,7 @@ static void save_lengths(struct open_file *h, bool urgent)
     layout_lock(h);
     due = h->unsaved > 0;
     h->unsaved = 0;
+    h->saved_at_ns = monotonic_ns();
     file_layout_confirmed(&h->layout, known);
     layout_unlock(h);
     if (due)

@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
-from mount_fixture import ctl, mount_factory, small_demo_server  # noqa: E402,F401
+from mount_fixture import crc32c, ctl, mount_factory, small_demo_server  # noqa: E402,F401
 from seafserver import builder  # noqa: E402
 from seafserver.observe import sequential_round_trips  # noqa: E402
 
@@ -118,15 +118,6 @@ def test_lookups_during_the_bulk_fetch_do_not_wait_and_are_right(small_demo_serv
         server.clear_faults()
     assert walked == expected_tree(server, ids[LIBRARY])
     wait_prefetched(mount)
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
-    return crc ^ 0xFFFFFFFF
 
 
 def test_damaged_stored_objects_are_detected_and_fetched_again(small_demo_server, mount_factory):
