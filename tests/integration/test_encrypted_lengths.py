@@ -93,6 +93,13 @@ def rewrite_record(mount, file_id, data, checksum=True):
     db.close()
 
 
+def unlocked_mount(server, mount_factory, **options):
+    """A mount (no read-ahead, no polling) with the library unlocked, and the file's path."""
+    mount = mount_factory(server, readahead=0, poll_interval=0, **options)
+    assert unlock(mount, LIBRARY).returncode == 0
+    return mount, mount.path(LIBRARY, NAME)
+
+
 def remount_without_blocks(mount):
     """Stops the mount, deletes the cached block files (the metadata stays) and mounts again,
     unlocked."""
@@ -111,9 +118,7 @@ def test_a_cold_read_in_the_middle_after_a_remount_fetches_only_its_block(small_
     server, _ = small_demo_server
     file_id, blocks = layout_of(server)
     middle = len(expected) // 2
-    mount = mount_factory(server, readahead=0, poll_interval=0)
-    assert unlock(mount, LIBRARY).returncode == 0
-    path = mount.path(LIBRARY, NAME)
+    mount, path = unlocked_mount(server, mount_factory)
     server.reset_counters()
     assert read_at(path, middle) == expected[middle:middle + READ]
     assert set(block_gets(server)) == {blocks[0][0], blocks[1][0]}
@@ -133,9 +138,7 @@ def test_lengths_outlive_the_blocks_evicted_from_a_small_cache(small_demo_server
     a read in block 1 opened afresh is placed from the kept lengths: one download."""
     server, _ = small_demo_server
     _, blocks = layout_of(server)
-    mount = mount_factory(server, readahead=0, poll_interval=0, cache_size="12M")
-    assert unlock(mount, LIBRARY).returncode == 0
-    path = mount.path(LIBRARY, NAME)
+    mount, path = unlocked_mount(server, mount_factory, cache_size="12M")
     first = len(expected) // 2
     assert read_at(path, first) == expected[first:first + READ]
     elsewhere = sum(LENGTHS[:2]) + 4096  # block 2, past the blocks just read
@@ -175,9 +178,7 @@ def test_wrong_kept_lengths_are_caught_and_reads_stay_right(small_demo_server, m
     server, _ = small_demo_server
     file_id, blocks = layout_of(server)
     middle = len(expected) // 2
-    mount = mount_factory(server, readahead=0, poll_interval=0)
-    assert unlock(mount, LIBRARY).returncode == 0
-    path = mount.path(LIBRARY, NAME)
+    mount, path = unlocked_mount(server, mount_factory)
     assert path.read_bytes() == expected
     assert mount.stop() == ""
     assert kept_lengths(mount, file_id) == LENGTHS
@@ -210,9 +211,7 @@ def test_a_fold_takes_the_base_offsets_from_kept_lengths_and_keeps_its_own(
     server, _ = fresh_small_demo_server
     repo_id = demo.demo_repo_id(LIBRARY)
     file_id, blocks = layout_of(server)
-    mount = mount_factory(server, readahead=0, poll_interval=0, upload_delay=0)
-    assert unlock(mount, LIBRARY).returncode == 0
-    path = mount.path(LIBRARY, NAME)
+    mount, path = unlocked_mount(server, mount_factory, upload_delay=0)
     assert path.read_bytes() == expected
     remount_without_blocks(mount)
     base = head_of(server, repo_id)

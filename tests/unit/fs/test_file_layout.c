@@ -81,6 +81,16 @@ static void random_files_locate_exactly(void **state)
         check_random_file(seed, seed % 4 != 0);
 }
 
+/* Byte x is found in block index, which starts at start. */
+static void assert_located(const struct file_layout *l, uint64_t x, size_t index, uint64_t start)
+{
+    size_t got, from, to;
+    uint64_t got_start, known;
+    assert_true(file_layout_locate(l, x, &got, &got_start, &known, &from, &to));
+    assert_int_equal(got, index);
+    assert_int_equal(got_start, start);
+}
+
 /* The sum of lengths pins a single unknown block between known ones. */
 static void one_unknown_block_is_implied(void **state)
 {
@@ -93,11 +103,10 @@ static void one_unknown_block_is_implied(void **state)
     file_layout_set_plain(&l, 0, 10);
     file_layout_set_plain(&l, 2, 30);
     assert_int_equal(file_layout_check(&l), 0);
+    assert_located(&l, 29, 1, 10);
     size_t index, from, to;
     uint64_t start, known;
     assert_true(file_layout_locate(&l, 29, &index, &start, &known, &from, &to));
-    assert_int_equal(index, 1);
-    assert_int_equal(start, 10);
     assert_int_equal(known, 20);
     file_layout_release(&l);
 }
@@ -203,11 +212,7 @@ static void complete_hints_give_offsets_until_one_is_found_wrong(void **state)
     assert_int_equal(file_layout_confirm(&l, 0, 10), 0);
     assert_int_equal(file_layout_confirm(&l, 1, 20), 0);
     assert_int_equal(file_layout_check(&l), 0);
-    size_t index, from, to;
-    uint64_t start, known;
-    assert_true(file_layout_locate(&l, 10, &index, &start, &known, &from, &to));
-    assert_int_equal(index, 1);
-    assert_int_equal(start, 10);
+    assert_located(&l, 10, 1, 10);
     /* A learned length that the block contradicts is not a hint: -EIO. */
     assert_int_equal(file_layout_confirm(&l, 0, 11), -EIO);
     file_layout_release(&l);
