@@ -167,9 +167,9 @@ void file_close(struct open_file *h)
 {
     if (!h)
         return;
-    save_lengths(h, true);
     if (h->held) /* no reader is left */
         held_free(h->held);
+    save_lengths(h, true);
     pthread_mutex_destroy(&h->lock);
     pthread_mutex_destroy(&h->save_lock);
     free(h->mem_block);

@@ -13,6 +13,7 @@ import pathlib
 import shutil
 import sqlite3
 import sys
+import time
 
 import pytest
 
@@ -132,17 +133,28 @@ def test_a_cold_read_in_the_middle_after_a_remount_fetches_only_its_block(small_
     assert block_gets(server) == {holding_block(blocks, middle): 1}
 
 
+def wait_kept(mount, file_id, count):
+    """Waits until the first count lengths of file_id are kept: the release of the file closed
+    last (the kernel sends it after close() returned) has been handled."""
+    deadline = time.monotonic() + 10
+    while not all((kept_lengths(mount, file_id) or [0])[:count]):
+        assert time.monotonic() < deadline, kept_lengths(mount, file_id)
+        time.sleep(0.05)
+
+
 def test_lengths_outlive_the_blocks_evicted_from_a_small_cache(small_demo_server, mount_factory,
                                                                expected):
-    """With a cache that holds about one block, blocks 0 and 1 are evicted by reads elsewhere;
-    a read in block 1 opened afresh is placed from the kept lengths: one download."""
+    """With a cache that holds about one block, blocks 0 and 1 are gone from it after a read
+    in block 2; a read in block 1 opened afresh is placed from the kept lengths: one download."""
     server, _ = small_demo_server
-    _, blocks = layout_of(server)
+    file_id, blocks = layout_of(server)
     mount, path = unlocked_mount(server, mount_factory, cache_size="12M")
     first = len(expected) // 2
     assert read_at(path, first) == expected[first:first + READ]
-    elsewhere = sum(LENGTHS[:2]) + 4096  # block 2, past the blocks just read
+    wait_kept(mount, file_id, 2)
+    elsewhere = sum(LENGTHS[:2]) + 4096  # block 2: it takes the room of the blocks before
     assert read_at(path, elsewhere) == expected[elsewhere:elsewhere + READ]
+    wait_kept(mount, file_id, 3)
     server.reset_counters()
     second = first + (1 << 20)  # not in the kernel's page cache
     assert read_at(path, second) == expected[second:second + READ]
