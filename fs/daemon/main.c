@@ -35,6 +35,7 @@
 #include "file.h"
 #include "fuse_access.h"
 #include "fuse_ops.h"
+#include "handle.h"
 #include "log.h"
 #include "mount_ready.h"
 #include "overlay.h"
@@ -396,6 +397,7 @@ static int run_session(struct seafs *fs, int *parent_fd)
     uploader_stop(fs->uploader);
     fs->uploader = NULL;
     fs->session = NULL;
+    handle_keep_learned();
     fuse_session_unmount(se);
     log_msg(LOG_INFO, "unmounted %s", o->mountpoint);
     log_msg(LOG_DEBUG, "FUSE session loop returned %d", loop_rc);

@@ -508,6 +508,18 @@ def block_gets(server):
     return server.counters()["block_gets"]
 
 
+# --- the cache's metadata rows (cache/meta_db.c) -------------------------------------------------
+
+def crc32c(data):
+    """The CRC-32C (Castagnoli) a meta.db row keeps of its plain bytes."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
 def account_info(server, user=USER, password=PASSWORD):
     """The /api2/account/info/ answer for user (quota "total" and "usage")."""
     login = urllib.request.Request(server.url + "/api2/auth-token/", method="POST",

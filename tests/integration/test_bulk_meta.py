@@ -16,8 +16,8 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
-from mount_fixture import (ctl, folders_prefetch, mount_factory, small_demo_server,  # noqa: E402,F401
-                           wait_prefetched)
+from mount_fixture import (crc32c, ctl, folders_prefetch, mount_factory,  # noqa: E402,F401
+                           small_demo_server, wait_prefetched)
 from seafserver import builder  # noqa: E402
 from seafserver.observe import sequential_round_trips  # noqa: E402
 
@@ -101,15 +101,6 @@ def test_lookups_during_the_bulk_fetch_do_not_wait_and_are_right(small_demo_serv
         server.clear_faults()
     assert walked == expected_tree(server, ids[LIBRARY])
     wait_prefetched(mount, LIBRARY)
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
-    return crc ^ 0xFFFFFFFF
 
 
 def test_damaged_stored_objects_are_detected_and_fetched_again(small_demo_server, mount_factory):
