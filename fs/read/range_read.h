@@ -12,6 +12,9 @@
  *  - a block read again and again takes the whole block once the ranges fetched in it have
  *    taken as long as the block would (the rent-or-buy rule: never more than twice the cost of
  *    the better choice in hindsight);
+ *  - a block already on its way (read-ahead, a folder-scan prefetch, another reader) is waited
+ *    for when it is predicted to arrive before the range would; a download overdue by more than
+ *    a whole block's time is taken for stuck and does not count;
  *  - range_reads=always uses a range for every read that is not sequential nor large, whatever
  *    the link; range_reads=off never does.
  * No background download of the block follows a range: on a link slow enough for ranges it would
@@ -56,6 +59,8 @@ struct range_case {
     uint64_t block_size;      /* bytes of the whole block */
     uint64_t range_len;       /* bytes the range would fetch */
     bool link_at_hand;        /* a download link for the version is cached */
+    bool block_under_way;     /* the block itself is being downloaded (blocks_in_flight.h) */
+    double block_under_way_s; /* for this many seconds */
     struct link_figures link; /* what the link is like */
 };
 
