@@ -175,8 +175,10 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     http_pool_link(fs->pool, &c.link);
     char *data = NULL;
     bool pays = link != RANGE_LINK_REFUSED && range_pays(&c);
-    if (!pays && c.block_under_way)
-        log_msg(LOG_DEBUG, "read of '%s' at %llu: block %s on its way for %.2f s, joined",
+    struct range_case not_under_way = c;
+    not_under_way.block_under_way = false;
+    if (!pays && c.block_under_way && link != RANGE_LINK_REFUSED && range_pays(&not_under_way))
+        log_msg(LOG_DEBUG, "read of '%s' at %llu: block %s on its way for %.2f s, waited for",
                 a->log_path, (unsigned long long)a->pos, a->block_id, c.block_under_way_s);
     if (!pays || !(data = malloc((size_t)(end - start)))) {
         link_free(url);

@@ -43,8 +43,12 @@
 /* Ranges are fetched in units of this many bytes, aligned in the file (the kernel's own
  * read-ahead size: a reader that goes on a little finds its bytes already there). */
 #define RANGE_UNIT (128u * 1024)
-/* Reads larger than this take the whole block. */
-#define RANGE_MAX_READ (128u * 1024)
+/* Reads larger than this take the whole block. As large as the kernel's own read-ahead requests
+ * get on a mount (fs/read/kernel_readahead.c: 1 MiB): a tool reading a few hundred KiB in a row
+ * (ffprobe reading a video's index and first packets) makes the kernel ask for 128, 256, then
+ * 512 KiB; on a slow link those are still far cheaper as ranges than as an 8 MiB block. Whether
+ * reads stream is the sequential detector's call (readahead.h), not their size's. */
+#define RANGE_MAX_READ (1u << 20)
 /* A range is fetched only when predicted to answer at least this much sooner. */
 #define RANGE_MIN_GAIN_S 0.5
 /* Ranges kept per open file. */

@@ -37,8 +37,9 @@
 #define READAHEAD_SLOW_GAP (128u * 1024)
 /* ... and the run is sequential once its reads cover this many bytes and at least
  * READAHEAD_SLOW_DENSITY of its span: reads here and there inside a region (a parser following
- * an index) are not. */
-#define READAHEAD_SLOW_RUN     (512u * 1024)
+ * an index) are not, nor is a tool reading a few hundred KiB in a row, which the kernel's own
+ * read-ahead (up to 1 MiB a request, kernel_readahead.c) turns into about 1 MiB of reads. */
+#define READAHEAD_SLOW_RUN     (2u << 20)
 #define READAHEAD_SLOW_DENSITY 0.75
 
 /* Per-open-file state; not thread-safe (the caller locks the file handle). */

@@ -1,11 +1,13 @@
 """Byte-range reads (fs/read/range_read.h, README "Range reads"), checked with the reference
 server's counters: on a slow link a cold 4 KiB read deep in a large file fetches a range through
-a download link and no block (so do later isolated reads); a fast link, range_reads=off,
-sequential reads and encrypted libraries fetch whole blocks; a file changed on the server while open never yields bytes of the other version;
+a download link and no block (so do later isolated reads, and a read 120 KiB past another: no
+read-ahead either); a fast link, range_reads=off, sequential reads and encrypted libraries fetch
+whole blocks; a file changed on the server while open never yields bytes of the other version;
 a download link that is refused or answers for another version falls back to the block; so does
 an answer that fails verification (another total size or range, a short or cut body, a reset),
 a server that ignores Range (its 200 is cut off, and ranges pause mount-wide) and Seahub's 520
-for a missing folder (not retried)."""
+for a missing folder (not retried). On a slow link a folder scan fetches only small files
+ahead."""
 
 import contextlib
 import hashlib
@@ -71,7 +73,9 @@ def slow_server(small_demo_server):
     server.clear_faults()
 
 
-def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_factory):
+def large_file_on_a_slow_link(slow_server, mount_factory):
+    """(server, content, blocks, path) of the 12 MiB file on a fresh mount over SLOW_LINK, the
+    path looked up and the counters reset."""
     server, ids = slow_server
     content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
     server.set_faults(**SLOW_LINK)
@@ -79,6 +83,11 @@ def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_facto
     path = mount.path(*LARGE)
     os.stat(path)
     server.reset_counters()
+    return server, content, blocks, path
+
+
+def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_factory):
+    server, content, blocks, path = large_file_on_a_slow_link(slow_server, mount_factory)
     offset = (6 << 20) + 12345
     with opened_for_random_reads(path) as fd:
         started = time.monotonic()
@@ -410,5 +419,58 @@ def test_link_refused_for_a_missing_folder_falls_back_at_once(tmp_path, mount_fa
         assert [e["status"] for e in server.log() if e["route"] == "api2/file"] == [520]
         assert block_gets(server) == {blocks[2][0]: 1}
         assert took < 1.5, "%.1f s: the link request was retried" % took
+    finally:
+        server.stop()
+
+
+# --- a slow link: no read-ahead for nearby reads, no whole files fetched ahead ------------------
+
+def test_nearby_reads_on_a_slow_link_are_ranges_without_read_ahead(slow_server, mount_factory):
+    """A header, then an index 120 KiB further (ffprobe's way): on a slow link that is no
+    sequential read -- two ranges, no block, nothing fetched ahead."""
+    server, content, _, path = large_file_on_a_slow_link(slow_server, mount_factory)
+    with opened_for_random_reads(path) as fd:
+        first = (6 << 20) + 12345
+        second = first + 4096 + (120 << 10)
+        assert os.pread(fd, 4096, first) == content[first:first + 4096]
+        assert os.pread(fd, 4096, second) == content[second:second + 4096]
+    time.sleep(0.5)  # read-ahead, had it started, would have asked for blocks by now
+    assert block_gets(server) == {}
+    assert server.counters()["range_gets"] == 2
+
+
+def test_folder_scan_on_a_slow_link_fetches_only_small_files_ahead(tmp_path, mount_factory):
+    """Files of a folder opened one after the other: on a slow link only files of about one
+    round trip's worth of bytes (here 187,500) are fetched ahead, not every file's first block."""
+    data = tmp_path / "server"
+    builder.add_account(str(data), USER, PASSWORD)
+    folder = tmp_path / "source" / "folder"
+    folder.mkdir(parents=True)
+    sizes = {"a.bin": 400_000, "b.bin": 20_000, "c.bin": 400_000, "d.bin": 20_000,
+             "e.bin": 400_000, "f.bin": 400_000, "g.bin": 20_000}
+    for i, (name, size) in enumerate(sizes.items()):
+        (folder / name).write_bytes(random.Random(i).randbytes(size))
+    repo_id = builder.create_library(str(data), "Scan", USER, folder.parent)
+    server = SeafServer(str(data)).start()
+    try:
+        block_of = {n: file_layout(server, repo_id, "/folder/" + n)[1][0][0] for n in sizes}
+        server.set_faults(**SLOW_LINK)
+        mount = mount_factory(server, poll_interval=0)
+        where = mount.path("Scan", "folder")
+        order = os.listdir(where)  # listing order: g.bin, f.bin, ... a.bin
+        assert order == sorted(sizes, reverse=True)
+        server.reset_counters()
+        for name in order[:2]:  # a scan starts with the second file
+            with open(where / name, "rb") as f:
+                assert f.read(4096) == (folder / name).read_bytes()[:4096]
+        small_ahead = {block_of["d.bin"], block_of["b.bin"]}
+        deadline = time.monotonic() + 5
+        while not small_ahead <= set(block_gets(server)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        fetched = set(block_gets(server))
+        assert small_ahead <= fetched, "the small files were not fetched ahead"
+        large_ahead = {block_of[n] for n in ("e.bin", "c.bin", "a.bin")}
+        assert not fetched & large_ahead, "large files were fetched ahead on a slow link"
     finally:
         server.stop()
