@@ -501,10 +501,12 @@ seaf_err seahub_file_link(struct seaf_client *client, const char *repo_id, const
     }
     http_buffer_init(&body, 64 * 1024);
     if (err == SEAF_OK) {
+        /* Not retried: its caller reads whole blocks instead, sooner than the retries' backoff
+         * would end (Seahub answers 520 when a folder on the path is missing, every time). */
         struct seaf_call call = {.method = HTTP_GET,
                                  .url = full,
                                  .auth = SEAF_AUTH_API,
-                                 .idempotent = true,
+                                 .idempotent = false,
                                  .capture_headers = captured,
                                  .response_body = &body};
         err = seaf_client_call(client, &call, &response);

@@ -533,9 +533,6 @@ fail:
     return rc;
 }
 
-/* Files larger than this are not fetched ahead of a directory scan. */
-#define SCAN_MAX_FILE_SIZE (16 << 20)
-
 void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, const char *id)
 {
     struct seafs *fs = ctx;
@@ -573,9 +570,12 @@ static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id
             pthread_mutex_lock(&fs->scan_lock);
             scan_on_open(&fs->scan, parent, (size_t)(e - d->entries), d->n_entries, &from, &to);
             pthread_mutex_unlock(&fs->scan_lock);
+            struct link_figures link;
+            http_pool_link(fs->pool, &link);
+            uint64_t max_size = scan_max_file_size(&link); /* small files only on a slow link */
             for (size_t i = from; i < to; i++) {
                 const struct seaf_dirent *next = &d->entries[i];
-                if (!seaf_dirent_is_dir(next) && next->size > 0 && next->size <= SCAN_MAX_FILE_SIZE)
+                if (!seaf_dirent_is_dir(next) && next->size > 0 && (uint64_t)next->size <= max_size)
                     prefetch_pool_submit(fs->prefetch, PREFETCH_FILE, repo_id, next->id);
             }
         }
@@ -968,8 +968,12 @@ static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t 
     struct read_intent intent = {.len = end - off};
     if (readahead) {
         uint64_t ra_start, ra_end;
+        struct link_figures link;
+        http_pool_link(fs->pool, &link);
+        uint64_t link_window = readahead_link_window(&link);
         pthread_mutex_lock(&h->lock);
-        readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, &ra_start, &ra_end);
+        readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, link_window, &ra_start,
+                          &ra_end);
         intent.sequential = h->ra.sequential;
         pthread_mutex_unlock(&h->lock);
         queue_readahead(fs, h, ra_start, ra_end, end);
