@@ -177,8 +177,10 @@ static bool take_head(struct seafs *fs, struct library *lib, const char *head, u
     return true;
 }
 
-/* Whether the file server's list names exactly the libraries shown (same ids, names and
- * permissions), so that only heads can have moved (lock held). */
+/* Whether the file server's list names exactly the libraries shown (same ids, names,
+ * permissions, kinds and -- but for group libraries, whose owner the two lists name differently
+ * -- owners: everything the folders are made of), so that only heads can have moved (lock
+ * held). */
 static bool same_libraries(const struct library_list *shown, const struct seahub_repo_list *heads)
 {
     size_t kept = 0;
@@ -187,7 +189,10 @@ static bool same_libraries(const struct library_list *shown, const struct seahub
         if (!r->name || r->version != 1)
             continue; /* left out of the shown list too (library_list_from_repos) */
         const struct library *lib = library_list_find(shown, r->id);
-        if (!lib || strcmp(lib->name, r->name) != 0 || lib->read_only != r->read_only)
+        if (!lib || strcmp(lib->name, r->name) != 0 || lib->read_only != r->read_only ||
+            lib->kind != library_kind_of(r))
+            return false;
+        if (lib->kind != LIBRARY_GROUP && (!r->owner || strcmp(lib->owner, r->owner) != 0))
             return false;
         kept++;
     }
