@@ -26,11 +26,6 @@ struct migration {
     seaf_err err;
 };
 
-static void pin_marker_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
-{
-    snprintf(out, PATH_MAX, "%s/pins/%d-%s", s->root, kind, id);
-}
-
 /* Reads the whole content of an old object file into *out (checked: frames; the id for SHA-1
  * kinds). SEAF_ERR_MALFORMED for a damaged file (dropped, as recovery drops one); any other
  * failure (no memory, an I/O error, too many open files) as it is: the file stays for the next
@@ -84,7 +79,7 @@ static void flush_batch(struct migration *m)
     for (size_t i = 0; i < m->n; i++) {
         if (m->err == SEAF_OK) {
             char marker[PATH_MAX];
-            pin_marker_path(m->store, m->objs[i].kind, m->ids[i], marker);
+            store_pin_path(m->store, m->objs[i].kind, m->ids[i], marker);
             store_remove(m->store, m->objs[i].kind, m->ids[i]);
             unlink(marker);
             m->migrated++;
@@ -110,13 +105,13 @@ static int migrate_file(int kind, const char *id, uint64_t file_size, time_t mti
     }
     if (err == SEAF_ERR_MALFORMED) { /* damaged: dropped, as recovery drops a damaged file */
         char marker[PATH_MAX];
-        pin_marker_path(m->store, kind, id, marker);
+        store_pin_path(m->store, kind, id, marker);
         store_remove(m->store, kind, id);
         unlink(marker);
         return 0;
     }
     char marker[PATH_MAX];
-    pin_marker_path(m->store, kind, id, marker);
+    store_pin_path(m->store, kind, id, marker);
     size_t i = m->n++;
     memcpy(m->ids[i], id, SEAF_ID_LEN + 1);
     m->data[i] = data;

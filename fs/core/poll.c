@@ -99,14 +99,21 @@ static void invalidate_top(struct seafs *fs, const struct library_list *old)
     }
 }
 
+/* lib shows head from now on: its root is resolved again, and a new generation makes every
+ * inode of it be resolved again too (libs_lock held for writing). */
+static void set_head(struct seafs *fs, struct library *lib, const char *head)
+{
+    snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
+    lib->root_id[0] = '\0';
+    lib->generation = ++fs->next_generation;
+}
+
 void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bool invalidate)
 {
     pthread_rwlock_wrlock(&fs->libs_lock);
     struct library *lib = library_list_find(&fs->libs, repo_id);
     if (lib) {
-        snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
-        lib->root_id[0] = '\0';
-        lib->generation = ++fs->next_generation;
+        set_head(fs, lib, head);
         lib->adopted_epoch = atomic_fetch_add(&fs->head_epoch, 1) + 1;
     }
     pthread_rwlock_unlock(&fs->libs_lock);
@@ -170,9 +177,7 @@ static bool take_head(struct seafs *fs, struct library *lib, const char *head, u
 {
     if (strcmp(lib->head_commit_id, head) == 0 || lib->adopted_epoch > epoch)
         return false;
-    snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
-    lib->root_id[0] = '\0';
-    lib->generation = ++fs->next_generation;
+    set_head(fs, lib, head);
     memcpy(c->changed[c->n_changed++], lib->id, sizeof(*c->changed));
     return true;
 }
