@@ -52,8 +52,9 @@
 
 #define TREE_MEMORY_LIMIT (32u << 20)
 #define PREFETCH_QUEUE    256
-/* Requests in flight for bulk fetches of fs objects (at most; one connection is left for
- * lookups). */
+/* Requests in flight for one bulk fetch of fs objects (at most, and fewer than the connections,
+ * so that a lone fetch leaves one for lookups; the folder prefetch, a sibling fetch and the
+ * children fetched ahead may each run one at once, and lookups then queue behind them). */
 #define BULK_PARALLEL 3
 
 static void print_versions(void)
