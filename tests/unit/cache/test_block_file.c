@@ -37,6 +37,27 @@ static void test_crc32c_known_value(void **state)
         assert_int_equal(
             whole, crc32c_update(crc32c_update(0, buf, len / 3), buf + len / 3, len - len / 3));
     }
+    /* Long inputs take the interleaved path (three parts of 8 KiB, then of 256 bytes): the same
+     * result at every length around those sizes and at unaligned starts. */
+    size_t big_len = 100 * 1024;
+    unsigned char *big = malloc(big_len + 8);
+    assert_non_null(big);
+    test_fill_random(big, big_len + 8, 11);
+    const size_t lens[] = {767,
+                           768,
+                           769,
+                           3 * 8192 - 1,
+                           3 * 8192,
+                           3 * 8192 + 7,
+                           3 * 8192 + 768,
+                           64 * 1024,
+                           2 * 3 * 8192 + 3 * 256 + 5,
+                           big_len};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+        for (size_t start = 0; start < 8; start += 3)
+            assert_int_equal(crc32c_update(5, big + start, lens[i]),
+                             crc32c_update_portable(5, big + start, lens[i]));
+    free(big);
 }
 
 /* Checks and decodes a whole frame as a reader does: crc of the stored bytes, then lz4. */
