@@ -1,7 +1,7 @@
 """HTTP/2 multiplexing in net/'s HTTP pool, through tests/tools/seafs-httpfetch against nghttpd
 (Debian's nghttp2-server) serving files over TLS with a self-signed certificate: parallel
-fetches share one connection (and with multiplexing off each takes its own), bodies arrive
-intact, and a stalled https transfer still ends with a timeout."""
+fetches share one connection per I/O thread (and with multiplexing off each takes its own),
+bodies arrive intact, and a stalled https transfer still ends with a timeout."""
 import hashlib
 import http.server
 import os
@@ -91,11 +91,22 @@ def fetch(tool, cert, urls, *options):
 
 def test_parallel_fetches_share_one_http2_connection(httpfetch, h2_server):
     url, cert, digests = h2_server
-    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests])
+    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
+                                  "--io-threads", "1")
     for name, (outcome, status, _, digest) in results.items():
         assert (outcome, status, digest) == ("ok", 200, digests[name]), name
     assert set(results) == set(digests)
     assert connections == 1
+
+
+def test_each_io_thread_multiplexes_its_own_connection(httpfetch, h2_server):
+    url, cert, digests = h2_server
+    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
+                                  "--io-threads", "2")
+    for name, (outcome, status, _, digest) in results.items():
+        assert (outcome, status, digest) == ("ok", 200, digests[name]), name
+    assert set(results) == set(digests)
+    assert connections == 2
 
 
 def test_without_multiplexing_each_request_in_flight_has_its_connection(httpfetch, h2_server):

@@ -37,9 +37,13 @@ static void *fetch_worker(void *arg)
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        {"ca-file", required_argument, NULL, 'A'}, {"connections", required_argument, NULL, 'c'},
-        {"threads", required_argument, NULL, 'j'}, {"low-speed-time", required_argument, NULL, 'l'},
-        {"no-multiplex", no_argument, NULL, 'M'},  {NULL, 0, NULL, 0},
+        {"ca-file", required_argument, NULL, 'A'},
+        {"connections", required_argument, NULL, 'c'},
+        {"threads", required_argument, NULL, 'j'},
+        {"low-speed-time", required_argument, NULL, 'l'},
+        {"no-multiplex", no_argument, NULL, 'M'},
+        {"io-threads", required_argument, NULL, 'i'},
+        {NULL, 0, NULL, 0},
     };
     struct http_pool_options options = {.max_retries = 0, .retry_set = true};
     unsigned threads = 1;
@@ -66,13 +70,16 @@ int main(int argc, char **argv)
         case 'M':
             options.disable_multiplex = true;
             break;
+        case 'i':
+            options.io_threads = (unsigned)atoi(optarg);
+            break;
         default:
             return 2;
         }
     }
     if (optind >= argc || threads == 0) {
         fprintf(stderr, "usage: seafs-httpfetch [--ca-file PEM] [--connections N] [--threads T] "
-                        "[--low-speed-time S] [--no-multiplex] URL...\n");
+                        "[--low-speed-time S] [--no-multiplex] [--io-threads N] URL...\n");
         return 2;
     }
     job.pool = http_pool_new(&options, &err);
