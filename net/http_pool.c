@@ -20,7 +20,11 @@
  * feeds the sink on its own thread: the sink is never used by two threads at once, and the
  * hashing, compressing and writing of parallel downloads run in parallel. Everything around
  * that one step (retries, sinks, hashing, status mapping) is shared by both paths. Plain http
- * uses curl_easy_perform.
+ * uses curl_easy_perform, and so do requests for a connection of their own (own_connection:
+ * block downloads), whose handles then keep their connection like plain http's: receiving,
+ * decrypting and checking a large body on its caller's thread, with no handoff, costs the least
+ * CPU and runs parallel downloads truly in parallel. Such requests and multiplexed ones to one
+ * host may together hold up to max_connections_per_host + io_threads connections.
  *
  * A request is retried (idempotent requests only) on connection errors, timeouts, 5xx and 429,
  * after an exponential backoff with jitter or the server's Retry-After, while both the retry
@@ -742,7 +746,9 @@ static CURLcode perform_once(struct http_pool *pool, struct transfer *t)
 {
     bool https = strncasecmp(t->request->url, "https://", 8) == 0;
 
-    if ((https && !pool->options.disable_multiplex) || pool->options.http_on_io_thread) {
+    bool multiplex = (https && !pool->options.disable_multiplex) || pool->options.http_on_io_thread;
+
+    if (multiplex && !t->request->own_connection) {
         struct http_multi_body body = {
             .classify = classify_chunk, .deliver = deliver_body, .ctx = t};
         return http_multi_perform(pool->multi, t->curl, &body);

@@ -109,6 +109,17 @@ def test_each_io_thread_multiplexes_its_own_connection(httpfetch, h2_server):
     assert connections == 2
 
 
+def test_requests_for_their_own_connection_are_not_multiplexed(httpfetch, h2_server):
+    """Block downloads ask for a connection of their own: as many as run at once."""
+    url, cert, digests = h2_server
+    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
+                                  "--own-connection")
+    for name, (outcome, status, _, digest) in results.items():
+        assert (outcome, status, digest) == ("ok", 200, digests[name]), name
+    assert set(results) == set(digests)
+    assert 1 < connections <= CONNECTIONS
+
+
 def test_without_multiplexing_each_request_in_flight_has_its_connection(httpfetch, h2_server):
     url, cert, digests = h2_server
     results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],

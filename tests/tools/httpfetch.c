@@ -17,6 +17,7 @@ struct fetch_job {
     atomic_size_t next;
     seaf_err *errors;
     struct http_response *responses;
+    bool own_connection; /* every request asks for a connection of its own */
 };
 
 static void *fetch_worker(void *arg)
@@ -28,7 +29,10 @@ static void *fetch_worker(void *arg)
 
         if (i >= job->count)
             return NULL;
-        struct http_request request = {.method = HTTP_GET, .url = job->urls[i], .idempotent = true};
+        struct http_request request = {.method = HTTP_GET,
+                                       .url = job->urls[i],
+                                       .idempotent = true,
+                                       .own_connection = job->own_connection};
 
         job->errors[i] = http_pool_perform(job->pool, &request, &job->responses[i]);
     }
@@ -43,10 +47,12 @@ int main(int argc, char **argv)
         {"low-speed-time", required_argument, NULL, 'l'},
         {"no-multiplex", no_argument, NULL, 'M'},
         {"io-threads", required_argument, NULL, 'i'},
+        {"own-connection", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     struct http_pool_options options = {.max_retries = 0, .retry_set = true};
     unsigned threads = 1;
+    bool own_connection = false;
     struct fetch_job job = {0};
     struct http_pool_stats stats;
     pthread_t *workers;
@@ -73,13 +79,17 @@ int main(int argc, char **argv)
         case 'i':
             options.io_threads = (unsigned)atoi(optarg);
             break;
+        case 'o':
+            own_connection = true;
+            break;
         default:
             return 2;
         }
     }
     if (optind >= argc || threads == 0) {
         fprintf(stderr, "usage: seafs-httpfetch [--ca-file PEM] [--connections N] [--threads T] "
-                        "[--low-speed-time S] [--no-multiplex] [--io-threads N] URL...\n");
+                        "[--low-speed-time S] [--no-multiplex] [--io-threads N] "
+                        "[--own-connection] URL...\n");
         return 2;
     }
     job.pool = http_pool_new(&options, &err);
@@ -88,6 +98,7 @@ int main(int argc, char **argv)
         return 1;
     }
     job.urls = argv + optind;
+    job.own_connection = own_connection;
     job.count = (size_t)(argc - optind);
     atomic_init(&job.next, 0);
     job.errors = calloc(job.count, sizeof(*job.errors));
