@@ -475,11 +475,8 @@ void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, cons
     struct seafs *fs = ctx;
     struct cache_handle *ch = NULL;
     if (kind == PREFETCH_BLOCK) {
-        /* A sequential reader is coming: a block already cached is read from disk meanwhile. */
-        if (fetch_block(fs->cache, fs->client, repo_id, id, &ch, NULL) == 0) {
-            cache_read_soon(ch);
+        if (fetch_block(fs->cache, fs->client, repo_id, id, &ch, NULL) == 0)
             cache_close(ch);
-        }
         return;
     }
     struct tree_obj *obj = NULL;
@@ -720,8 +717,6 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
                 h->block_ids[index], seaf_strerror(cause));
         return rc;
     }
-    if (intent && intent->sequential)
-        cache_read_soon(ch); /* the rest of the block is read next */
     struct block_source src = {.ch = ch, .size = cache_handle_size(ch)};
     layout_lock(h);
     bool size_ok = src.size == h->layout.stored[index];
