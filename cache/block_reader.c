@@ -11,7 +11,6 @@
  * A checksum failure poisons the reader: damaged data is never returned, now or later. */
 #include "block_reader.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -250,11 +249,6 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
     if (err != SEAF_OK)
         *n_read = 0;
     return err;
-}
-
-void block_reader_prefetch(struct block_reader *r)
-{
-    posix_fadvise(r->fd, 0, 0, POSIX_FADV_WILLNEED);
 }
 
 void block_reader_free(struct block_reader *r)

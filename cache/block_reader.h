@@ -20,9 +20,6 @@ uint64_t block_reader_size(const struct block_reader *r);
  * reader then fails every later read too). Thread-safe. */
 seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, void *buf,
                            size_t *n_read);
-/* Asks the kernel to read the whole file into the page cache in the background (a sequential
- * reader is coming). Best effort, cannot fail. Thread-safe. */
-void block_reader_prefetch(struct block_reader *r);
 /* Closes the file and frees the reader. NULL is allowed. */
 void block_reader_free(struct block_reader *r);
 

@@ -93,9 +93,6 @@ seaf_err cache_open_or_fill(struct cache *c, int kind, const char *id, struct ca
  * read is checked: on a damaged frame the object is dropped from the cache, no byte of it is
  * returned, and SEAF_ERR_ID_MISMATCH is reported. Never blocks on the index. */
 seaf_err cache_read(struct cache_handle *h, uint64_t off, size_t len, void *buf, size_t *n_read);
-/* Tells the cache that the whole object will be read soon (a sequential reader): a block's file
- * is read from disk in the background. Best effort. */
-void cache_read_soon(struct cache_handle *h);
 /* Plain size of the object. */
 uint64_t cache_handle_size(const struct cache_handle *h);
 /* Closes a handle. NULL is allowed. */
