@@ -89,45 +89,34 @@ def fetch(tool, cert, urls, *options):
     return results, int(connections)
 
 
-def test_parallel_fetches_share_one_http2_connection(httpfetch, h2_server):
+def fetch_all_intact(tool, h2_server, *options):
+    """Fetches every file of the server in parallel, checks each body, returns the connections
+    the pool opened."""
     url, cert, digests = h2_server
-    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
-                                  "--io-threads", "1")
+    results, connections = fetch(tool, cert, ["%s/%s" % (url, n) for n in digests], *options)
     for name, (outcome, status, _, digest) in results.items():
         assert (outcome, status, digest) == ("ok", 200, digests[name]), name
     assert set(results) == set(digests)
-    assert connections == 1
+    return connections
+
+
+def test_parallel_fetches_share_one_http2_connection(httpfetch, h2_server):
+    assert fetch_all_intact(httpfetch, h2_server, "--io-threads", "1") == 1
 
 
 def test_each_io_thread_multiplexes_its_own_connection(httpfetch, h2_server):
-    url, cert, digests = h2_server
-    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
-                                  "--io-threads", "2")
-    for name, (outcome, status, _, digest) in results.items():
-        assert (outcome, status, digest) == ("ok", 200, digests[name]), name
-    assert set(results) == set(digests)
-    assert connections == 2
+    assert fetch_all_intact(httpfetch, h2_server, "--io-threads", "2") == 2
 
 
 def test_requests_for_their_own_connection_are_not_multiplexed(httpfetch, h2_server):
     """Block downloads ask for a connection of their own: as many as run at once (multiplexed,
     one I/O thread would take one)."""
-    url, cert, digests = h2_server
-    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
-                                  "--own-connection", "--io-threads", "1")
-    for name, (outcome, status, _, digest) in results.items():
-        assert (outcome, status, digest) == ("ok", 200, digests[name]), name
-    assert set(results) == set(digests)
+    connections = fetch_all_intact(httpfetch, h2_server, "--own-connection", "--io-threads", "1")
     assert 1 < connections <= CONNECTIONS
 
 
 def test_without_multiplexing_each_request_in_flight_has_its_connection(httpfetch, h2_server):
-    url, cert, digests = h2_server
-    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
-                                  "--no-multiplex")
-    for name, (outcome, status, _, digest) in results.items():
-        assert (outcome, status, digest) == ("ok", 200, digests[name]), name
-    assert 1 < connections <= CONNECTIONS
+    assert 1 < fetch_all_intact(httpfetch, h2_server, "--no-multiplex") <= CONNECTIONS
 
 
 class StallingHandler(http.server.BaseHTTPRequestHandler):
