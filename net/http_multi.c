@@ -1,9 +1,8 @@
-/* http_multi: CURLMs driven by I/O threads, with the body work on the callers' threads.
+/* http_multi: one CURLM driven by one I/O thread, with the body work on the callers' threads.
  *
- * A caller hands over a configured easy handle and blocks. An I/O thread (see below) adds it to
- * its CURLM (which multiplexes HTTP/2 streams: CURLPIPE_MULTIPLEX, at most its share of
- * max_host_connections per host), runs the transfers and, for each chunk of a body, asks the
- * caller's classify what it is: a
+ * A caller hands over a configured easy handle and blocks. The I/O thread adds it to the CURLM
+ * (which multiplexes HTTP/2 streams: CURLPIPE_MULTIPLEX, at most max_host_connections per host),
+ * runs the transfers and, for each chunk of a body, asks the caller's classify what it is: a
  * body for the caller is copied into the transfer's queue and the caller woken once enough has
  * gathered (or the transfer ended); the caller takes the whole queue (two buffers swap places)
  * and runs deliver on it on its own thread. So the costly work of many transfers (hashing,
@@ -12,19 +11,11 @@
  * QUEUE_LIMIT bytes pauses its transfer (CURL_WRITEFUNC_PAUSE) until the caller empties it;
  * libcurl then delivers the refused chunk again.
  *
- * I/O threads. What remains on an I/O thread -- receiving, TLS decryption, HTTP/2 framing, one
- * copy -- is about what curl itself costs per byte, and it is serial per thread. With several
- * threads (a loop each: thread, CURLM, jobs) it spreads over several cores: a new transfer goes
- * to the loop with the fewest transfers (the first one on a tie, so light traffic stays on one
- * connection), and a loop starts with its first transfer. Each loop opens its own connections,
- * at most max_host_connections / loops per host, so the total stays within the bound.
- *
- * Locking: multi->lock protects the loops' job lists and counts and every field of a job but
- * `added`, which only its I/O thread touches. libcurl calls are made without it when they may
- * call back into on_chunk (curl_easy_pause) or end a stream (curl_multi_remove_handle). A job
- * lives on its caller's stack and leaves its list only on its I/O thread (finish_job), so that
- * thread may walk the list while dropping the lock around such calls. A loop's CURLM is used by
- * its thread only (and curl_multi_wakeup, which is thread-safe). */
+ * Locking: multi->lock protects the job list and every field of a job but `added`, which only
+ * the I/O thread touches. libcurl calls are made without it when they may call back into
+ * on_chunk (curl_easy_pause) or end a stream (curl_multi_remove_handle). A job lives on its
+ * caller's stack and leaves the list only on the I/O thread (finish_job), so the I/O thread may
+ * walk the list while dropping the lock around such calls. */
 #include "http_multi.h"
 
 #include <pthread.h>
@@ -39,13 +30,10 @@
 /* First allocation of a queue buffer. */
 #define QUEUE_INITIAL (64u * 1024u)
 
-struct io_loop;
-
 struct multi_job {
     CURL *curl;
     const struct http_multi_body *body;
     struct http_multi *multi;
-    struct io_loop *loop; /* the I/O thread running it */
     CURLcode result;
     bool added; /* in the CURLM; only the I/O thread reads or writes it */
     bool done;
@@ -61,50 +49,33 @@ struct multi_job {
     struct multi_job *next;
 };
 
-/* One I/O thread and what it runs. */
-struct io_loop {
-    struct http_multi *multi;
-    CURLM *curlm; /* NULL until the thread starts */
-    pthread_t thread;
-    struct multi_job *jobs; /* submitted and not yet done */
-    unsigned active;        /* jobs in the list */
-};
-
 struct http_multi {
     unsigned max_host_connections;
     pthread_mutex_t lock;
-    bool stop; /* http_multi_free asks the I/O threads to end */
-    unsigned n_loops;
-    struct io_loop loops[];
+    CURLM *curlm; /* NULL until the I/O thread starts; then only that thread uses it */
+    pthread_t thread;
+    bool stop;              /* http_multi_free asks the I/O thread to end */
+    struct multi_job *jobs; /* submitted and not yet done */
 };
 
-struct http_multi *http_multi_new(unsigned max_host_connections, unsigned io_threads)
+struct http_multi *http_multi_new(unsigned max_host_connections)
 {
-    if (io_threads == 0)
-        io_threads = 1;
-    if (io_threads > max_host_connections && max_host_connections > 0)
-        io_threads = max_host_connections;
-    struct http_multi *multi = calloc(1, sizeof(*multi) + io_threads * sizeof(multi->loops[0]));
+    struct http_multi *multi = calloc(1, sizeof(*multi));
     if (!multi)
         return NULL;
     multi->max_host_connections = max_host_connections;
-    multi->n_loops = io_threads;
-    for (unsigned i = 0; i < io_threads; i++)
-        multi->loops[i].multi = multi;
     pthread_mutex_init(&multi->lock, NULL);
     return multi;
 }
 
 /* Marks job done with result and wakes its caller. Called with the lock held. */
-static void finish_job(struct multi_job *job, CURLcode result)
+static void finish_job(struct http_multi *multi, struct multi_job *job, CURLcode result)
 {
-    struct io_loop *loop = job->loop;
-    struct multi_job **link = &loop->jobs;
+    struct multi_job **link = &multi->jobs;
 
     while (*link != job)
         link = &(*link)->next;
     *link = job->next;
-    loop->active--;
     job->result = result;
     job->done = true;
     pthread_cond_signal(&job->wake);
@@ -154,34 +125,32 @@ static size_t on_chunk(char *data, size_t size, size_t nmemb, void *ctx)
 }
 
 /* Adds the jobs submitted since the last turn to the CURLM. Called with the lock held. */
-static void add_new_jobs_locked(struct io_loop *loop)
+static void add_new_jobs_locked(struct http_multi *multi)
 {
-    for (struct multi_job *job = loop->jobs, *next; job; job = next) {
+    for (struct multi_job *job = multi->jobs, *next; job; job = next) {
         next = job->next;
         if (job->added)
             continue;
         job->added = true;
-        if (curl_multi_add_handle(loop->curlm, job->curl) != CURLM_OK)
-            finish_job(job, CURLE_OUT_OF_MEMORY);
+        if (curl_multi_add_handle(multi->curlm, job->curl) != CURLM_OK)
+            finish_job(multi, job, CURLE_OUT_OF_MEMORY);
     }
 }
 
 /* Resumes the transfers whose callers emptied their queues, and ends those whose callers
  * refused their bytes. Called with the lock held; drops it around the libcurl calls. */
-static void serve_callers_locked(struct io_loop *loop)
+static void serve_callers_locked(struct http_multi *multi)
 {
-    struct http_multi *multi = loop->multi;
-
-    for (struct multi_job *job = loop->jobs, *next; job; job = next) {
+    for (struct multi_job *job = multi->jobs, *next; job; job = next) {
         next = job->next;
         if (!job->added)
             continue;
         if (job->abort) {
             pthread_mutex_unlock(&multi->lock);
-            curl_multi_remove_handle(loop->curlm, job->curl);
+            curl_multi_remove_handle(multi->curlm, job->curl);
             pthread_mutex_lock(&multi->lock);
             next = job->next;
-            finish_job(job, CURLE_WRITE_ERROR);
+            finish_job(multi, job, CURLE_WRITE_ERROR);
         } else if (job->resume) {
             job->resume = false;
             pthread_mutex_unlock(&multi->lock);
@@ -193,13 +162,12 @@ static void serve_callers_locked(struct io_loop *loop)
 }
 
 /* Hands every finished transfer back to its caller. */
-static void collect_done_jobs(struct io_loop *loop)
+static void collect_done_jobs(struct http_multi *multi)
 {
-    struct http_multi *multi = loop->multi;
     CURLMsg *msg;
     int queued;
 
-    while ((msg = curl_multi_info_read(loop->curlm, &queued)) != NULL) {
+    while ((msg = curl_multi_info_read(multi->curlm, &queued)) != NULL) {
         struct multi_job *job = NULL;
         CURL *curl = msg->easy_handle;
         CURLcode result = msg->data.result;
@@ -207,36 +175,33 @@ static void collect_done_jobs(struct io_loop *loop)
         if (msg->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(curl, CURLINFO_PRIVATE, (char **)&job);
-        curl_multi_remove_handle(loop->curlm, curl);
+        curl_multi_remove_handle(multi->curlm, curl);
         pthread_mutex_lock(&multi->lock);
-        finish_job(job, result);
+        finish_job(multi, job, result);
         pthread_mutex_unlock(&multi->lock);
     }
 }
 
 /* Fails every job still submitted (the multiplexer is being freed). */
-static void abandon_jobs(struct io_loop *loop)
+static void abandon_jobs(struct http_multi *multi)
 {
-    struct http_multi *multi = loop->multi;
-
     pthread_mutex_lock(&multi->lock);
-    while (loop->jobs) {
-        struct multi_job *job = loop->jobs;
+    while (multi->jobs) {
+        struct multi_job *job = multi->jobs;
 
         if (job->added) {
             pthread_mutex_unlock(&multi->lock);
-            curl_multi_remove_handle(loop->curlm, job->curl);
+            curl_multi_remove_handle(multi->curlm, job->curl);
             pthread_mutex_lock(&multi->lock);
         }
-        finish_job(job, CURLE_ABORTED_BY_CALLBACK);
+        finish_job(multi, job, CURLE_ABORTED_BY_CALLBACK);
     }
     pthread_mutex_unlock(&multi->lock);
 }
 
 static void *io_thread_main(void *arg)
 {
-    struct io_loop *loop = arg;
-    struct http_multi *multi = loop->multi;
+    struct http_multi *multi = arg;
 
     for (;;) {
         int running;
@@ -246,71 +211,50 @@ static void *io_thread_main(void *arg)
             pthread_mutex_unlock(&multi->lock);
             break;
         }
-        add_new_jobs_locked(loop);
-        serve_callers_locked(loop);
+        add_new_jobs_locked(multi);
+        serve_callers_locked(multi);
         pthread_mutex_unlock(&multi->lock);
-        curl_multi_perform(loop->curlm, &running);
-        collect_done_jobs(loop);
-        curl_multi_poll(loop->curlm, NULL, 0, 1000, NULL);
+        curl_multi_perform(multi->curlm, &running);
+        collect_done_jobs(multi);
+        curl_multi_poll(multi->curlm, NULL, 0, 1000, NULL);
     }
-    abandon_jobs(loop);
+    abandon_jobs(multi);
     return NULL;
 }
 
-/* Creates the loop's CURLM and I/O thread unless they exist. Called with the lock held. */
-static bool start_loop_locked(struct io_loop *loop)
+/* Creates the CURLM and its I/O thread unless they exist. Called with the lock held. */
+static bool start_io_thread_locked(struct http_multi *multi)
 {
-    struct http_multi *multi = loop->multi;
-    unsigned connections = multi->max_host_connections / multi->n_loops;
-
-    if (loop->curlm)
+    if (multi->curlm)
         return true;
-    loop->curlm = curl_multi_init();
-    if (!loop->curlm)
+    multi->curlm = curl_multi_init();
+    if (!multi->curlm)
         return false;
-    curl_multi_setopt(loop->curlm, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(loop->curlm, CURLMOPT_MAX_HOST_CONNECTIONS,
-                      (long)(connections > 0 ? connections : 1));
-    if (pthread_create(&loop->thread, NULL, io_thread_main, loop) != 0) {
-        curl_multi_cleanup(loop->curlm);
-        loop->curlm = NULL;
+    curl_multi_setopt(multi->curlm, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(multi->curlm, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)multi->max_host_connections);
+    if (pthread_create(&multi->thread, NULL, io_thread_main, multi) != 0) {
+        curl_multi_cleanup(multi->curlm);
+        multi->curlm = NULL;
         return false;
     }
     return true;
 }
 
-/* The loop a new transfer goes to, started: the one with the fewest transfers, the first one on
- * a tie. NULL when none can start. Called with the lock held. */
-static struct io_loop *pick_loop_locked(struct http_multi *multi)
-{
-    struct io_loop *best = NULL;
-
-    for (unsigned i = 0; i < multi->n_loops; i++)
-        if (!best || multi->loops[i].active < best->active)
-            best = &multi->loops[i];
-    if (start_loop_locked(best))
-        return best;
-    for (unsigned i = 0; i < multi->n_loops; i++) /* a thread that could not start */
-        if (multi->loops[i].curlm)
-            return &multi->loops[i];
-    return NULL;
-}
-
 void http_multi_free(struct http_multi *multi)
 {
+    bool started;
+
     if (!multi)
         return;
     pthread_mutex_lock(&multi->lock);
     multi->stop = true;
+    started = multi->curlm != NULL;
     pthread_mutex_unlock(&multi->lock);
-    for (unsigned i = 0; i < multi->n_loops; i++) {
-        struct io_loop *loop = &multi->loops[i];
-
-        if (!loop->curlm) /* set only under the lock, and no transfer starts any more */
-            continue;
-        curl_multi_wakeup(loop->curlm);
-        pthread_join(loop->thread, NULL);
-        curl_multi_cleanup(loop->curlm);
+    if (started) {
+        curl_multi_wakeup(multi->curlm);
+        pthread_join(multi->thread, NULL);
+        curl_multi_cleanup(multi->curlm);
     }
     pthread_mutex_destroy(&multi->lock);
     free(multi);
@@ -319,7 +263,8 @@ void http_multi_free(struct http_multi *multi)
 /* Takes the queued bytes of job (*data, *len; the buffer's capacity in *cap): the spare buffer
  * becomes the queue, and the caller gives the taken one back as the spare once it delivered its
  * bytes. Asks the I/O thread to resume a paused transfer. Called with the lock held. */
-static void take_queue_locked(struct multi_job *job, unsigned char **data, size_t *len, size_t *cap)
+static void take_queue_locked(struct http_multi *multi, struct multi_job *job, unsigned char **data,
+                              size_t *len, size_t *cap)
 {
     *data = job->queue;
     *len = job->queued;
@@ -332,7 +277,7 @@ static void take_queue_locked(struct multi_job *job, unsigned char **data, size_
     if (job->paused) {
         job->paused = false;
         job->resume = true;
-        curl_multi_wakeup(job->loop->curlm);
+        curl_multi_wakeup(multi->curlm);
     }
 }
 
@@ -348,16 +293,14 @@ CURLcode http_multi_perform(struct http_multi *multi, CURL *curl,
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_chunk);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &job);
     pthread_mutex_lock(&multi->lock);
-    job.loop = multi->stop ? NULL : pick_loop_locked(multi);
-    if (!job.loop) {
+    if (multi->stop || !start_io_thread_locked(multi)) {
         pthread_mutex_unlock(&multi->lock);
         pthread_cond_destroy(&job.wake);
         return CURLE_OUT_OF_MEMORY;
     }
-    job.next = job.loop->jobs;
-    job.loop->jobs = &job;
-    job.loop->active++;
-    curl_multi_wakeup(job.loop->curlm);
+    job.next = multi->jobs;
+    multi->jobs = &job;
+    curl_multi_wakeup(multi->curlm);
     for (;;) {
         while (!job.done && !job.paused && job.queued < HANDOFF_BYTES)
             pthread_cond_wait(&job.wake, &multi->lock);
@@ -368,7 +311,7 @@ CURLcode http_multi_perform(struct http_multi *multi, CURL *curl,
         }
         unsigned char *data;
         size_t len, cap;
-        take_queue_locked(&job, &data, &len, &cap);
+        take_queue_locked(multi, &job, &data, &len, &cap);
         pthread_mutex_unlock(&multi->lock);
         if (!refused && !body->deliver(body->ctx, data, len))
             refused = true;
@@ -377,7 +320,7 @@ CURLcode http_multi_perform(struct http_multi *multi, CURL *curl,
         job.spare_cap = cap;
         if (refused && !job.done && !job.abort) {
             job.abort = true;
-            curl_multi_wakeup(job.loop->curlm);
+            curl_multi_wakeup(multi->curlm);
         }
     }
     pthread_mutex_unlock(&multi->lock);

@@ -1,6 +1,6 @@
-/* http_multi: runs libcurl transfers on I/O threads (each with a CURLM multiplexing HTTP/2
- * streams) while the body bytes are handled on the threads that asked for them. Part of net/'s
- * HTTP pool (http_pool.c); nothing else uses it. */
+/* http_multi: runs libcurl transfers on one I/O thread (a CURLM multiplexing HTTP/2 streams)
+ * while the body bytes are handled on the threads that asked for them. Part of net/'s HTTP pool
+ * (http_pool.c); nothing else uses it. */
 #ifndef SEAFS_HTTP_MULTI_H
 #define SEAFS_HTTP_MULTI_H
 
@@ -10,11 +10,10 @@
 
 struct http_multi;
 
-/* Creates the multiplexer with up to io_threads I/O threads (1 when 0; at most
- * max_host_connections), each started with the first transfer it gets. At most
- * max_host_connections connections are opened per host in all. NULL when out of memory. */
-struct http_multi *http_multi_new(unsigned max_host_connections, unsigned io_threads);
-/* Stops the I/O threads (transfers still running end with CURLE_ABORTED_BY_CALLBACK) and frees
+/* Creates the multiplexer; its CURLM and I/O thread start with the first transfer. At most
+ * max_host_connections connections are opened per host. NULL when out of memory. */
+struct http_multi *http_multi_new(unsigned max_host_connections);
+/* Stops the I/O thread (transfers still running end with CURLE_ABORTED_BY_CALLBACK) and frees
  * the multiplexer. NULL is a no-op. */
 void http_multi_free(struct http_multi *multi);
 
@@ -35,7 +34,7 @@ struct http_multi_body {
     void *ctx;
 };
 
-/* Runs the configured easy handle curl on an I/O thread and blocks until it is over, running
+/* Runs the configured easy handle curl on the I/O thread and blocks until it is over, running
  * body->deliver on this thread meanwhile (the handle's write callback is set here). A transfer
  * whose queued bytes are not taken fast enough is paused, so memory stays bounded. Returns the
  * transfer's result (CURLE_WRITE_ERROR after a deliver or classify refused; CURLE_OUT_OF_MEMORY

@@ -9,12 +9,11 @@
  * through a CURLSH. HTTP/2 is negotiated by ALPN on TLS connections.
  *
  * HTTP/2 multiplexing. https requests (unless disable_multiplex) are not run by
- * curl_easy_perform but handed to the pool's http_multi: CURLMs driven by io_threads I/O
- * threads, each started with its first request, which multiplex streams (CURLPIPE_MULTIPLEX),
- * open at most max_connections_per_host connections per host in all, and make new transfers
- * wait for an existing connection to tell whether it speaks h2 (PIPEWAIT) instead of opening
- * their own. The handle bound then limits transfers in flight, which share a connection per I/O
- * thread (one thread decrypting everything was the bottleneck of a fast link). The caller
+ * curl_easy_perform but handed to the pool's http_multi: one CURLM driven by one I/O thread
+ * started on the first such request, which multiplexes streams (CURLPIPE_MULTIPLEX), opens at
+ * most max_connections_per_host connections per host, and makes new transfers wait for an
+ * existing connection to tell whether it speaks h2 (PIPEWAIT) instead of opening their own. The
+ * handle bound then limits transfers in flight, which may share one connection. The caller
  * blocks until its transfer is done; the I/O thread only receives (and reads the status and
  * error bodies), while the body of a 2xx answer is handed back to the caller, who hashes it and
  * feeds the sink on its own thread: the sink is never used by two threads at once, and the
@@ -23,8 +22,10 @@
  * uses curl_easy_perform, and so do requests for a connection of their own (own_connection:
  * block downloads), whose handles then keep their connection like plain http's: receiving,
  * decrypting and checking a large body on its caller's thread, with no handoff, costs the least
- * CPU and runs parallel downloads truly in parallel. Such requests and multiplexed ones to one
- * host may together hold up to max_connections_per_host + io_threads connections.
+ * CPU and runs parallel downloads truly in parallel. Their handles keep those connections
+ * while the multiplexed requests keep theirs: to a host speaking HTTP/2 that is one connection
+ * more than max_connections_per_host at most (to an https host without HTTP/2, up to twice as
+ * many); requests in flight stay within the bound.
  *
  * A request is retried (idempotent requests only) on connection errors, timeouts, 5xx and 429,
  * after an exponential backoff with jitter or the server's Retry-After, while both the retry
@@ -54,7 +55,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #define DEFAULT_MAX_CONNECTIONS    4
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
@@ -65,7 +65,6 @@
 #define DEFAULT_RETRY_MAX_DELAY_MS 10000
 #define DEFAULT_RETRY_BUDGET_MS    60000
 #define MAX_REDIRECTS              5
-#define MAX_IO_THREADS             4
 /* Bytes libcurl reads from the socket at once (its default, 16 KiB, is small for bodies of
  * several MiB). */
 #define RECEIVE_BUFFER_SIZE (256L * 1024)
@@ -306,18 +305,6 @@ static void fill_defaults(struct http_pool_options *o)
         o->retry_max_delay_ms = DEFAULT_RETRY_MAX_DELAY_MS;
     if (o->retry_budget_ms <= 0)
         o->retry_budget_ms = DEFAULT_RETRY_BUDGET_MS;
-    if (o->io_threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        unsigned half = o->max_connections_per_host / 2;
-
-        o->io_threads = cpus > 0 ? (unsigned)cpus : 1;
-        if (o->io_threads > half)
-            o->io_threads = half;
-        if (o->io_threads > MAX_IO_THREADS)
-            o->io_threads = MAX_IO_THREADS;
-        if (o->io_threads == 0)
-            o->io_threads = 1;
-    }
 }
 
 struct http_pool *http_pool_new(const struct http_pool_options *options, seaf_err *err)
@@ -346,7 +333,7 @@ struct http_pool *http_pool_new(const struct http_pool_options *options, seaf_er
     atomic_init(&pool->random_state, (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)pool);
     pthread_mutex_init(&pool->lock, NULL);
     link_estimate_init(&pool->link);
-    pool->multi = http_multi_new(pool->options.max_connections_per_host, pool->options.io_threads);
+    pool->multi = http_multi_new(pool->options.max_connections_per_host);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&pool->share_locks[i], NULL);
     if (!pool->user_agent || (options && options->ca_file && !pool->ca_file) || !pool->share ||

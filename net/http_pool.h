@@ -41,11 +41,8 @@ struct http_pool_options {
     bool disable_multiplex;        /* false: https requests share HTTP/2 connections (streams
                                       multiplexed, max_connections_per_host then bounds the
                                       requests in flight); true: one connection per request */
-    unsigned io_threads;           /* threads running the multiplexed transfers (each with its
-                                      own connections): 0 = one per CPU, at most half of
-                                      max_connections_per_host (at least 1) and 4 */
-    bool http_on_io_thread;        /* plain http transfers too go through the I/O threads that
-                                      run the multiplexed ones (for tests of that path) */
+    bool http_on_io_thread;        /* plain http transfers too go through the I/O thread that
+                                      runs the multiplexed ones (for tests of that path) */
     http_log_fn log;               /* NULL = silent */
     void *log_ctx;
 };

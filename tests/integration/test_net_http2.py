@@ -1,7 +1,8 @@
 """HTTP/2 multiplexing in net/'s HTTP pool, through tests/tools/seafs-httpfetch against nghttpd
 (Debian's nghttp2-server) serving files over TLS with a self-signed certificate: parallel
-fetches share one connection per I/O thread (and with multiplexing off each takes its own),
-bodies arrive intact, and a stalled https transfer still ends with a timeout."""
+fetches share one connection (and with multiplexing off, or for requests that ask for their
+own connection, each takes its own), bodies arrive intact, and a stalled https transfer still
+ends with a timeout."""
 import hashlib
 import http.server
 import os
@@ -101,18 +102,12 @@ def fetch_all_intact(tool, h2_server, *options):
 
 
 def test_parallel_fetches_share_one_http2_connection(httpfetch, h2_server):
-    assert fetch_all_intact(httpfetch, h2_server, "--io-threads", "1") == 1
-
-
-def test_each_io_thread_multiplexes_its_own_connection(httpfetch, h2_server):
-    assert fetch_all_intact(httpfetch, h2_server, "--io-threads", "2") == 2
+    assert fetch_all_intact(httpfetch, h2_server) == 1
 
 
 def test_requests_for_their_own_connection_are_not_multiplexed(httpfetch, h2_server):
-    """Block downloads ask for a connection of their own: as many as run at once (multiplexed,
-    one I/O thread would take one)."""
-    connections = fetch_all_intact(httpfetch, h2_server, "--own-connection", "--io-threads", "1")
-    assert 1 < connections <= CONNECTIONS
+    """Block downloads ask for a connection of their own: as many as run at once."""
+    assert 1 < fetch_all_intact(httpfetch, h2_server, "--own-connection") <= CONNECTIONS
 
 
 def test_without_multiplexing_each_request_in_flight_has_its_connection(httpfetch, h2_server):

@@ -46,7 +46,6 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, 'j'},
         {"low-speed-time", required_argument, NULL, 'l'},
         {"no-multiplex", no_argument, NULL, 'M'},
-        {"io-threads", required_argument, NULL, 'i'},
         {"own-connection", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
@@ -76,9 +75,6 @@ int main(int argc, char **argv)
         case 'M':
             options.disable_multiplex = true;
             break;
-        case 'i':
-            options.io_threads = (unsigned)atoi(optarg);
-            break;
         case 'o':
             own_connection = true;
             break;
@@ -88,8 +84,7 @@ int main(int argc, char **argv)
     }
     if (optind >= argc || threads == 0) {
         fprintf(stderr, "usage: seafs-httpfetch [--ca-file PEM] [--connections N] [--threads T] "
-                        "[--low-speed-time S] [--no-multiplex] [--io-threads N] "
-                        "[--own-connection] URL...\n");
+                        "[--low-speed-time S] [--no-multiplex] [--own-connection] URL...\n");
         return 2;
     }
     job.pool = http_pool_new(&options, &err);

@@ -1,7 +1,7 @@
 /* Concurrency test of net/http_pool (run under TSan too): many threads share one pool; every
  * request succeeds with its own body, and the server never sees more connections than the
  * per-host bound, however many requests are made -- with transfers on the calling threads, and
- * through two I/O threads (http_multi: bodies handed back to the callers). */
+ * through the I/O thread (http_multi: bodies handed back to the callers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,7 +74,6 @@ static void run_threads_share_bounded_connections(bool on_io_threads)
     struct test_server *server = test_server_start(echo_handler, NULL);
     struct http_pool_options options = {.max_connections_per_host = MAX_PER_HOST,
                                         .retry_base_ms = 5,
-                                        .io_threads = 2,
                                         .http_on_io_thread = on_io_threads};
     seaf_err err;
     struct http_pool *pool = http_pool_new(&options, &err);
@@ -106,7 +105,7 @@ static void test_threads_share_bounded_connections(void **state)
     run_threads_share_bounded_connections(false);
 }
 
-static void test_io_threads_share_bounded_connections(void **state)
+static void test_io_thread_shares_bounded_connections(void **state)
 {
     (void)state;
     run_threads_share_bounded_connections(true);
@@ -177,7 +176,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_share_bounded_connections),
-        cmocka_unit_test(test_io_threads_share_bounded_connections),
+        cmocka_unit_test(test_io_thread_shares_bounded_connections),
         cmocka_unit_test(test_backoff_frees_the_connection_slot),
     };
 
