@@ -77,8 +77,9 @@ def _embed_thumbnail(path, image):
                         str(path)], check=True)
 
 
-def write_photos(folder):
-    for i in range(JPEGS + PNGS):
+def write_photos(folder, indices=None):
+    """The photos numbered `indices` (default: all; 0.. JPEGS-1 are JPEGs, then PNGs)."""
+    for i in range(JPEGS + PNGS) if indices is None else indices:
         rng = random.Random(7000 + i)
         if i < JPEGS:
             size = rng.choice(((3000, 2000), (3264, 2448), (4000, 3000)))
@@ -94,8 +95,9 @@ def write_photos(folder):
                        exif=_exif(i, size).tobytes())
 
 
-def write_videos(folder):
-    for i in range(VIDEOS):
+def write_videos(folder, indices=None):
+    """The videos numbered `indices` (default: all; odd ones with the moov at the start)."""
+    for i in range(VIDEOS) if indices is None else indices:
         seconds = 12 + (i * 7) % 19
         command = ["ffmpeg", "-v", "error", "-y",
                    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
@@ -110,12 +112,13 @@ def write_videos(folder):
         subprocess.run(command + [str(folder / ("VID_%04d.mp4" % (i + 1)))], check=True)
 
 
-def write_source(root):
-    """Writes the library's tree (root/FOLDER/...) and fixes every mtime."""
+def write_source(root, photos=None, videos=None):
+    """Writes the library's tree (root/FOLDER/...) and fixes every mtime; photos, videos: the
+    numbers of a subset (default: all)."""
     folder = pathlib.Path(root) / FOLDER
     folder.mkdir(parents=True)
-    write_photos(folder)
-    write_videos(folder)
+    write_photos(folder, photos)
+    write_videos(folder, videos)
     for path in [folder, *folder.iterdir()]:
         os.utime(path, (MTIME, MTIME))
 

@@ -39,7 +39,6 @@ from net_bench import api_token, curl_fetch, sync_token  # noqa: E402
 from tls_front import nginx_front  # noqa: E402
 from seafserver import builder, demo  # noqa: E402
 from seafserver.objects import parse_stored_fs_object  # noqa: E402
-from seafserver.storage import Storage  # noqa: E402
 
 BIG_LIBRARY, BIG_FILE = "Big File", "random-256MiB.bin"
 MANY_LIBRARY, WIDE_LIBRARY, WIDE_DIR = "Many Files", "Wide Directory", "20000 entries"
@@ -282,8 +281,7 @@ class Bench:
 def library_blocks(server, repo_id):
     """[(block id, 0, size)] of every block of every file in a library (sizes from the storage's
     block files)."""
-    root = server.storage or server.base_storage  # demo_server reads the demo's storage
-    storage = Storage(root)
+    storage = server.open_storage()  # the server's, over the demo's base storage
     head = server.state()["libraries"][repo_id]["head"]
     root_id = json.loads(storage.read("commits", repo_id, head))["root_id"]
     blocks = {}
@@ -291,8 +289,7 @@ def library_blocks(server, repo_id):
         if dirent.is_dir or dirent.size == 0:
             continue
         for block_id in parse_stored_fs_object(storage.read("fs", repo_id, dirent.id)).block_ids:
-            blocks[block_id] = os.path.getsize(os.path.join(
-                root, "blocks", repo_id, block_id[:2], block_id[2:]))
+            blocks[block_id] = storage.size("blocks", repo_id, block_id)
     return [(block_id, 0, size) for block_id, size in sorted(blocks.items())]
 
 

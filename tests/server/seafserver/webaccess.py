@@ -68,7 +68,9 @@ def mint_download_url(state, catalog, request, email, repo_id):
                                 "email": email, "one_time": reuse != "1",
                                 "expires": int(time.time()) + TOKEN_LIFETIME_S})
     host = request.header("Host") or "127.0.0.1"
-    url = "http://%s/seafhttp/files/%s/%s" % (host, token, quote(dirent["name"]))
+    # Seahub answers with its FILE_SERVER_ROOT: https behind a TLS front (nghttpx says so).
+    scheme = "https" if request.header("X-Forwarded-Proto") == "https" else "http"
+    url = "%s://%s/seafhttp/files/%s/%s" % (scheme, host, token, quote(dirent["name"]))
     return 200, url, [("oid", dirent["id"])]
 
 
