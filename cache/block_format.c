@@ -53,21 +53,28 @@ size_t block_frame_bound(uint32_t plain_len)
     return bound > plain_len ? bound : plain_len;
 }
 
-void block_frame_encode(const void *plain, uint32_t plain_len, void *out, struct block_frame *desc)
+const void *block_frame_encode_raw(const void *plain, uint32_t plain_len, struct block_frame *desc)
+{
+    desc->stored_len = plain_len;
+    desc->flags = 0;
+    desc->plain_len = plain_len;
+    desc->crc = crc32c_update(0, plain, plain_len);
+    return plain;
+}
+
+const void *block_frame_encode(const void *plain, uint32_t plain_len, void *out,
+                               struct block_frame *desc)
 {
     int n = 0;
     if (plain_len > 0)
         n = LZ4_compress_default(plain, out, (int)plain_len, (int)block_frame_bound(plain_len));
-    if (n > 0 && (uint32_t)n < plain_len) {
-        desc->stored_len = (uint32_t)n;
-        desc->flags = BLOCK_FRAME_LZ4;
-    } else {
-        memcpy(out, plain, plain_len);
-        desc->stored_len = plain_len;
-        desc->flags = 0;
-    }
+    if (n <= 0 || (uint32_t)n >= plain_len || (uint32_t)n > plain_len - plain_len / 16)
+        return block_frame_encode_raw(plain, plain_len, desc);
+    desc->stored_len = (uint32_t)n;
+    desc->flags = BLOCK_FRAME_LZ4;
     desc->plain_len = plain_len;
     desc->crc = crc32c_update(0, out, desc->stored_len);
+    return out;
 }
 
 bool block_frame_intact(const struct block_frame *f, const void *stored)

@@ -51,9 +51,14 @@ size_t block_trailer_size(uint32_t frame_count);
 /* Largest stored size of a frame of plain_len bytes (size the output buffer of encode with it). */
 size_t block_frame_bound(uint32_t plain_len);
 
-/* Encodes plain_len bytes at plain into out (at least block_frame_bound(plain_len) bytes): lz4 if
- * that is smaller, else a raw copy. Fills desc (offset is left to the caller). Cannot fail. */
-void block_frame_encode(const void *plain, uint32_t plain_len, void *out, struct block_frame *desc);
+/* Encodes plain_len bytes at plain as a frame: lz4-compressed into out (at least
+ * block_frame_bound(plain_len) bytes) when that saves at least 1/16 of them (less is not worth
+ * decoding on every read), else raw. Fills desc (offset is left to the caller) and returns the
+ * frame's stored bytes: out, or plain itself for a raw frame (nothing is copied). Cannot fail. */
+const void *block_frame_encode(const void *plain, uint32_t plain_len, void *out,
+                               struct block_frame *desc);
+/* The same without trying lz4 (for data known not to compress): a raw frame; returns plain. */
+const void *block_frame_encode_raw(const void *plain, uint32_t plain_len, struct block_frame *desc);
 /* True when the stored bytes of frame f match its checksum. */
 bool block_frame_intact(const struct block_frame *f, const void *stored);
 /* Decodes the (already checked) stored bytes of frame f into plain (room for f->plain_len bytes):

@@ -4,11 +4,15 @@
  * its offset to a frame, preads just that frame, checks its crc32c, decodes it, and keeps the
  * decoded frame so that the next small sequential read of the same frame costs only a memcpy;
  * a read that covers a whole frame is decoded straight into the caller's buffer instead. The
- * buffers are sized by the object's largest frame and allocated on first use.
+ * buffers are sized by the object's largest frame and allocated on first use. Whole raw frames
+ * (what incompressible data is stored as) need neither buffer: consecutive ones are read with
+ * one pread into the caller's buffer and checked there, without the reader's lock, so parallel
+ * large reads of one block (the kernel's read-ahead) do not wait for each other.
  * A checksum failure poisons the reader: damaged data is never returned, now or later. */
 #include "block_reader.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,7 @@ struct block_reader {
     unsigned char *plain_buf;  /* decoded bytes of frame plain_frame */
     int64_t plain_frame;       /* frame in plain_buf, -1 if none */
     uint32_t plain_valid;      /* how many of its bytes are decoded */
-    seaf_err broken;           /* SEAF_OK, or the error every read now returns */
+    atomic_int broken;         /* SEAF_OK, or the seaf_err every read now returns (any thread) */
 };
 
 /* Reads the trailer of a file of file_size bytes into layout. */
@@ -75,6 +79,7 @@ seaf_err block_reader_open(int fd, uint32_t kind, const char *id, struct block_r
         return SEAF_ERR_NOMEM;
     }
     r->fd = fd;
+    atomic_init(&r->broken, SEAF_OK);
     r->stored_frame = -1;
     r->plain_frame = -1;
     pthread_mutex_init(&r->lock, NULL);
@@ -120,6 +125,17 @@ static seaf_err load_stored(struct block_reader *r, uint32_t idx)
     return err;
 }
 
+/* Turns a read error meaning "the file is damaged" into SEAF_ERR_ID_MISMATCH, which from then on
+ * every read of r returns. */
+static seaf_err poison_on_damage(struct block_reader *r, seaf_err err)
+{
+    if (err == SEAF_ERR_MALFORMED) /* the file shrank under us */
+        err = SEAF_ERR_ID_MISMATCH;
+    if (err == SEAF_ERR_ID_MISMATCH)
+        atomic_store(&r->broken, (int)err);
+    return err;
+}
+
 /* Decodes at least the first `need` plain bytes of frame idx into plain (room for the whole
  * frame) and sets *decoded. A raw frame is read straight into plain and checked there; an lz4
  * frame goes through stored_buf. A checksum or decoding failure poisons the reader.
@@ -141,11 +157,7 @@ static seaf_err decode_frame(struct block_reader *r, uint32_t idx, unsigned char
         if (err == SEAF_OK)
             *decoded = f->plain_len;
     }
-    if (err == SEAF_ERR_MALFORMED) /* the file shrank under us */
-        err = SEAF_ERR_ID_MISMATCH;
-    if (err == SEAF_ERR_ID_MISMATCH)
-        r->broken = err;
-    return err;
+    return poison_on_damage(r, err);
 }
 
 /* Makes at least the first `need` plain bytes of frame idx available in plain_buf.
@@ -167,26 +179,65 @@ static seaf_err load_frame(struct block_reader *r, uint32_t idx, uint32_t need)
     return err;
 }
 
+/* The last frame of the run of whole raw frames starting at frame first that fits in len bytes
+ * (first itself is one); *run_len is their plain size. */
+static uint32_t raw_run(const struct block_reader *r, uint32_t first, size_t len, size_t *run_len)
+{
+    const struct block_frame *frames = r->layout.frames;
+    uint32_t last = first;
+    size_t run = frames[first].plain_len;
+
+    while (last + 1 < r->layout.frame_count && !(frames[last + 1].flags & BLOCK_FRAME_LZ4) &&
+           frames[last + 1].plain_len <= len - run) {
+        last++;
+        run += frames[last].plain_len;
+    }
+    *run_len = run;
+    return last;
+}
+
+/* Reads the raw frames first..last (stored back to back, as their plain bytes) with one pread
+ * into dst and checks each. Needs no lock: only the file and the fixed layout are used. */
+static seaf_err read_raw_run(struct block_reader *r, uint32_t first, uint32_t last, size_t run_len,
+                             unsigned char *dst)
+{
+    const struct block_frame *frames = r->layout.frames;
+    seaf_err err = io_pread_all(r->fd, dst, run_len, (off_t)frames[first].offset);
+
+    for (uint32_t i = first; err == SEAF_OK && i <= last; i++)
+        if (!block_frame_intact(&frames[i], dst + (frames[i].offset - frames[first].offset)))
+            err = SEAF_ERR_ID_MISMATCH;
+    return poison_on_damage(r, err);
+}
+
 seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, void *buf,
                            size_t *n_read)
 {
     *n_read = 0;
-    pthread_mutex_lock(&r->lock);
-    seaf_err err = r->broken;
+    seaf_err err = (seaf_err)atomic_load(&r->broken);
     uint64_t size = r->layout.plain_size;
     unsigned char *dst = buf;
     while (err == SEAF_OK && len > 0 && off < size) {
         uint32_t idx = (uint32_t)(off / r->layout.frame_size);
+        const struct block_frame *f = &r->layout.frames[idx];
         size_t in_frame = (size_t)(off % r->layout.frame_size);
-        size_t avail = r->layout.frames[idx].plain_len - in_frame;
+        size_t avail = f->plain_len - in_frame;
         size_t n = len < avail ? len : avail;
-        if (in_frame == 0 && n == r->layout.frames[idx].plain_len) {
-            /* A whole frame: decoded straight into the caller's buffer (all n bytes or an
-             * error), leaving plain_buf as it is. */
-            uint32_t decoded;
-            err = decode_frame(r, idx, dst, (uint32_t)n, &decoded);
-        } else if ((err = load_frame(r, idx, (uint32_t)(in_frame + n))) == SEAF_OK) {
-            memcpy(dst, r->plain_buf + in_frame, n);
+        bool whole = in_frame == 0 && n == f->plain_len;
+        if (whole && !(f->flags & BLOCK_FRAME_LZ4)) {
+            uint32_t last = raw_run(r, idx, len, &n);
+            err = read_raw_run(r, idx, last, n, dst);
+        } else {
+            pthread_mutex_lock(&r->lock);
+            if (whole) {
+                /* A whole frame: decoded straight into the caller's buffer (all n bytes or an
+                 * error), leaving plain_buf as it is. */
+                uint32_t decoded;
+                err = decode_frame(r, idx, dst, (uint32_t)n, &decoded);
+            } else if ((err = load_frame(r, idx, (uint32_t)(in_frame + n))) == SEAF_OK) {
+                memcpy(dst, r->plain_buf + in_frame, n);
+            }
+            pthread_mutex_unlock(&r->lock);
         }
         if (err != SEAF_OK)
             break;
@@ -195,7 +246,6 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
         len -= n;
         *n_read += n;
     }
-    pthread_mutex_unlock(&r->lock);
     if (err != SEAF_OK)
         *n_read = 0;
     return err;

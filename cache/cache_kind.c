@@ -1,5 +1,5 @@
 /* cache_kind: names and id rules of the kinds of cached objects (blocks, commits, fs objects,
- * block maps). */
+ * block maps, plaintext lengths). */
 #include "cache_kind.h"
 
 #include <stddef.h>
@@ -11,7 +11,8 @@ bool cache_kind_valid(int kind)
 
 bool cache_kind_is_meta(int kind)
 {
-    return kind == CACHE_KIND_COMMIT || kind == CACHE_KIND_FS || kind == CACHE_KIND_BLOCK_MAP;
+    return kind == CACHE_KIND_COMMIT || kind == CACHE_KIND_FS || kind == CACHE_KIND_BLOCK_MAP ||
+           kind == CACHE_KIND_PLAIN_LENGTHS;
 }
 
 const char *cache_kind_dir(int kind)
@@ -25,6 +26,8 @@ const char *cache_kind_dir(int kind)
         return "fs";
     case CACHE_KIND_BLOCK_MAP:
         return "block-maps";
+    case CACHE_KIND_PLAIN_LENGTHS:
+        return "plain-lengths";
     default:
         return NULL;
     }

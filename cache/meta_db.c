@@ -62,12 +62,21 @@ static seaf_err sqlite_err(int rc)
     }
 }
 
+/* The error of the last failed call on db: SEAF_ERR_MALFORMED only for a damaged file (the
+ * caller sets such a file aside), anything else (a full disk, an I/O error, no memory) as it is,
+ * so that a database holding pinned rows is never discarded for a passing failure. */
+static seaf_err last_err(sqlite3 *db)
+{
+    int rc = sqlite3_errcode(db);
+    return rc == SQLITE_OK ? SEAF_ERR_IO : sqlite_err(rc);
+}
+
 /* Checks an existing database or lays out a new one (auto-vacuum must come before any table). */
 static seaf_err prepare_schema(sqlite3 *db)
 {
     long long tables = sqlite_query_int(db, "SELECT count(*) FROM sqlite_master");
     if (tables < 0)
-        return SEAF_ERR_MALFORMED;
+        return last_err(db);
     if (tables == 0) {
         char sql[sizeof(schema_sql) + 160];
         snprintf(sql, sizeof(sql),
@@ -77,12 +86,21 @@ static seaf_err prepare_schema(sqlite3 *db)
         int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
         return rc == SQLITE_OK ? SEAF_OK : sqlite_err(rc);
     }
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
-        !sqlite_quick_check_ok(db) ||
-        sqlite_query_int(db, "PRAGMA application_id") != APPLICATION_ID ||
-        sqlite_query_int(db, "PRAGMA user_version") != SCHEMA_VERSION)
-        return SEAF_ERR_MALFORMED;
-    return SEAF_OK;
+    int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return sqlite_err(rc);
+    if (!sqlite_quick_check_ok(db)) {
+        int code = sqlite3_errcode(db) & 0xff;
+        /* a check that ran and found damage, or could not read the file as a database */
+        bool damaged = code == SQLITE_OK || code == SQLITE_ROW || code == SQLITE_DONE ||
+                       code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+        return damaged ? SEAF_ERR_MALFORMED : sqlite_err(code);
+    }
+    long long app = sqlite_query_int(db, "PRAGMA application_id");
+    long long version = sqlite_query_int(db, "PRAGMA user_version");
+    if (app < 0 || version < 0)
+        return last_err(db);
+    return app == APPLICATION_ID && version == SCHEMA_VERSION ? SEAF_OK : SEAF_ERR_MALFORMED;
 }
 
 /* Opens one connection with the common settings: the write connection syncs as asked and keeps
@@ -348,11 +366,20 @@ seaf_err meta_db_scan(struct meta_db *m, meta_db_row_fn fn, void *ctx)
         }
     }
     sqlite3_finalize(st);
-    if (rc == SQLITE_DONE && bad_rows)
-        sqlite3_exec(m->db,
-                     "DELETE FROM objects WHERE kind NOT IN (2, 3, 4) OR length(id) != 40 OR"
-                     " id GLOB '*[^0-9a-f]*'",
-                     NULL, NULL, NULL);
+    if (rc == SQLITE_DONE && bad_rows) {
+        /* the kinds kept are cache_kind_is_meta's: spelled out from it, never by hand */
+        char kinds[64] = "", sql[256];
+        size_t len = 0;
+        for (int kind = CACHE_KIND_FIRST; kind <= CACHE_KIND_LAST; kind++)
+            if (cache_kind_is_meta(kind))
+                len += (size_t)snprintf(kinds + len, sizeof(kinds) - len, "%s%d", len ? "," : "",
+                                        kind);
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM objects WHERE kind NOT IN (%s) OR length(id) != 40 OR"
+                 " id GLOB '*[^0-9a-f]*'",
+                 kinds);
+        sqlite3_exec(m->db, sql, NULL, NULL, NULL);
+    }
     pthread_mutex_unlock(&m->write_lock);
     return rc == SQLITE_DONE ? SEAF_OK : SEAF_ERR_MALFORMED;
 }

@@ -26,44 +26,46 @@ struct migration {
     seaf_err err;
 };
 
-static void pin_marker_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
+/* Reads the whole content of an old object file into *out (checked: frames; the id for SHA-1
+ * kinds). SEAF_ERR_MALFORMED for a damaged file (dropped, as recovery drops one); any other
+ * failure (no memory, an I/O error, too many open files) as it is: the file stays for the next
+ * start, since a pinned one exists nowhere else. */
+static seaf_err read_old_file(const struct store *s, int kind, const char *id, char **out,
+                              size_t *len)
 {
-    snprintf(out, PATH_MAX, "%s/pins/%d-%s", s->root, kind, id);
-}
-
-/* The whole content of an old object file, checked (frames; the id for SHA-1 kinds), or NULL. */
-static char *read_old_file(const struct store *s, int kind, const char *id, size_t *len)
-{
+    *out = NULL;
     int fd;
     struct block_reader *reader;
-    if (store_open_object(s, kind, id, &fd) != SEAF_OK ||
-        block_reader_open(fd, (uint32_t)kind, id, &reader) != SEAF_OK)
-        return NULL;
+    seaf_err err = store_open_object(s, kind, id, &fd);
+    if (err != SEAF_OK)
+        return err == SEAF_ERR_NOT_FOUND ? SEAF_ERR_MALFORMED : err;
+    if ((err = block_reader_open(fd, (uint32_t)kind, id, &reader)) != SEAF_OK)
+        return err;
     uint64_t size = block_reader_size(reader);
     char *buf = size < (1u << 30) ? malloc((size_t)size + 1) : NULL;
     size_t got = 0;
-    if (buf != NULL &&
-        (block_reader_read(reader, 0, (size_t)size, buf, &got) != SEAF_OK || got != size)) {
-        free(buf);
-        buf = NULL;
-    }
+    if (buf == NULL)
+        err = size < (1u << 30) ? SEAF_ERR_NOMEM : SEAF_ERR_MALFORMED;
+    else if ((err = block_reader_read(reader, 0, (size_t)size, buf, &got)) == SEAF_OK &&
+             got != size)
+        err = SEAF_ERR_MALFORMED;
     block_reader_free(reader);
-    if (buf != NULL && cache_kind_id_is_sha1(kind)) {
+    if (err == SEAF_OK && cache_kind_id_is_sha1(kind)) {
         unsigned char digest[EVP_MAX_MD_SIZE];
         unsigned digest_len = 0;
         char hex[SEAF_ID_LEN + 1];
-        if (EVP_Digest(buf, got, digest, &digest_len, EVP_sha1(), NULL) != 1 || digest_len != 20) {
-            free(buf);
-            return NULL;
-        }
-        seaf_id_from_digest(digest, hex);
-        if (strcmp(hex, id) != 0) {
-            free(buf);
-            return NULL;
-        }
+        if (EVP_Digest(buf, got, digest, &digest_len, EVP_sha1(), NULL) != 1 || digest_len != 20)
+            err = SEAF_ERR_NOMEM;
+        else if (seaf_id_from_digest(digest, hex), strcmp(hex, id) != 0)
+            err = SEAF_ERR_MALFORMED;
     }
+    if (err != SEAF_OK) {
+        free(buf);
+        return err == SEAF_ERR_ID_MISMATCH ? SEAF_ERR_MALFORMED : err; /* a checksum failed */
+    }
+    *out = buf;
     *len = got;
-    return buf;
+    return SEAF_OK;
 }
 
 /* Commits the collected batch, then deletes its files and markers. */
@@ -71,10 +73,13 @@ static void flush_batch(struct migration *m)
 {
     if (m->n > 0 && m->err == SEAF_OK)
         m->err = meta_db_put(m->db, m->objs, m->n);
+    /* durable (against a power cut too) before the only other copies go */
+    if (m->n > 0 && m->err == SEAF_OK)
+        m->err = store_sync_all(m->store);
     for (size_t i = 0; i < m->n; i++) {
         if (m->err == SEAF_OK) {
             char marker[PATH_MAX];
-            pin_marker_path(m->store, m->objs[i].kind, m->ids[i], marker);
+            store_pin_path(m->store, m->objs[i].kind, m->ids[i], marker);
             store_remove(m->store, m->objs[i].kind, m->ids[i]);
             unlink(marker);
             m->migrated++;
@@ -91,16 +96,22 @@ static int migrate_file(int kind, const char *id, uint64_t file_size, time_t mti
     (void)file_size;
     (void)mtime;
     size_t len = 0;
-    char *data = read_old_file(m->store, kind, id, &len);
-    if (data == NULL) { /* damaged: dropped, as recovery drops a damaged file */
+    char *data = NULL;
+    seaf_err err = read_old_file(m->store, kind, id, &data, &len);
+    if (err != SEAF_OK && err != SEAF_ERR_MALFORMED) {
+        if (m->err == SEAF_OK)
+            m->err = err;
+        return 1; /* stop: the start fails, nothing is lost, the next start tries again */
+    }
+    if (err == SEAF_ERR_MALFORMED) { /* damaged: dropped, as recovery drops a damaged file */
         char marker[PATH_MAX];
-        pin_marker_path(m->store, kind, id, marker);
+        store_pin_path(m->store, kind, id, marker);
         store_remove(m->store, kind, id);
         unlink(marker);
         return 0;
     }
     char marker[PATH_MAX];
-    pin_marker_path(m->store, kind, id, marker);
+    store_pin_path(m->store, kind, id, marker);
     size_t i = m->n++;
     memcpy(m->ids[i], id, SEAF_ID_LEN + 1);
     m->data[i] = data;

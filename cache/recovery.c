@@ -23,6 +23,9 @@
  *  7. the LRU list is rebuilt in recency order and the used bytes are summed.
  * Frame checksums are not verified here (that would read the whole cache); every read checks the
  * frames it touches. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -304,14 +307,29 @@ static seaf_err build_lru(struct cache *c)
     return SEAF_OK;
 }
 
-/* Opens the metadata database (replacing an unusable one with an empty one) and migrates the
+/* Moves a damaged metadata database (with its WAL) aside to PATH.damaged*, replacing an earlier
+ * one: it may hold pinned rows, which exist nowhere else, for a person to recover. */
+static void set_aside(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char from[PATH_MAX], to[PATH_MAX];
+        snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);
+        snprintf(to, sizeof(to), "%s.damaged%s", path, suffixes[i]);
+        if (rename(from, to) != 0 && errno != ENOENT)
+            unlink(from);
+    }
+}
+
+/* Opens the metadata database (a damaged one is set aside and replaced by an empty one; any
+ * other failure -- full disk, I/O error -- fails the start and keeps the file) and migrates the
  * metadata files of an older cache into it. *changed: the rows may not match the index. */
 static seaf_err open_meta(struct cache *c, bool *changed)
 {
     *changed = access(c->meta_path, F_OK) != 0;
     seaf_err err = meta_db_open(c->meta_path, c->opts.sync_writes, &c->meta);
     if (err == SEAF_ERR_MALFORMED) {
-        index_db_delete_files(c->meta_path);
+        set_aside(c->meta_path);
         *changed = true;
         err = meta_db_open(c->meta_path, c->opts.sync_writes, &c->meta);
     }

@@ -125,7 +125,7 @@ seaf_err store_remove(const struct store *s, int kind, const char *id)
  * it back from the first character). */
 _Static_assert(CACHE_KIND_LAST < 10, "pin marker names hold the kind as a single digit");
 
-static void pin_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
+void store_pin_path(const struct store *s, int kind, const char *id, char out[PATH_MAX])
 {
     snprintf(out, PATH_MAX, "%s/%s/%d-%s", s->root, PINS_DIR, kind, id);
 }
@@ -133,7 +133,7 @@ static void pin_path(const struct store *s, int kind, const char *id, char out[P
 seaf_err store_pin_mark(const struct store *s, int kind, const char *id, const char *object_path)
 {
     char path[PATH_MAX];
-    pin_path(s, kind, id, path);
+    store_pin_path(s, kind, id, path);
     /* A hard link costs a directory entry; a file of its own costs an inode, which is what
      * makes many small pinned objects slow on some file systems (ext4 without a journal). */
     if (link(object_path, path) == 0 || errno == EEXIST)
@@ -158,7 +158,7 @@ seaf_err store_sync_all(const struct store *s)
 seaf_err store_pin_clear(const struct store *s, int kind, const char *id)
 {
     char path[PATH_MAX];
-    pin_path(s, kind, id, path);
+    store_pin_path(s, kind, id, path);
     return unlink(path) == 0 || errno == ENOENT ? SEAF_OK : SEAF_ERR_IO;
 }
 

@@ -51,6 +51,8 @@ unsigned store_clear_temp(const struct store *s);
  * file system has them; an empty file otherwise); durable against a power cut after
  * store_sync_all. An existing marker is kept. */
 seaf_err store_pin_mark(const struct store *s, int kind, const char *id, const char *object_path);
+/* The path of the pin marker of an object. */
+void store_pin_path(const struct store *s, int kind, const char *id, char out[PATH_MAX]);
 /* Removes the pin marker of (kind, id); a missing marker is not an error. */
 seaf_err store_pin_clear(const struct store *s, int kind, const char *id);
 /* Called for each pin marker by store_scan_pins. */

@@ -391,7 +391,8 @@ seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, c
 {
     char path[128];
     struct http_response response;
-    struct seaf_call call = {.method = HTTP_GET, .idempotent = true, .sink = sink};
+    struct seaf_call call = {
+        .method = HTTP_GET, .idempotent = true, .sink = sink, .own_connection = true};
     struct http_sink discard = {0};
     seaf_err err;
 

@@ -75,7 +75,9 @@ seaf_err fileserver_pack_fs(struct seaf_client *client, const char *repo_id, con
  * block_id: SEAF_ERR_ID_MISMATCH when they differ -- the sink then holds bad bytes and the caller
  * must discard them. A sink with checks_sha1 set takes over that check (the body is then not
  * hashed here and SEAF_OK says nothing about its integrity). size_out (may be NULL) receives the
- * byte count. A missing block is SEAF_ERR_SERVER (the server answers 500). */
+ * byte count. A missing block is SEAF_ERR_SERVER (the server answers 500). The download takes a
+ * connection of its own (http_request.own_connection): parallel block downloads run in parallel
+ * on their callers' threads, over https too. */
 seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, const char *block_id,
                               const struct http_sink *sink, uint64_t *size_out);
 

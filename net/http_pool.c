@@ -9,14 +9,23 @@
  * through a CURLSH. HTTP/2 is negotiated by ALPN on TLS connections.
  *
  * HTTP/2 multiplexing. https requests (unless disable_multiplex) are not run by
- * curl_easy_perform but handed to one CURLM per pool, driven by one I/O thread started on the
- * first such request: the multi handle multiplexes streams (CURLPIPE_MULTIPLEX), opens at most
- * max_connections_per_host connections per host, and new transfers wait for an existing
- * connection to tell whether it speaks h2 (PIPEWAIT) instead of opening their own. The handle
- * bound then limits transfers in flight, which may share one connection. The caller blocks
- * until its transfer is done; its callbacks run on the I/O thread meanwhile, so the sink is
- * still never used by two threads at once. Everything around that one step (retries, sinks,
- * hashing, status mapping) is shared by both paths. Plain http uses curl_easy_perform.
+ * curl_easy_perform but handed to the pool's http_multi: one CURLM driven by one I/O thread
+ * started on the first such request, which multiplexes streams (CURLPIPE_MULTIPLEX), opens at
+ * most max_connections_per_host connections per host, and makes new transfers wait for an
+ * existing connection to tell whether it speaks h2 (PIPEWAIT) instead of opening their own. The
+ * handle bound then limits transfers in flight, which may share one connection. The caller
+ * blocks until its transfer is done; the I/O thread only receives (and reads the status and
+ * error bodies), while the body of a 2xx answer is handed back to the caller, who hashes it and
+ * feeds the sink on its own thread: the sink is never used by two threads at once, and the
+ * hashing, compressing and writing of parallel downloads run in parallel. Everything around
+ * that one step (retries, sinks, hashing, status mapping) is shared by both paths. Plain http
+ * uses curl_easy_perform, and so do requests for a connection of their own (own_connection:
+ * block downloads), whose handles then keep their connection like plain http's: receiving,
+ * decrypting and checking a large body on its caller's thread, with no handoff, costs the least
+ * CPU and runs parallel downloads truly in parallel. Their handles keep those connections
+ * while the multiplexed requests keep theirs: to a host speaking HTTP/2 that is one connection
+ * more than max_connections_per_host at most (to an https host without HTTP/2, up to twice as
+ * many); requests in flight stay within the bound.
  *
  * A request is retried (idempotent requests only) on connection errors, timeouts, 5xx and 429,
  * after an exponential backoff with jitter or the server's Retry-After, while both the retry
@@ -28,11 +37,11 @@
  * credentials; request bodies (which may hold a password) are never logged.
  *
  * Locking: pool->lock protects the origin list, every origin's handle stack and the counters.
- * It is never held during network I/O. pool->multi_lock protects the multiplexer's job list
- * and is never held together with pool->lock. Lock order: pool->lock or pool->multi_lock, then
- * libcurl's share locks. */
+ * It is never held during network I/O, nor together with http_multi's own lock. Lock order:
+ * pool->lock, then libcurl's share locks. */
 #include "http_pool.h"
 
+#include "http_multi.h"
 #include "seaf_sha1.h"
 
 #include <ctype.h>
@@ -82,23 +91,7 @@ struct http_pool {
     _Atomic uint64_t bytes_received;
     _Atomic uint64_t random_state;
     struct link_estimate link; /* fed by every answered GET */
-    /* Multiplexing (see the top of the file); all protected by multi_lock except the CURLM,
-     * which only the I/O thread touches between its creation and http_pool_free. */
-    pthread_mutex_t multi_lock;
-    pthread_cond_t multi_done; /* broadcast when a job finishes */
-    CURLM *multi;              /* NULL until the I/O thread starts */
-    pthread_t io_thread;
-    bool io_stop;                 /* http_pool_free asks the I/O thread to end */
-    struct multi_job *multi_jobs; /* submitted and not yet done */
-};
-
-/* One transfer handed to the I/O thread. Lives on the waiting caller's stack. */
-struct multi_job {
-    CURL *curl;
-    CURLcode result;
-    bool added; /* in the CURLM; only the I/O thread reads or writes it */
-    bool done;
-    struct multi_job *next;
+    struct http_multi *multi;  /* the multiplexed transfers (see the top of the file) */
 };
 
 /* What one attempt of a request collects while libcurl runs it. */
@@ -339,12 +332,12 @@ struct http_pool *http_pool_new(const struct http_pool_options *options, seaf_er
     pool->share = curl_share_init();
     atomic_init(&pool->random_state, (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)pool);
     pthread_mutex_init(&pool->lock, NULL);
-    pthread_mutex_init(&pool->multi_lock, NULL);
     link_estimate_init(&pool->link);
-    pthread_cond_init(&pool->multi_done, NULL);
+    pool->multi = http_multi_new(pool->options.max_connections_per_host);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&pool->share_locks[i], NULL);
-    if (!pool->user_agent || (options && options->ca_file && !pool->ca_file) || !pool->share) {
+    if (!pool->user_agent || (options && options->ca_file && !pool->ca_file) || !pool->share ||
+        !pool->multi) {
         http_pool_free(pool);
         *err = SEAF_ERR_NOMEM;
         return NULL;
@@ -361,15 +354,13 @@ struct http_pool *http_pool_new(const struct http_pool_options *options, seaf_er
     return pool;
 }
 
-static void stop_io_thread(struct http_pool *pool);
-
 void http_pool_free(struct http_pool *pool)
 {
     struct origin *origin;
 
     if (!pool)
         return;
-    stop_io_thread(pool);
+    http_multi_free(pool->multi);
     while ((origin = pool->origins) != NULL) {
         pool->origins = origin->next;
         for (unsigned i = 0; i < origin->idle_count; i++)
@@ -385,8 +376,6 @@ void http_pool_free(struct http_pool *pool)
         pthread_mutex_destroy(&pool->share_locks[i]);
     pthread_mutex_destroy(&pool->lock);
     link_estimate_destroy(&pool->link);
-    pthread_cond_destroy(&pool->multi_done);
-    pthread_mutex_destroy(&pool->multi_lock);
     free(pool->user_agent);
     free(pool->ca_file);
     free(pool);
@@ -535,34 +524,40 @@ static bool is_success(long status)
     return status >= 200 && status < 300;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+/* Reads the status with the first chunk of a response and keeps what a non-2xx body says (its
+ * start for messages, all of it in request->error_body when asked). False when the chunk is part
+ * of a 2xx body, for the sink; else *keep_going is false when the transfer is to end. */
+static bool take_error_body(struct transfer *t, const char *data, size_t len, bool *keep_going)
 {
-    struct transfer *t = ctx;
-    size_t len = size * nmemb;
-    const struct http_sink *sink = t->request->sink;
-
+    *keep_going = true;
     if (!t->status_known) {
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->response->status);
         t->status_known = true;
     }
-    if (!is_success(t->response->status)) {
-        size_t room = sizeof(t->response->error_text) - 1 - t->error_len;
-        size_t n = len < room ? len : room;
-        struct http_buffer *whole = t->request->error_body;
+    if (is_success(t->response->status))
+        return false;
+    size_t room = sizeof(t->response->error_text) - 1 - t->error_len;
+    size_t n = len < room ? len : room;
+    struct http_buffer *whole = t->request->error_body;
 
-        memcpy(t->response->error_text + t->error_len, data, n);
-        t->error_len += n;
-        t->response->error_text[t->error_len] = '\0';
-        if (whole) {
-            n = len < whole->limit - whole->len ? len : whole->limit - whole->len;
-            t->sink_err = buffer_write(whole, data, n);
-            if (t->sink_err != SEAF_OK)
-                return 0;
-        }
-        return len;
+    memcpy(t->response->error_text + t->error_len, data, n);
+    t->error_len += n;
+    t->response->error_text[t->error_len] = '\0';
+    if (whole) {
+        n = len < whole->limit - whole->len ? len : whole->limit - whole->len;
+        t->sink_err = buffer_write(whole, data, n);
+        *keep_going = t->sink_err == SEAF_OK;
     }
-    if (len == 0)
-        return 0;
+    return true;
+}
+
+/* Hands len bytes of a 2xx body to the sink, hashing them on the way unless the sink checks
+ * the SHA-1 itself. False (with t->sink_err) when the sink refused them. */
+static bool deliver_body(void *ctx, const void *data, size_t len)
+{
+    struct transfer *t = ctx;
+    const struct http_sink *sink = t->request->sink;
+
     if (t->sha1)
         seaf_sha1_update(t->sha1, data, len);
     t->response->body_len += len;
@@ -571,9 +566,34 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     if (sink && sink->write) {
         t->sink_err = sink->write(sink->ctx, data, len);
         if (t->sink_err != SEAF_OK)
-            return 0; /* anything but len aborts the transfer */
+            return false;
     }
-    return len;
+    return true;
+}
+
+/* libcurl's write callback of a transfer run on this thread. */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct transfer *t = ctx;
+    size_t len = size * nmemb;
+    bool keep_going;
+
+    if (take_error_body(t, data, len, &keep_going))
+        return keep_going ? len : 0;
+    if (len == 0)
+        return 0;
+    return deliver_body(t, data, len) ? len : 0; /* anything but len aborts the transfer */
+}
+
+/* What the I/O thread does with a chunk of a multiplexed transfer (see http_multi.h). */
+static enum http_multi_chunk classify_chunk(void *ctx, const char *data, size_t len)
+{
+    struct transfer *t = ctx;
+    bool keep_going;
+
+    if (!take_error_body(t, data, len, &keep_going))
+        return HTTP_MULTI_QUEUE;
+    return keep_going ? HTTP_MULTI_HANDLED : HTTP_MULTI_ABORT;
 }
 
 /* Copies a header value (after "Name:") without surrounding blanks and CRLF. */
@@ -707,154 +727,19 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
     return 0;
 }
 
-/* ---- HTTP/2 multiplexing ------------------------------------------------------------------ */
-
-/* Marks job done with result and wakes its caller. Called with multi_lock held. */
-static void finish_job(struct http_pool *pool, struct multi_job *job, CURLcode result)
-{
-    struct multi_job **link = &pool->multi_jobs;
-
-    while (*link != job)
-        link = &(*link)->next;
-    *link = job->next;
-    job->result = result;
-    job->done = true;
-    pthread_cond_broadcast(&pool->multi_done);
-}
-
-/* Adds the jobs submitted since the last turn to the CURLM. */
-static void add_new_jobs(struct http_pool *pool)
-{
-    pthread_mutex_lock(&pool->multi_lock);
-    for (struct multi_job *job = pool->multi_jobs, *next; job; job = next) {
-        next = job->next;
-        if (job->added)
-            continue;
-        job->added = true;
-        if (curl_multi_add_handle(pool->multi, job->curl) != CURLM_OK)
-            finish_job(pool, job, CURLE_OUT_OF_MEMORY);
-    }
-    pthread_mutex_unlock(&pool->multi_lock);
-}
-
-/* Hands every finished transfer back to its caller. */
-static void collect_done_jobs(struct http_pool *pool)
-{
-    CURLMsg *msg;
-    int queued;
-
-    while ((msg = curl_multi_info_read(pool->multi, &queued)) != NULL) {
-        struct multi_job *job = NULL;
-        CURL *curl = msg->easy_handle;
-        CURLcode result = msg->data.result;
-
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        curl_easy_getinfo(curl, CURLINFO_PRIVATE, (char **)&job);
-        curl_multi_remove_handle(pool->multi, curl);
-        pthread_mutex_lock(&pool->multi_lock);
-        finish_job(pool, job, result);
-        pthread_mutex_unlock(&pool->multi_lock);
-    }
-}
-
-/* Fails every job still submitted (the pool is being freed). */
-static void abandon_jobs(struct http_pool *pool)
-{
-    pthread_mutex_lock(&pool->multi_lock);
-    while (pool->multi_jobs) {
-        struct multi_job *job = pool->multi_jobs;
-
-        if (job->added)
-            curl_multi_remove_handle(pool->multi, job->curl);
-        finish_job(pool, job, CURLE_ABORTED_BY_CALLBACK);
-    }
-    pthread_mutex_unlock(&pool->multi_lock);
-}
-
-static void *io_thread_main(void *arg)
-{
-    struct http_pool *pool = arg;
-
-    for (;;) {
-        int running;
-        bool stop;
-
-        pthread_mutex_lock(&pool->multi_lock);
-        stop = pool->io_stop;
-        pthread_mutex_unlock(&pool->multi_lock);
-        if (stop)
-            break;
-        add_new_jobs(pool);
-        curl_multi_perform(pool->multi, &running);
-        collect_done_jobs(pool);
-        curl_multi_poll(pool->multi, NULL, 0, 1000, NULL);
-    }
-    abandon_jobs(pool);
-    return NULL;
-}
-
-/* Creates the CURLM and its I/O thread unless they exist. Called with multi_lock held. */
-static bool start_io_thread(struct http_pool *pool)
-{
-    if (pool->multi)
-        return true;
-    pool->multi = curl_multi_init();
-    if (!pool->multi)
-        return false;
-    curl_multi_setopt(pool->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(pool->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                      (long)pool->options.max_connections_per_host);
-    if (pthread_create(&pool->io_thread, NULL, io_thread_main, pool) != 0) {
-        curl_multi_cleanup(pool->multi);
-        pool->multi = NULL;
-        return false;
-    }
-    return true;
-}
-
-static void stop_io_thread(struct http_pool *pool)
-{
-    bool started;
-
-    pthread_mutex_lock(&pool->multi_lock);
-    pool->io_stop = true;
-    started = pool->multi != NULL;
-    pthread_mutex_unlock(&pool->multi_lock);
-    if (!started)
-        return;
-    curl_multi_wakeup(pool->multi);
-    pthread_join(pool->io_thread, NULL);
-    curl_multi_cleanup(pool->multi);
-    pool->multi = NULL;
-}
-
-/* Runs the configured transfer on the I/O thread and waits for its end. */
-static CURLcode multi_perform(struct http_pool *pool, CURL *curl)
-{
-    struct multi_job job = {.curl = curl};
-
-    curl_easy_setopt(curl, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_PRIVATE, (char *)&job);
-    pthread_mutex_lock(&pool->multi_lock);
-    if (pool->io_stop || !start_io_thread(pool)) {
-        pthread_mutex_unlock(&pool->multi_lock);
-        return CURLE_OUT_OF_MEMORY;
-    }
-    job.next = pool->multi_jobs;
-    pool->multi_jobs = &job;
-    curl_multi_wakeup(pool->multi);
-    while (!job.done)
-        pthread_cond_wait(&pool->multi_done, &pool->multi_lock);
-    pthread_mutex_unlock(&pool->multi_lock);
-    return job.result;
-}
-
-/* Performs the configured transfer once: multiplexed for https, else on this thread. */
+/* Performs the configured transfer once: multiplexed for https (and for plain http when the
+ * options say so), else on this thread. */
 static CURLcode perform_once(struct http_pool *pool, struct transfer *t)
 {
-    if (!pool->options.disable_multiplex && strncasecmp(t->request->url, "https://", 8) == 0)
-        return multi_perform(pool, t->curl);
+    bool https = strncasecmp(t->request->url, "https://", 8) == 0;
+
+    bool multiplex = (https && !pool->options.disable_multiplex) || pool->options.http_on_io_thread;
+
+    if (multiplex && !t->request->own_connection) {
+        struct http_multi_body body = {
+            .classify = classify_chunk, .deliver = deliver_body, .ctx = t};
+        return http_multi_perform(pool->multi, t->curl, &body);
+    }
     return curl_easy_perform(t->curl);
 }
 

@@ -21,7 +21,8 @@ enum http_log_level { HTTP_LOG_ERROR, HTTP_LOG_WARNING, HTTP_LOG_INFO, HTTP_LOG_
 typedef void (*http_log_fn)(void *ctx, enum http_log_level level, const char *message);
 
 struct http_pool_options {
-    unsigned max_connections_per_host; /* concurrent connections per scheme://host:port; 0 = 4 */
+    unsigned max_connections_per_host; /* concurrent requests (and connections, see
+                                          own_connection) per scheme://host:port; 0 = 4 */
     long connect_timeout_ms;           /* 0 = 10000 */
     long low_speed_time_s;             /* abort a transfer (as SEAF_ERR_TIMEOUT) when no byte has
                                           moved for this many seconds, or when it stays slower
@@ -40,6 +41,8 @@ struct http_pool_options {
     bool disable_multiplex;        /* false: https requests share HTTP/2 connections (streams
                                       multiplexed, max_connections_per_host then bounds the
                                       requests in flight); true: one connection per request */
+    bool http_on_io_thread;        /* plain http transfers too go through the I/O thread that
+                                      runs the multiplexed ones (for tests of that path) */
     http_log_fn log;               /* NULL = silent */
     void *log_ctx;
 };
@@ -85,6 +88,10 @@ struct http_request {
                                            headers to copy into response->captures, or NULL */
     bool url_has_secret;                /* the URL carries a credential (a web access token in
                                            its path): logs show only its origin */
+    bool own_connection;                /* a large body (a block): never multiplexed, the
+                                           transfer runs on the calling thread over the handle's
+                                           own connection, so that parallel downloads receive,
+                                           decrypt and check in parallel without handoffs */
     const struct http_sink *sink;       /* receives a 2xx body; NULL discards it (still hashed) */
     struct http_buffer *error_body;     /* non-NULL: also receives a non-2xx body whole, up to its
                                            limit (the rest is dropped); emptied at every attempt */

@@ -584,6 +584,7 @@ seaf_err seaf_client_call(struct seaf_client *client, const struct seaf_call *ca
                                    .capture_header = call->capture_header,
                                    .capture_headers = call->capture_headers,
                                    .url_has_secret = call->url_has_secret,
+                                   .own_connection = call->own_connection,
                                    .error_body = call->error_body,
                                    .sink = call->sink ? call->sink : &sink};
     err = http_pool_perform(client->pool, &request, response);

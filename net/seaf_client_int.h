@@ -31,6 +31,7 @@ struct seaf_call {
     const char *capture_header;
     const char *const *capture_headers; /* as http_request's */
     bool url_has_secret;                /* as http_request's */
+    bool own_connection;                /* as http_request's */
     const struct http_sink *sink;       /* NULL: the body goes to response_body (SEAF_JSON_LIMIT) */
     struct http_buffer *response_body;
     const char *extra_header;       /* one more "Name: value" line, or NULL */

@@ -501,16 +501,25 @@ seaf_err seahub_file_link(struct seaf_client *client, const char *repo_id, const
     }
     http_buffer_init(&body, 64 * 1024);
     if (err == SEAF_OK) {
+        /* Not retried: its caller reads whole blocks instead, sooner than the retries' backoff
+         * would end (Seahub answers 520 when a folder on the path is missing, every time). */
         struct seaf_call call = {.method = HTTP_GET,
                                  .url = full,
                                  .auth = SEAF_AUTH_API,
-                                 .idempotent = true,
+                                 .idempotent = false,
                                  .capture_headers = captured,
                                  .response_body = &body};
         err = seaf_client_call(client, &call, &response);
     }
     if (err == SEAF_OK)
         err = seahub_parse_file_link(body.data ? body.data : "", body.len, url);
+    /* The link carries an access token: never over plain http when the server is https. */
+    if (err == SEAF_OK && strncmp(seaf_client_options(client)->server_url, "https://", 8) == 0 &&
+        strncmp(*url, "https://", 8) != 0) {
+        free(*url);
+        *url = NULL;
+        err = SEAF_ERR_PROTOCOL;
+    }
     if (err == SEAF_OK && response.has_capture[0]) {
         if (!seaf_id_valid(response.captures[0], strlen(response.captures[0]))) {
             free(*url);

@@ -123,7 +123,8 @@ void seahub_download_info_release(struct seahub_download_info *info);
  * id of the file version the link serves (Seahub's "oid" header), "" when the answer has none.
  * reuse: the link serves any number of requests until it expires (an hour by default), else
  * exactly one. SEAF_ERR_NOT_FOUND (no such library or file), SEAF_ERR_PERMISSION,
- * SEAF_ERR_MALFORMED (no URL in the answer, or a bad oid), errors of the call. */
+ * SEAF_ERR_MALFORMED (no URL in the answer, or a bad oid), errors of the call (not retried:
+ * SEAF_ERR_SERVER at the first 5xx, such as Seahub's 520 for a missing folder object). */
 seaf_err seahub_file_link(struct seaf_client *client, const char *repo_id, const char *path,
                           bool reuse, char **url, char file_id[SEAF_ID_LEN + 1]);
 /* The link answer: a JSON string holding an http(s) URL, into *url (malloc'd). */

@@ -122,5 +122,7 @@ seaf_err web_range_get(struct seaf_client *client, const char *url, const struct
                              .extra_header = range,
                              .sink = &sink};
     seaf_err err = seaf_client_call(client, &call, &response);
+    if (response.status == 200 && (err == SEAF_OK || err == SEAF_ERR_PROTOCOL))
+        return SEAF_ERR_UNSUPPORTED; /* Range ignored: the whole file, cut off after len bytes */
     return err == SEAF_OK ? check_answer(&response, want, buffer.len) : err;
 }

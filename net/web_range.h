@@ -27,9 +27,11 @@ struct web_range {
 /* GET url with "Range: bytes=<start>-<start+len-1>" into dst (len bytes). SEAF_OK only for an
  * answer as described above. SEAF_ERR_PERMISSION (403) / SEAF_ERR_NOT_FOUND (404): the link is
  * refused (its token expired or is unknown); SEAF_ERR_ID_MISMATCH: the answer is about another
- * version (ETag or total size differ); SEAF_ERR_PROTOCOL: any other answer (the whole file with
- * a 200 -- cut off after len bytes --, another range, a short body, no ETag, 416, ...); transport
- * errors and 5xx as http_pool_perform, without retries (the caller has a fallback). */
+ * version (ETag or total size differ); SEAF_ERR_UNSUPPORTED: a 200 with the whole file, Range
+ * ignored (some proxies do): the transfer is cut off as soon as the body would outgrow len bytes,
+ * so such a server costs len bytes and a round trip, not the file; SEAF_ERR_PROTOCOL: any other
+ * answer (another range, a short body, no ETag, 416, ...); transport errors and 5xx as
+ * http_pool_perform, without retries (the caller has a fallback). */
 seaf_err web_range_get(struct seaf_client *client, const char *url, const struct web_range *want,
                        char *dst);
 

@@ -341,7 +341,7 @@ static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
     struct seafs *fs = fs_of(req);
     const uint64_t frsize = 4096;
     int64_t total = 0, used = 0;
-    quota_get(fs, &total, &used);
+    quota_get(fs, fuse_req_ctx(req)->pid != getpid(), &total, &used);
     if (used < 0)
         used = 0;
     uint64_t free_bytes = total > used ? (uint64_t)(total - used) : 0;

@@ -122,6 +122,14 @@ void handle_attach_readers(struct seafs *fs, uint64_t ino, struct dirty_file *d)
     pthread_mutex_unlock(&registry_lock);
 }
 
+void handle_keep_learned(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (struct open_handle *h = registry; h; h = h->next_open)
+        file_keep_learned(h->version);
+    pthread_mutex_unlock(&registry_lock);
+}
+
 int handle_open(struct seafs *fs, uint64_t ino, int flags, struct open_handle **out)
 {
     bool writer = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);

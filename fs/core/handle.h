@@ -39,5 +39,9 @@ void handle_release(struct seafs *fs, struct open_handle *h);
  * now on they read it, and an unlinked file's staged content lives as long as they are open.
  * Called whenever a file is staged for a change. */
 void handle_attach_readers(struct seafs *fs, uint64_t ino, struct dirty_file *d);
+/* After the FUSE session ended: keeps in the cache what the handles still open learned while
+ * reading (plaintext lengths of encrypted files, file_keep_learned) -- the kernel may drop the
+ * release of a file closed just before the unmount. The handles stay open. */
+void handle_keep_learned(void);
 
 #endif

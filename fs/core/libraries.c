@@ -45,7 +45,7 @@ struct library *library_list_find(const struct library_list *list, const char *i
     return NULL;
 }
 
-static enum library_kind kind_of(const struct seahub_repo *repo)
+enum library_kind library_kind_of(const struct seahub_repo *repo)
 {
     if (strcmp(repo->type, "repo") == 0)
         return LIBRARY_MINE;
@@ -86,7 +86,7 @@ int library_list_from_repos(const struct seahub_repo_list *repos, enum seafs_lay
         const struct seahub_repo *repo = &repos->repos[i];
         if (!repo->name || repo->version != 1)
             continue;
-        enum library_kind kind = kind_of(repo);
+        enum library_kind kind = library_kind_of(repo);
         const char *owner =
             kind == LIBRARY_GROUP && repo->group_name ? repo->group_name : repo->owner;
         if (library_init(&out->libs[out->n++], repo->id, repo->head_commit_id, repo->name,

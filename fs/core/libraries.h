@@ -50,6 +50,8 @@ struct library_list {
  * " (<8 id chars>)" when that still clashes. Deterministic for any input order. 0 or -ENOMEM. */
 int library_list_from_repos(const struct seahub_repo_list *repos, enum seafs_layout layout,
                             struct library_list *out);
+/* The kind of a library entry of the server's list (from its type and owner). */
+enum library_kind library_kind_of(const struct seahub_repo *repo);
 /* The library with this id, or NULL. */
 struct library *library_list_find(const struct library_list *list, const char *id);
 /* Saves to path (JSON, mode 0600, atomically). 0 or -errno. */

@@ -99,14 +99,21 @@ static void invalidate_top(struct seafs *fs, const struct library_list *old)
     }
 }
 
+/* lib shows head from now on: its root is resolved again, and a new generation makes every
+ * inode of it be resolved again too (libs_lock held for writing). */
+static void set_head(struct seafs *fs, struct library *lib, const char *head)
+{
+    snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
+    lib->root_id[0] = '\0';
+    lib->generation = ++fs->next_generation;
+}
+
 void poll_adopt_head(struct seafs *fs, const char *repo_id, const char *head, bool invalidate)
 {
     pthread_rwlock_wrlock(&fs->libs_lock);
     struct library *lib = library_list_find(&fs->libs, repo_id);
     if (lib) {
-        snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
-        lib->root_id[0] = '\0';
-        lib->generation = ++fs->next_generation;
+        set_head(fs, lib, head);
         lib->adopted_epoch = atomic_fetch_add(&fs->head_epoch, 1) + 1;
     }
     pthread_rwlock_unlock(&fs->libs_lock);
@@ -170,15 +177,15 @@ static bool take_head(struct seafs *fs, struct library *lib, const char *head, u
 {
     if (strcmp(lib->head_commit_id, head) == 0 || lib->adopted_epoch > epoch)
         return false;
-    snprintf(lib->head_commit_id, sizeof(lib->head_commit_id), "%s", head);
-    lib->root_id[0] = '\0';
-    lib->generation = ++fs->next_generation;
+    set_head(fs, lib, head);
     memcpy(c->changed[c->n_changed++], lib->id, sizeof(*c->changed));
     return true;
 }
 
-/* Whether the file server's list names exactly the libraries shown (same ids, names and
- * permissions), so that only heads can have moved (lock held). */
+/* Whether the file server's list names exactly the libraries shown (same ids, names,
+ * permissions, kinds and -- but for group libraries, whose owner the two lists name differently
+ * -- owners: everything the folders are made of), so that only heads can have moved (lock
+ * held). */
 static bool same_libraries(const struct library_list *shown, const struct seahub_repo_list *heads)
 {
     size_t kept = 0;
@@ -187,7 +194,10 @@ static bool same_libraries(const struct library_list *shown, const struct seahub
         if (!r->name || r->version != 1)
             continue; /* left out of the shown list too (library_list_from_repos) */
         const struct library *lib = library_list_find(shown, r->id);
-        if (!lib || strcmp(lib->name, r->name) != 0 || lib->read_only != r->read_only)
+        if (!lib || strcmp(lib->name, r->name) != 0 || lib->read_only != r->read_only ||
+            lib->kind != library_kind_of(r))
+            return false;
+        if (lib->kind != LIBRARY_GROUP && (!r->owner || strcmp(lib->owner, r->owner) != 0))
             return false;
         kept++;
     }

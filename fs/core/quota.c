@@ -34,13 +34,13 @@ static void refresh(struct seafs *fs, int64_t now)
     atomic_store(&fs->quota_asking, false);
 }
 
-void quota_get(struct seafs *fs, int64_t *total, int64_t *used)
+void quota_get(struct seafs *fs, bool may_ask, int64_t *total, int64_t *used)
 {
     int64_t now = monotonic_seconds();
     pthread_rwlock_rdlock(&fs->libs_lock);
     bool stale = fs->quota_checked_at == 0 || now - fs->quota_checked_at >= QUOTA_TTL_S;
     pthread_rwlock_unlock(&fs->libs_lock);
-    if (stale && atomic_load(&fs->online))
+    if (stale && may_ask && atomic_load(&fs->online))
         refresh(fs, now);
     pthread_rwlock_rdlock(&fs->libs_lock);
     *total = fs->quota_total;

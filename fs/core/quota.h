@@ -6,14 +6,17 @@
 #ifndef SEAFS_FS_QUOTA_H
 #define SEAFS_FS_QUOTA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "seafs.h"
 
 #define QUOTA_TTL_S 60
 
-/* The quota in bytes (*total <= 0: unlimited) and the bytes used. May block on the network
- * (at most once per QUOTA_TTL_S). */
-void quota_get(struct seafs *fs, int64_t *total, int64_t *used);
+/* The quota in bytes (*total <= 0: unlimited) and the bytes used. may_ask: the figures may be
+ * asked for (false for the daemon's own statfs, which checks that the mount answers before it
+ * tells anyone it is ready: that must not wait for Seahub). May block on the network (at most
+ * once per QUOTA_TTL_S). */
+void quota_get(struct seafs *fs, bool may_ask, int64_t *total, int64_t *used);
 
 #endif

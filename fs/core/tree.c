@@ -393,8 +393,9 @@ static bool fetch_with_siblings(struct tree *tree, const char *repo_id, const ch
     return cache_contains(tree->cache, CACHE_KIND_FS, id);
 }
 
-/* Reads object id from the cache and parses it; a copy that fails its id check is dropped (so
- * that it is fetched again). -ENOENT when it is not cached. */
+/* Reads object id from the cache and parses it; a copy that fails its id check or does not parse
+ * is dropped (so that it is fetched again), never one that only met a lack of memory. -ENOENT
+ * when it is not cached. */
 static int load_cached(struct tree *tree, const char *id, struct seaf_fsobj **fsobj, size_t *cost)
 {
     char *json = NULL;
@@ -403,6 +404,8 @@ static int load_cached(struct tree *tree, const char *id, struct seaf_fsobj **fs
         return -ENOENT;
     int rc = parse_cached(id, json, json_len, fsobj);
     free(json);
+    if (rc == -ENOMEM)
+        return rc;
     if (rc) {
         cache_remove(tree->cache, CACHE_KIND_FS, id);
         return -ENOENT;

@@ -91,7 +91,7 @@ static const char *add_option_key(struct config_file *c, const char *key, const 
     if (strchr(expanded, ','))
         problem = "a value cannot hold a comma";
     else if (asprintf(&item, "%s=%s", key, expanded) < 0)
-        problem = OUT_OF_MEMORY;
+        item = NULL, problem = OUT_OF_MEMORY; /* item is undefined after a failed asprintf */
     else
         problem = append_option(c, item);
     free(item);
@@ -171,8 +171,8 @@ int config_file_read(const char *path, const char *home, struct config_file *c, 
         snprintf(err, err_size, "cannot stat: %s", strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
         snprintf(err, err_size, "is not a regular file");
-    } else if (st.st_mode & S_IWOTH || (st.st_uid != geteuid() && st.st_uid != 0)) {
-        snprintf(err, err_size, "may be changed by other users (chmod o-w it, owner you or root)");
+    } else if (st.st_mode & (S_IWGRP | S_IWOTH) || (st.st_uid != geteuid() && st.st_uid != 0)) {
+        snprintf(err, err_size, "may be changed by other users (chmod go-w it, owner you or root)");
     } else if (st.st_size > CONFIG_FILE_MAX) {
         snprintf(err, err_size, "is larger than %d bytes", CONFIG_FILE_MAX);
     } else if (!(text = calloc(1, (size_t)st.st_size + 1))) {

@@ -35,6 +35,7 @@
 #include "file.h"
 #include "fuse_access.h"
 #include "fuse_ops.h"
+#include "handle.h"
 #include "log.h"
 #include "mount_ready.h"
 #include "overlay.h"
@@ -51,8 +52,9 @@
 
 #define TREE_MEMORY_LIMIT (32u << 20)
 #define PREFETCH_QUEUE    256
-/* Requests in flight for bulk fetches of fs objects (at most; one connection is left for
- * lookups). */
+/* Requests in flight for one bulk fetch of fs objects (at most, and fewer than the connections,
+ * so that a lone fetch leaves one for lookups; the folder prefetch, a sibling fetch and the
+ * children fetched ahead may each run one at once, and lookups then queue behind them). */
 #define BULK_PARALLEL 3
 
 static void print_versions(void)
@@ -396,6 +398,7 @@ static int run_session(struct seafs *fs, int *parent_fd)
     uploader_stop(fs->uploader);
     fs->uploader = NULL;
     fs->session = NULL;
+    handle_keep_learned();
     fuse_session_unmount(se);
     log_msg(LOG_INFO, "unmounted %s", o->mountpoint);
     log_msg(LOG_DEBUG, "FUSE session loop returned %d", loop_rc);

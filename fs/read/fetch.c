@@ -3,11 +3,12 @@
  * broken download from the start. The block is hashed once: the sink says it checks the SHA-1
  * itself, so net/ skips it and cache_fill_commit compares the digest with the id before the block
  * becomes visible, so a corrupted block is never stored nor returned. The read-through-memory
- * path has no such check and leaves it to net/. */
+ * path has no such check and leaves it to net/. A fill under way is listed in blocks_in_flight. */
 #include "fetch.h"
 
 #include <errno.h>
 
+#include "blocks_in_flight.h"
 #include "fileserver_api.h"
 #include "log.h"
 
@@ -37,14 +38,17 @@ int fetch_block(struct cache *cache, struct seaf_client *client, const char *rep
         return 0;
     struct http_sink sink = {
         .write = sink_write, .reset = sink_reset, .ctx = fill, .checks_sha1 = true};
+    blocks_in_flight_begin(block_id); /* until the fill ends: range_read.c may wait for it */
     err = fileserver_get_block(client, repo_id, block_id, &sink, NULL);
     *cause = err;
     if (err != SEAF_OK) {
         log_msg(LOG_DEBUG, "library %s: block %s: %s", repo_id, block_id, seaf_strerror(err));
         cache_fill_abort(fill, err);
+        blocks_in_flight_end(block_id);
         return -seaf_err_to_errno(err);
     }
     err = cache_fill_commit(fill, out);
+    blocks_in_flight_end(block_id);
     *cause = err;
     if (err != SEAF_OK) {
         log_msg(LOG_DEBUG, "library %s: block %s not stored: %s", repo_id, block_id,

@@ -7,7 +7,12 @@
  * Blocks of encrypted libraries are cached as ciphertext: a read decrypts only the 16-byte
  * aligned span it needs (seaf_crypt), and learns a block's plaintext length from its padding
  * the first time the block is open (file_layout asks for the lengths it needs to place a read
- * far into a file whose earlier blocks were never read). */
+ * far into a file whose earlier blocks were never read). The lengths learned are kept in the
+ * cache (plain_lengths.h) in batches: when they complete the file's offsets, after lengths were
+ * learned only to place a read, every SAVE_BATCH lengths or SAVE_INTERVAL_NS, at close and for
+ * the files still open at unmount. A later open takes them as hints, each confirmed by its
+ * block's padding when the block is open; one found wrong (or lengths that stop adding up) drops
+ * them all, and the reads they placed start over without them. */
 #include "file.h"
 
 #include <errno.h>
@@ -25,6 +30,7 @@
 #include "fileserver_api.h"
 #include "log.h"
 #include "node.h"
+#include "plain_lengths.h"
 #include "range_read.h"
 #include "seaf_crypt.h"
 
@@ -47,7 +53,25 @@ struct open_file {
     size_t mem_index;          /* protected by lock; its index + 1 (0: none) */
     struct held_block *held;   /* protected by lock; the block read last, kept open */
     struct range_state ranges; /* byte ranges served instead of blocks (own lock) */
+    struct cache *cache;       /* where the plaintext lengths learned are kept */
+    size_t unsaved;            /* under layout_lock: lengths learned and not kept yet */
+    int64_t saved_at_ns;       /* under layout_lock: when they were last kept (or the open) */
+    uint64_t hint_drops;       /* under layout_lock: times wrong hints were dropped */
+    bool hints_wrong;          /* under layout_lock: the kept record is to be removed */
+    pthread_mutex_t save_lock; /* one save of the lengths at a time */
 };
+
+/* Lengths learned (one per block opened) are kept at the latest after this many, or this long
+ * after the last save. */
+#define SAVE_BATCH       64
+#define SAVE_INTERVAL_NS (10 * 1000000000LL)
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* A cached block kept open between reads of one file, so that consecutive reads of the same
  * block (a sequential reader makes dozens per block) skip the cache lookup and open. Shared by
@@ -131,13 +155,23 @@ static void layout_unlock(struct open_file *h)
         pthread_mutex_unlock(&h->lock);
 }
 
+static void save_lengths(struct open_file *h, bool urgent);
+
+void file_keep_learned(struct open_file *h)
+{
+    if (h)
+        save_lengths(h, true);
+}
+
 void file_close(struct open_file *h)
 {
     if (!h)
         return;
     if (h->held) /* no reader is left */
         held_free(h->held);
+    save_lengths(h, true);
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->save_lock);
     free(h->mem_block);
     free(h->block_ids);
     file_layout_release(&h->layout);
@@ -334,8 +368,33 @@ static int sizes_from_block_map(struct seafs *fs, struct open_file *h)
     return rc;
 }
 
+/* Takes the plaintext lengths the cache kept for an encrypted file as hints (unless the layout
+ * is complete already; a record that cannot be right is removed), and counts the lengths known
+ * now that the record lacks. */
+static void use_kept_lengths(struct seafs *fs, struct open_file *h)
+{
+    size_t n = h->n_blocks;
+    uint64_t *kept = calloc(n, sizeof(*kept)), *known = calloc(n, sizeof(*known));
+    if (kept && known && plain_lengths_load(fs->cache, h->file_id, n, kept) == 0 &&
+        !h->layout.offsets && file_layout_add_hints(&h->layout, kept) != 0) {
+        log_msg(LOG_WARNING,
+                "open of '%s': the plaintext lengths kept for it cannot be right: "
+                "dropped",
+                h->path);
+        plain_lengths_forget(fs->cache, h->file_id);
+        memset(kept, 0, n * sizeof(*kept));
+    }
+    if (kept && known) {
+        file_layout_confirmed(&h->layout, known);
+        for (size_t i = 0; i < n; i++)
+            h->unsaved += known[i] && known[i] != kept[i];
+    }
+    free(kept);
+    free(known);
+}
+
 /* Fills the layout: from the offsets remembered with the file object, else the one block's
- * size, else the cache, else the block map. */
+ * size, else the cache, else the block map; then the lengths kept in the cache. */
 static int compute_layout(struct seafs *fs, struct open_file *h, const uint64_t *known,
                           const struct seaf_crypt_key *key)
 {
@@ -355,6 +414,8 @@ static int compute_layout(struct seafs *fs, struct open_file *h, const uint64_t 
         log_msg(LOG_ERR, "open of '%s': the block sizes do not match the file size", h->path);
         return -EIO;
     }
+    if (key && !known && h->n_blocks > 1)
+        use_kept_lengths(fs, h);
     return 0;
 }
 
@@ -413,6 +474,9 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
         return -ENOMEM;
     }
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->save_lock, NULL);
+    h->cache = fs->cache;
+    h->saved_at_ns = monotonic_ns();
     range_state_init(&h->ranges, NULL);
     readahead_init(&h->ra, fs->opts->readahead);
     snprintf(h->path, sizeof(h->path), "%s", path);
@@ -447,8 +511,9 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
     memcpy(h->block_ids, file->block_ids, h->n_blocks * sizeof(*h->block_ids));
     const uint64_t *known = tree_obj_offsets(obj);
     rc = compute_layout(fs, h, known, encrypted ? &key : NULL);
-    if (rc == 0 && !known && h->layout.offsets && h->n_blocks > 1) {
-        /* Kept with the file object: later opens need neither block map nor padding. */
+    if (rc == 0 && !known && h->layout.offsets && !h->layout.n_hints && h->n_blocks > 1) {
+        /* Kept with the file object: later opens need neither block map nor padding (hints are
+         * not: they are confirmed block by block). */
         uint64_t *copy = malloc((h->n_blocks + 1) * sizeof(*copy));
         if (copy) {
             memcpy(copy, h->layout.offsets, (h->n_blocks + 1) * sizeof(*copy));
@@ -459,6 +524,7 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
     if (rc)
         goto fail;
     seaf_crypt_key_wipe(&key);
+    save_lengths(h, false);
     *out = h;
     return 0;
 fail:
@@ -466,9 +532,6 @@ fail:
     file_close(h);
     return rc;
 }
-
-/* Files larger than this are not fetched ahead of a directory scan. */
-#define SCAN_MAX_FILE_SIZE (16 << 20)
 
 void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, const char *id)
 {
@@ -507,9 +570,12 @@ static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id
             pthread_mutex_lock(&fs->scan_lock);
             scan_on_open(&fs->scan, parent, (size_t)(e - d->entries), d->n_entries, &from, &to);
             pthread_mutex_unlock(&fs->scan_lock);
+            struct link_figures link;
+            http_pool_link(fs->pool, &link);
+            uint64_t max_size = scan_max_file_size(&link); /* small files only on a slow link */
             for (size_t i = from; i < to; i++) {
                 const struct seaf_dirent *next = &d->entries[i];
-                if (!seaf_dirent_is_dir(next) && next->size > 0 && next->size <= SCAN_MAX_FILE_SIZE)
+                if (!seaf_dirent_is_dir(next) && next->size > 0 && (uint64_t)next->size <= max_size)
                     prefetch_pool_submit(fs->prefetch, PREFETCH_FILE, repo_id, next->id);
             }
         }
@@ -540,13 +606,6 @@ static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t star
  * another wait for the server (and without a second log line); a read a second later tries
  * again. */
 #define FAILURE_ECHO_NS 1000000000LL
-
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int recent_failure(struct open_file *h, size_t index)
 {
@@ -594,20 +653,45 @@ static int load_uncached(struct seafs *fs, struct open_file *h, size_t index, se
     return 0;
 }
 
-/* Learns the plaintext length of encrypted block index from src unless known; the open file's
- * lock is held. */
+/* The hints turned out wrong: drops them all (the reads placed by them start over, the record
+ * is removed). The layout lock is held. */
+static void drop_wrong_hints_locked(struct open_file *h)
+{
+    file_layout_drop_hints(&h->layout);
+    h->hint_drops++;
+    h->hints_wrong = true;
+}
+
+/* Learns the plaintext length of encrypted block index from src unless known, or confirms it
+ * when it is a hint; the open file's lock is held. -ESTALE: a hint was wrong (this block's, or
+ * others that do not add up with its length), every hint is dropped and the read must start
+ * over. */
 static int learn_length_locked(struct open_file *h, size_t index, const struct block_source *src,
                                const struct seaf_crypt_key *key)
 {
-    if (h->layout.plain[index])
+    if (h->layout.plain[index] && !h->layout.hint[index])
         return 0;
     uint64_t plain = 0;
     int rc = learn_plain_length(src, key, &plain);
-    if (rc == 0) {
-        file_layout_set_plain(&h->layout, index, plain);
-        rc = file_layout_check(&h->layout);
+    if (rc)
+        return rc;
+    bool learned = !h->layout.plain[index], stale = false;
+    rc = file_layout_confirm(&h->layout, index, plain);
+    if (rc == -ESTALE) {
+        drop_wrong_hints_locked(h);
+        stale = learned = true;
+        rc = file_layout_confirm(&h->layout, index, plain);
     }
-    return rc;
+    if (rc == 0 && learned) {
+        h->unsaved++;
+        rc = file_layout_check(&h->layout);
+        if (rc == -EIO && h->layout.n_hints) { /* the hints do not add up with it */
+            drop_wrong_hints_locked(h);
+            stale = true;
+            rc = file_layout_check(&h->layout);
+        }
+    }
+    return rc == 0 && stale ? -ESTALE : rc;
 }
 
 /* Copies plaintext [pos, end) of the file, as far as it lies in block index (which starts at
@@ -691,9 +775,9 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
     if (hb) {
         struct block_source src = {.ch = hb->ch, .size = cache_handle_size(hb->ch)};
         rc = copy_from_block(h, index, start, &src, key, pos, end, dst, next, false);
-        held_put(h, hb, rc != 0);
-        if (rc == 0)
-            return 0;
+        held_put(h, hb, rc != 0 && rc != -ESTALE);
+        if (rc == 0 || rc == -ESTALE)
+            return rc;
         /* else open it again below: the cache drops a damaged block and fetches it anew */
     }
     if (!key && intent && copy_from_range(fs, h, index, start, intent, pos, end, dst, next))
@@ -726,31 +810,42 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
         cache_close(ch);
     rc = hb ? copy_from_block(h, index, start, &src, key, pos, end, dst, next, false) : -EIO;
     if (hb)
-        held_put(h, hb, rc != 0);
+        held_put(h, hb, rc != 0 && rc != -ESTALE);
     if (!size_ok) /* a block map that lies is not kept */
         cache_remove(fs->cache, CACHE_KIND_BLOCK_MAP, h->file_id);
-    if (rc)
+    if (rc && rc != -ESTALE)
         log_msg(LOG_ERR, "read of '%s': cached block %s: %s", h->path, h->block_ids[index],
                 size_ok ? "unreadable or does not decrypt" : "size differs from the block map");
     return rc;
 }
 
-/* Learns the plaintext lengths of blocks [from, to): fetched in parallel by the read-ahead
- * pool, then taken in order (each fetch joins the download already under way). */
+static bool length_known(struct open_file *h, size_t i)
+{
+    layout_lock(h);
+    bool known = h->layout.plain[i] != 0;
+    layout_unlock(h);
+    return known;
+}
+
+/* Learns the plaintext lengths of those of blocks [from, to) whose lengths are not known (hints
+ * count as known): fetched in parallel by the read-ahead pool, then taken in order (each fetch
+ * joins the download already under way); then keeps them in the cache. */
 static int learn_lengths(struct seafs *fs, struct open_file *h, const struct seaf_crypt_key *key,
                          size_t from, size_t to)
 {
     for (size_t i = from; fs->prefetch && i < to; i++)
-        prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
-    for (size_t i = from; i < to; i++) {
+        if (!length_known(h, i))
+            prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
+    int rc = 0;
+    for (size_t i = from; i < to && rc == 0; i++) {
         char byte;
         uint64_t next;
         /* Reading a block's first byte opens it, which learns its length. */
-        int rc = read_block(fs, h, i, 0, key, NULL, 0, 1, &byte, &next);
-        if (rc)
-            return rc;
+        if (!length_known(h, i))
+            rc = read_block(fs, h, i, 0, key, NULL, 0, 1, &byte, &next);
     }
-    return 0;
+    save_lengths(h, true); /* they cost downloads */
+    return rc;
 }
 
 /* The block holding plaintext byte pos and its start, learning lengths first when needed. */
@@ -762,9 +857,14 @@ static int locate(struct seafs *fs, struct open_file *h, const struct seaf_crypt
         uint64_t known;
         layout_lock(h);
         bool found = file_layout_locate(&h->layout, pos, index, start, &known, &from, &to);
+        bool stale = !found && from >= to && h->layout.n_hints;
+        if (stale) /* the lengths do not add up: hints are among them */
+            drop_wrong_hints_locked(h);
         layout_unlock(h);
         if (found)
             return 0;
+        if (stale)
+            return -ESTALE;
         if (from >= to || !key)
             break;
         int rc = learn_lengths(fs, h, key, from, to);
@@ -773,6 +873,82 @@ static int locate(struct seafs *fs, struct open_file *h, const struct seaf_crypt
     }
     log_msg(LOG_ERR, "read of '%s': the blocks' plaintext lengths do not add up", h->path);
     return -EIO;
+}
+
+/* Reads plaintext [off, end) into buf. -ESTALE when hints were found wrong meanwhile (by this
+ * read or another): the bytes may have been placed by them, the read is to start over. */
+static int read_span(struct seafs *fs, struct open_file *h, const struct seaf_crypt_key *key,
+                     const struct read_intent *intent, uint64_t off, uint64_t end, char *buf)
+{
+    layout_lock(h);
+    uint64_t drops = h->hint_drops;
+    layout_unlock(h);
+    int rc = 0;
+    for (uint64_t pos = off; pos < end && rc == 0;) {
+        size_t index;
+        uint64_t start;
+        rc = locate(fs, h, key, pos, &index, &start);
+        if (rc == 0)
+            rc = read_block(fs, h, index, start, key, intent, pos, end, buf + (pos - off), &pos);
+    }
+    layout_lock(h);
+    if (rc == 0 && h->hint_drops != drops)
+        rc = -ESTALE;
+    layout_unlock(h);
+    return rc;
+}
+
+/* After hints were found wrong: removes the cache's record of the lengths (once), so that the
+ * lengths confirmed since replace it. */
+static void forget_kept_lengths(struct open_file *h)
+{
+    uint64_t *known = calloc(h->n_blocks ? h->n_blocks : 1, sizeof(*known));
+    layout_lock(h);
+    bool wrong = h->hints_wrong;
+    h->hints_wrong = false;
+    if (known) {
+        file_layout_confirmed(&h->layout, known);
+        h->unsaved = 0;
+        for (size_t i = 0; i < h->n_blocks; i++)
+            h->unsaved += known[i] != 0;
+    }
+    layout_unlock(h);
+    free(known);
+    if (!wrong)
+        return;
+    log_msg(LOG_WARNING, "read of '%s': a plaintext length kept for it was wrong: all dropped",
+            h->path);
+    plain_lengths_forget(h->cache, h->file_id);
+}
+
+/* Keeps the plaintext lengths learned so far in the cache when that is due: urgent (they cost
+ * downloads, or the file is being closed), when the file's offsets are complete, or after
+ * SAVE_BATCH lengths or SAVE_INTERVAL_NS. Outside the layout lock (sqlite transactions), one
+ * save at a time. */
+static void save_lengths(struct open_file *h, bool urgent)
+{
+    if (!h->encrypted || !h->cache || h->n_blocks < 2)
+        return;
+    layout_lock(h);
+    bool due = h->unsaved && (urgent || h->layout.offsets || h->unsaved >= SAVE_BATCH ||
+                              monotonic_ns() - h->saved_at_ns >= SAVE_INTERVAL_NS);
+    layout_unlock(h);
+    if (!due)
+        return;
+    uint64_t *known = malloc(h->n_blocks * sizeof(*known));
+    if (!known)
+        return;
+    pthread_mutex_lock(&h->save_lock);
+    layout_lock(h);
+    due = h->unsaved > 0;
+    h->unsaved = 0;
+    h->saved_at_ns = monotonic_ns();
+    file_layout_confirmed(&h->layout, known);
+    layout_unlock(h);
+    if (due)
+        plain_lengths_save(h->cache, h->file_id, known, h->n_blocks);
+    pthread_mutex_unlock(&h->save_lock);
+    free(known);
 }
 
 static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off,
@@ -792,25 +968,27 @@ static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t 
     struct read_intent intent = {.len = end - off};
     if (readahead) {
         uint64_t ra_start, ra_end;
+        struct link_figures link;
+        http_pool_link(fs->pool, &link);
+        uint64_t link_window = readahead_link_window(&link);
         pthread_mutex_lock(&h->lock);
-        readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, &ra_start, &ra_end);
+        readahead_on_read(&h->ra, off, (size_t)(end - off), h->size, link_window, &ra_start,
+                          &ra_end);
         intent.sequential = h->ra.sequential;
         pthread_mutex_unlock(&h->lock);
         queue_readahead(fs, h, ra_start, ra_end, end);
     }
 
-    int rc = 0;
-    for (uint64_t pos = off; pos < end && rc == 0;) {
-        size_t index;
-        uint64_t start;
-        rc = locate(fs, h, k, pos, &index, &start);
-        if (rc == 0)
-            rc = read_block(fs, h, index, start, k, readahead ? &intent : NULL, pos, end,
-                            buf + (pos - off), &pos);
+    int rc = -ESTALE;
+    for (int attempt = 0; rc == -ESTALE && attempt < 3; attempt++) {
+        if (attempt)
+            forget_kept_lengths(h);
+        rc = read_span(fs, h, k, readahead ? &intent : NULL, off, end, buf);
     }
     if (k)
         seaf_crypt_key_wipe(k);
-    return rc ? rc : (ssize_t)(end - off);
+    save_lengths(h, false);
+    return rc == -ESTALE ? -EIO : rc ? rc : (ssize_t)(end - off);
 }
 
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)

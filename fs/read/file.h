@@ -32,6 +32,9 @@ ssize_t file_read_exact(struct seafs *fs, struct open_file *h, char *buf, size_t
                         uint64_t off);
 /* Closes the handle. NULL is a no-op. */
 void file_close(struct open_file *h);
+/* Keeps what reads through h learned and the cache lacks (the plaintext lengths of an encrypted
+ * file's blocks) in the cache now; file_close and, in batches, reads do it too. NULL: no-op. */
+void file_keep_learned(struct open_file *h);
 
 /* The blocks of the version h holds (none for an empty file): their ids, and their plaintext
  * offsets (n + 1 of them, malloc'd) -- for an encrypted file this learns every block's length,

@@ -2,7 +2,7 @@
  * when every length before it is known (scanning from the front) or every length from it to the
  * end is (scanning back from the file size); a byte inside a block whose start is certain is
  * found without that block's own length as long as it lies before the block's last 16 possible
- * bytes. */
+ * bytes. Hints (remembered lengths) count as known until file_layout_drop_hints. */
 #include "file_layout.h"
 
 #include <errno.h>
@@ -20,7 +20,8 @@ int file_layout_init(struct file_layout *l, size_t n, uint64_t size, bool encryp
     l->stored = calloc(n ? n : 1, sizeof(*l->stored));
     l->plain = calloc(n ? n : 1, sizeof(*l->plain));
     l->stored_end = calloc(n ? n : 1, sizeof(*l->stored_end));
-    if (!l->stored || !l->plain || !l->stored_end) {
+    l->hint = calloc(n ? n : 1, sizeof(*l->hint));
+    if (!l->stored || !l->plain || !l->stored_end || !l->hint) {
         file_layout_release(l);
         return -ENOMEM;
     }
@@ -33,6 +34,7 @@ void file_layout_release(struct file_layout *l)
     free(l->plain);
     free(l->offsets);
     free(l->stored_end);
+    free(l->hint);
     memset(l, 0, sizeof(*l));
 }
 
@@ -54,7 +56,9 @@ void file_layout_set_offsets(struct file_layout *l, const uint64_t *offsets)
         uint64_t plain = offsets[i + 1] - offsets[i];
         l->plain[i] = plain;
         l->stored[i] = l->encrypted ? (plain / PAD_MAX + 1) * PAD_MAX : plain;
+        l->hint[i] = false;
     }
+    l->n_hints = 0;
 }
 
 /* Builds offsets when every length is known and they add up to the size; -EIO if they don't. */
@@ -77,6 +81,71 @@ static int build_offsets(struct file_layout *l)
     for (size_t i = 0; i < l->n; i++)
         l->offsets[i + 1] = l->offsets[i] + l->plain[i];
     return 0;
+}
+
+int file_layout_add_hints(struct file_layout *l, const uint64_t *plain)
+{
+    if (!l->encrypted)
+        return -EIO;
+    /* The known lengths, and the least and most the unknown ones can add. */
+    uint64_t known = 0, least = 0, most = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        uint64_t p = plain[i], s = l->stored[i];
+        if (p && (p >= s || p + PAD_MAX < s || (l->plain[i] && l->plain[i] != p)))
+            return -EIO;
+        if (l->plain[i] || p) {
+            known += l->plain[i] ? l->plain[i] : p;
+        } else {
+            least += s > PAD_MAX ? s - PAD_MAX : 1;
+            most += s - 1;
+        }
+    }
+    if (l->size < known + least || l->size > known + most)
+        return -EIO;
+    for (size_t i = 0; i < l->n; i++) {
+        if (plain[i] && !l->plain[i]) {
+            l->plain[i] = plain[i];
+            l->hint[i] = true;
+            l->n_hints++;
+        }
+    }
+    return build_offsets(l);
+}
+
+int file_layout_confirm(struct file_layout *l, size_t i, uint64_t plain)
+{
+    if (!l->plain[i]) {
+        l->plain[i] = plain;
+        return 0;
+    }
+    if (l->plain[i] != plain)
+        return l->hint[i] ? -ESTALE : -EIO;
+    if (l->hint[i]) {
+        l->hint[i] = false;
+        l->n_hints--;
+    }
+    return 0;
+}
+
+void file_layout_drop_hints(struct file_layout *l)
+{
+    if (!l->n_hints)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->hint[i]) {
+            l->plain[i] = 0;
+            l->hint[i] = false;
+        }
+    }
+    l->n_hints = 0;
+    free(l->offsets);
+    l->offsets = NULL;
+}
+
+void file_layout_confirmed(const struct file_layout *l, uint64_t *out)
+{
+    for (size_t i = 0; i < l->n; i++)
+        out[i] = l->hint[i] ? 0 : l->plain[i];
 }
 
 int file_layout_check(struct file_layout *l)

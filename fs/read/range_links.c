@@ -137,10 +137,18 @@ void range_links_note(struct range_links *links, bool answered, int64_t now_s)
 {
     pthread_mutex_lock(&links->lock);
     links->transport_failures = answered ? 0 : links->transport_failures + 1;
-    if (links->transport_failures >= RANGE_TRANSPORT_FAILURES_MAX) {
+    bool pause = links->transport_failures >= RANGE_TRANSPORT_FAILURES_MAX;
+    if (pause)
         links->transport_failures = 0;
-        links->paused_until_s = now_s + RANGE_REFUSED_TTL_S;
-    }
+    pthread_mutex_unlock(&links->lock);
+    if (pause)
+        range_links_pause(links, now_s);
+}
+
+void range_links_pause(struct range_links *links, int64_t now_s)
+{
+    pthread_mutex_lock(&links->lock);
+    links->paused_until_s = now_s + RANGE_REFUSED_TTL_S;
     pthread_mutex_unlock(&links->lock);
 }
 

@@ -47,7 +47,9 @@ void range_links_drop(struct range_links *links, const char *repo_id, const char
 
 /* Records how a range request ended: answered (whatever the answer), or failed in transport. */
 void range_links_note(struct range_links *links, bool answered, int64_t now_s);
-/* Whether ranges are paused (too many transport failures in a row). */
+/* Pauses all ranges for RANGE_REFUSED_TTL_S (the server, or a proxy before it, ignores Range). */
+void range_links_pause(struct range_links *links, int64_t now_s);
+/* Whether ranges are paused (too many transport failures in a row, or range_links_pause). */
 bool range_links_paused(struct range_links *links, int64_t now_s);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "blocks_in_flight.h"
 #include "cache.h"
 #include "inode.h"
 #include "log.h"
@@ -27,6 +28,9 @@ bool range_pays(const struct range_case *c)
         return false; /* nothing measured yet */
     double block_s = link_predict_s(&c->link, 1, c->block_size);
     double range_s = link_predict_s(&c->link, c->link_at_hand ? 1 : 2, c->range_len);
+    double block_left_s = block_s - c->block_under_way_s;
+    if (c->block_under_way && block_left_s <= range_s && block_left_s > -block_s)
+        return false; /* the block arrives first: wait for it */
     return block_s - range_s >= RANGE_MIN_GAIN_S && c->spent_on_block_s + range_s <= block_s;
 }
 
@@ -125,6 +129,11 @@ static seaf_err fetch_range(struct seafs *fs, const char *lib_path, const struct
     link_free(url);
     bool transport = err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_TLS;
     range_links_note(fs->range_links, !transport, steady_seconds());
+    if (err == SEAF_ERR_UNSUPPORTED) { /* so will every other file be: a proxy strips Range */
+        log_msg(LOG_INFO, "the file server ignores Range (a proxy?): no byte ranges for %d min",
+                RANGE_REFUSED_TTL_S / 60);
+        range_links_pause(fs->range_links, steady_seconds());
+    }
     if (err != SEAF_OK) /* whatever went wrong: whole blocks for this version for a while */
         range_links_refuse(fs->range_links, a->repo_id, a->file_id, steady_seconds());
     return err;
@@ -162,9 +171,16 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
                            .block_size = a->block_size,
                            .range_len = end - start,
                            .link_at_hand = link == RANGE_LINK_CACHED};
+    c.block_under_way = blocks_in_flight_find(a->block_id, &c.block_under_way_s);
     http_pool_link(fs->pool, &c.link);
     char *data = NULL;
-    if (link == RANGE_LINK_REFUSED || !range_pays(&c) || !(data = malloc((size_t)(end - start)))) {
+    bool pays = link != RANGE_LINK_REFUSED && range_pays(&c);
+    struct range_case not_under_way = c;
+    not_under_way.block_under_way = false;
+    if (!pays && c.block_under_way && link != RANGE_LINK_REFUSED && range_pays(&not_under_way))
+        log_msg(LOG_DEBUG, "read of '%s' at %llu: block %s on its way for %.2f s, waited for",
+                a->log_path, (unsigned long long)a->pos, a->block_id, c.block_under_way_s);
+    if (!pays || !(data = malloc((size_t)(end - start)))) {
         link_free(url);
         return false;
     }

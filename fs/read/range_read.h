@@ -12,6 +12,9 @@
  *  - a block read again and again takes the whole block once the ranges fetched in it have
  *    taken as long as the block would (the rent-or-buy rule: never more than twice the cost of
  *    the better choice in hindsight);
+ *  - a block already on its way (read-ahead, a folder-scan prefetch, another reader) is waited
+ *    for when it is predicted to arrive before the range would; a download overdue by more than
+ *    a whole block's time is taken for stuck and does not count;
  *  - range_reads=always uses a range for every read that is not sequential nor large, whatever
  *    the link; range_reads=off never does.
  * No background download of the block follows a range: on a link slow enough for ranges it would
@@ -40,8 +43,12 @@
 /* Ranges are fetched in units of this many bytes, aligned in the file (the kernel's own
  * read-ahead size: a reader that goes on a little finds its bytes already there). */
 #define RANGE_UNIT (128u * 1024)
-/* Reads larger than this take the whole block. */
-#define RANGE_MAX_READ (128u * 1024)
+/* Reads larger than this take the whole block. As large as the kernel's own read-ahead requests
+ * get on a mount (fs/read/kernel_readahead.c: 1 MiB): a tool reading a few hundred KiB in a row
+ * (ffprobe reading a video's index and first packets) makes the kernel ask for 128, 256, then
+ * 512 KiB; on a slow link those are still far cheaper as ranges than as an 8 MiB block. Whether
+ * reads stream is the sequential detector's call (readahead.h), not their size's. */
+#define RANGE_MAX_READ (1u << 20)
 /* A range is fetched only when predicted to answer at least this much sooner. */
 #define RANGE_MIN_GAIN_S 0.5
 /* Ranges kept per open file. */
@@ -56,6 +63,8 @@ struct range_case {
     uint64_t block_size;      /* bytes of the whole block */
     uint64_t range_len;       /* bytes the range would fetch */
     bool link_at_hand;        /* a download link for the version is cached */
+    bool block_under_way;     /* the block itself is being downloaded (blocks_in_flight.h) */
+    double block_under_way_s; /* for this many seconds */
     struct link_figures link; /* what the link is like */
 };
 

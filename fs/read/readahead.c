@@ -1,7 +1,8 @@
-/* readahead: the sequential detector (as sshfs's is_seq and mountpoint-s3's growing window) and
- * a small fixed thread pool that runs block fetches ahead of the reader. The pool only starts
- * fetches; sharing a download with a reader that arrives meanwhile is the cache's single-flight
- * fill, so a block is never downloaded twice. */
+/* readahead: the sequential detector (as sshfs's is_seq and mountpoint-s3's growing window; on
+ * slow links a dense-run rule and a window sized by the link) and a small fixed thread pool that
+ * runs block fetches ahead of the reader. The pool only starts fetches; sharing a download with a
+ * reader that arrives meanwhile is the cache's single-flight fill, so a block is never downloaded
+ * twice. */
 #include "readahead.h"
 
 #include <pthread.h>
@@ -16,29 +17,72 @@ void readahead_init(struct readahead *ra, uint64_t max_window)
     ra->max_window = max_window;
 }
 
+uint64_t readahead_link_window(const struct link_figures *link)
+{
+    if (link->rtt_s <= 0 || link->bytes_per_s <= 0)
+        return 0;
+    double window = link->bytes_per_s * READAHEAD_TARGET_S;
+    return window >= (double)UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)window;
+}
+
+bool readahead_link_is_slow(uint64_t link_window)
+{
+    return link_window > 0 && link_window < READAHEAD_INITIAL_WINDOW;
+}
+
+/* Whether the read [off, read_end) continues the current run: on a fast link anywhere within
+ * READAHEAD_SLACK of where the last read ended, on a slow one touching the run or at most
+ * READAHEAD_SLOW_GAP away from it. */
+static bool continues_run(const struct readahead *ra, uint64_t off, uint64_t read_end, bool slow)
+{
+    if (ra->next_off == READAHEAD_NO_READ)
+        return false;
+    if (!slow)
+        return off + READAHEAD_SLACK >= ra->next_off && off <= ra->next_off + READAHEAD_SLACK;
+    return off <= ra->next_off + READAHEAD_SLOW_GAP &&
+           read_end + READAHEAD_SLOW_GAP >= ra->run_start;
+}
+
+/* Whether the run is sequential on a slow link: large and dense enough. */
+static bool dense_run(const struct readahead *ra)
+{
+    uint64_t span = ra->next_off - ra->run_start;
+    return ra->run_bytes >= READAHEAD_SLOW_RUN && ra->run_bytes >= span * READAHEAD_SLOW_DENSITY;
+}
+
 void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t file_size,
-                       uint64_t *start, uint64_t *end)
+                       uint64_t link_window, uint64_t *start, uint64_t *end)
 {
     uint64_t read_end = off + len;
+    bool slow = readahead_link_is_slow(link_window);
     /* The first read of a file is not sequential yet, even at offset 0: a type sniff or a
      * header probe reads a few KiB and stops, and must not pull in the next block. */
-    bool sequential = ra->next_off != READAHEAD_NO_READ && off + READAHEAD_SLACK >= ra->next_off &&
-                      off <= ra->next_off + READAHEAD_SLACK;
-    ra->sequential = sequential;
-    if (!sequential) {
+    bool continues = continues_run(ra, off, read_end, slow);
+    if (!continues) {
         ra->window = 0;
         ra->prefetched_to = 0;
         ra->next_off = read_end;
+        ra->run_start = off;
+        ra->run_bytes = len;
     } else {
-        if (ra->window == 0)
-            ra->window = READAHEAD_INITIAL_WINDOW;
-        else
-            ra->window *= 2;
-        if (ra->window > ra->max_window)
-            ra->window = ra->max_window;
+        if (off < ra->run_start)
+            ra->run_start = off;
         if (read_end > ra->next_off)
             ra->next_off = read_end;
+        uint64_t span = ra->next_off - ra->run_start;
+        ra->run_bytes = ra->run_bytes + len < span ? ra->run_bytes + len : span;
     }
+    ra->sequential = continues && (!slow || dense_run(ra));
+    if (!ra->sequential)
+        ra->window = 0;
+    else if (slow)
+        ra->window = link_window; /* what the link moves in the target latency, no more */
+    else if (ra->window == 0)
+        ra->window = READAHEAD_INITIAL_WINDOW;
+    else
+        ra->window *= 2;
+    if (ra->window > ra->max_window)
+        ra->window = ra->max_window;
     *start = *end = 0;
     if (ra->window == 0 || read_end >= file_size)
         return;
@@ -51,6 +95,14 @@ void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t 
         *end = to;
         ra->prefetched_to = to;
     }
+}
+
+uint64_t scan_max_file_size(const struct link_figures *link)
+{
+    if (!readahead_link_is_slow(readahead_link_window(link)))
+        return SCAN_MAX_FILE_SIZE;
+    double bdp = link->bytes_per_s * link->rtt_s;
+    return bdp > SCAN_SLOW_MIN_FILE_SIZE ? (uint64_t)bdp : SCAN_SLOW_MIN_FILE_SIZE;
 }
 
 void scan_on_open(struct scan_detector *sd, uint64_t dir, size_t index, size_t n_entries,

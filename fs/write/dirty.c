@@ -622,7 +622,8 @@ ssize_t dirty_read_locked(struct dirty_set *set, struct dirty_file *d, char *buf
         pthread_mutex_unlock(&d->meta_lock);
         return -ENOMEM;
     }
-    memcpy(ext, &d->ext.v[2 * first], n_ext * 2 * sizeof(*ext));
+    if (n_ext) /* without extents d->ext.v may be NULL */
+        memcpy(ext, &d->ext.v[2 * first], n_ext * 2 * sizeof(*ext));
     pthread_mutex_unlock(&d->meta_lock);
 
     int rc = 0;

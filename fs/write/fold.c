@@ -5,7 +5,10 @@
  * content from offset 0, reused blocks are emitted as they are; each run of other blocks (and
  * the tail past the last reused one) is a span whose bytes are read through the staged file
  * (extents, base, zeros) into a SEAF_CDC_MAX_SIZE buffer and cut by the chunker. The staged
- * file's data lock is held exclusively throughout, so the content cannot change under the fold. */
+ * file's data lock is held exclusively throughout, so the content cannot change under the fold.
+ * The base's offsets of an encrypted library come from the plaintext lengths the cache kept for
+ * it when they are complete (else every base block it lacks is fetched to learn its length); the
+ * result's lengths, all known here, are kept for it in turn (plain_lengths.h). */
 #include "fold.h"
 
 #include <errno.h>
@@ -17,20 +20,22 @@
 
 #include "dirty_int.h"
 #include "log.h"
+#include "plain_lengths.h"
 #include "seaf_cdc.h"
 #include "seaf_crypt.h"
 #include "seaf_objwrite.h"
 #include "seaf_sha1.h"
 #include "seafs.h"
 
-/* The blocks of the result: ids and stored sizes (its block map). */
+/* The blocks of the result: ids, stored sizes (its block map) and plaintext lengths. */
 struct block_list {
     char (*ids)[SEAF_ID_LEN + 1];
     int64_t *sizes;
+    uint64_t *plain;
     size_t n, cap;
 };
 
-static int list_add(struct block_list *l, const char *id, uint64_t stored_size)
+static int list_add(struct block_list *l, const char *id, uint64_t stored_size, uint64_t plain)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
@@ -41,9 +46,13 @@ static int list_add(struct block_list *l, const char *id, uint64_t stored_size)
         if (!(more = realloc(l->sizes, cap * sizeof(*l->sizes))))
             return -ENOMEM;
         l->sizes = more;
+        if (!(more = realloc(l->plain, cap * sizeof(*l->plain))))
+            return -ENOMEM;
+        l->plain = more;
         l->cap = cap;
     }
     l->sizes[l->n] = (int64_t)stored_size;
+    l->plain[l->n] = plain;
     memcpy(l->ids[l->n++], id, SEAF_ID_LEN + 1);
     return 0;
 }
@@ -82,7 +91,7 @@ static int emit_chunk(struct fold *f, const unsigned char *chunk, size_t len)
     }
     f->out->new_blocks++;
     f->out->new_bytes += len;
-    return list_add(&f->blocks, id, stored_len);
+    return list_add(&f->blocks, id, stored_len, len);
 }
 
 /* Cuts content bytes [from, to) into chunks. */
@@ -154,7 +163,7 @@ static int plan_and_emit(struct fold *f, uint64_t size)
         if (i < nb && off[i] == pos && REUSABLE(i)) {
             uint64_t plain = off[i + 1] - off[i];
             rc = list_add(&f->blocks, file_block_id(base, i),
-                          f->key ? seaf_crypt_cipher_size(plain) : plain);
+                          f->key ? seaf_crypt_cipher_size(plain) : plain, plain);
             pos = off[++i];
             continue;
         }
@@ -220,6 +229,9 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
         /* Until the upload only this cache knows the block map (the server answers 404). */
         if (rc == 0 && json)
             rc = file_keep_block_map(fs, out->file_id, f.blocks.sizes, f.blocks.n, true);
+        /* Every plaintext length is known here: reads of the result need not learn them. */
+        if (rc == 0 && json && encrypted && f.blocks.n > 1)
+            plain_lengths_save(fs->cache, out->file_id, f.blocks.plain, f.blocks.n);
         free(json);
     }
     struct open_file *old_reader = NULL;
@@ -248,6 +260,7 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
     free(f.buf);
     free(f.blocks.ids);
     free(f.blocks.sizes);
+    free(f.blocks.plain);
     if (encrypted)
         seaf_crypt_key_wipe(&key);
     return rc;

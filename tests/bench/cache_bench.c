@@ -103,7 +103,10 @@ static void bench_lz4(const char *name, const unsigned char *data, size_t len, u
         stored_total = 0;
         for (size_t i = 0; i < frames; i++) {
             size_t n = len - i * frame < frame ? len - i * frame : frame;
-            block_frame_encode(data + i * frame, (uint32_t)n, stored + stored_total, &desc[i]);
+            const void *bytes =
+                block_frame_encode(data + i * frame, (uint32_t)n, stored + stored_total, &desc[i]);
+            if (bytes != stored + stored_total) /* a raw frame: as a writer, write it out */
+                memcpy(stored + stored_total, bytes, desc[i].stored_len);
             desc[i].offset = stored_total;
             stored_total += desc[i].stored_len;
         }

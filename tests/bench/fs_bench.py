@@ -3,13 +3,15 @@ reference server, each figure next to its reference measured in the same run (pl
 fetching the same blocks from the same server, or the same tree on the local disk), medians of
 --runs runs, and the daemon's peak RSS.
 
-  /usr/bin/python3 tests/bench/fs_bench.py [--runs 3] [--parallel 8]
+  /usr/bin/python3 tests/bench/fs_bench.py [--runs 3] [--parallel 8] [--https] [--rows cold,warm]
 
 Rows: cold sequential read of the 256 MiB file (and with 40 ms added latency) vs parallel curl;
 warm sequential read (blocks cached, page cache dropped) vs a local file; cold random 4 KiB
 read latency vs one curl block fetch; `tar` of the 10,000-file library vs the local tree and vs
 curl; `ls -lR` / `find` of it cold and warm, and `ls -l` of the 20,000-entry folder warm, vs the
-local trees. Needs root for dropping the page cache (echo 3 > /proc/sys/vm/drop_caches). The
+local trees. --https puts nginx in front of the server (tls_front.py: TLS with a self-signed CA,
+HTTP/2 to the mounts and to curl, which then multiplexes its parallel fetches on one
+connection); --rows picks rows (cold, latency, warm, random, tar, listings). Needs root for dropping the page cache (echo 3 > /proc/sys/vm/drop_caches). The
 demo data is built on first use (seafserver.demo, ~1 minute) and kept in /var/tmp/mountsuite."""
 
 import argparse
@@ -34,6 +36,7 @@ import mount_fixture  # noqa: E402
 import pytest  # noqa: E402  (mount_fixture reports "cannot mount yet" as a pytest skip)
 from mount_fixture import SeafsMount, block_bytes, demo_data, demo_server, file_layout  # noqa
 from net_bench import api_token, curl_fetch, sync_token  # noqa: E402
+from tls_front import nginx_front  # noqa: E402
 from seafserver import builder, demo  # noqa: E402
 from seafserver.objects import parse_stored_fs_object  # noqa: E402
 
@@ -96,9 +99,9 @@ class Mounts:
     """Fresh seafs mounts of one benchmark run, each with its own cache directory under workdir
     (mount()), stopped by unmount() (which records the daemon's peak RSS) or by cleanup()."""
 
-    def __init__(self, tool, server, workdir, **options):
+    def __init__(self, tool, url, workdir, **options):
         self.tool = tool
-        self.server = server
+        self.url = url
         self.workdir = pathlib.Path(workdir)
         self.options = options
         self.count = 0
@@ -107,7 +110,7 @@ class Mounts:
 
     def mount(self):
         self.count += 1
-        mount = SeafsMount(self.server.url, self.workdir / ("mount-%d" % self.count),
+        mount = SeafsMount(self.url, self.workdir / ("mount-%d" % self.count),
                            **self.options)
         self.active.append(mount)
         try:
@@ -133,21 +136,31 @@ class Mounts:
 
 
 @contextlib.contextmanager
-def bench_session(tool, data=None, **mount_options):
+def bench_session(tool, data=None, https=False, **mount_options):
     """(demo {name: repo id}, server over the full demo, Mounts with mount_options) for a
     benchmark run as root; data: a function giving other (data directory, {name: repo id}) to
-    serve instead of the demo. On exit every mount is stopped, then the server, and the work
-    directory is removed."""
+    serve instead of the demo; https: the mounts go through an nginx front (server.front is
+    then its (URL, CA file), else None). On exit every mount is stopped, then the server, and
+    the work directory is removed."""
     if os.geteuid() != 0:
         sys.exit("%s: needs root (FUSE mounts, dropping the page cache)" % tool)
     data, ids = data() if data else demo_data(small=False)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix=tool + "-", dir=str(mount_fixture.DEMO_CACHE)))
     server = demo_server(data, workdir / "server")
-    mounts = Mounts(tool, server, workdir, **mount_options)
+    mounts = None
     try:
-        yield ids, server, mounts
+        with contextlib.ExitStack() as front:
+            server.front = None
+            if https:
+                server.front = front.enter_context(nginx_front(server.url, workdir / "nginx"))
+                mount_options["ca_file"] = server.front[1]
+            mounts = Mounts(tool, server.front[0] if https else server.url, workdir,
+                            **mount_options)
+            try:
+                yield ids, server, mounts
+            finally:
+                mounts.cleanup()
     finally:
-        mounts.cleanup()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -183,8 +196,9 @@ class Bench:
         """Seconds of fetching the blocks with curl, cold: the page cache (the server's reads
         of its block files included) is dropped first."""
         drop_page_cache()
+        url, ca_file = self.server.front or (None, None)
         seconds, _, _ = curl_fetch(self.server, self.ids[library], [b[0] for b in blocks],
-                                   self.repo_tokens[library], parallel)
+                                   self.repo_tokens[library], parallel, url, ca_file)
         return seconds
 
     # --- rows: each returns (seafs value, reference value) for one run --------------------------
@@ -304,42 +318,75 @@ def footer(mounts, started):
     print("total %.0f s, %d mounts" % (time.perf_counter() - started, mounts.count))
 
 
+ROWS = ("cold", "latency", "warm", "random", "tar", "listings")
+
+
+def load():
+    """The 1-minute load average (other work on the machine skews the figures)."""
+    return os.getloadavg()[0]
+
+
+def runs_text(results):
+    """Every run's seafs value and its ratio to the reference, for judging the spread."""
+    return "runs: " + ", ".join("%.1f (%.2f)" % (r[0], r[0] / r[1] if r[1] else float("nan"))
+                                for r in results)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--parallel", type=int, default=8,
                         help="seafs connections= and curl --parallel-max (default 8)")
+    parser.add_argument("--https", action="store_true",
+                        help="through an nginx TLS front speaking HTTP/2 (tls_front.py)")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help="comma-separated subset of: " + ", ".join(ROWS))
     args = parser.parse_args()
+    rows = set(args.rows.split(","))
+    if not rows <= set(ROWS):
+        parser.error("unknown rows: %s" % ", ".join(sorted(rows - set(ROWS))))
     started = time.perf_counter()
-    with bench_session("fs_bench", connections=args.parallel, poll_interval=0) as (
-            ids, server, mounts):
+    with bench_session("fs_bench", https=args.https, connections=args.parallel,
+                       poll_interval=0) as (ids, server, mounts):
         bench = Bench(args, server, ids, mounts)
-        print("setup %.0f s; %d runs each, medians; %d connections / curl --parallel-max %d"
-              % (time.perf_counter() - started, args.runs, args.parallel, args.parallel))
+        print("setup %.0f s; %d runs each, medians; %d connections / curl --parallel-max %d; %s; "
+              "load %.2f" % (time.perf_counter() - started, args.runs, args.parallel,
+                             args.parallel, "https (nginx, HTTP/2)" if args.https else "http",
+                             load()))
         print("%-34s %12s %12s  %-7s %6s  %-16s %s" % ("row", "seafs", "reference", "unit",
                                                        "ratio", "reference is", "target"))
-        (value, ref), _ = median_runs(args.runs, bench.cold_sequential)
-        row("cold sequential 256 MiB", value, ref, "MiB/s", "curl parallel", ">= 0.8")
-        (value, ref), _ = median_runs(args.runs, bench.cold_sequential_latency)
-        row("cold sequential, +%d ms latency" % LATENCY_MS, value, ref, "MiB/s",
-            "curl parallel", ">= 0.7")
-        (value, ref), _ = median_runs(args.runs, bench.warm_sequential)
-        row("warm sequential (page cache dropped)", value, ref, "MiB/s", "local file", ">= 0.6")
-        (value, ref), _ = median_runs(args.runs, bench.cold_random_4k)
-        row("cold random 4 KiB read", value, ref, "ms", "curl 1 block")
-        (value, local, curl, curl_one), _ = median_runs(args.runs, bench.tar_many)
-        row("tar 10,000 files (cold)", value, local, "s", "local tree")
-        row("tar 10,000 files (cold)", value, curl, "s", "curl parallel")
-        row("tar 10,000 files (cold)", value, curl_one, "s", "curl sequential")
-        print("%-34s %s (the library has %d blocks)" % (
-            "  tar: block GETs / all requests", ", ".join("%d / %d" % r for r in
-                                                          bench.tar_requests),
-            len(bench.many_blocks)))
-        listings = [bench.listings() for _ in range(args.runs)]
-        for name in listings[0]:
-            value = statistics.median(run[name][0] for run in listings)
-            local = statistics.median(run[name][1] for run in listings)
-            row(name, value, local, "s", "local tree", "<= 3" if "warm" in name else "")
+        if "cold" in rows:
+            (value, ref), results = median_runs(args.runs, bench.cold_sequential)
+            row("cold sequential 256 MiB", value, ref, "MiB/s", "curl parallel", ">= 0.8")
+            print("  %s; load %.2f" % (runs_text(results), load()))
+        if "latency" in rows:
+            (value, ref), results = median_runs(args.runs, bench.cold_sequential_latency)
+            row("cold sequential, +%d ms latency" % LATENCY_MS, value, ref, "MiB/s",
+                "curl parallel", ">= 0.7")
+            print("  %s; load %.2f" % (runs_text(results), load()))
+        if "warm" in rows:
+            (value, ref), results = median_runs(args.runs, bench.warm_sequential)
+            row("warm sequential (page cache dropped)", value, ref, "MiB/s", "local file",
+                ">= 0.6")
+            print("  %s; load %.2f" % (runs_text(results), load()))
+        if "random" in rows:
+            (value, ref), _ = median_runs(args.runs, bench.cold_random_4k)
+            row("cold random 4 KiB read", value, ref, "ms", "curl 1 block")
+        if "tar" in rows:
+            (value, local, curl, curl_one), _ = median_runs(args.runs, bench.tar_many)
+            row("tar 10,000 files (cold)", value, local, "s", "local tree")
+            row("tar 10,000 files (cold)", value, curl, "s", "curl parallel")
+            row("tar 10,000 files (cold)", value, curl_one, "s", "curl sequential")
+            print("%-34s %s (the library has %d blocks)" % (
+                "  tar: block GETs / all requests", ", ".join("%d / %d" % r for r in
+                                                              bench.tar_requests),
+                len(bench.many_blocks)))
+        if "listings" in rows:
+            listings = [bench.listings() for _ in range(args.runs)]
+            for name in listings[0]:
+                value = statistics.median(run[name][0] for run in listings)
+                local = statistics.median(run[name][1] for run in listings)
+                row(name, value, local, "s", "local tree", "<= 3" if "warm" in name else "")
         footer(mounts, started)
 
 

@@ -101,15 +101,18 @@ def curl_run(server, repo_id, blocks, token, parallel):
     return size / seconds / (1 << 20), connections
 
 
-def curl_fetch(server, repo_id, blocks, token, parallel, url=None, options=()):
-    """(seconds, bytes, server connections) of fetching the blocks with one curl process; url:
-    where to reach the server instead of server.url (a proxy), options: more curl options."""
+def curl_fetch(server, repo_id, blocks, token, parallel, url=None, ca_file=None, options=()):
+    """(seconds, bytes, server connections) of fetching the blocks with one curl process, from
+    the server or through the front or proxy at url (https: HTTP/2, trusting ca_file); options:
+    more curl options."""
     with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as config:
         for block in blocks:
             config.write('url = "%s/seafhttp/repo/%s/block/%s"\noutput = "/dev/null"\n'
                          % (url or server.url, repo_id, block))
     args = ["curl", "-sS", "--fail", "-H", "Seafile-Repo-Token: " + token, "-K", config.name,
             "-w", "%{size_download}\n", *options]
+    if ca_file:
+        args[1:1] = ["--cacert", str(ca_file)]
     if parallel > 1:
         args[1:1] = ["--parallel", "--parallel-max", str(parallel)]
     server.reset_counters()

@@ -508,6 +508,18 @@ def block_gets(server):
     return server.counters()["block_gets"]
 
 
+# --- the cache's metadata rows (cache/meta_db.c) -------------------------------------------------
+
+def crc32c(data):
+    """The CRC-32C (Castagnoli) a meta.db row keeps of its plain bytes."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
 def account_info(server, user=USER, password=PASSWORD):
     """The /api2/account/info/ answer for user (quota "total" and "usage")."""
     login = urllib.request.Request(server.url + "/api2/auth-token/", method="POST",
@@ -519,3 +531,29 @@ def account_info(server, user=USER, password=PASSWORD):
                                      headers={"Authorization": "Token " + token})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+# --- the background fetch of an opened library's folders (dir_prefetch.c) ----------------------
+
+PREFETCH_WAIT_S = 60
+
+
+def folders_prefetch(mount, library):
+    """The folders_prefetch entry of library in `seafs status --json` (state, folders, ...)."""
+    done = ctl("status", mount.mountpoint, "--json")
+    assert done.returncode == 0, done.stderr
+    return next(lib for lib in json.loads(done.stdout)["libraries"]
+                if lib["name"] == library)["folders_prefetch"]
+
+
+def wait_prefetched(mount, library):
+    """Waits until the folders of library were fetched in bulk; returns the status entry."""
+    deadline = time.monotonic() + PREFETCH_WAIT_S
+    while time.monotonic() < deadline:
+        state = folders_prefetch(mount, library)
+        assert state["state"] != "failed", mount.log_tail()
+        if state["state"] == "done":
+            return state
+        time.sleep(0.05)
+    pytest.fail("the folders of %s were not fetched within %d s\n%s"
+                % (library, PREFETCH_WAIT_S, mount.log_tail()))

@@ -16,31 +16,14 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
-from mount_fixture import ctl, mount_factory, small_demo_server  # noqa: E402,F401
+from mount_fixture import (crc32c, ctl, folders_prefetch, mount_factory,  # noqa: E402,F401
+                           small_demo_server, wait_prefetched)
 from seafserver import builder  # noqa: E402
 from seafserver.observe import sequential_round_trips  # noqa: E402
 
 LIBRARY = "Many Files"  # 10,000 files in 1,010 folders below its root
 WAIT_S = 60
 
-
-def folders_prefetch(mount, library=LIBRARY):
-    done = ctl("status", mount.mountpoint, "--json")
-    assert done.returncode == 0, done.stderr
-    return next(lib for lib in json.loads(done.stdout)["libraries"]
-                if lib["name"] == library)["folders_prefetch"]
-
-
-def wait_prefetched(mount, library=LIBRARY):
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        state = folders_prefetch(mount, library)
-        assert state["state"] != "failed", mount.log_tail()
-        if state["state"] == "done":
-            return state
-        time.sleep(0.05)
-    pytest.fail("the folders of %s were not fetched within %d s\n%s"
-                % (library, WAIT_S, mount.log_tail()))
 
 
 def expected_tree(server, repo_id):
@@ -82,7 +65,7 @@ def test_bulk_prefetch_then_listing_every_folder_makes_no_request(small_demo_ser
     mount = mount_factory(server, poll_interval=0)
     server.reset_counters()
     os.listdir(mount.path(LIBRARY))  # opens the library
-    state = wait_prefetched(mount)
+    state = wait_prefetched(mount, LIBRARY)
     log = server.log()
     assert sum("fs-id-list" in e["path"] for e in log) == 1, log
     expected = expected_tree(server, ids[LIBRARY])
@@ -94,7 +77,7 @@ def test_bulk_prefetch_then_listing_every_folder_makes_no_request(small_demo_ser
     server.reset_counters()
     assert walked_tree(mount.path(LIBRARY)) == expected
     assert server.counters()["requests"] == 0, server.log()[:5]
-    assert folders_prefetch(mount)["state"] == "done"
+    assert folders_prefetch(mount, LIBRARY)["state"] == "done"
 
 
 def test_lookups_during_the_bulk_fetch_do_not_wait_and_are_right(small_demo_server,
@@ -108,7 +91,7 @@ def test_lookups_during_the_bulk_fetch_do_not_wait_and_are_right(small_demo_serv
         deep = mount.path(LIBRARY, "group-09", "dir-0999")
         names = sorted(os.listdir(deep))
         lookup_s = time.monotonic() - started
-        state = folders_prefetch(mount)["state"]
+        state = folders_prefetch(mount, LIBRARY)["state"]
         assert names == ["file-%02d.txt" % f for f in range(10)]
         # Two folders fetched on their own, not after the bulk fetch.
         assert state in ("queued", "running"), (state, lookup_s)
@@ -117,23 +100,14 @@ def test_lookups_during_the_bulk_fetch_do_not_wait_and_are_right(small_demo_serv
     finally:
         server.clear_faults()
     assert walked == expected_tree(server, ids[LIBRARY])
-    wait_prefetched(mount)
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
-    return crc ^ 0xFFFFFFFF
+    wait_prefetched(mount, LIBRARY)
 
 
 def test_damaged_stored_objects_are_detected_and_fetched_again(small_demo_server, mount_factory):
     server, ids = small_demo_server
     mount = mount_factory(server, poll_interval=0)
     os.listdir(mount.path(LIBRARY))
-    wait_prefetched(mount)
+    wait_prefetched(mount, LIBRARY)
     assert mount.stop() == ""
     flipped = dir_object_id(server, ids[LIBRARY], "group-03")
     swapped = dir_object_id(server, ids[LIBRARY], "group-04/dir-0400")
@@ -176,17 +150,17 @@ def test_kill_during_the_bulk_fetch_leaves_a_working_cache(small_demo_server, mo
     try:
         os.listdir(mount.path(LIBRARY))
         deadline = time.monotonic() + WAIT_S
-        while not pack_fs_requests(server) or folders_prefetch(mount)["state"] != "running":
+        while not pack_fs_requests(server) or folders_prefetch(mount, LIBRARY)["state"] != "running":
             assert time.monotonic() < deadline, mount.log_tail()
             time.sleep(0.02)
         time.sleep(0.25)  # batches being stored
-        assert folders_prefetch(mount)["state"] == "running"
+        assert folders_prefetch(mount, LIBRARY)["state"] == "running"
         mount.kill()
     finally:
         server.clear_faults()
     mount.start()
     assert walked_tree(mount.path(LIBRARY)) == expected_tree(server, ids[LIBRARY])
-    wait_prefetched(mount)
+    wait_prefetched(mount, LIBRARY)
     server.reset_counters()
     assert walked_tree(mount.path(LIBRARY)) == expected_tree(server, ids[LIBRARY])
     assert server.counters()["requests"] == 0, server.log()[:5]
@@ -231,7 +205,7 @@ def test_reading_the_files_of_a_folder_fetches_their_objects_together(small_demo
     server, ids = small_demo_server
     mount = mount_factory(server, poll_interval=0)
     os.listdir(mount.path(LIBRARY))
-    wait_prefetched(mount)
+    wait_prefetched(mount, LIBRARY)
     server.reset_counters()
     folders = ["dir-%04d" % d for d in range(10)]
     for folder in folders:  # as tar or cp -r do: list, then read every file

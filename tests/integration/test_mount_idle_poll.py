@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import USER, mount_factory  # noqa: E402
+from mount_fixture import USER, mount_factory, wait_prefetched  # noqa: E402
 from seafserver import builder  # noqa: E402
 from uploadkit import LIBRARY, lib_server, remote_change, wait_for, write_tree  # noqa: E402
 
@@ -34,8 +34,10 @@ def count(paths, path):
 
 
 def idle_requests(server, mount, seconds=IDLE_S):
-    """What an idle mount asked the server for during `seconds` (after its first listing)."""
+    """What an idle mount asked the server for during `seconds` (after its first listing and
+    the bulk fetch of the library's folders that the listing started)."""
     os.listdir(mount.path(LIBRARY))
+    wait_prefetched(mount, LIBRARY)
     start = time.time()
     time.sleep(seconds)
     return requests_since(server, start)

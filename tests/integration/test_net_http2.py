@@ -1,7 +1,8 @@
 """HTTP/2 multiplexing in net/'s HTTP pool, through tests/tools/seafs-httpfetch against nghttpd
 (Debian's nghttp2-server) serving files over TLS with a self-signed certificate: parallel
-fetches share one connection (and with multiplexing off each takes its own), bodies arrive
-intact, and a stalled https transfer still ends with a timeout."""
+fetches share one connection (and with multiplexing off, or for requests that ask for their
+own connection, each takes its own), bodies arrive intact, and a stalled https transfer still
+ends with a timeout."""
 import hashlib
 import http.server
 import os
@@ -89,22 +90,28 @@ def fetch(tool, cert, urls, *options):
     return results, int(connections)
 
 
-def test_parallel_fetches_share_one_http2_connection(httpfetch, h2_server):
+def fetch_all_intact(tool, h2_server, *options):
+    """Fetches every file of the server in parallel, checks each body, returns the connections
+    the pool opened."""
     url, cert, digests = h2_server
-    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests])
+    results, connections = fetch(tool, cert, ["%s/%s" % (url, n) for n in digests], *options)
     for name, (outcome, status, _, digest) in results.items():
         assert (outcome, status, digest) == ("ok", 200, digests[name]), name
     assert set(results) == set(digests)
-    assert connections == 1
+    return connections
+
+
+def test_parallel_fetches_share_one_http2_connection(httpfetch, h2_server):
+    assert fetch_all_intact(httpfetch, h2_server) == 1
+
+
+def test_requests_for_their_own_connection_are_not_multiplexed(httpfetch, h2_server):
+    """Block downloads ask for a connection of their own: as many as run at once."""
+    assert 1 < fetch_all_intact(httpfetch, h2_server, "--own-connection") <= CONNECTIONS
 
 
 def test_without_multiplexing_each_request_in_flight_has_its_connection(httpfetch, h2_server):
-    url, cert, digests = h2_server
-    results, connections = fetch(httpfetch, cert, ["%s/%s" % (url, n) for n in digests],
-                                  "--no-multiplex")
-    for name, (outcome, status, _, digest) in results.items():
-        assert (outcome, status, digest) == ("ok", 200, digests[name]), name
-    assert 1 < connections <= CONNECTIONS
+    assert 1 < fetch_all_intact(httpfetch, h2_server, "--no-multiplex") <= CONNECTIONS
 
 
 class StallingHandler(http.server.BaseHTTPRequestHandler):

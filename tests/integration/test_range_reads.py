@@ -1,14 +1,22 @@
 """Byte-range reads (fs/read/range_read.h, README "Range reads"), checked with the reference
 server's counters: on a slow link a cold 4 KiB read deep in a large file fetches a range through
-a download link and no block (so do later isolated reads); a fast link, range_reads=off,
-sequential reads and encrypted libraries fetch whole blocks; a file changed on the server while open never yields bytes of the other version;
-a download link that is refused or answers for another version falls back to the block."""
+a download link and no block (so do later isolated reads, and a read 120 KiB past another: no
+read-ahead either); a fast link, range_reads=off, sequential reads and encrypted libraries fetch
+whole blocks; a file changed on the server while open never yields bytes of the other version;
+a download link that is refused or answers for another version falls back to the block; so does
+an answer that fails verification (another total size or range, a short or cut body, a reset),
+a server that ignores Range (its 200 is cut off, and ranges pause mount-wide) and Seahub's 520
+for a missing folder (not retried). On a slow link a folder scan fetches only small files
+ahead."""
 
 import contextlib
 import hashlib
+import http.client
+import json
 import os
 import pathlib
 import random
+import socket
 import sys
 import time
 
@@ -65,7 +73,9 @@ def slow_server(small_demo_server):
     server.clear_faults()
 
 
-def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_factory):
+def large_file_on_a_slow_link(slow_server, mount_factory):
+    """(server, content, blocks, path) of the 12 MiB file on a fresh mount over SLOW_LINK, the
+    path looked up and the counters reset."""
     server, ids = slow_server
     content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
     server.set_faults(**SLOW_LINK)
@@ -73,6 +83,11 @@ def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_facto
     path = mount.path(*LARGE)
     os.stat(path)
     server.reset_counters()
+    return server, content, blocks, path
+
+
+def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_factory):
+    server, content, blocks, path = large_file_on_a_slow_link(slow_server, mount_factory)
     offset = (6 << 20) + 12345
     with opened_for_random_reads(path) as fd:
         started = time.monotonic()
@@ -261,3 +276,201 @@ def test_link_answering_for_another_version_falls_back_to_the_block(live, mount_
         assert os.pread(fd, 4096, 3 * BLOCK + 100) == VERSION_A[3 * BLOCK + 100:3 * BLOCK + 4196]
         assert server.counters()["range_gets"] == 1  # asked, answered for B, not used
         assert block_gets(server) == {blocks_a[3][0]: 1}
+
+
+# --- answers that are not the range asked for: whole blocks, the right bytes ------------------
+
+def wait_for_outcome(server, path_part, outcome, timeout=5):
+    """The log entry of the last request whose path contains path_part, once its outcome is
+    `outcome` (the server learns that a client went away only at its next write); None when it
+    is not by then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = [e for e in server.log() if path_part in e["path"]]
+        if entries and entries[-1]["outcome"] == outcome:
+            return entries[-1]
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+
+
+def test_the_reference_server_alters_range_answers(live):
+    """The faults the tests below use, seen from a plain HTTP client."""
+    server, _data, repo_id, _source = live
+    file_id, _ = file_layout(server, repo_id, "/data.bin")
+    token = "0f3e2a8c-1b7d-4e5f-9a6b-2c4d6e8f0a1b"
+    server.set_web_token(token, {"repo_id": repo_id, "file_id": file_id, "name": "data.bin",
+                                 "email": USER, "one_time": False})
+    path = "/seafhttp/files/%s/data.bin" % token
+
+    def get(first, last):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Range": "bytes=%d-%d" % (first, last)})
+            response = conn.getresponse()
+            return response.status, response.getheader("Content-Range"), response.read()
+        finally:
+            conn.close()
+
+    size = len(VERSION_A)
+    assert get(100, 199) == (206, "bytes 100-199/%d" % size, VERSION_A[100:200])
+    server.set_faults(ignore_range={"count": 1})
+    assert get(100, 199) == (200, None, VERSION_A)
+    server.set_faults(range_answer={"count": 1, "total_delta": 1})
+    assert get(100, 199) == (206, "bytes 100-199/%d" % (size + 1), VERSION_A[100:200])
+    server.set_faults(range_answer={"count": 1, "shift": 4096})
+    assert get(100, 199) == (206, "bytes 4196-4295/%d" % size, VERSION_A[100:200])
+    server.set_faults(range_answer={"count": 1, "cut_bytes": 10})
+    assert get(100, 199) == (206, "bytes 100-199/%d" % size, VERSION_A[100:190])
+    server.set_faults(truncate={"count": 1, "at": 0.5})
+    with pytest.raises(http.client.IncompleteRead):
+        get(100, 199)
+    assert server.log()[-1]["outcome"] == "truncate"
+    # A client that goes away from a body sent in pieces: what went out is recorded.
+    server.set_faults(bandwidth_bps=2_000_000)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        sock.recv(65536)
+    entry = wait_for_outcome(server, token, "client-gone")
+    assert entry is not None and entry["bytes_sent"] < size // 2
+
+
+@pytest.mark.parametrize("fault", [
+    {"range_answer": {"total_delta": 1}},  # a file of another size
+    {"range_answer": {"shift": 4096}},  # other bytes than asked for
+    {"range_answer": {"cut_bytes": 1}},  # a body shorter than its Content-Range
+    {"truncate": {"at": 0.5}},  # a body shorter than its Content-Length
+    {"reset": {"at": 0.5}},  # the connection reset in the middle of the range
+], ids=["wrong total", "other range", "short body", "truncated body", "reset mid-range"])
+def test_range_answer_that_fails_verification_falls_back_to_blocks(live, mount_factory, fault):
+    server, _data, repo_id, _source = live
+    _, blocks = file_layout(server, repo_id, "/data.bin")
+    mount = mount_factory(server, range_reads="always", poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    os.stat(path)
+    kind, spec = next(iter(fault.items()))
+    server.set_faults(**{kind: dict(spec, match="^/seafhttp/files/")})
+    server.reset_counters()
+    with opened_for_random_reads(path) as fd:
+        offset = 2 * BLOCK + 5000
+        assert os.pread(fd, 4096, offset) == VERSION_A[offset:offset + 4096]
+        assert len([e for e in server.log() if e["route"] == "files"]) == 1  # not retried
+        assert block_gets(server) == {blocks[2][0]: 1}
+        # The handle reads whole blocks from now on: no more links nor ranges.
+        server.reset_counters()
+        assert os.pread(fd, 4096, 100) == VERSION_A[100:4196]
+        assert block_gets(server) == {blocks[0][0]: 1}
+        assert server.counters()["range_gets"] == 0 and seahub_links(server) == 0
+
+
+def test_server_ignoring_range_costs_a_range_not_the_file(live, mount_factory):
+    """A proxy that drops Range: the download link answers 200 with the whole file. seafs stops
+    reading it once it outgrows the range asked for, reads the block, and asks for no more
+    ranges anywhere on the mount for a while (every file would get the same answer)."""
+    server, data, repo_id, source = live
+    (source / "other.bin").write_bytes(VERSION_B)
+    builder.commit_directory(str(data), repo_id, source, block_size=BLOCK)
+    _, blocks = file_layout(server, repo_id, "/data.bin")
+    _, other_blocks = file_layout(server, repo_id, "/other.bin")
+    mount = mount_factory(server, range_reads="always", poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    os.stat(path)
+    os.stat(mount.path("Live", "other.bin"))
+    # 2 MB/s: the whole 4 MiB file would take 2 s to send.
+    server.set_faults(ignore_range={"match": "^/seafhttp/files/"}, bandwidth_bps=2_000_000)
+    server.reset_counters()
+    offset = BLOCK + 5000
+    assert read_at(path, offset) == VERSION_A[offset:offset + 4096]
+    assert block_gets(server) == {blocks[1][0]: 1}
+    entry = wait_for_outcome(server, "/seafhttp/files/", "client-gone")
+    assert entry is not None and entry["status"] == 200, "the whole file was read"
+    assert entry["bytes_sent"] < BLOCK, "%d bytes of the file went out" % entry["bytes_sent"]
+    # Another file: no link asked for, its block read at once.
+    server.reset_counters()
+    assert read_at(mount.path("Live", "other.bin"), 5000) == VERSION_B[5000:9096]
+    assert seahub_links(server) == 0 and server.counters()["range_gets"] == 0
+    assert block_gets(server) == {other_blocks[0][0]: 1}
+
+
+def test_link_refused_for_a_missing_folder_falls_back_at_once(tmp_path, mount_factory):
+    """Seahub answers the link request 520 when a folder object on the path is missing on the
+    server (its get_file_id_by_path fails): one request, not retried, and the block is read."""
+    data = tmp_path / "server"
+    builder.add_account(str(data), USER, PASSWORD)
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    (source / "sub" / "data.bin").write_bytes(VERSION_A)
+    repo_id = builder.create_library(str(data), "Nested", USER, source, block_size=BLOCK)
+    server = SeafServer(str(data)).start()
+    try:
+        _, blocks = file_layout(server, repo_id, "/sub/data.bin")
+        storage = server.open_storage()
+        head = server.state()["libraries"][repo_id]["head"]
+        root_id = json.loads(storage.read("commits", repo_id, head))["root_id"]
+        sub_id = builder.tree_entries(storage, repo_id, root_id)["/sub"].id
+        mount = mount_factory(server, range_reads="always", poll_interval=0)
+        path = mount.path("Nested", "sub", "data.bin")
+        os.stat(path)  # the mount has the folder now
+        os.unlink(storage.path("fs", repo_id, sub_id))
+        server.reset_counters()
+        started = time.monotonic()
+        assert read_at(path, 2 * BLOCK + 5000) == VERSION_A[2 * BLOCK + 5000:2 * BLOCK + 9096]
+        took = time.monotonic() - started
+        assert [e["status"] for e in server.log() if e["route"] == "api2/file"] == [520]
+        assert block_gets(server) == {blocks[2][0]: 1}
+        assert took < 1.5, "%.1f s: the link request was retried" % took
+    finally:
+        server.stop()
+
+
+# --- a slow link: no read-ahead for nearby reads, no whole files fetched ahead ------------------
+
+def test_nearby_reads_on_a_slow_link_are_ranges_without_read_ahead(slow_server, mount_factory):
+    """A header, then an index 120 KiB further (ffprobe's way): on a slow link that is no
+    sequential read -- two ranges, no block, nothing fetched ahead."""
+    server, content, _, path = large_file_on_a_slow_link(slow_server, mount_factory)
+    with opened_for_random_reads(path) as fd:
+        first = (6 << 20) + 12345
+        second = first + 4096 + (120 << 10)
+        assert os.pread(fd, 4096, first) == content[first:first + 4096]
+        assert os.pread(fd, 4096, second) == content[second:second + 4096]
+    time.sleep(0.5)  # read-ahead, had it started, would have asked for blocks by now
+    assert block_gets(server) == {}
+    assert server.counters()["range_gets"] == 2
+
+
+def test_folder_scan_on_a_slow_link_fetches_only_small_files_ahead(tmp_path, mount_factory):
+    """Files of a folder opened one after the other: on a slow link only files of about one
+    round trip's worth of bytes (here 187,500) are fetched ahead, not every file's first block."""
+    data = tmp_path / "server"
+    builder.add_account(str(data), USER, PASSWORD)
+    folder = tmp_path / "source" / "folder"
+    folder.mkdir(parents=True)
+    sizes = {"a.bin": 400_000, "b.bin": 20_000, "c.bin": 400_000, "d.bin": 20_000,
+             "e.bin": 400_000, "f.bin": 400_000, "g.bin": 20_000}
+    for i, (name, size) in enumerate(sizes.items()):
+        (folder / name).write_bytes(random.Random(i).randbytes(size))
+    repo_id = builder.create_library(str(data), "Scan", USER, folder.parent)
+    server = SeafServer(str(data)).start()
+    try:
+        block_of = {n: file_layout(server, repo_id, "/folder/" + n)[1][0][0] for n in sizes}
+        server.set_faults(**SLOW_LINK)
+        mount = mount_factory(server, poll_interval=0)
+        where = mount.path("Scan", "folder")
+        order = os.listdir(where)  # listing order: g.bin, f.bin, ... a.bin
+        assert order == sorted(sizes, reverse=True)
+        server.reset_counters()
+        for name in order[:2]:  # a scan starts with the second file
+            with open(where / name, "rb") as f:
+                assert f.read(4096) == (folder / name).read_bytes()[:4096]
+        small_ahead = {block_of["d.bin"], block_of["b.bin"]}
+        deadline = time.monotonic() + 5
+        while not small_ahead <= set(block_gets(server)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        fetched = set(block_gets(server))
+        assert small_ahead <= fetched, "the small files were not fetched ahead"
+        large_ahead = {block_of[n] for n in ("e.bin", "c.bin", "a.bin")}
+        assert not fetched & large_ahead, "large files were fetched ahead on a slow link"
+    finally:
+        server.stop()

@@ -17,6 +17,7 @@ struct fetch_job {
     atomic_size_t next;
     seaf_err *errors;
     struct http_response *responses;
+    bool own_connection; /* every request asks for a connection of its own */
 };
 
 static void *fetch_worker(void *arg)
@@ -28,7 +29,10 @@ static void *fetch_worker(void *arg)
 
         if (i >= job->count)
             return NULL;
-        struct http_request request = {.method = HTTP_GET, .url = job->urls[i], .idempotent = true};
+        struct http_request request = {.method = HTTP_GET,
+                                       .url = job->urls[i],
+                                       .idempotent = true,
+                                       .own_connection = job->own_connection};
 
         job->errors[i] = http_pool_perform(job->pool, &request, &job->responses[i]);
     }
@@ -37,12 +41,17 @@ static void *fetch_worker(void *arg)
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        {"ca-file", required_argument, NULL, 'A'}, {"connections", required_argument, NULL, 'c'},
-        {"threads", required_argument, NULL, 'j'}, {"low-speed-time", required_argument, NULL, 'l'},
-        {"no-multiplex", no_argument, NULL, 'M'},  {NULL, 0, NULL, 0},
+        {"ca-file", required_argument, NULL, 'A'},
+        {"connections", required_argument, NULL, 'c'},
+        {"threads", required_argument, NULL, 'j'},
+        {"low-speed-time", required_argument, NULL, 'l'},
+        {"no-multiplex", no_argument, NULL, 'M'},
+        {"own-connection", no_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
     };
     struct http_pool_options options = {.max_retries = 0, .retry_set = true};
     unsigned threads = 1;
+    bool own_connection = false;
     struct fetch_job job = {0};
     struct http_pool_stats stats;
     pthread_t *workers;
@@ -66,13 +75,16 @@ int main(int argc, char **argv)
         case 'M':
             options.disable_multiplex = true;
             break;
+        case 'o':
+            own_connection = true;
+            break;
         default:
             return 2;
         }
     }
     if (optind >= argc || threads == 0) {
         fprintf(stderr, "usage: seafs-httpfetch [--ca-file PEM] [--connections N] [--threads T] "
-                        "[--low-speed-time S] [--no-multiplex] URL...\n");
+                        "[--low-speed-time S] [--no-multiplex] [--own-connection] URL...\n");
         return 2;
     }
     job.pool = http_pool_new(&options, &err);
@@ -81,6 +93,7 @@ int main(int argc, char **argv)
         return 1;
     }
     job.urls = argv + optind;
+    job.own_connection = own_connection;
     job.count = (size_t)(argc - optind);
     atomic_init(&job.next, 0);
     job.errors = calloc(job.count, sizeof(*job.errors));

@@ -7,7 +7,18 @@ Spec (JSON object, merged into the current configuration; a key set to null remo
   reset          {"at": 0.5, ...selector}              send that fraction of the body, then RST
   stall          {"after_bytes": N, ...selector}       send headers + N body bytes (default half),
                                                         then hang until faults are cleared/server stops
+  truncate       {"at": 0.5, ...selector}              send that fraction of the body, then close
+                                                        cleanly (FIN): a body shorter than its
+                                                        Content-Length
   corrupt_block  {"block_id": id|null, ...selector}    flip one byte of served blocks
+  ignore_range   {...selector}                         drop the Range header of matching requests
+                                                        before they are handled (some proxies do:
+                                                        a download link answers 200 with the
+                                                        whole file)
+  range_answer   {"total_delta": N, "shift": N,        alter matching 206 answers: add N to the
+                  "cut_bytes": N, ...selector}          total of their Content-Range, move its
+                                                        range by N bytes, drop N bytes off the
+                                                        end of the body (Content-Length follows)
   seed           seed of the random generator used by "probability" selectors
 Selector keys: "match" (regex searched in the request path), "count" (only the next N matching
 requests), "probability" (share of matching requests, seeded). Without count/probability a fault
@@ -17,10 +28,14 @@ import random
 import re
 import threading
 
-_KINDS = ("error", "reset", "stall", "corrupt_block")
+_KINDS = ("error", "reset", "truncate", "stall", "corrupt_block", "ignore_range", "range_answer")
+_ANY = 1 << 62
 # Extra numeric parameters per fault kind: name -> (minimum, maximum or None, integer only).
 _PARAMETERS = {"error": {"status": (100, 599, True)}, "reset": {"at": (0, 1, False)},
-               "stall": {"after_bytes": (0, None, True)}, "corrupt_block": {}}
+               "truncate": {"at": (0, 1, False)}, "stall": {"after_bytes": (0, None, True)},
+               "corrupt_block": {}, "ignore_range": {},
+               "range_answer": {"total_delta": (-_ANY, _ANY, True), "shift": (-_ANY, _ANY, True),
+                                "cut_bytes": (0, None, True)}}
 _TEXT_PARAMETERS = {"corrupt_block": {"block_id"}}
 
 
@@ -158,10 +173,12 @@ class Faults:
         return int(spec.get("status", 500)) if spec is not None else None
 
     def body_fault(self, path, body_length):
-        """None, ("reset", offset) or ("stall", offset): where to cut the response body."""
-        spec = self._take("reset", path)
-        if spec is not None:
-            return "reset", int(body_length * float(spec.get("at", 0.5)))
+        """None, ("reset", offset), ("truncate", offset) or ("stall", offset): where to cut the
+        response body."""
+        for kind in ("reset", "truncate"):
+            spec = self._take(kind, path)
+            if spec is not None:
+                return kind, int(body_length * float(spec.get("at", 0.5)))
         spec = self._take("stall", path)
         if spec is not None:
             return "stall", min(body_length, int(spec.get("after_bytes", body_length // 2)))
@@ -179,6 +196,27 @@ class Faults:
         flipped = bytearray(body)
         flipped[len(flipped) // 2] ^= 0xFF
         return bytes(flipped)
+
+    def ignores_range(self, path):
+        """True when the Range header of this request is to be dropped (ignore_range)."""
+        return self._take("ignore_range", path) is not None
+
+    def alter_range_answer(self, path, response):
+        """Alters a 206 answer in place as the range_answer fault says, if it applies."""
+        names = [name.lower() for name, _ in response.headers]
+        if response.status != 206 or "content-range" not in names:
+            return
+        spec = self._take("range_answer", path)
+        if spec is None:
+            return
+        index = names.index("content-range")
+        span, total = response.headers[index][1].split(" ", 1)[1].split("/")
+        first, last = (int(n) + int(spec.get("shift", 0)) for n in span.split("-"))
+        total = int(total) + int(spec.get("total_delta", 0))
+        response.headers[index] = ("Content-Range", "bytes %d-%d/%d" % (first, last, total))
+        cut = int(spec.get("cut_bytes", 0))
+        if cut:
+            response.body = response.body[:max(0, len(response.body) - cut)]
 
     def stall_event(self):
         """The event a stalled response waits on (set when faults are cleared or at shutdown)."""

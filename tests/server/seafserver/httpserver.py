@@ -102,6 +102,8 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         status = server.faults.injected_status(full_path)
+        if request.header("Range") is not None and server.faults.ignores_range(full_path):
+            del request.headers["Range"]
         try:
             response = Response(status) if status else server.app.handle(request)
         except Exception as exc:  # a handler bug must not kill the connection silently
@@ -118,6 +120,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
                 self._wait_for_peer_close()
             return
         response.body = server.faults.corrupt(full_path, response.block_id, response.body)
+        server.faults.alter_range_answer(full_path, response)
         self._send_and_record(request.method, full_path, route, response)
 
     def _wait_for_peer_close(self):
@@ -140,28 +143,34 @@ class ConnectionHandler(BaseHTTPRequestHandler):
             body = b""
         entry = server.recorder.record(method, path, route, response.status, len(head) + len(body),
                                        "ok" if plan is None else plan[0], start=self._started)
+        written = [0]  # bytes handed to the socket, when the body goes out in pieces
+        bandwidth = server.faults.bandwidth()
+        pieces = bool(bandwidth or plan is not None)
         try:
-            bandwidth = server.faults.bandwidth()
-            if bandwidth or plan is not None:
+            if pieces:
                 self.wfile.write(head)
-                self._write_throttled(body, bandwidth)
+                written[0] = len(head)
+                self._write_throttled(body, bandwidth, written)
             else:
                 self.wfile.write(head + body)
             if plan is not None and plan[0] == "stall":
                 server.faults.stall_event().wait()
         except OSError:
-            server.recorder.set_outcome(entry, "client-gone")
+            server.recorder.set_outcome(entry, "client-gone", written[0] if pieces else None)
         if plan is not None:
             self._abort(reset=plan[0] == "reset")
 
-    def _write_throttled(self, data, bytes_per_second):
+    def _write_throttled(self, data, bytes_per_second, written):
+        """Writes data at bytes_per_second (0: at once), adding to written[0] as it goes."""
         if not bytes_per_second:
             self.wfile.write(data)
+            written[0] += len(data)
             return
         step = max(1, int(bytes_per_second) // 20)
         for offset in range(0, len(data), step):
             piece = data[offset:offset + step]
             self.wfile.write(piece)
+            written[0] += len(piece)
             time.sleep(len(piece) / float(bytes_per_second))
 
     def _abort(self, reset):

@@ -1,5 +1,6 @@
 """Request log and counters for tests: every answered (or dropped) request of the main ports is
-recorded with method, path, status, bytes sent, and when it arrived ("start") and was answered
+recorded with method, path, status, bytes sent (for a client that went away while the body went
+out in pieces -- a bandwidth fault, a cut body --, what did go out), and when it arrived ("start") and was answered
 ("time"); counters aggregate per route and per block, and count the byte-range answers of
 download links (range_gets, range_bytes: 206 answers of /files/ and the bytes sent for them,
 headers included). sequential_round_trips() tells how many of a set of logged requests had to
@@ -57,12 +58,19 @@ class Recorder:
                             "%(outcome)s\n" % entry)
         return entry
 
-    def set_outcome(self, entry, outcome):
-        """Correct the outcome of a recorded request (e.g. the client went away mid-send)."""
+    def set_outcome(self, entry, outcome, bytes_sent=None):
+        """Correct the outcome of a recorded request (e.g. the client went away mid-send) and,
+        when known, the bytes that did go out (counters included)."""
         with self._lock:
             self._outcomes[entry["outcome"]] -= 1
             self._outcomes[outcome] += 1
             entry["outcome"] = outcome
+            if bytes_sent is not None and bytes_sent < entry["bytes_sent"]:
+                less = entry["bytes_sent"] - bytes_sent
+                self._bytes_sent -= less
+                if entry["route"] == "files" and entry["method"] == "GET" and entry["status"] == 206:
+                    self._range_bytes -= less
+                entry["bytes_sent"] = bytes_sent
 
     def log(self):
         with self._lock:

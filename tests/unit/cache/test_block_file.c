@@ -37,6 +37,27 @@ static void test_crc32c_known_value(void **state)
         assert_int_equal(
             whole, crc32c_update(crc32c_update(0, buf, len / 3), buf + len / 3, len - len / 3));
     }
+    /* Long inputs take the interleaved path (three parts of 8 KiB, then of 256 bytes): the same
+     * result at every length around those sizes and at unaligned starts. */
+    size_t big_len = 100 * 1024;
+    unsigned char *big = malloc(big_len + 8);
+    assert_non_null(big);
+    test_fill_random(big, big_len + 8, 11);
+    const size_t lens[] = {767,
+                           768,
+                           769,
+                           3 * 8192 - 1,
+                           3 * 8192,
+                           3 * 8192 + 7,
+                           3 * 8192 + 768,
+                           64 * 1024,
+                           2 * 3 * 8192 + 3 * 256 + 5,
+                           big_len};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+        for (size_t start = 0; start < 8; start += 3)
+            assert_int_equal(crc32c_update(5, big + start, lens[i]),
+                             crc32c_update_portable(5, big + start, lens[i]));
+    free(big);
 }
 
 /* Checks and decodes a whole frame as a reader does: crc of the stored bytes, then lz4. */
@@ -56,14 +77,19 @@ static void test_frame_raw_when_lz4_does_not_help(void **state)
     unsigned char plain[4096], stored[8192], back[4096];
     struct block_frame f;
     test_fill_random(plain, sizeof(plain), 1);
-    block_frame_encode(plain, sizeof(plain), stored, &f);
+    assert_ptr_equal(block_frame_encode(plain, sizeof(plain), stored, &f), plain); /* as is */
     assert_int_equal(f.flags, 0);
     assert_int_equal(f.stored_len, sizeof(plain));
-    assert_int_equal(check_and_decode(&f, stored, back), SEAF_OK);
+    assert_int_equal(check_and_decode(&f, plain, back), SEAF_OK);
     assert_memory_equal(plain, back, sizeof(plain));
 
+    /* Saving less than 1/16 is not worth decoding: random bytes with a compressible 1/32. */
+    memset(plain, 'x', sizeof(plain) / 32);
+    assert_ptr_equal(block_frame_encode(plain, sizeof(plain), stored, &f), plain);
+    assert_int_equal(f.flags, 0);
+
     test_fill_text(plain, sizeof(plain), 1);
-    block_frame_encode(plain, sizeof(plain), stored, &f);
+    assert_ptr_equal(block_frame_encode(plain, sizeof(plain), stored, &f), stored);
     assert_int_equal(f.flags, BLOCK_FRAME_LZ4);
     assert_true(f.stored_len < sizeof(plain) / 2);
     assert_int_equal(check_and_decode(&f, stored, back), SEAF_OK);
@@ -179,6 +205,84 @@ static void test_round_trip_at_frame_boundaries(void **state)
     }
 }
 
+/* The frame table of the block file at path. */
+static void load_layout_of(const char *path, struct block_layout *layout)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    size_t len = (size_t)st.st_size;
+    unsigned char *file = malloc(len);
+    int fd = open(path, O_RDONLY);
+    assert_non_null(file);
+    assert_int_equal(pread(fd, file, len, 0), (ssize_t)len);
+    close(fd);
+    uint32_t frames;
+    assert_int_equal(block_footer_frame_count(file + len - BLOCK_FOOTER_SIZE, &frames), SEAF_OK);
+    size_t trailer = block_trailer_size(frames);
+    assert_int_equal(block_trailer_decode(file + len - trailer, trailer, len, layout), SEAF_OK);
+    free(file);
+}
+
+/* After frames that stay raw, the next ones are stored raw without trying lz4 (1, 2, 4 ...
+ * frames), and a frame that compresses ends that: the layout is the same whether the bytes come
+ * in whole frames (encoded where they are) or in odd pieces, and every byte reads back. */
+static void test_incompressible_frames_skip_lz4(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir("skiplz4");
+    char path[PATH_MAX], odd_path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/whole", dir);
+    snprintf(odd_path, sizeof(odd_path), "%s/odd", dir);
+    size_t len = 52 * FRAME + 5;
+    unsigned char *data = malloc(len), *back = malloc(len);
+    test_fill_random(data, 8 * FRAME, 1);                /* frames 0-7 */
+    test_fill_text(data + 8 * FRAME, 40 * FRAME, 2);     /* frames 8-47 */
+    test_fill_random(data + 48 * FRAME, FRAME, 3);       /* frame 48 */
+    test_fill_text(data + 49 * FRAME, 3 * FRAME + 5, 4); /* frames 49-52 */
+    char id[SEAF_ID_LEN + 1];
+    test_sha1_id(data, len, id);
+
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    struct block_writer *w;
+    assert_int_equal(block_writer_new(fd, CACHE_KIND_BLOCK, id, FRAME, &w), SEAF_OK);
+    assert_int_equal(block_writer_append(w, data, 10 * FRAME), SEAF_OK);
+    assert_int_equal(block_writer_plain_size(w), 10 * FRAME);
+    assert_int_equal(block_writer_append(w, data + 10 * FRAME, 7), SEAF_OK);
+    assert_int_equal(block_writer_append(w, data + 10 * FRAME + 7, len - 10 * FRAME - 7), SEAF_OK);
+    char sha1[SEAF_ID_LEN + 1];
+    uint64_t file_size;
+    assert_int_equal(block_writer_finish(w, false, sha1, &file_size), SEAF_OK);
+    assert_string_equal(sha1, id);
+    block_writer_free(w);
+    close(fd);
+    write_block_file(odd_path, CACHE_KIND_BLOCK, id, data, len, FRAME);
+
+    struct block_layout whole, odd;
+    load_layout_of(path, &whole);
+    load_layout_of(odd_path, &odd);
+    assert_int_equal(whole.frame_count, 53);
+    for (uint32_t i = 0; i < whole.frame_count; i++) {
+        /* Tried: 0, 2, 5 (raw), 10 (lz4) ... 48 (raw), 50, 51, 52 (5 bytes: raw). Untried (raw):
+         * 1, 3-4, 6-9, 49. */
+        bool lz4 = (i >= 10 && i <= 47) || i == 50 || i == 51;
+        assert_int_equal(whole.frames[i].flags, lz4 ? BLOCK_FRAME_LZ4 : 0);
+        assert_int_equal(odd.frames[i].flags, whole.frames[i].flags);
+        assert_int_equal(odd.frames[i].crc, whole.frames[i].crc);
+    }
+    block_layout_release(&whole);
+    block_layout_release(&odd);
+    struct block_reader *r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    size_t n;
+    assert_int_equal(block_reader_read(r, 0, len, back, &n), SEAF_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(back, data, len);
+    block_reader_free(r);
+    free(data);
+    free(back);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 static void test_round_trip_10mib_block(void **state)
 {
     (void)state;
@@ -223,6 +327,53 @@ static void test_corrupt_frame_is_never_served(void **state)
     assert_int_equal(block_reader_read(r, 0, FRAME, back, &n), SEAF_ERR_ID_MISMATCH);
     assert_int_equal(n, 0);
     assert_int_equal(block_reader_read(r, FRAME + 10, 100, back, &n), SEAF_ERR_ID_MISMATCH);
+    block_reader_free(r);
+    free(data);
+    free(back);
+    test_remove_tree(dir);
+    free(dir);
+}
+
+/* Incompressible frames are stored raw and a run of them is read with one pread into the
+ * caller's buffer: runs stop at lz4 frames and at the read's end, the bytes come out right, and
+ * a damaged frame anywhere in a run fails the read (no byte returned) and poisons the reader. */
+static void test_raw_frame_runs(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir("rawruns");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    size_t len = 6 * FRAME + 1000;
+    unsigned char *data = malloc(len), *back = malloc(len);
+    test_fill_random(data, len, 5);
+    test_fill_text(data + 3 * FRAME, FRAME, 6); /* frame 3 compresses: raw 0-2, lz4 3, raw 4-6 */
+    char id[SEAF_ID_LEN + 1];
+    test_sha1_id(data, len, id);
+    write_block_file(path, CACHE_KIND_BLOCK, id, data, len, FRAME);
+    struct block_reader *r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    size_t n;
+    const size_t spans[][2] = {{0, len},
+                               {0, 3 * FRAME},
+                               {FRAME / 2, 3 * FRAME},
+                               {FRAME, FRAME},
+                               {4 * FRAME, len - 4 * FRAME},
+                               {5 * FRAME - 1, 2}};
+    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+        memset(back, 0, len);
+        assert_int_equal(block_reader_read(r, spans[i][0], spans[i][1], back, &n), SEAF_OK);
+        assert_int_equal(n, spans[i][1]);
+        assert_memory_equal(back, data + spans[i][0], spans[i][1]);
+    }
+    block_reader_free(r);
+
+    test_flip_byte(path, 2 * FRAME + 7); /* inside raw frame 2 */
+    r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    assert_int_equal(block_reader_read(r, 0, 2 * FRAME, back, &n), SEAF_OK); /* frames 0-1 */
+    assert_memory_equal(back, data, 2 * FRAME);
+    n = 12345;
+    assert_int_equal(block_reader_read(r, 0, 3 * FRAME, back, &n), SEAF_ERR_ID_MISMATCH);
+    assert_int_equal(n, 0);
+    assert_int_equal(block_reader_read(r, 0, 100, back, &n), SEAF_ERR_ID_MISMATCH);
     block_reader_free(r);
     free(data);
     free(back);
@@ -373,7 +524,9 @@ int main(void)
         cmocka_unit_test(test_frame_raw_when_lz4_does_not_help),
         cmocka_unit_test(test_round_trip_at_frame_boundaries),
         cmocka_unit_test(test_round_trip_10mib_block),
+        cmocka_unit_test(test_incompressible_frames_skip_lz4),
         cmocka_unit_test(test_corrupt_frame_is_never_served),
+        cmocka_unit_test(test_raw_frame_runs),
         cmocka_unit_test(test_damaged_trailer_or_wrong_object_refused),
         cmocka_unit_test(test_trailer_fields_must_agree),
         cmocka_unit_test(test_store_publish_is_atomic),

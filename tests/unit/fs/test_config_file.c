@@ -106,6 +106,10 @@ static void test_read_refuses_files_others_may_change(void **state)
     assert_int_equal(config_file_read(path, "/h", &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "other users"));
     config_file_release(&c);
+    assert_int_equal(chmod(path, 0664), 0); /* the group may write it: refused too */
+    assert_int_equal(config_file_read(path, "/h", &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "other users"));
+    config_file_release(&c);
     unlink(path);
     assert_int_equal(config_file_read(path, "/h", &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cannot open"));

@@ -1,14 +1,16 @@
 /* Unit tests of fs/read/range_read's rule (when a small read is served by a byte range instead
- * of its whole block) and of range_links (download links per file version, their expiry and
- * refusals). */
+ * of its whole block, also while the block is on its way), of range_links (download links per
+ * file version, their expiry and refusals, pauses) and of blocks_in_flight. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocks_in_flight.h"
 #include "range_links.h"
 #include "range_read.h"
 
@@ -89,6 +91,55 @@ static void test_the_access_pattern_decides(void **state)
     assert_false(range_pays(&c));
 }
 
+static void test_a_block_on_its_way_is_waited_for(void **state)
+{
+    (void)state;
+    /* 10 Mbit/s, 150 ms, a link at hand: the block 6.86 s, the range 0.25 s. */
+    struct range_case c = cold_read(0.150, 1.25e6);
+    c.link_at_hand = true;
+    c.block_under_way = true;
+    c.block_under_way_s = 1.0; /* 5.9 s to go: the range is sooner */
+    assert_true(range_pays(&c));
+    c.block_under_way_s = 6.7; /* 0.16 s to go: wait for the block */
+    assert_false(range_pays(&c));
+    c.block_under_way_s = 14.0; /* overdue by more than a block's time: taken for stuck */
+    assert_true(range_pays(&c));
+    c.block_under_way = false; /* the time means nothing without a download */
+    c.block_under_way_s = 6.7;
+    assert_true(range_pays(&c));
+    c.mode = SEAFS_RANGE_ALWAYS; /* always means always */
+    c.block_under_way = true;
+    assert_true(range_pays(&c));
+}
+
+static void test_blocks_in_flight(void **state)
+{
+    (void)state;
+    double elapsed = -1;
+    assert_false(blocks_in_flight_find(ID_A, &elapsed));
+    blocks_in_flight_begin(ID_A);
+    blocks_in_flight_begin(ID_B);
+    assert_true(blocks_in_flight_find(ID_A, &elapsed));
+    assert_true(elapsed >= 0 && elapsed < 5);
+    blocks_in_flight_end(ID_A);
+    assert_false(blocks_in_flight_find(ID_A, &elapsed));
+    assert_true(blocks_in_flight_find(ID_B, &elapsed));
+    blocks_in_flight_end(ID_B);
+    blocks_in_flight_begin("not an id"); /* ignored */
+    assert_false(blocks_in_flight_find("not an id", &elapsed));
+    /* A full table lists no more, and forgets nothing it listed. */
+    char ids[BLOCKS_IN_FLIGHT_MAX + 1][41];
+    for (int i = 0; i <= BLOCKS_IN_FLIGHT_MAX; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "%040d", i);
+        blocks_in_flight_begin(ids[i]);
+    }
+    assert_true(blocks_in_flight_find(ids[0], &elapsed));
+    assert_false(blocks_in_flight_find(ids[BLOCKS_IN_FLIGHT_MAX], &elapsed));
+    for (int i = 0; i <= BLOCKS_IN_FLIGHT_MAX; i++)
+        blocks_in_flight_end(ids[i]);
+    assert_false(blocks_in_flight_find(ids[0], &elapsed));
+}
+
 static void test_links_per_version(void **state)
 {
     (void)state;
@@ -163,6 +214,10 @@ static void test_transport_failures_pause_ranges(void **state)
     assert_true(range_links_paused(links, 10));
     assert_true(range_links_paused(links, 10 + RANGE_REFUSED_TTL_S - 1));
     assert_false(range_links_paused(links, 10 + RANGE_REFUSED_TTL_S));
+    /* A server that ignores Range pauses them at once. */
+    range_links_pause(links, 5000);
+    assert_true(range_links_paused(links, 5000 + RANGE_REFUSED_TTL_S - 1));
+    assert_false(range_links_paused(links, 5000 + RANGE_REFUSED_TTL_S));
     range_links_free(links);
 }
 
@@ -171,6 +226,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_link_decides),
         cmocka_unit_test(test_the_access_pattern_decides),
+        cmocka_unit_test(test_a_block_on_its_way_is_waited_for),
+        cmocka_unit_test(test_blocks_in_flight),
         cmocka_unit_test(test_links_per_version),
         cmocka_unit_test(test_links_table_keeps_the_recent_ones),
         cmocka_unit_test(test_transport_failures_pause_ranges),

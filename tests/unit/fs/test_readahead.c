@@ -1,4 +1,5 @@
-/* Unit tests of fs/readahead: the sequential detector's window and the prefetch pool. */
+/* Unit tests of fs/readahead: the sequential detector's window (fast and slow links), the
+ * prefetch pool, the directory scan detector and its file-size limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,29 +20,29 @@ static void test_window_grows_and_resets(void **state)
     readahead_init(&ra, 32 * MiB);
     uint64_t start, end, size = 1024 * MiB;
     /* A file's first read fetches nothing ahead, even at offset 0 (a type sniff stops there). */
-    readahead_on_read(&ra, 0, 128 * 1024, size, &start, &end);
+    readahead_on_read(&ra, 0, 128 * 1024, size, 0, &start, &end);
     assert_int_equal(start, end);
     assert_int_equal(ra.window, 0);
     assert_false(ra.sequential);
     /* The read that continues it opens the window. */
-    readahead_on_read(&ra, 128 * 1024, 128 * 1024, size, &start, &end);
+    readahead_on_read(&ra, 128 * 1024, 128 * 1024, size, 0, &start, &end);
     assert_true(ra.sequential);
     assert_int_equal(start, 256 * 1024);
     assert_int_equal(end, 256 * 1024 + READAHEAD_INITIAL_WINDOW);
-    readahead_on_read(&ra, 256 * 1024, 128 * 1024, size, &start, &end);
+    readahead_on_read(&ra, 256 * 1024, 128 * 1024, size, 0, &start, &end);
     assert_int_equal(ra.window, 2 * READAHEAD_INITIAL_WINDOW);
     assert_int_equal(start, 256 * 1024 + READAHEAD_INITIAL_WINDOW); /* only what is new */
     assert_int_equal(end, 384 * 1024 + 2 * READAHEAD_INITIAL_WINDOW);
     for (int i = 3; i < 20; i++)
-        readahead_on_read(&ra, (uint64_t)i * 128 * 1024, 128 * 1024, size, &start, &end);
+        readahead_on_read(&ra, (uint64_t)i * 128 * 1024, 128 * 1024, size, 0, &start, &end);
     assert_int_equal(ra.window, 32 * MiB); /* capped */
     /* A seek resets: nothing fetched ahead. */
-    readahead_on_read(&ra, 700 * MiB, 4096, size, &start, &end);
+    readahead_on_read(&ra, 700 * MiB, 4096, size, 0, &start, &end);
     assert_int_equal(ra.window, 0);
     assert_false(ra.sequential);
     assert_int_equal(start, end);
     /* Sequential again from there: a small window again. */
-    readahead_on_read(&ra, 700 * MiB + 4096, 4096, size, &start, &end);
+    readahead_on_read(&ra, 700 * MiB + 4096, 4096, size, 0, &start, &end);
     assert_int_equal(ra.window, READAHEAD_INITIAL_WINDOW);
     assert_int_equal(start, 700 * MiB + 8192);
 }
@@ -52,24 +53,111 @@ static void test_window_bounded_by_file_and_option(void **state)
     struct readahead ra;
     readahead_init(&ra, 64 * MiB);
     uint64_t start, end;
-    readahead_on_read(&ra, 0, 4096, 1 * MiB, &start, &end);
-    readahead_on_read(&ra, 4096, 4096, 1 * MiB, &start, &end);
+    readahead_on_read(&ra, 0, 4096, 1 * MiB, 0, &start, &end);
+    readahead_on_read(&ra, 4096, 4096, 1 * MiB, 0, &start, &end);
     assert_int_equal(start, 8192);
     assert_int_equal(end, 1 * MiB); /* not past the end */
-    readahead_on_read(&ra, 1 * MiB - 4096, 4096, 1 * MiB, &start, &end);
+    readahead_on_read(&ra, 1 * MiB - 4096, 4096, 1 * MiB, 0, &start, &end);
     assert_int_equal(start, end); /* at the end: nothing */
     readahead_init(&ra, 0);       /* readahead=0 */
-    readahead_on_read(&ra, 0, 4096, 100 * MiB, &start, &end);
+    readahead_on_read(&ra, 0, 4096, 100 * MiB, 0, &start, &end);
     assert_int_equal(start, end);
-    readahead_on_read(&ra, 4096, 4096, 100 * MiB, &start, &end);
+    readahead_on_read(&ra, 4096, 4096, 100 * MiB, 0, &start, &end);
     assert_int_equal(start, end);
     assert_true(ra.sequential); /* told even when nothing is fetched ahead */
     /* Slightly out-of-order reads (concurrent kernel read-ahead) stay sequential. */
     readahead_init(&ra, 64 * MiB);
-    readahead_on_read(&ra, 0, 128 * 1024, 100 * MiB, &start, &end);
-    readahead_on_read(&ra, 256 * 1024, 128 * 1024, 100 * MiB, &start, &end);
-    readahead_on_read(&ra, 128 * 1024, 128 * 1024, 100 * MiB, &start, &end);
+    readahead_on_read(&ra, 0, 128 * 1024, 100 * MiB, 0, &start, &end);
+    readahead_on_read(&ra, 256 * 1024, 128 * 1024, 100 * MiB, 0, &start, &end);
+    readahead_on_read(&ra, 128 * 1024, 128 * 1024, 100 * MiB, 0, &start, &end);
     assert_int_equal(ra.window, 2 * READAHEAD_INITIAL_WINDOW);
+}
+
+/* 10 Mbit/s and 150 ms: the window is what the link moves in READAHEAD_TARGET_S. */
+static const struct link_figures SLOW = {.rtt_s = 0.150, .bytes_per_s = 1.25e6};
+
+static void test_link_window(void **state)
+{
+    (void)state;
+    uint64_t slow = readahead_link_window(&SLOW);
+    assert_int_equal(slow, (uint64_t)(1.25e6 * READAHEAD_TARGET_S));
+    assert_true(readahead_link_is_slow(slow));
+    struct link_figures lan = {.rtt_s = 0.0005, .bytes_per_s = 110e6};
+    assert_false(readahead_link_is_slow(readahead_link_window(&lan)));
+    struct link_figures unknown = {0};
+    assert_int_equal(readahead_link_window(&unknown), 0);
+    assert_false(readahead_link_is_slow(0)); /* nothing known: as on a fast link */
+}
+
+static void test_slow_link_wants_a_dense_growing_run(void **state)
+{
+    (void)state;
+    struct readahead ra;
+    uint64_t start, end, size = 100 * MiB, window = readahead_link_window(&SLOW);
+    readahead_init(&ra, 64 * MiB);
+    /* A header, then an index 120 KiB further: nearby, but no run -- no read-ahead, and not
+     * sequential (the range path may serve both). On a fast link the second read opens it. */
+    readahead_on_read(&ra, 0, 4096, size, window, &start, &end);
+    readahead_on_read(&ra, 4096 + 120 * 1024, 4096, size, window, &start, &end);
+    assert_false(ra.sequential);
+    assert_int_equal(start, end);
+    struct readahead fast;
+    readahead_init(&fast, 64 * MiB);
+    readahead_on_read(&fast, 0, 4096, size, 0, &start, &end);
+    readahead_on_read(&fast, 4096 + 120 * 1024, 4096, size, 0, &start, &end);
+    assert_true(fast.sequential);
+    assert_int_equal(end - start, READAHEAD_INITIAL_WINDOW);
+    /* Reads here and there within a region stay sparse, however long it goes on. */
+    readahead_init(&ra, 64 * MiB);
+    for (uint64_t off = 0; off < 8 * MiB; off += 100 * 1024) {
+        readahead_on_read(&ra, off, 8192, size, window, &start, &end);
+        assert_false(ra.sequential);
+        assert_int_equal(start, end);
+    }
+    /* Contiguous reads: sequential once they cover READAHEAD_SLOW_RUN, then the link's window,
+     * not a doubling one. */
+    readahead_init(&ra, 64 * MiB);
+    uint64_t off = 10 * MiB, step = 128 * 1024;
+    for (; off + step < 10 * MiB + READAHEAD_SLOW_RUN; off += step) {
+        readahead_on_read(&ra, off, step, size, window, &start, &end);
+        assert_false(ra.sequential);
+    }
+    readahead_on_read(&ra, off, step, size, window, &start, &end);
+    assert_true(ra.sequential);
+    assert_int_equal(start, off + step);
+    assert_int_equal(end, off + step + window);
+    off += step;
+    readahead_on_read(&ra, off, step, size, window, &start, &end);
+    assert_int_equal(ra.window, window);
+    assert_int_equal(start, off + window); /* only what is new */
+    assert_int_equal(end, off + step + window);
+    /* Out of order by one FUSE read (concurrent kernel requests): still the same run. */
+    off += step;
+    readahead_on_read(&ra, off + step, step, size, window, &start, &end);
+    readahead_on_read(&ra, off, step, size, window, &start, &end);
+    assert_true(ra.sequential);
+    /* A seek ends it. */
+    readahead_on_read(&ra, 50 * MiB, step, size, window, &start, &end);
+    assert_false(ra.sequential);
+    assert_int_equal(start, end);
+    /* The readahead= option still caps the window. */
+    readahead_init(&ra, 1 * MiB);
+    for (off = 0; off <= READAHEAD_SLOW_RUN; off += step)
+        readahead_on_read(&ra, off, step, size, window, &start, &end);
+    assert_int_equal(ra.window, 1 * MiB);
+}
+
+static void test_scan_file_size_limit(void **state)
+{
+    (void)state;
+    struct link_figures lan = {.rtt_s = 0.0005, .bytes_per_s = 110e6}, unknown = {0};
+    assert_int_equal(scan_max_file_size(&lan), SCAN_MAX_FILE_SIZE);
+    assert_int_equal(scan_max_file_size(&unknown), SCAN_MAX_FILE_SIZE);
+    /* 10 Mbit/s, 150 ms: the bandwidth-delay product, 187,500 bytes. */
+    assert_int_equal(scan_max_file_size(&SLOW), 187500);
+    /* Slow and near: never below what one byte range fetches. */
+    struct link_figures narrow = {.rtt_s = 0.010, .bytes_per_s = 1e6};
+    assert_int_equal(scan_max_file_size(&narrow), SCAN_SLOW_MIN_FILE_SIZE);
 }
 
 struct counter {
@@ -166,6 +254,9 @@ int main(void)
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_window_grows_and_resets),
                                        cmocka_unit_test(test_window_bounded_by_file_and_option),
                                        cmocka_unit_test(test_pool_dedups_and_bounds),
-                                       cmocka_unit_test(test_directory_scan)};
+                                       cmocka_unit_test(test_directory_scan),
+                                       cmocka_unit_test(test_link_window),
+                                       cmocka_unit_test(test_slow_link_wants_a_dense_growing_run),
+                                       cmocka_unit_test(test_scan_file_size_limit)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* Unit tests of net/http_pool: request shape, streaming + SHA-1, retries (5xx, 429 +
  * Retry-After, mid-body reset), what is never retried (nor sent over a reused connection),
  * timeouts, sink errors, header capture, whole error bodies, credential redaction, and the pure
- * helpers (backoff, Retry-After parsing). */
+ * helpers (backoff, Retry-After parsing). The transfer tests run twice: on the calling thread
+ * (plain http) and through the I/O thread of multiplexed transfers (http_multi), whose bodies
+ * come back to the caller through a bounded queue (large bodies into a slow sink pause it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include "http_pool.h"
 #include "http_test_server.h"
 #include "seaf_ids.h"
+#include "seaf_sha1.h"
 
 /* What the handler should do, consumed request by request. */
 struct script {
@@ -40,9 +43,13 @@ static void scripted(void *ctx, const struct test_request *request, struct test_
     }
 }
 
+/* Whether make_pool's pools run transfers on the I/O thread (the second group of tests). */
+static bool on_io_thread;
+
 static struct http_pool *make_pool(unsigned retries, long low_speed_time_s)
 {
     struct http_pool_options options = {
+        .http_on_io_thread = on_io_thread,
         .max_retries = retries,
         .retry_set = true,
         .retry_base_ms = 10,
@@ -630,27 +637,139 @@ static void test_parse_retry_after(void **state)
     assert_int_equal(http_parse_retry_after_s("99999999999999999999999"), 86400);
 }
 
+/* A body of len bytes (printable, not repeating with a short period). */
+static char *long_body(size_t len)
+{
+    char *body = malloc(len + 1);
+    uint32_t x = 12345;
+
+    assert_non_null(body);
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        body[i] = (char)('A' + (x >> 16) % 26);
+    }
+    body[len] = '\0';
+    return body;
+}
+
+/* A sink that is slow now and then (so the queue of a multiplexed transfer fills up and the
+ * transfer pauses) and refuses its bytes once it has fail_after of them (0: never). */
+struct slow_sink {
+    struct http_buffer buffer;
+    size_t fail_after;
+    unsigned writes;
+};
+
+static seaf_err slow_write(void *ctx, const void *data, size_t len)
+{
+    struct slow_sink *s = ctx;
+    struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
+
+    if (s->writes++ % 4 == 0)
+        nanosleep(&pause, NULL);
+    if (s->fail_after && s->buffer.len + len > s->fail_after)
+        return SEAF_ERR_NOSPACE;
+    return http_buffer_sink(&s->buffer).write(&s->buffer, data, len);
+}
+
+#define LONG_BODY (3u << 20)
+
+static void test_long_body_into_slow_sink_arrives_whole(void **state)
+{
+    char *body = long_body(LONG_BODY);
+    struct script s = {.statuses = {200}, .count = 1, .body = body};
+    struct slow_sink slow = {0};
+    struct http_sink sink = {.write = slow_write, .ctx = &slow};
+    struct http_response response;
+    char expected[SEAF_ID_LEN + 1];
+
+    (void)state;
+    http_buffer_init(&slow.buffer, LONG_BODY);
+    assert_int_equal(run_get(&s, 0, 5, &sink, &response, NULL), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_int_equal(response.body_len, LONG_BODY);
+    assert_int_equal(slow.buffer.len, LONG_BODY);
+    assert_memory_equal(slow.buffer.data, body, LONG_BODY);
+    assert_int_equal(seaf_sha1_id(body, LONG_BODY, expected), SEAF_OK);
+    assert_string_equal(response.body_id, expected);
+    http_buffer_release(&slow.buffer);
+    free(body);
+}
+
+/* A sink refusing a long body half-way ends the transfer; the pool goes on serving. */
+static void test_sink_refusing_a_long_body_ends_it(void **state)
+{
+    char *body = long_body(LONG_BODY);
+    struct script s = {.statuses = {200}, .count = 1, .body = body};
+    struct test_server *server = test_server_start(scripted, &s);
+    struct http_pool *pool = make_pool(2, 5);
+    struct slow_sink slow = {.fail_after = LONG_BODY / 3};
+    struct http_sink sink = {.write = slow_write, .ctx = &slow};
+    struct http_request request = {
+        .method = HTTP_GET, .url = url_of(server, "/x"), .idempotent = true, .sink = &sink};
+    struct http_response response;
+    struct http_buffer again;
+    struct http_sink again_sink;
+
+    (void)state;
+    http_buffer_init(&slow.buffer, LONG_BODY);
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_ERR_NOSPACE);
+    assert_int_equal(response.attempts, 1);
+    assert_true(slow.buffer.len <= LONG_BODY / 3);
+    http_buffer_init(&again, LONG_BODY);
+    again_sink = http_buffer_sink(&again);
+    request.sink = &again_sink;
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(again.len, LONG_BODY);
+    assert_memory_equal(again.data, body, LONG_BODY);
+    http_buffer_release(&again);
+    http_buffer_release(&slow.buffer);
+    http_pool_free(pool);
+    test_server_stop(server);
+    free(body);
+}
+
+static int run_on_calling_thread(void **state)
+{
+    (void)state;
+    on_io_thread = false;
+    return 0;
+}
+
+static int run_on_io_thread(void **state)
+{
+    (void)state;
+    on_io_thread = true;
+    return 0;
+}
+
+/* Run once on each path. */
+static const struct CMUnitTest transfer_tests[] = {
+    cmocka_unit_test(test_get_streams_body_and_hashes_it),
+    cmocka_unit_test(test_sink_that_checks_sha1_is_not_hashed),
+    cmocka_unit_test(test_request_headers_and_body),
+    cmocka_unit_test(test_retries_5xx_until_success),
+    cmocka_unit_test(test_retries_are_bounded),
+    cmocka_unit_test(test_no_retry_on_final_4xx),
+    cmocka_unit_test(test_non_idempotent_not_retried),
+    cmocka_unit_test(test_non_idempotent_uses_a_fresh_connection),
+    cmocka_unit_test(test_error_body_collected_whole),
+    cmocka_unit_test(test_429_honours_retry_after),
+    cmocka_unit_test(test_mid_body_reset_is_retried_from_scratch),
+    cmocka_unit_test(test_unrestartable_sink_is_not_retried),
+    cmocka_unit_test(test_stall_times_out),
+    cmocka_unit_test(test_connection_refused),
+    cmocka_unit_test(test_sink_error_aborts),
+    cmocka_unit_test(test_buffer_limit),
+    cmocka_unit_test(test_capture_header),
+    cmocka_unit_test(test_redirect_keeps_post_and_body),
+    cmocka_unit_test(test_long_body_into_slow_sink_arrives_whole),
+    cmocka_unit_test(test_sink_refusing_a_long_body_ends_it),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get_streams_body_and_hashes_it),
-        cmocka_unit_test(test_sink_that_checks_sha1_is_not_hashed),
-        cmocka_unit_test(test_request_headers_and_body),
-        cmocka_unit_test(test_retries_5xx_until_success),
-        cmocka_unit_test(test_retries_are_bounded),
-        cmocka_unit_test(test_no_retry_on_final_4xx),
-        cmocka_unit_test(test_non_idempotent_not_retried),
-        cmocka_unit_test(test_non_idempotent_uses_a_fresh_connection),
-        cmocka_unit_test(test_error_body_collected_whole),
-        cmocka_unit_test(test_429_honours_retry_after),
-        cmocka_unit_test(test_mid_body_reset_is_retried_from_scratch),
-        cmocka_unit_test(test_unrestartable_sink_is_not_retried),
-        cmocka_unit_test(test_stall_times_out),
-        cmocka_unit_test(test_connection_refused),
-        cmocka_unit_test(test_sink_error_aborts),
-        cmocka_unit_test(test_buffer_limit),
-        cmocka_unit_test(test_capture_header),
-        cmocka_unit_test(test_redirect_keeps_post_and_body),
+    const struct CMUnitTest other_tests[] = {
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_tls_failure_is_tls_error),
         cmocka_unit_test(test_debug_log_redacts_credentials),
@@ -659,6 +778,10 @@ int main(void)
         cmocka_unit_test(test_backoff_delay),
         cmocka_unit_test(test_parse_retry_after),
     };
+    int failed = cmocka_run_group_tests_name("transfers on the calling thread", transfer_tests,
+                                             run_on_calling_thread, NULL);
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("transfers on the I/O thread", transfer_tests,
+                                          run_on_io_thread, NULL);
+    return failed + cmocka_run_group_tests_name("the rest", other_tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Concurrency test of net/http_pool (run under TSan too): many threads share one pool; every
  * request succeeds with its own body, and the server never sees more connections than the
- * per-host bound, however many requests are made. */
+ * per-host bound, however many requests are made -- with transfers on the calling threads, and
+ * through the I/O thread (http_multi: bodies handed back to the callers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,18 +69,18 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void test_threads_share_bounded_connections(void **state)
+static void run_threads_share_bounded_connections(bool on_io_threads)
 {
     struct test_server *server = test_server_start(echo_handler, NULL);
     struct http_pool_options options = {.max_connections_per_host = MAX_PER_HOST,
-                                        .retry_base_ms = 5};
+                                        .retry_base_ms = 5,
+                                        .http_on_io_thread = on_io_threads};
     seaf_err err;
     struct http_pool *pool = http_pool_new(&options, &err);
     pthread_t threads[THREADS];
     struct worker workers[THREADS];
     struct http_pool_stats stats;
 
-    (void)state;
     assert_non_null(pool);
     for (int i = 0; i < THREADS; i++) {
         workers[i] = (struct worker){.pool = pool, .base = test_server_url(server), .id = i};
@@ -96,6 +97,18 @@ static void test_threads_share_bounded_connections(void **state)
     assert_true(stats.connections_opened <= MAX_PER_HOST);
     http_pool_free(pool);
     test_server_stop(server);
+}
+
+static void test_threads_share_bounded_connections(void **state)
+{
+    (void)state;
+    run_threads_share_bounded_connections(false);
+}
+
+static void test_io_thread_shares_bounded_connections(void **state)
+{
+    (void)state;
+    run_threads_share_bounded_connections(true);
 }
 
 /* /slow: 429 with Retry-After: 1 the first time, then 200; anything else: 200 at once. */
@@ -163,6 +176,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_share_bounded_connections),
+        cmocka_unit_test(test_io_thread_shares_bounded_connections),
         cmocka_unit_test(test_backoff_frees_the_connection_slot),
     };
 

@@ -47,7 +47,8 @@ struct env {
     char file[SIZE];
     enum answer answer;
     bool link_without_oid;
-    char log[8192]; /* what the pool logged */
+    int link_status; /* Seahub's answer to the link request; 0: 200 and a link */
+    char log[8192];  /* what the pool logged */
 };
 
 static void on_log(void *ctx, enum http_log_level level, const char *message)
@@ -109,6 +110,11 @@ static void handler(void *ctx, const struct test_request *request, struct test_r
     if (strncmp(request->target, "/api2/repos/" REPO "/file/?p=", 12 + 36 + 9) == 0) {
         char body[256], headers[128] = "";
         assert_non_null(strstr(request->headers, "Authorization: Token " API "\r\n"));
+        if (env->link_status) {
+            const char *error = "{\"error_msg\": \"Failed to get file id by path.\"}";
+            test_reply_set(reply, env->link_status, NULL, error, strlen(error));
+            return;
+        }
         snprintf(body, sizeof(body), "\"%s/seafhttp/files/" TOKEN "/a%%20b.txt\"",
                  test_server_url(env->server));
         if (!env->link_without_oid)
@@ -177,6 +183,12 @@ static void test_link_request_and_answer(void **state)
     url = get_link(env, file_id);
     assert_string_equal(file_id, "");
     free(url);
+    /* Seahub's 520 (a folder object on the path is missing): one request, no retry. */
+    env->link_status = 520;
+    assert_int_equal(seahub_file_link(env->client, REPO, "/dir/a b.txt", true, &url, file_id),
+                     SEAF_ERR_SERVER);
+    assert_null(url);
+    assert_int_equal(test_server_request_count(env->server), 3);
 }
 
 /* One ranged GET of 100 bytes at 250 as the test's answer makes it; the bytes in *out. */
@@ -214,7 +226,7 @@ static void test_odd_answers_are_refused(void **state)
         enum answer answer;
         seaf_err err;
     } cases[] = {
-        {ANSWER_WHOLE, SEAF_ERR_PROTOCOL},
+        {ANSWER_WHOLE, SEAF_ERR_UNSUPPORTED},
         {ANSWER_OTHER_ETAG, SEAF_ERR_ID_MISMATCH},
         {ANSWER_OTHER_SIZE, SEAF_ERR_ID_MISMATCH},
         {ANSWER_OTHER_RANGE, SEAF_ERR_PROTOCOL},
