@@ -1,8 +1,8 @@
 """Benchmark of seafs on far and slow links (not a test: prints figures, asserts nothing): the
-same rows over plain HTTP and over HTTPS with HTTP/2 (nghttpx in front of the reference server,
-a self-signed CA given to seafs as ca_file and to curl as --cacert), at three links: loopback;
+same rows over plain HTTP and over HTTPS with HTTP/2 (nginx in front of the reference server:
+tls_front.py, a self-signed CA given to seafs as ca_file and to curl as --cacert), at three links: loopback;
 40 ms RTT at 50 Mbit/s; 150 ms RTT at 10 Mbit/s (link_proxy.py in front of the server or of
-nghttpx: one shared link, so that TCP and TLS handshakes pay their round trips), with
+nginx: one shared link, so that TCP and TLS handshakes pay their round trips), with
 range_reads=auto (the default) and off. Every run is cold: a fresh mount with an empty cache,
 the page cache dropped. Medians of --runs runs (--off-runs for range_reads=off); bytes are what
 the server sent (its counters: headers, listings, blocks, ranges), which the machine's load
@@ -29,20 +29,21 @@ Rows (data: link_data.py, built on first use):
   tar      tar of 1,000 small files (2-16 KiB) vs curl fetching their blocks, same parallelism
 
 --quick: 1 run, no range_reads=off rows except head/random/media, no ls150k. Needs root (FUSE,
-dropping the page cache), nghttpx (nghttp2-proxy), ffmpeg, imagemagick, strace, python3-pil,
+dropping the page cache), nginx (nginx-light), ffmpeg, imagemagick, strace, python3-pil,
 exiftool: bash tests/bench/install-deps.sh."""
 
 import argparse
+import contextlib
 import os
 import pathlib
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 for part in ("server", "integration", "bench"):
@@ -56,14 +57,14 @@ from fs_bench import (TAR, Mounts, bench_session, drop_page_cache, library_block
                       random_reads, read_file, timed)
 from mount_fixture import file_layout  # noqa: E402
 from net_bench import api_token, curl_fetch, sync_token  # noqa: E402
-from test_net_tls import self_signed  # noqa: E402
+from tls_front import free_port, nginx_front, wait_listening  # noqa: E402
 
 MIB = 1 << 20
 # name: (RTT ms, Mbit/s, size of the sequential row's file in MiB); 0 Mbit/s: no proxy
 PROFILES = {"loopback": (0, 0, 256), "40ms": (40, 50, 64), "150ms": (150, 10, 32)}
 PROFILE_NAMES = {"loopback": "loopback", "40ms": "40 ms, 50 Mbit/s",
                  "150ms": "150 ms, 10 Mbit/s"}
-TRANSPORTS = {"http": "plain HTTP/1.1", "https": "HTTPS, HTTP/2 (nghttpx, self-signed CA)"}
+TRANSPORTS = {"http": "plain HTTP/1.1", "https": "HTTPS, HTTP/2 (nginx, self-signed CA)"}
 ROWS = ("head", "random", "ffprobe", "identify", "mediahead", "seq", "mount", "ls15k", "ls150k",
         "tar")
 SMALL_READ_ROWS = ("head", "random", "ffprobe", "identify", "mediahead")
@@ -72,34 +73,14 @@ ROW_NAMES = {"head": "head -c 4096, 256 MiB file", "random": "4 KiB at a random 
              "mediahead": "head -c 4096, 7 media files", "seq": "sequential read",
              "mount": "mount + first listings", "ls15k": "ls -lR 15,000 files",
              "ls150k": "ls -lR 150,000 files", "tar": "tar 1,000 small files"}
-TOOLS = ("nghttpx", "ffprobe", "identify", "strace", "curl", "head", "tar")
+TOOLS = ("nginx", "ffprobe", "identify", "strace", "curl", "head", "tar")
 HEAD = ["head", "-c", "4096"]
 FFPROBE = ["ffprobe", "-v", "error", "-show_format", "-show_streams"]
 IDENTIFY = ["identify"]
-START_TIMEOUT_S = 20
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, what):
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit("link_bench: %s exited with %s" % (what, process.returncode))
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("link_bench: %s did not listen on %d" % (what, port))
 
 
 class Frontends:
-    """The ways to the server: plain HTTP directly, HTTPS through one nghttpx, each behind a
+    """The ways to the server: plain HTTP directly, HTTPS through one nginx, each behind a
     link_proxy.py per far profile; started on first use, stopped by close()."""
 
     def __init__(self, server, workdir):
@@ -109,44 +90,36 @@ class Frontends:
         self.ports = {}
         self.cert = None
         self.tls_port = None
+        self.stack = contextlib.ExitStack()
 
     def _start(self, command, port, what):
-        log = open(self.workdir / ("%s-%d.log" % (what, port)), "ab")
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        log.close()
+        log_path = self.workdir / ("%s-%d.log" % (what, port))
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=log)
         self.processes.append(process)
-        wait_for_port(port, process, what)
+        wait_listening(port, process, log_path)
 
-    def _nghttpx(self):
+    def _tls(self):
         if self.tls_port is None:
-            tls = self.workdir / "tls"
-            tls.mkdir()
-            self.cert, key = self_signed(tls)
-            self.tls_port = free_port()
-            self._start(["nghttpx", "--frontend=127.0.0.1,%d" % self.tls_port,
-                         "--backend=127.0.0.1,%d" % self.server.port, "--workers=1",
-                         "--no-ocsp", "--backend-connections-per-host=16",
-                         "--errorlog-file=%s" % (tls / "nghttpx.log"),
-                         "--accesslog-file=%s" % self.access_log(),
-                         "--accesslog-format=$alpn", str(key), str(self.cert)],
-                        self.tls_port, "nghttpx")
+            url, self.cert = self.stack.enter_context(
+                nginx_front(self.server.url, self.workdir / "tls"))
+            self.tls_port = urllib.parse.urlsplit(url).port
         return self.tls_port
 
-    def access_log(self):
-        return self.workdir / "tls" / "access.log"
-
     def protocols(self):
-        """{ALPN protocol: requests} nghttpx answered so far (h2: HTTP/2)."""
+        """{protocol: requests} the TLS front answered so far (HTTP/2.0 or HTTP/1.1)."""
         counts = {}
-        if self.tls_port is not None and self.access_log().exists():
-            for line in self.access_log().read_text().split():
+        log = self.workdir / "tls" / "access.log"
+        if self.tls_port is not None and log.exists():
+            for line in log.read_text().split():
                 counts[line] = counts.get(line, 0) + 1
         return counts
 
     def port(self, transport, profile):
         key = (transport, profile)
         if key not in self.ports:
-            target = self._nghttpx() if transport == "https" else self.server.port
+            target = self._tls() if transport == "https" else self.server.port
             rtt, mbit, _ = PROFILES[profile]
             if not mbit:
                 self.ports[key] = target
@@ -168,6 +141,7 @@ class Frontends:
         return ["--http2", "--cacert", str(self.cert)] if transport == "https" else []
 
     def close(self):
+        self.stack.close()
         for process in self.processes:
             process.send_signal(signal.SIGTERM)
         for process in self.processes:
@@ -177,13 +151,6 @@ class Frontends:
                 process.kill()
                 process.wait()
         self.processes = []
-
-
-class Endpoint:
-    """What Mounts needs of a server: its URL (here one of the frontends)."""
-
-    def __init__(self, url):
-        self.url = url
 
 
 class Cell:
@@ -197,7 +164,7 @@ class Cell:
         url = bench.frontends.url(transport, profile)
         self.url = url
         workdir = bench.workdir / ("%s-%s-%s" % (transport, profile, mode))
-        self.mounts = Mounts("link_bench", Endpoint(url), workdir, poll_interval=0,
+        self.mounts = Mounts("link_bench", url, workdir, poll_interval=0,
                              range_reads=mode, connections=bench.args.parallel,
                              **bench.frontends.mount_options(transport))
 
@@ -417,7 +384,7 @@ def print_table(bench, transport, results):
     print("\n%s; medians of %s runs (range_reads=off: %s); load average %.1f (2 cores)"
           % (TRANSPORTS[transport], bench.args.runs, bench.args.off_runs, os.getloadavg()[0]))
     if transport == "https":
-        print("requests nghttpx answered, by protocol: %s" % ", ".join(
+        print("requests the TLS front answered, by protocol: %s" % ", ".join(
             "%s %d" % item for item in sorted(bench.frontends.protocols().items())))
     print(LINE % ("row", "link", "range", "seconds", "bytes", "reference", "target"))
     for row in ROWS:

@@ -1,7 +1,8 @@
 """An HTTPS front for the reference server in benchmarks: nginx (Debian's nginx-light) on
 loopback with a self-signed certificate, speaking HTTP/2 (and HTTP/1.1) to clients and proxying
 every request to the reference server over kept-alive HTTP/1.1 connections, the way Seafile
-servers are deployed behind nginx.
+servers are deployed behind nginx (X-Forwarded-Proto tells the server to answer with https
+download links). Each request's protocol (HTTP/2.0 or HTTP/1.1) goes to workdir/access.log.
 
   with nginx_front(server.url, workdir) as (url, ca_file): ...  # url = https://127.0.0.1:PORT
 """
@@ -29,7 +30,8 @@ pid {work}/nginx.pid;
 error_log {work}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    log_format protocol $server_protocol;
+    access_log {work}/access.log protocol;
     client_body_temp_path {work}/body;
     proxy_temp_path {work}/proxy;
     fastcgi_temp_path {work}/fastcgi;
@@ -49,6 +51,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
             proxy_request_buffering off;
             proxy_read_timeout 3600s;
         }}

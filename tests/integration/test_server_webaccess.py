@@ -56,6 +56,17 @@ def test_reusable_link_whole_file_and_ranges(vectors_server):
     assert fetch(vectors_server, url, {"If-Modified-Since": "Sun, 29 Nov 2026 08:11:01 GMT"})[0] == 304
 
 
+def test_link_is_https_behind_a_tls_front(vectors_server):
+    """Seahub answers with its FILE_SERVER_ROOT; behind a TLS proxy (X-Forwarded-Proto) that is
+    https, on the host the client asked for."""
+    headers = dict(API, **{"X-Forwarded-Proto": "https"})
+    status, _r, _h, body = send(vectors_server.port, "GET",
+                                "/api2/repos/%s/file/?p=/README.md" % DOCS, headers)
+    origin = "127.0.0.1:%d/seafhttp/files/" % vectors_server.port
+    assert status == 200 and json.loads(body).startswith("https://" + origin)
+    assert link(vectors_server, DOCS, "p=/README.md")[1].startswith("http://" + origin)
+
+
 def test_empty_file_ignores_range(vectors_server):
     _, url, headers = link(vectors_server, DOCS, "p=/empty.txt&reuse=1")
     assert headers["oid"] == "0" * 40
