@@ -14,13 +14,13 @@
 #include "block_writer.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "block_format.h"
 #include "io_util.h"
+#include "seaf_sha1.h"
 
 /* Most frames stored raw untried after frames that did not compress (2 MiB of 64 KiB frames). */
 #define LZ4_MAX_SKIP 32
@@ -35,7 +35,7 @@ struct block_writer {
     uint64_t file_off;          /* where the next frame goes */
     uint32_t lz4_skip;          /* frames still to store raw without trying lz4 */
     uint32_t lz4_backoff;       /* frames to skip after the next frame that stays raw */
-    EVP_MD_CTX *sha1;           /* over all appended bytes */
+    struct seaf_sha1 *sha1;     /* over all appended bytes */
     seaf_err failed;            /* first write error; the writer refuses further work */
 };
 
@@ -56,9 +56,7 @@ seaf_err block_writer_new(int fd, uint32_t kind, const char *id, uint32_t frame_
     w->lz4_backoff = 1;
     w->plain_buf = malloc(frame_size);
     w->stored_buf = malloc(block_frame_bound(frame_size));
-    w->sha1 = EVP_MD_CTX_new();
-    if (w->plain_buf == NULL || w->stored_buf == NULL || w->sha1 == NULL ||
-        EVP_DigestInit_ex(w->sha1, EVP_sha1(), NULL) != 1) {
+    if (w->plain_buf == NULL || w->stored_buf == NULL || seaf_sha1_new(&w->sha1) != SEAF_OK) {
         block_writer_free(w);
         return SEAF_ERR_NOMEM;
     }
@@ -121,7 +119,7 @@ seaf_err block_writer_append(struct block_writer *w, const void *data, size_t le
 {
     if (w->failed != SEAF_OK)
         return w->failed;
-    if (len > 0 && EVP_DigestUpdate(w->sha1, data, len) != 1)
+    if (len > 0 && seaf_sha1_update(w->sha1, data, len) != SEAF_OK)
         return w->failed = SEAF_ERR_NOMEM;
     const unsigned char *p = data;
     size_t frame_size = w->layout.frame_size;
@@ -166,11 +164,8 @@ seaf_err block_writer_finish(struct block_writer *w, bool sync, char sha1_hex[SE
         err = io_err_from_errno(errno);
     if (err != SEAF_OK)
         return w->failed = err;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    if (EVP_DigestFinal_ex(w->sha1, digest, &digest_len) != 1 || digest_len != 20)
+    if (seaf_sha1_final(w->sha1, sha1_hex) != SEAF_OK)
         return w->failed = SEAF_ERR_NOMEM;
-    seaf_id_from_digest(digest, sha1_hex);
     *file_size = w->file_off + trailer_len;
     w->failed = SEAF_ERR_INVALID_ARG; /* finished: no more appends */
     return SEAF_OK;
@@ -188,6 +183,6 @@ void block_writer_free(struct block_writer *w)
     block_layout_release(&w->layout);
     free(w->plain_buf);
     free(w->stored_buf);
-    EVP_MD_CTX_free(w->sha1);
+    seaf_sha1_free(w->sha1);
     free(w);
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include "seaf_sha1.h"
 
 #include "block_writer.h"
 #include "cache_int.h"
@@ -182,24 +182,13 @@ void cache_fill_pin(struct cache_fill *f)
     f->pin = true;
 }
 
-/* The SHA-1 hex of len bytes at data. */
-static seaf_err sha1_hex(const void *data, size_t len, char out[SEAF_ID_LEN + 1])
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned digest_len = 0;
-    if (EVP_Digest(data, len, digest, &digest_len, EVP_sha1(), NULL) != 1 || digest_len != 20)
-        return SEAF_ERR_NOMEM;
-    seaf_id_from_digest(digest, out);
-    return SEAF_OK;
-}
-
 /* Checks the id of an object of a SHA-1 kind against its bytes. */
 static seaf_err check_id(int kind, const char *id, const void *data, size_t len)
 {
     char sha1[SEAF_ID_LEN + 1];
     if (!cache_kind_id_is_sha1(kind))
         return SEAF_OK;
-    seaf_err err = sha1_hex(data, len, sha1);
+    seaf_err err = seaf_sha1_id(data, len, sha1);
     return err != SEAF_OK ? err : strcmp(sha1, id) == 0 ? SEAF_OK : SEAF_ERR_ID_MISMATCH;
 }
 

@@ -2,7 +2,7 @@
 #include "meta_migrate.h"
 
 #include <limits.h>
-#include <openssl/evp.h>
+#include "seaf_sha1.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +51,8 @@ static seaf_err read_old_file(const struct store *s, int kind, const char *id, c
         err = SEAF_ERR_MALFORMED;
     block_reader_free(reader);
     if (err == SEAF_OK && cache_kind_id_is_sha1(kind)) {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned digest_len = 0;
         char hex[SEAF_ID_LEN + 1];
-        if (EVP_Digest(buf, got, digest, &digest_len, EVP_sha1(), NULL) != 1 || digest_len != 20)
-            err = SEAF_ERR_NOMEM;
-        else if (seaf_id_from_digest(digest, hex), strcmp(hex, id) != 0)
+        if ((err = seaf_sha1_id(buf, got, hex)) == SEAF_OK && strcmp(hex, id) != 0)
             err = SEAF_ERR_MALFORMED;
     }
     if (err != SEAF_OK) {

@@ -40,6 +40,7 @@
  * It is never held during network I/O, nor together with http_multi's own lock. Lock order:
  * pool->lock, then libcurl's share locks. */
 #include "http_pool.h"
+#include "seaf_clock.h"
 
 #include "http_multi.h"
 #include "seaf_sha1.h"
@@ -205,14 +206,6 @@ static uint64_t pool_random(struct http_pool *pool)
     return z ^ (z >> 31);
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
@@ -330,7 +323,7 @@ struct http_pool *http_pool_new(const struct http_pool_options *options, seaf_er
     pool->options.user_agent = pool->user_agent;
     pool->options.ca_file = pool->ca_file;
     pool->share = curl_share_init();
-    atomic_init(&pool->random_state, (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)pool);
+    atomic_init(&pool->random_state, (uint64_t)seaf_monotonic_ms() ^ (uint64_t)(uintptr_t)pool);
     pthread_mutex_init(&pool->lock, NULL);
     link_estimate_init(&pool->link);
     pool->multi = http_multi_new(pool->options.max_connections_per_host);
@@ -668,7 +661,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
                        curl_off_t ulnow)
 {
     struct transfer *t = ctx;
-    long now = now_ms();
+    long now = seaf_monotonic_ms();
 
     (void)dltotal;
     (void)ultotal;
@@ -815,7 +808,7 @@ static void configure(struct http_pool *pool, struct transfer *t, struct curl_sl
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     t->no_progress_ms = low_speed_time * 1000;
-    t->last_progress_ms = now_ms();
+    t->last_progress_ms = seaf_monotonic_ms();
     t->last_down = 0;
     t->last_up = 0;
     if (pool->options.debug && pool->options.log) {
@@ -971,7 +964,7 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
     err = acquire_handle(pool, origin, &t.curl);
     if (err != SEAF_OK)
         goto out_free_sha1;
-    started = now_ms();
+    started = seaf_monotonic_ms();
     for (attempt = 1;; attempt++) {
         bool retryable;
         long delay;
@@ -989,7 +982,7 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
                                             pool->options.retry_max_delay_ms, pool_random(pool));
         if (delay > pool->options.retry_max_delay_ms)
             delay = pool->options.retry_max_delay_ms;
-        if (now_ms() + delay - started > pool->options.retry_budget_ms)
+        if (seaf_monotonic_ms() + delay - started > pool->options.retry_budget_ms)
             break;
         if (t.delivered) {
             seaf_err reset_err = request->sink->reset(request->sink->ctx);

@@ -9,6 +9,7 @@
  * its connection goes to a waiter thread of its own, which answers and closes it when the wait
  * ends. Finished waiters are joined by the server thread, the rest by control_server_stop. */
 #include "control.h"
+#include "seaf_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -353,17 +354,10 @@ char *control_handle_line(const struct control_handlers *handlers, const char *l
 
 /* ---- line I/O -------------------------------------------------------------------------- */
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The deadline of a timeout (< 0: none). */
 static long deadline_of(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : seaf_monotonic_ms() + timeout_ms;
 }
 
 /* Waits until fd is ready for events or the deadline (< 0: none) passes. 0, -ETIMEDOUT or
@@ -371,7 +365,7 @@ static long deadline_of(int timeout_ms)
 static int wait_ready(int fd, short events, long deadline)
 {
     for (;;) {
-        long left = deadline < 0 ? -1 : deadline - now_ms();
+        long left = deadline < 0 ? -1 : deadline - seaf_monotonic_ms();
         if (deadline >= 0 && left <= 0)
             return -ETIMEDOUT;
         struct pollfd p = {.fd = fd, .events = events};

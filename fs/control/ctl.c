@@ -9,6 +9,7 @@
  * daemon's wait may take (without --timeout: until it answers or the connection closes, which
  * is how a daemon that died is noticed). */
 #include "ctl.h"
+#include "seaf_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -719,20 +720,13 @@ struct sync_run {
     int code;              /* CTL_EXIT_FAILURE when one failed */
 };
 
-static long long clock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Syncs the mount served at path (by server_uid) and prints the result; label names it until
  * the reply does. false when the daemon could not be asked. */
 static bool sync_socket(struct sync_run *run, const char *label, const char *path, uid_t server_uid)
 {
     unsigned timeout_s = run->args->timeout_s;
     if (run->deadline_ms) { /* what is left of it, at least a second */
-        long long left = run->deadline_ms - clock_ms();
+        long long left = run->deadline_ms - seaf_monotonic_ms();
         timeout_s = left > 1000 ? (unsigned)((left + 999) / 1000) : 1;
     }
     char *request = sync_request(run->args->library, timeout_s);
@@ -776,7 +770,7 @@ static int sync_main(const struct ctl_args *a)
 {
     struct sync_run run = {.args = a, .code = CTL_EXIT_OK};
     if (a->timeout_s)
-        run.deadline_ms = clock_ms() + (long long)a->timeout_s * 1000;
+        run.deadline_ms = seaf_monotonic_ms() + (long long)a->timeout_s * 1000;
     if (a->mountpoint) {
         char path[CONTROL_SOCKET_PATH_MAX + 32];
         uid_t server_uid;

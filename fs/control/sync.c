@@ -2,6 +2,7 @@
  * server; the library reports before and after the wait come from status.c, so a sync says
  * exactly what `seafs status` would. */
 #include "sync.h"
+#include "seaf_clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,9 +15,7 @@
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)seaf_monotonic_ns() / 1e9;
 }
 
 /* Whether a status entry of a library has changes waiting or being uploaded. */

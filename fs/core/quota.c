@@ -1,18 +1,12 @@
 /* quota: the account's quota for statfs, asked for only when needed (see quota.h). */
 #include "quota.h"
+#include "seaf_clock.h"
 
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 #include "seahub_api.h"
-
-static int64_t monotonic_seconds(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec;
-}
 
 /* Asks Seahub, unless another thread is asking already; the figures stay when it fails. */
 static void refresh(struct seafs *fs, int64_t now)
@@ -36,7 +30,7 @@ static void refresh(struct seafs *fs, int64_t now)
 
 void quota_get(struct seafs *fs, bool may_ask, int64_t *total, int64_t *used)
 {
-    int64_t now = monotonic_seconds();
+    int64_t now = seaf_monotonic_s();
     pthread_rwlock_rdlock(&fs->libs_lock);
     bool stale = fs->quota_checked_at == 0 || now - fs->quota_checked_at >= QUOTA_TTL_S;
     pthread_rwlock_unlock(&fs->libs_lock);

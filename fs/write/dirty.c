@@ -7,6 +7,7 @@
  * size reach the journal only in dirty_persist, so writes cost no journal transaction; the
  * staging area's use (the sum of the extents) is reported to the cache as it changes. */
 #include "dirty_int.h"
+#include "seaf_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,9 +127,7 @@ static bool note_change_locked(struct dirty_file *d)
     d->version++;
     if (d->changed_since)
         return false;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    d->changed_since = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    d->changed_since = seaf_monotonic_ms();
     return true;
 }
 

@@ -17,6 +17,7 @@
  * Transient failures (network, 5xx, 409 GC conflict) are retried with a growing delay; the
  * server refusing (403, 443, 444) is kept as the library's error and retried slowly. */
 #include "uploader.h"
+#include "seaf_clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -79,13 +80,6 @@ struct uploader {
     struct lib_state *libs; /* protected by lock */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The state of repo, made when missing (lock held). NULL on ENOMEM. */
 static struct lib_state *state_of(struct uploader *u, const char *repo)
 {
@@ -109,7 +103,7 @@ void uploader_notify(struct uploader *u, const char *repo)
     struct lib_state *s = state_of(u, repo);
     if (s) {
         s->changes++;
-        s->changed_at = mono_ms();
+        s->changed_at = seaf_monotonic_ms();
     }
     pthread_cond_signal(&u->wake);
     pthread_mutex_unlock(&u->lock);
@@ -224,7 +218,7 @@ static int fold_due(struct round *r, int64_t *recheck_at)
     }
     int rc = 0;
     size_t n_folded = 0, n_new = 0;
-    int64_t now = mono_ms();
+    int64_t now = seaf_monotonic_ms();
     for (size_t i = 0; i < c.n && rc == 0; i++) {
         struct dirty_file *d = NULL;
         if (dirty_get(fs->dirty, c.ids[i], &d) != 0)
@@ -995,7 +989,8 @@ static bool under_pressure(struct seafs *fs)
 static struct lib_state *next_due(struct uploader *u, int64_t *wait_ms, bool *force)
 {
     bool pressure = under_pressure(u->fs);
-    int64_t now = mono_ms(), delay = pressure ? 0 : (int64_t)u->fs->opts->upload_delay * 1000;
+    int64_t now = seaf_monotonic_ms(),
+            delay = pressure ? 0 : (int64_t)u->fs->opts->upload_delay * 1000;
     *wait_ms = 1000;
     for (struct lib_state *s = u->libs; s; s = s->next) {
         bool pending = s->changes != s->done;
@@ -1039,7 +1034,7 @@ static void *uploader_main(void *arg)
         }
         uint64_t changes = s->changes;
         s->uploading = true;
-        s->round_started = mono_ms();
+        s->round_started = seaf_monotonic_ms();
         s->round_bytes = s->round_sent = 0;
         s->recheck_at = 0;
         struct round r = {.u = u, .fs = u->fs, .st = s, .force = force};
@@ -1079,7 +1074,7 @@ static void *uploader_main(void *arg)
             s->failures++;
             s->failed_round++;
             s->failed_errno = rc;
-            s->retry_at = mono_ms() + (int64_t)delay * 1000;
+            s->retry_at = seaf_monotonic_ms() + (int64_t)delay * 1000;
             s->error_retry_at = (int64_t)time(NULL) + delay;
             snprintf(s->error, sizeof(s->error), "%s", r.why[0] ? r.why : strerror(-rc));
             s->error_time = (int64_t)time(NULL);
@@ -1162,7 +1157,7 @@ int uploader_wait(struct uploader *u, const char *repo, unsigned timeout_s, char
         uint64_t changes, failed_round;
     } targets[256];
     size_t n = 0;
-    int64_t deadline = timeout_s ? mono_ms() + (int64_t)timeout_s * 1000 : 0;
+    int64_t deadline = timeout_s ? seaf_monotonic_ms() + (int64_t)timeout_s * 1000 : 0;
     pthread_mutex_lock(&u->lock);
     for (struct lib_state *s = u->libs; s && n < 256; s = s->next) {
         if (repo && strcmp(s->repo, repo) != 0)
@@ -1193,7 +1188,7 @@ int uploader_wait(struct uploader *u, const char *repo, unsigned timeout_s, char
         }
         if (all_done || rc)
             break;
-        if (deadline && mono_ms() >= deadline) {
+        if (deadline && seaf_monotonic_ms() >= deadline) {
             rc = -ETIMEDOUT;
             snprintf(why, why_size, "changes still waiting for the server");
             break;
@@ -1222,7 +1217,7 @@ void uploader_status(struct uploader *u, const char *repo, struct upload_status 
         out->uploading = s->uploading;
         out->round_bytes = s->round_bytes;
         out->round_sent = s->round_sent;
-        int64_t ms = mono_ms() - s->round_started;
+        int64_t ms = seaf_monotonic_ms() - s->round_started;
         out->rate = s->uploading && ms > 0 ? (double)s->round_sent * 1000.0 / (double)ms : 0;
         memcpy(out->last_commit, s->last_commit, sizeof(out->last_commit));
         out->last_commit_time = s->last_commit_time;
