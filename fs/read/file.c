@@ -34,6 +34,11 @@
 #include "range_read.h"
 #include "seaf_crypt.h"
 
+/* Blocks kept open per open file: the kernel's concurrent read-ahead requests of a sequential
+ * reader straddle two blocks at a time (a single one kept open was replaced, and each block
+ * opened again, about a dozen times). Open blocks are not evicted, so they are few. */
+#define HELD_BLOCKS 3
+
 struct open_file {
     char path[512]; /* for log messages */
     char repo_id[SEAF_REPO_ID_LEN + 1];
@@ -51,10 +56,11 @@ struct open_file {
     char *mem_block;           /* protected by lock; a block the cache could not take */
     size_t mem_len;            /* protected by lock; its stored size */
     size_t mem_index;          /* protected by lock; its index + 1 (0: none) */
-    struct held_block *held;   /* protected by lock; the block read last, kept open */
-    struct range_state ranges; /* byte ranges served instead of blocks (own lock) */
-    struct cache *cache;       /* where the plaintext lengths learned are kept */
-    size_t unsaved;            /* under layout_lock: lengths learned and not kept yet */
+    struct held_block *held[HELD_BLOCKS]; /* protected by lock; blocks read last, kept open */
+    uint64_t held_clock;                  /* protected by lock; counts uses of held blocks */
+    struct range_state ranges;            /* byte ranges served instead of blocks (own lock) */
+    struct cache *cache;                  /* where the plaintext lengths learned are kept */
+    size_t unsaved;                       /* under layout_lock: lengths learned and not kept yet */
     int64_t saved_at_ns;       /* under layout_lock: when they were last kept (or the open) */
     uint64_t hint_drops;       /* under layout_lock: times wrong hints were dropped */
     bool hints_wrong;          /* under layout_lock: the kept record is to be removed */
@@ -79,7 +85,8 @@ static int64_t monotonic_ns(void)
 struct held_block {
     struct cache_handle *ch;
     size_t index;
-    unsigned refs; /* protected by the open file's lock: readers + 1 while it is h->held */
+    uint64_t used; /* protected by the open file's lock: its held_clock at the last use */
+    unsigned refs; /* protected by the open file's lock: readers + 1 while it is held */
 };
 
 /* Drops one reference (the lock is held); the caller closes the block when this says so. */
@@ -98,15 +105,34 @@ static void held_free(struct held_block *hb)
 static struct held_block *held_get(struct open_file *h, size_t index)
 {
     pthread_mutex_lock(&h->lock);
-    struct held_block *hb = h->held && h->held->index == index ? h->held : NULL;
-    if (hb)
+    struct held_block *hb = NULL;
+    for (size_t i = 0; i < HELD_BLOCKS && !hb; i++)
+        if (h->held[i] && h->held[i]->index == index)
+            hb = h->held[i];
+    if (hb) {
         hb->refs++;
+        hb->used = ++h->held_clock;
+    }
     pthread_mutex_unlock(&h->lock);
     return hb;
 }
 
-/* Makes ch (block index, just opened) the held block, with a reference for the caller; NULL
- * (ch closed) on ENOMEM. */
+/* The slot a block newly held goes to: the one holding the same block (opened by two readers at
+ * once), else an empty one, else the least recently used. The lock is held. */
+static size_t held_slot_locked(const struct open_file *h, size_t index)
+{
+    size_t slot = 0;
+    for (size_t i = 0; i < HELD_BLOCKS; i++) {
+        if (h->held[i] && h->held[i]->index == index)
+            return i;
+        if (!h->held[i] || (h->held[slot] && h->held[i]->used < h->held[slot]->used))
+            slot = i;
+    }
+    return slot;
+}
+
+/* Makes ch (block index, just opened) a held block, with a reference for the caller; NULL (ch
+ * closed) on ENOMEM. */
 static struct held_block *held_set(struct open_file *h, size_t index, struct cache_handle *ch)
 {
     struct held_block *hb = malloc(sizeof(*hb));
@@ -116,8 +142,10 @@ static struct held_block *held_set(struct open_file *h, size_t index, struct cac
     }
     *hb = (struct held_block){.ch = ch, .index = index, .refs = 2};
     pthread_mutex_lock(&h->lock);
-    struct held_block *old = h->held;
-    h->held = hb;
+    hb->used = ++h->held_clock;
+    size_t slot = held_slot_locked(h, index);
+    struct held_block *old = h->held[slot];
+    h->held[slot] = hb;
     bool close_old = old && held_unref_locked(old);
     pthread_mutex_unlock(&h->lock);
     if (close_old)
@@ -131,9 +159,11 @@ static void held_put(struct open_file *h, struct held_block *hb, bool forget)
 {
     pthread_mutex_lock(&h->lock);
     bool close = false;
-    if (forget && h->held == hb) {
-        h->held = NULL;
-        close = held_unref_locked(hb);
+    for (size_t i = 0; forget && i < HELD_BLOCKS; i++) {
+        if (h->held[i] == hb) {
+            h->held[i] = NULL;
+            close = held_unref_locked(hb);
+        }
     }
     close = held_unref_locked(hb) || close;
     pthread_mutex_unlock(&h->lock);
@@ -167,8 +197,9 @@ void file_close(struct open_file *h)
 {
     if (!h)
         return;
-    if (h->held) /* no reader is left */
-        held_free(h->held);
+    for (size_t i = 0; i < HELD_BLOCKS; i++)
+        if (h->held[i]) /* no reader is left */
+            held_free(h->held[i]);
     save_lengths(h, true);
     pthread_mutex_destroy(&h->lock);
     pthread_mutex_destroy(&h->save_lock);
@@ -584,8 +615,11 @@ static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id
     free(name);
 }
 
-/* Queues the blocks of [start, end) that the current read [read_start, read_end) does not
- * (positions of encrypted blocks whose lengths are not known yet are estimates). */
+/* Queues the blocks starting in [start, end) (the window's new part) that the current read,
+ * which ends at read_end, does not reach; a block starting before start was queued when the
+ * window first covered its start (else every read moving the window's edge through a block
+ * queued it again). Positions of encrypted blocks whose lengths are not known yet are
+ * estimates. */
 static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t start, uint64_t end,
                             uint64_t read_end)
 {
@@ -595,8 +629,9 @@ static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t star
     size_t from = file_layout_approx_index(&h->layout, start), to = from;
     while (to < h->n_blocks && file_layout_approx_start(&h->layout, to) < end)
         to++;
-    while (from < to && file_layout_approx_start(&h->layout, from) < read_end)
-        from++; /* the reader fetches these itself */
+    uint64_t skip_before = read_end > start ? read_end : start;
+    while (from < to && file_layout_approx_start(&h->layout, from) < skip_before)
+        from++; /* the reader fetches these itself, or they were queued before */
     layout_unlock(h);
     for (size_t i = from; i < to; i++)
         prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
