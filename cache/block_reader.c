@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@
 #include "io_util.h"
 
 #define TAIL_READ_SIZE 4096
+/* Bytes per read of block_reader_preload (on the caller's stack). */
+#define PRELOAD_CHUNK (128 * 1024)
 
 struct block_reader {
     int fd;
@@ -249,6 +252,50 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
     if (err != SEAF_OK)
         *n_read = 0;
     return err;
+}
+
+/* Reads [from, to) of the file into the page cache, discarding the bytes. */
+static void preload_range(int fd, uint64_t from, uint64_t to)
+{
+    unsigned char chunk[PRELOAD_CHUNK];
+    while (from < to) {
+        size_t n = to - from < sizeof(chunk) ? (size_t)(to - from) : sizeof(chunk);
+        ssize_t got = pread(fd, chunk, n, (off_t)from);
+        if (got <= 0)
+            return;
+        from += (uint64_t)got;
+    }
+}
+
+void block_reader_preload(const struct block_reader *r)
+{
+    const struct block_layout *l = &r->layout;
+    if (l->frame_count == 0)
+        return;
+    const struct block_frame *last = &l->frames[l->frame_count - 1];
+    uint64_t size = last->offset + last->stored_len;
+    long page_size = sysconf(_SC_PAGESIZE);
+    size_t pages = (size_t)((size + (uint64_t)page_size - 1) / (uint64_t)page_size);
+    /* Which pages are resident: a mapping that is never touched (so a file cut short meanwhile
+     * cannot fault), asked with mincore. A block just written is, and is not read again. */
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, r->fd, 0);
+    unsigned char *resident = map != MAP_FAILED ? malloc(pages) : NULL;
+    bool known = resident && mincore(map, (size_t)size, resident) == 0;
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)size);
+    for (size_t i = 0; i < pages;) {
+        size_t end = i + 1;
+        if (known && (resident[i] & 1)) {
+            i++;
+            continue;
+        }
+        while (end < pages && !(known && (resident[end] & 1)))
+            end++;
+        uint64_t to = (uint64_t)end * (uint64_t)page_size;
+        preload_range(r->fd, (uint64_t)i * (uint64_t)page_size, to < size ? to : size);
+        i = end;
+    }
+    free(resident);
 }
 
 void block_reader_free(struct block_reader *r)

@@ -50,6 +50,8 @@ struct open_file {
     pthread_mutex_t lock;
     struct file_layout layout; /* fixed at open for plain files; else under layout_lock */
     struct readahead ra;       /* protected by lock */
+    size_t disk_first;         /* protected by lock; blocks [disk_first, disk_next) were asked */
+    size_t disk_next;          /* from the disk ahead of a sequential reader */
     size_t failed_block;       /* protected by lock; index + 1 of the last block that failed */
     int64_t failed_at_ns;      /* protected by lock; when (CLOCK_MONOTONIC) */
     int failed_rc;             /* protected by lock; with which -errno */
@@ -573,6 +575,13 @@ void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, cons
             cache_close(ch);
         return;
     }
+    if (kind == PREFETCH_DISK) {
+        if (cache_open(fs->cache, CACHE_KIND_BLOCK, id, &ch) == SEAF_OK) {
+            cache_preload(ch);
+            cache_close(ch);
+        }
+        return;
+    }
     struct tree_obj *obj = NULL;
     if (tree_get(fs->tree, repo_id, id, SEAF_FSOBJ_FILE, &obj) != 0)
         return;
@@ -635,6 +644,38 @@ static void queue_readahead(struct seafs *fs, struct open_file *h, uint64_t star
     layout_unlock(h);
     for (size_t i = from; i < to; i++)
         prefetch_pool_submit(fs->prefetch, PREFETCH_BLOCK, h->repo_id, h->block_ids[i]);
+}
+
+/* A sequential reader's cached blocks are read from the disk this far ahead of it, each by a
+ * pool thread: a warm read then has two or three block files streaming from the disk at once
+ * while it reads the one before from memory (one block file after the other, as the reader goes,
+ * the disk delivered about 0.6x of what it does for one large file on the test machine; asking
+ * the kernel with posix_fadvise(WILLNEED) instead did not help). */
+#define DISK_AHEAD (24u << 20)
+
+/* Queues for the pool the cached blocks of [read_end, read_end + DISK_AHEAD) not asked for
+ * yet, for a sequential reader: each block once, in order, while the reader moves forward (its
+ * concurrent reads arrive slightly out of order); a seek starts over. */
+static void queue_disk_ahead(struct seafs *fs, struct open_file *h, uint64_t read_end)
+{
+    if (!fs->prefetch || read_end >= h->size)
+        return;
+    uint64_t to = read_end + DISK_AHEAD < h->size ? read_end + DISK_AHEAD : h->size;
+    layout_lock(h);
+    size_t first = file_layout_approx_index(&h->layout, read_end), last = first;
+    while (last < h->n_blocks && file_layout_approx_start(&h->layout, last) < to)
+        last++;
+    layout_unlock(h);
+    pthread_mutex_lock(&h->lock);
+    bool continues = first >= h->disk_first && first <= h->disk_next;
+    size_t from = continues ? h->disk_next : first;
+    if (!continues)
+        h->disk_first = first;
+    if (last > from)
+        h->disk_next = last;
+    pthread_mutex_unlock(&h->lock);
+    for (size_t i = from; i < last; i++)
+        prefetch_pool_submit(fs->prefetch, PREFETCH_DISK, h->repo_id, h->block_ids[i]);
 }
 
 /* The kernel retries a failed page read at once. That retry gets the same error without
@@ -1012,6 +1053,8 @@ static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t 
         intent.sequential = h->ra.sequential;
         pthread_mutex_unlock(&h->lock);
         queue_readahead(fs, h, ra_start, ra_end, end);
+        if (intent.sequential)
+            queue_disk_ahead(fs, h, end);
     }
 
     int rc = -ESTALE;
