@@ -3,14 +3,18 @@ a 4 KiB read deep inside the full demo's 256 MiB file downloads exactly the bloc
 eight concurrent readers of one file download every block once, and after a remount over the
 same cache the file reads back without any block request, opening each cached block only a few
 times (the kernel's concurrent read-ahead requests and the read-ahead window do not reopen it at
-every read)."""
+every read), and the block files a few blocks ahead of a sequential reader are read from the disk
+before it gets there, those farther away are not."""
 
+import ctypes
 import hashlib
 import json
+import mmap
 import os
 import pathlib
 import sys
 import threading
+import time
 
 import pytest
 
@@ -28,6 +32,10 @@ READ_TIMEOUT_S = 300
 # (read-ahead), and the reader's own, twice when two concurrent requests open it at once. Before
 # the window and the blocks kept open were fixed it was 13 or more.
 OPENS_PER_BLOCK = 5
+# fs/read/file.c DISK_AHEAD: cached blocks starting this far past a sequential read are read
+# from the disk ahead of it.
+DISK_AHEAD = 24 << 20
+PRELOAD_WAIT_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +135,70 @@ def test_warm_sequential_read_opens_each_cached_block_a_few_times(full_demo, mou
     assert block_gets(server) == {}
     assert opens <= OPENS_PER_BLOCK * len(blocks), \
         "%d cache opens for %d blocks" % (opens, len(blocks))
+
+
+def block_file(mount, block_id):
+    return pathlib.Path(mount.cache_dir, "blocks", block_id[:2], block_id)
+
+
+def evict(path):
+    """Drops the file's pages from the page cache (written back first)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def resident_share(path):
+    """The share of the file's pages in the page cache (mincore of an untouched mapping)."""
+    size = os.path.getsize(path)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vec = ctypes.create_string_buffer(pages)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+        try:
+            assert libc.mincore(addr, size, vec) == 0, ctypes.get_errno()
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+    return sum(b & 1 for b in vec.raw) / pages
+
+
+def test_sequential_reader_has_cached_blocks_read_from_disk_ahead(full_demo, mount_factory):
+    server, _, blocks, want = full_demo
+    mount = mount_factory(server)
+    path = mount.path(BIG_LIBRARY, BIG_FILE)
+    assert file_sha1(path) == want
+    assert mount.stop() == ""
+    mount.start()
+    os.stat(path)
+    for block_id, _, _ in blocks:
+        evict(block_file(mount, block_id))
+    if resident_share(block_file(mount, blocks[2][0])) > 0.5:
+        pytest.skip("the cache's filesystem keeps its files in memory")
+    read_end = 3 << 20
+    with open(path, "rb", buffering=0) as f:
+        while f.tell() < read_end:
+            f.read(1 << 20)
+        ahead = [b for b in blocks if read_end < b[1] < read_end + DISK_AHEAD]
+        far = [b for b in blocks if b[1] > read_end + 3 * DISK_AHEAD]
+        assert ahead and far
+        deadline = time.monotonic() + PRELOAD_WAIT_S
+        while (min(resident_share(block_file(mount, b[0])) for b in ahead) < 1 and
+               time.monotonic() < deadline):
+            time.sleep(0.05)
+        shares = [resident_share(block_file(mount, b[0])) for b in ahead]
+        assert min(shares) == 1, shares
+        # Farther blocks are only opened (their trailers read), not read ahead.
+        assert max(resident_share(block_file(mount, b[0])) for b in far) < 0.5
