@@ -37,7 +37,7 @@
 /* Blocks kept open per open file: the kernel's concurrent read-ahead requests of a sequential
  * reader straddle two blocks at a time (a single one kept open was replaced, and each block
  * opened again, about a dozen times). Open blocks are not evicted, so they are few. */
-#define HELD_BLOCKS 3
+#define HELD_BLOCKS 2
 
 struct open_file {
     char path[512]; /* for log messages */

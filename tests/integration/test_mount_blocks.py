@@ -29,9 +29,10 @@ READERS = 8
 # Generous bound for reading the whole file; only there so a deadlock fails instead of hanging.
 READ_TIMEOUT_S = 300
 # Cache opens a warm sequential read may make per block: at open (its size), ahead of the reader
-# (read-ahead), and the reader's own, twice when two concurrent requests open it at once. Before
-# the window and the blocks kept open were fixed it was 13 or more.
-OPENS_PER_BLOCK = 5
+# (network read-ahead, then the disk read ahead), and the reader's own, twice when two
+# concurrent requests open it at once. Before the window and the blocks kept open were fixed it
+# was about 10 (286 for 28 blocks).
+OPENS_PER_BLOCK = 6
 # fs/read/file.c DISK_AHEAD: cached blocks starting this far past a sequential read are read
 # from the disk ahead of it.
 DISK_AHEAD = 24 << 20
