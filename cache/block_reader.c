@@ -24,8 +24,9 @@
 #include "io_util.h"
 
 #define TAIL_READ_SIZE 4096
-/* Bytes per read of block_reader_preload (on the caller's stack). */
-#define PRELOAD_CHUNK (128 * 1024)
+/* Bytes per read of block_reader_preload: large, so that a disk that seeks reads much for each
+ * seek while other files are preloaded at the same time. */
+#define PRELOAD_CHUNK (1024 * 1024)
 
 struct block_reader {
     int fd;
@@ -254,13 +255,13 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
     return err;
 }
 
-/* Reads [from, to) of the file into the page cache, discarding the bytes. */
-static void preload_range(int fd, uint64_t from, uint64_t to)
+/* Reads [from, to) of the file into the page cache through buf (PRELOAD_CHUNK bytes), discarding
+ * the bytes. */
+static void preload_range(int fd, unsigned char *buf, uint64_t from, uint64_t to)
 {
-    unsigned char chunk[PRELOAD_CHUNK];
     while (from < to) {
-        size_t n = to - from < sizeof(chunk) ? (size_t)(to - from) : sizeof(chunk);
-        ssize_t got = pread(fd, chunk, n, (off_t)from);
+        size_t n = to - from < PRELOAD_CHUNK ? (size_t)(to - from) : PRELOAD_CHUNK;
+        ssize_t got = pread(fd, buf, n, (off_t)from);
         if (got <= 0)
             return;
         from += (uint64_t)got;
@@ -283,7 +284,8 @@ void block_reader_preload(const struct block_reader *r)
     bool known = resident && mincore(map, (size_t)size, resident) == 0;
     if (map != MAP_FAILED)
         munmap(map, (size_t)size);
-    for (size_t i = 0; i < pages;) {
+    unsigned char *buf = malloc(PRELOAD_CHUNK);
+    for (size_t i = 0; buf && i < pages;) {
         size_t end = i + 1;
         if (known && (resident[i] & 1)) {
             i++;
@@ -292,9 +294,10 @@ void block_reader_preload(const struct block_reader *r)
         while (end < pages && !(known && (resident[end] & 1)))
             end++;
         uint64_t to = (uint64_t)end * (uint64_t)page_size;
-        preload_range(r->fd, (uint64_t)i * (uint64_t)page_size, to < size ? to : size);
+        preload_range(r->fd, buf, (uint64_t)i * (uint64_t)page_size, to < size ? to : size);
         i = end;
     }
+    free(buf);
     free(resident);
 }
 
