@@ -8,7 +8,9 @@
  * (what incompressible data is stored as) need neither buffer: consecutive ones are read with
  * one pread into the caller's buffer and checked there, without the reader's lock, so parallel
  * large reads of one block (the kernel's read-ahead) do not wait for each other.
- * A checksum failure poisons the reader: damaged data is never returned, now or later. */
+ * A checksum failure poisons the reader: damaged data is never returned, now or later.
+ * Preloading (for a reader's helper thread) only brings the file into the page cache; it
+ * checks nothing and marks nothing as checked. */
 #include "block_reader.h"
 
 #include <pthread.h>

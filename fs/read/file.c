@@ -3,7 +3,9 @@
  * from the cache, anything else takes the block map from the cache or else the server (one small
  * request, then cached, so the file opens offline later);
  * file_layout turns them into plaintext positions. A read locates each block it spans, opens
- * it through fetch.c (cache hit, or a shared single-flight download) and copies the bytes out.
+ * it through fetch.c (cache hit, or a shared single-flight download) and copies the bytes out;
+ * the two blocks read last stay open. A sequential reader has the blocks ahead fetched by the
+ * read-ahead pool, and those of them already cached read from the disk a little ahead of it.
  * Blocks of encrypted libraries are cached as ciphertext: a read decrypts only the 16-byte
  * aligned span it needs (seaf_crypt), and learns a block's plaintext length from its padding
  * the first time the block is open (file_layout asks for the lengths it needs to place a read
