@@ -8,7 +8,9 @@
  * (what incompressible data is stored as) need neither buffer: consecutive ones are read with
  * one pread into the caller's buffer and checked there, without the reader's lock, so parallel
  * large reads of one block (the kernel's read-ahead) do not wait for each other.
- * A checksum failure poisons the reader: damaged data is never returned, now or later. */
+ * A checksum failure poisons the reader: damaged data is never returned, now or later.
+ * Preloading (for a reader's helper thread) only brings the file into the page cache; it
+ * checks nothing and marks nothing as checked. */
 #include "block_reader.h"
 
 #include <pthread.h>
@@ -16,6 +18,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +26,9 @@
 #include "io_util.h"
 
 #define TAIL_READ_SIZE 4096
+/* Bytes per read of block_reader_preload: large, so that a disk that seeks reads much for each
+ * seek while other files are preloaded at the same time. */
+#define PRELOAD_CHUNK (1024 * 1024)
 
 struct block_reader {
     int fd;
@@ -249,6 +255,52 @@ seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, voi
     if (err != SEAF_OK)
         *n_read = 0;
     return err;
+}
+
+/* Reads [from, to) of the file into the page cache through buf (PRELOAD_CHUNK bytes), discarding
+ * the bytes. */
+static void preload_range(int fd, unsigned char *buf, uint64_t from, uint64_t to)
+{
+    while (from < to) {
+        size_t n = to - from < PRELOAD_CHUNK ? (size_t)(to - from) : PRELOAD_CHUNK;
+        ssize_t got = pread(fd, buf, n, (off_t)from);
+        if (got <= 0)
+            return;
+        from += (uint64_t)got;
+    }
+}
+
+void block_reader_preload(const struct block_reader *r)
+{
+    const struct block_layout *l = &r->layout;
+    if (l->frame_count == 0)
+        return;
+    const struct block_frame *last = &l->frames[l->frame_count - 1];
+    uint64_t size = last->offset + last->stored_len;
+    long page_size = sysconf(_SC_PAGESIZE);
+    size_t pages = (size_t)((size + (uint64_t)page_size - 1) / (uint64_t)page_size);
+    /* Which pages are resident: a mapping that is never touched (so a file cut short meanwhile
+     * cannot fault), asked with mincore. A block just written is, and is not read again. */
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, r->fd, 0);
+    unsigned char *resident = map != MAP_FAILED ? malloc(pages) : NULL;
+    bool known = resident && mincore(map, (size_t)size, resident) == 0;
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)size);
+    unsigned char *buf = malloc(PRELOAD_CHUNK);
+    for (size_t i = 0; buf && i < pages;) {
+        size_t end = i + 1;
+        if (known && (resident[i] & 1)) {
+            i++;
+            continue;
+        }
+        while (end < pages && !(known && (resident[end] & 1)))
+            end++;
+        uint64_t to = (uint64_t)end * (uint64_t)page_size;
+        preload_range(r->fd, buf, (uint64_t)i * (uint64_t)page_size, to < size ? to : size);
+        i = end;
+    }
+    free(buf);
+    free(resident);
 }
 
 void block_reader_free(struct block_reader *r)

@@ -20,6 +20,10 @@ uint64_t block_reader_size(const struct block_reader *r);
  * reader then fails every later read too). Thread-safe. */
 seaf_err block_reader_read(struct block_reader *r, uint64_t off, size_t len, void *buf,
                            size_t *n_read);
+/* Reads the parts of the block file that are not in the page cache into it (sequentially, so
+ * the disk streams), for a reader about to read them; the bytes are checked when they are read,
+ * not here. Best effort. */
+void block_reader_preload(const struct block_reader *r);
 /* Closes the file and frees the reader. NULL is allowed. */
 void block_reader_free(struct block_reader *r);
 

@@ -93,6 +93,11 @@ seaf_err cache_open_or_fill(struct cache *c, int kind, const char *id, struct ca
  * read is checked: on a damaged frame the object is dropped from the cache, no byte of it is
  * returned, and SEAF_ERR_ID_MISMATCH is reported. Never blocks on the index. */
 seaf_err cache_read(struct cache_handle *h, uint64_t off, size_t len, void *buf, size_t *n_read);
+/* Reads what of the object's file is not in memory yet into the page cache, for a reader about
+ * to read it (the disk streams while the reader is busy elsewhere); cache_read checks the bytes
+ * all the same. Nothing for a metadata object (read whole at open). Best effort; blocks for the
+ * disk, so it is for a helper thread. */
+void cache_preload(const struct cache_handle *h);
 /* Plain size of the object. */
 uint64_t cache_handle_size(const struct cache_handle *h);
 /* Closes a handle. NULL is allowed. */

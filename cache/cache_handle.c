@@ -127,6 +127,12 @@ seaf_err cache_read(struct cache_handle *h, uint64_t off, size_t len, void *buf,
     return err;
 }
 
+void cache_preload(const struct cache_handle *h)
+{
+    if (h->reader != NULL)
+        block_reader_preload(h->reader);
+}
+
 uint64_t cache_handle_size(const struct cache_handle *h)
 {
     return h->reader != NULL ? block_reader_size(h->reader) : h->len;

@@ -214,7 +214,7 @@ bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, c
         goto out;
     for (size_t i = 0; i < pool->length; i++) {
         const struct prefetch_job *job = &pool->queue[(pool->head + i) % pool->queue_max];
-        if (strcmp(job->id, id) == 0)
+        if (job->kind == kind && strcmp(job->id, id) == 0)
             goto out;
     }
     struct prefetch_job *job = &pool->queue[(pool->head + pool->length) % pool->queue_max];

@@ -71,6 +71,8 @@ void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t 
 enum prefetch_kind {
     PREFETCH_BLOCK, /* one block */
     PREFETCH_FILE,  /* a small file's object and its first block (directory scans) */
+    PREFETCH_DISK,  /* a cached block's file read from the disk ahead of the reader (a block
+                       not cached is not fetched: that is PREFETCH_BLOCK's job) */
 };
 
 /* Runs one prefetch job (called on a pool thread); id is a block or file object id. */
@@ -82,8 +84,8 @@ struct prefetch_pool;
 /* Starts n_threads workers with a queue of at most queue_max jobs. NULL on failure. */
 struct prefetch_pool *prefetch_pool_new(unsigned n_threads, size_t queue_max, prefetch_fn fn,
                                         void *ctx);
-/* Queues a job unless the same id is already queued or the queue is full (then false:
- * read-ahead is best effort). Thread-safe. */
+/* Queues a job unless the same job (kind and id) is already queued or the queue is full (then
+ * false: read-ahead is best effort). Thread-safe. */
 bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, const char *repo_id,
                           const char *id);
 

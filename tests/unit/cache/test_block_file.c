@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -517,6 +518,79 @@ static void test_store_publish_is_atomic(void **state)
     free(dir);
 }
 
+/* Pages of the file at path in the page cache, of its first `len` bytes. */
+static size_t resident_pages(const char *path, size_t len)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(map != MAP_FAILED);
+    size_t pages = (len + 4095) / 4096, count = 0;
+    unsigned char *vec = malloc(pages);
+    assert_int_equal(mincore(map, len, vec), 0);
+    for (size_t i = 0; i < pages; i++)
+        count += vec[i] & 1;
+    free(vec);
+    munmap(map, len);
+    close(fd);
+    return count;
+}
+
+/* Drops the (clean, written back) pages of the file at path from the page cache. */
+static void evict_pages(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(fsync(fd), 0);
+    assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    close(fd);
+}
+
+/* Preloading reads the block file into the page cache and vouches for nothing: a frame damaged
+ * on the disk is still refused when read, and a file cut short under an open reader is
+ * preloaded without a fault and refused too. */
+static void test_preload_reads_the_file_and_checks_nothing(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir("preload");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    size_t len = 40 * FRAME;
+    unsigned char *data = malloc(len), *back = malloc(len);
+    test_fill_random(data, len, 11);
+    char id[SEAF_ID_LEN + 1];
+    test_sha1_id(data, len, id);
+    write_block_file(path, CACHE_KIND_BLOCK, id, data, len, FRAME);
+    evict_pages(path);
+    struct block_reader *r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    if (resident_pages(path, len) < len / 4096 / 2) { /* else the cache keeps it (tmpfs) */
+        block_reader_preload(r);
+        assert_int_equal(resident_pages(path, len), len / 4096);
+    }
+    size_t n;
+    assert_int_equal(block_reader_read(r, 0, len, back, &n), SEAF_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(back, data, len);
+    block_reader_free(r);
+
+    r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    test_flip_byte(path, 7 * FRAME + 5);
+    block_reader_preload(r);
+    assert_int_equal(block_reader_read(r, 6 * FRAME, 3 * FRAME, back, &n), SEAF_ERR_ID_MISMATCH);
+    assert_int_equal(n, 0);
+    block_reader_free(r);
+
+    r = open_reader(path, CACHE_KIND_BLOCK, id, SEAF_OK);
+    assert_int_equal(truncate(path, 3 * FRAME), 0);
+    block_reader_preload(r);
+    assert_int_equal(block_reader_read(r, 10 * FRAME, FRAME, back, &n), SEAF_ERR_ID_MISMATCH);
+    block_reader_free(r);
+    free(data);
+    free(back);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_incompressible_frames_skip_lz4),
         cmocka_unit_test(test_corrupt_frame_is_never_served),
         cmocka_unit_test(test_raw_frame_runs),
+        cmocka_unit_test(test_preload_reads_the_file_and_checks_nothing),
         cmocka_unit_test(test_damaged_trailer_or_wrong_object_refused),
         cmocka_unit_test(test_trailer_fields_must_agree),
         cmocka_unit_test(test_store_publish_is_atomic),

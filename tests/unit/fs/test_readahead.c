@@ -219,6 +219,37 @@ static void test_pool_dedups_and_bounds(void **state)
     pthread_mutex_destroy(&c.lock);
 }
 
+/* A block read from the disk ahead (PREFETCH_DISK) and the same block fetched ahead
+ * (PREFETCH_BLOCK) are different jobs: one does not keep the other out of the queue. */
+static void test_pool_dedups_by_kind_and_id(void **state)
+{
+    (void)state;
+    struct counter c = {.gate = 0};
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_cond_init(&c.done, NULL);
+    struct prefetch_pool *pool = prefetch_pool_new(1, 4, count_job, &c);
+    assert_non_null(pool);
+    assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-0"));
+    pthread_mutex_lock(&c.lock);
+    while (c.started < 1)
+        pthread_cond_wait(&c.done, &c.lock);
+    pthread_mutex_unlock(&c.lock);
+    assert_true(prefetch_pool_submit(pool, PREFETCH_DISK, "r", "block-1"));
+    assert_false(prefetch_pool_submit(pool, PREFETCH_DISK, "r", "block-1"));
+    assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1"));
+    assert_false(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1"));
+    pthread_mutex_lock(&c.lock);
+    c.gate = 1;
+    pthread_cond_broadcast(&c.done);
+    while (c.runs < 3)
+        pthread_cond_wait(&c.done, &c.lock);
+    pthread_mutex_unlock(&c.lock);
+    prefetch_pool_free(pool);
+    assert_int_equal(c.runs, 3);
+    pthread_cond_destroy(&c.done);
+    pthread_mutex_destroy(&c.lock);
+}
+
 static void test_directory_scan(void **state)
 {
     (void)state;
@@ -254,6 +285,7 @@ int main(void)
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_window_grows_and_resets),
                                        cmocka_unit_test(test_window_bounded_by_file_and_option),
                                        cmocka_unit_test(test_pool_dedups_and_bounds),
+                                       cmocka_unit_test(test_pool_dedups_by_kind_and_id),
                                        cmocka_unit_test(test_directory_scan),
                                        cmocka_unit_test(test_link_window),
                                        cmocka_unit_test(test_slow_link_wants_a_dense_growing_run),
