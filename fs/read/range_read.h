@@ -6,9 +6,12 @@
  *    a block the cache holds all take the whole block, as before;
  *  - otherwise, with range_reads=auto, a range of RANGE_UNIT-aligned bytes around the read is
  *    fetched when the link, as measured from the pool's transfers (net/link_estimate.h), makes
- *    it at least RANGE_MIN_GAIN_S faster than the block: the whole block costs a round trip and
- *    the block's bytes, the range one round trip (two without a download link at hand) and the
- *    range's bytes. A fast link (a LAN) keeps whole blocks; a slow or far one gets ranges;
+ *    it at least RANGE_MIN_GAIN_S and RANGE_MIN_GAIN_RTTS round trips faster than the block: the
+ *    whole block costs a round trip and the block's bytes, the range one round trip (two without
+ *    a download link at hand or on its way) and the range's bytes. A fast link (a LAN) keeps
+ *    whole blocks; a slow or far one gets ranges;
+ *  - on such a link the open asks for the download link ahead (range_link_ahead), alongside the
+ *    file object, so that a cold small read costs the open's round trip and the range's;
  *  - a block read again and again takes the whole block once the ranges fetched in it have
  *    taken as long as the block would (the rent-or-buy rule: never more than twice the cost of
  *    the better choice in hindsight);
