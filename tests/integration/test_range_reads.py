@@ -558,3 +558,48 @@ def test_folder_scan_on_a_slow_link_fetches_only_small_files_ahead(tmp_path, mou
         assert not fetched & large_ahead, "large files were fetched ahead on a slow link"
     finally:
         server.stop()
+
+
+# --- the download link asked for at open (auto, on a far link) --------------------------------
+
+def test_link_asked_for_at_open_and_refused_falls_back_to_the_block(slow_server, mount_factory):
+    """On a slow link the open asks Seahub for the download link alongside the file object; when
+    Seahub refuses it (here 520), the read takes the block -- the right bytes, no range, and the
+    link is not asked for again by the read."""
+    server, ids = slow_server
+    content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
+    server.set_faults(**FAR_LINK)
+    mount = mount_factory(server)
+    path = mount.path(*LARGE)
+    os.stat(path)
+    server.set_faults(error={"status": 520, "match": "^/api2/repos/[^/]+/file/", "count": 5},
+                      **FAR_LINK)
+    server.reset_counters()
+    offset = (6 << 20) + 12345
+    assert read_at(path, offset) == content[offset:offset + 4096]
+    assert [e["status"] for e in server.log() if e["route"] == "api2/file"] == [520]
+    assert server.counters()["range_gets"] == 0
+    assert block_gets(server) == {blocks[0][0]: 1}
+    # file object, block map and link at once, then the block
+    assert sequential_round_trips(server.log()) == 2, server.log()
+
+
+def test_link_asked_for_at_open_for_another_version_is_not_used(live, mount_factory):
+    """The file changes on the server between the listing and the open: the link the open asks
+    for is made for the new version (its oid says so), the handle reads the old one -- whole
+    blocks, the old bytes."""
+    server, data, repo_id, source = live
+    _, blocks_a = file_layout(server, repo_id, "/data.bin")
+    server.set_faults(**FAR_LINK)
+    mount = mount_factory(server, poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    os.stat(path)  # the mount knows version A
+    commit_version_b(data, repo_id, source)
+    server.reset_counters()
+    offset = 2 * BLOCK + 5000
+    assert read_at(path, offset) == VERSION_A[offset:offset + 4096]
+    assert seahub_links(server) == 1 and server.counters()["range_gets"] == 0
+    assert block_gets(server) == {blocks_a[2][0]: 1}
+    # The file object and the link at once, then the block map (a 4 MiB file gets none ahead:
+    # the official clients' blocks are 6 MiB and more), then the block; before: one by one.
+    assert sequential_round_trips(server.log()) == 3, server.log()
