@@ -76,16 +76,27 @@ def slow_server(small_demo_server):
 
 
 def large_file_on_a_slow_link(slow_server, mount_factory):
-    """(server, content, blocks, path) of the 12 MiB file on a fresh mount over SLOW_LINK, the
-    path looked up and the counters reset."""
+    """(server, content, blocks, path) of the 12 MiB file on a fresh mount over SLOW_LINK (no
+    polling), the path looked up and the counters reset."""
     server, ids = slow_server
     content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
     server.set_faults(**SLOW_LINK)
-    mount = mount_factory(server)
+    mount = mount_factory(server, poll_interval=0)
     path = mount.path(*LARGE)
     os.stat(path)
-    server.reset_counters()
+    wait_until_quiet(server)
     return server, content, blocks, path
+
+
+def wait_until_quiet(server, quiet_s=0.4, timeout=10):
+    """Resets the counters once the mount's background requests (the library's folders fetched
+    after its first lookup) are over: none for quiet_s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        server.reset_counters()
+        time.sleep(quiet_s)
+        if server.counters()["requests"] == 0 or time.monotonic() > deadline:
+            return
 
 
 def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_factory):
