@@ -27,6 +27,7 @@
 
 #include <openssl/crypto.h>
 
+#include "block_map_ahead.h"
 #include "file_layout.h"
 #include "fetch.h"
 #include "fileserver_api.h"
@@ -473,6 +474,9 @@ static int library_key(struct seafs *fs, const char *repo_id, bool *encrypted,
 
 static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id);
 
+static int open_version(struct seafs *fs, const char *repo_id, const char *file_id, uint64_t size,
+                        const char *path, const char *lib_path, struct open_file **out);
+
 int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
 {
     *out = NULL;
@@ -486,9 +490,9 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
         return -node_write_errno(fs, ino);
     char path[512];
     node_path(fs, ino, path, sizeof(path));
-    rc = file_open_version(fs, info.repo_id, info.obj_id, (uint64_t)info.size, path, out);
-    if (rc == 0 && !(*out)->encrypted && fs->range_links)
-        (*out)->ranges.lib_path = range_library_path(fs, ino); /* no read has run yet */
+    char *lib_path = fs->range_links ? range_library_path(fs, ino) : NULL;
+    rc = open_version(fs, info.repo_id, info.obj_id, (uint64_t)info.size, path, lib_path, out);
+    free(lib_path);
     if (rc == 0)
         queue_scan_ahead(fs, ino, info.repo_id);
     return rc;
@@ -496,6 +500,15 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
 
 int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id, uint64_t size,
                       const char *path, struct open_file **out)
+{
+    return open_version(fs, repo_id, file_id, size, path, NULL, out);
+}
+
+/* Opens version file_id; lib_path: the file's path in its library, for byte-range reads (NULL:
+ * none). On a far link the requests the open and a first small read need -- the file object,
+ * the block map of a multi-block file, the download link of a range -- go out together. */
+static int open_version(struct seafs *fs, const char *repo_id, const char *file_id, uint64_t size,
+                        const char *path, const char *lib_path, struct open_file **out)
 {
     *out = NULL;
     bool encrypted = false;
@@ -512,7 +525,7 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
     pthread_mutex_init(&h->save_lock, NULL);
     h->cache = fs->cache;
     h->saved_at_ns = monotonic_ns();
-    range_state_init(&h->ranges, NULL);
+    range_state_init(&h->ranges, encrypted ? NULL : lib_path);
     readahead_init(&h->ra, fs->opts->readahead);
     snprintf(h->path, sizeof(h->path), "%s", path);
     snprintf(h->repo_id, sizeof(h->repo_id), "%s", repo_id);
@@ -524,6 +537,9 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
         *out = h;
         return 0;
     }
+    range_link_ahead(fs, &h->ranges, repo_id, file_id, size);
+    struct block_map_ahead block_map;
+    block_map_ahead_start(&block_map, fs, repo_id, file_id, size);
     struct tree_obj *obj = NULL;
     rc = tree_get(fs->tree, repo_id, file_id, SEAF_FSOBJ_FILE, &obj);
     if (rc)
@@ -545,6 +561,7 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
     }
     memcpy(h->block_ids, file->block_ids, h->n_blocks * sizeof(*h->block_ids));
     const uint64_t *known = tree_obj_offsets(obj);
+    block_map_ahead_wait(&block_map); /* compute_layout finds it in the cache */
     rc = compute_layout(fs, h, known, encrypted ? &key : NULL);
     if (rc == 0 && !known && h->layout.offsets && !h->layout.n_hints && h->n_blocks > 1) {
         /* Kept with the file object: later opens need neither block map nor padding (hints are
@@ -563,6 +580,7 @@ int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id
     *out = h;
     return 0;
 fail:
+    block_map_ahead_wait(&block_map);
     seaf_crypt_key_wipe(&key);
     file_close(h);
     return rc;

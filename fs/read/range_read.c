@@ -3,6 +3,7 @@
  * by net/web_range.c); a link the file server refuses is replaced once. */
 #include "range_read.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,13 @@
 #include "range_links.h"
 #include "seahub_api.h"
 #include "web_range.h"
+
+/* The least time a range must save over the block on this link (RANGE_MIN_GAIN_*). */
+static double min_gain_s(const struct link_figures *link)
+{
+    double rtts = RANGE_MIN_GAIN_RTTS * link->rtt_s;
+    return rtts > RANGE_MIN_GAIN_S ? rtts : RANGE_MIN_GAIN_S;
+}
 
 bool range_pays(const struct range_case *c)
 {
@@ -31,21 +39,56 @@ bool range_pays(const struct range_case *c)
     double block_left_s = block_s - c->block_under_way_s;
     if (c->block_under_way && block_left_s <= range_s && block_left_s > -block_s)
         return false; /* the block arrives first: wait for it */
-    return block_s - range_s >= RANGE_MIN_GAIN_S && c->spent_on_block_s + range_s <= block_s;
+    return block_s - range_s >= min_gain_s(&c->link) && c->spent_on_block_s + range_s <= block_s;
+}
+
+/* Blocks are at most about this large (Seafile's chunkers; web uploads are cut at 8 MiB). */
+#define TYPICAL_BLOCK (8u << 20)
+/* A small read at open's time: what `head`, a type sniff or an EXIF reader makes the kernel ask. */
+#define TYPICAL_SMALL_READ (16u * 1024)
+
+bool range_link_ahead_pays(enum seafs_range_reads mode, uint64_t file_size,
+                           const struct link_figures *link)
+{
+    struct range_case c = {.mode = mode,
+                           .read_len = TYPICAL_SMALL_READ,
+                           .block_size = file_size < TYPICAL_BLOCK ? file_size : TYPICAL_BLOCK,
+                           .range_len = TYPICAL_SMALL_READ,
+                           .link_at_hand = true,
+                           .link = *link};
+    return mode == SEAFS_RANGE_AUTO && range_pays(&c);
 }
 
 void range_state_init(struct range_state *rs, const char *lib_path)
 {
     memset(rs, 0, sizeof(*rs));
     pthread_mutex_init(&rs->lock, NULL);
+    pthread_mutex_init(&rs->ahead_lock, NULL);
+    atomic_init(&rs->holds_ranges, false);
+    atomic_init(&rs->ahead_running, false);
     rs->lib_path = lib_path ? strdup(lib_path) : NULL;
+}
+
+/* Waits for the link asked for ahead, if any. */
+static void join_ahead(struct range_state *rs)
+{
+    if (!atomic_load(&rs->ahead_running))
+        return;
+    pthread_mutex_lock(&rs->ahead_lock);
+    if (atomic_load(&rs->ahead_running)) {
+        pthread_join(rs->ahead, NULL);
+        atomic_store(&rs->ahead_running, false);
+    }
+    pthread_mutex_unlock(&rs->ahead_lock);
 }
 
 void range_state_release(struct range_state *rs)
 {
+    join_ahead(rs);
     for (size_t i = 0; i < RANGE_SLOTS; i++)
         free(rs->slots[i].data);
     free(rs->lib_path);
+    pthread_mutex_destroy(&rs->ahead_lock);
     pthread_mutex_destroy(&rs->lock);
 }
 
@@ -90,6 +133,7 @@ static void keep_locked(struct range_state *rs, uint64_t start, size_t len, char
             slot = &rs->slots[i];
     free(slot->data);
     *slot = (struct range_slot){.start = start, .len = len, .data = data, .used = ++rs->clock};
+    atomic_store(&rs->holds_ranges, true);
 }
 
 /* A new download link for the version a reads, checked to be made for it, cached. */
@@ -106,6 +150,73 @@ static seaf_err new_link(struct seafs *fs, const char *lib_path, const struct ra
     if (err == SEAF_OK)
         range_links_put(fs->range_links, a->repo_id, a->file_id, *url, steady_seconds());
     return err;
+}
+
+/* Whether err is the network's, not the server's answer. */
+static bool transport_error(seaf_err err)
+{
+    return err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_TLS;
+}
+
+/* A download link asked for ahead, in a thread of its own. */
+struct link_ahead {
+    struct seafs *fs;
+    char *lib_path;
+    char repo_id[SEAF_REPO_ID_LEN + 1];
+    char file_id[SEAF_ID_LEN + 1];
+};
+
+static void *link_ahead_run(void *arg)
+{
+    struct link_ahead *job = arg;
+    struct range_read_args a = {
+        .log_path = job->lib_path, .repo_id = job->repo_id, .file_id = job->file_id};
+    char *url = NULL;
+    seaf_err err = new_link(job->fs, job->lib_path, &a, &url);
+    link_free(url);
+    bool transport = transport_error(err);
+    if (err != SEAF_OK && !transport) /* another version, a refusal: whole blocks for a while */
+        range_links_refuse(job->fs->range_links, job->repo_id, job->file_id, steady_seconds());
+    if (err != SEAF_OK)
+        log_msg(LOG_DEBUG, "download link of '%s' asked for at open: %s", job->lib_path,
+                seaf_strerror(err));
+    free(job->lib_path);
+    free(job);
+    return NULL;
+}
+
+void range_link_ahead(struct seafs *fs, struct range_state *rs, const char *repo_id,
+                      const char *file_id, uint64_t file_size)
+{
+    if (!rs->lib_path || !fs->range_links || atomic_load(&rs->ahead_running) ||
+        range_links_paused(fs->range_links, steady_seconds()))
+        return;
+    struct link_figures link;
+    http_pool_link(fs->pool, &link);
+    if (!range_link_ahead_pays(fs->opts->range_reads, file_size, &link))
+        return;
+    char *url = NULL;
+    enum range_link_state known =
+        range_links_get(fs->range_links, repo_id, file_id, steady_seconds(), &url);
+    link_free(url);
+    if (known != RANGE_LINK_NONE)
+        return;
+    struct link_ahead *job = calloc(1, sizeof(*job));
+    if (!job || !(job->lib_path = strdup(rs->lib_path))) {
+        free(job);
+        return;
+    }
+    job->fs = fs;
+    snprintf(job->repo_id, sizeof(job->repo_id), "%s", repo_id);
+    snprintf(job->file_id, sizeof(job->file_id), "%s", file_id);
+    pthread_mutex_lock(&rs->ahead_lock);
+    if (pthread_create(&rs->ahead, NULL, link_ahead_run, job) == 0) {
+        atomic_store(&rs->ahead_running, true);
+    } else {
+        free(job->lib_path);
+        free(job);
+    }
+    pthread_mutex_unlock(&rs->ahead_lock);
 }
 
 /* Fetches len bytes at start into data through url (a cached link, or NULL), replacing a link
@@ -127,7 +238,7 @@ static seaf_err fetch_range(struct seafs *fs, const char *lib_path, const struct
         range_links_drop(fs->range_links, a->repo_id, a->file_id);
     }
     link_free(url);
-    bool transport = err == SEAF_ERR_NETWORK || err == SEAF_ERR_TIMEOUT || err == SEAF_ERR_TLS;
+    bool transport = transport_error(err);
     range_links_note(fs->range_links, !transport, steady_seconds());
     if (err == SEAF_ERR_UNSUPPORTED) { /* so will every other file be: a proxy strips Range */
         log_msg(LOG_INFO, "the file server ignores Range (a proxy?): no byte ranges for %d min",
@@ -142,7 +253,12 @@ static seaf_err fetch_range(struct seafs *fs, const char *lib_path, const struct
 bool range_read(struct seafs *fs, struct range_state *rs, const struct range_read_args *a,
                 char *dst)
 {
-    if (!rs->lib_path || !fs->range_links)
+    if (!rs->lib_path || !fs->range_links || fs->opts->range_reads == SEAFS_RANGE_OFF)
+        return false;
+    /* The hot path: a sequential or large read takes the block (range_pays) -- unless kept
+     * ranges hold it, which only a handle that took ranges has. No lock, no cache lookup. */
+    bool block_anyway = a->sequential || a->read_len > RANGE_MAX_READ;
+    if (block_anyway && !atomic_load(&rs->holds_ranges))
         return false;
     pthread_mutex_lock(&rs->lock);
     bool kept = copy_kept_locked(rs, a->pos, a->stop, dst);
@@ -151,8 +267,7 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     pthread_mutex_unlock(&rs->lock);
     if (kept)
         return true;
-    if (disabled || fs->opts->range_reads == SEAFS_RANGE_OFF ||
-        cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id) ||
+    if (block_anyway || disabled || cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id) ||
         range_links_paused(fs->range_links, steady_seconds()))
         return false;
 
@@ -164,13 +279,14 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     char *url = NULL;
     enum range_link_state link =
         range_links_get(fs->range_links, a->repo_id, a->file_id, steady_seconds(), &url);
+    bool ahead = link == RANGE_LINK_NONE && atomic_load(&rs->ahead_running);
     struct range_case c = {.mode = fs->opts->range_reads,
                            .read_len = a->read_len,
                            .sequential = a->sequential,
                            .spent_on_block_s = spent,
                            .block_size = a->block_size,
                            .range_len = end - start,
-                           .link_at_hand = link == RANGE_LINK_CACHED};
+                           .link_at_hand = link == RANGE_LINK_CACHED || ahead};
     c.block_under_way = blocks_in_flight_find(a->block_id, &c.block_under_way_s);
     http_pool_link(fs->pool, &c.link);
     char *data = NULL;
@@ -180,6 +296,11 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     if (!pays && c.block_under_way && link != RANGE_LINK_REFUSED && range_pays(&not_under_way))
         log_msg(LOG_DEBUG, "read of '%s' at %llu: block %s on its way for %.2f s, waited for",
                 a->log_path, (unsigned long long)a->pos, a->block_id, c.block_under_way_s);
+    if (pays && ahead) { /* the link asked for at open is on its way: wait for it */
+        join_ahead(rs);
+        link = range_links_get(fs->range_links, a->repo_id, a->file_id, steady_seconds(), &url);
+        pays = link != RANGE_LINK_REFUSED;
+    }
     if (!pays || !(data = malloc((size_t)(end - start)))) {
         link_free(url);
         return false;

@@ -6,9 +6,12 @@
  *    a block the cache holds all take the whole block, as before;
  *  - otherwise, with range_reads=auto, a range of RANGE_UNIT-aligned bytes around the read is
  *    fetched when the link, as measured from the pool's transfers (net/link_estimate.h), makes
- *    it at least RANGE_MIN_GAIN_S faster than the block: the whole block costs a round trip and
- *    the block's bytes, the range one round trip (two without a download link at hand) and the
- *    range's bytes. A fast link (a LAN) keeps whole blocks; a slow or far one gets ranges;
+ *    it at least RANGE_MIN_GAIN_S and RANGE_MIN_GAIN_RTTS round trips faster than the block: the
+ *    whole block costs a round trip and the block's bytes, the range one round trip (two without
+ *    a download link at hand or on its way) and the range's bytes. A fast link (a LAN) keeps
+ *    whole blocks; a slow or far one gets ranges;
+ *  - on such a link the open asks for the download link ahead (range_link_ahead), alongside the
+ *    file object, so that a cold small read costs the open's round trip and the range's;
  *  - a block read again and again takes the whole block once the ranges fetched in it have
  *    taken as long as the block would (the rent-or-buy rule: never more than twice the cost of
  *    the better choice in hindsight);
@@ -32,6 +35,7 @@
 #define SEAFS_FS_RANGE_READ_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,19 +44,26 @@
 #include "options.h"
 #include "seafs.h"
 
-/* Ranges are fetched in units of this many bytes, aligned in the file (the kernel's own
- * read-ahead size: a reader that goes on a little finds its bytes already there). */
-#define RANGE_UNIT (128u * 1024)
+/* Ranges are fetched in units of this many bytes, aligned in the file: a page, so a range is
+ * what the kernel asked for (its reads are page-aligned; a cold 4 KiB `head` of a file makes it
+ * ask for 16 KiB, a 4 KiB pread with POSIX_FADV_RANDOM for 4 KiB). A reader that goes on is
+ * the kernel's read-ahead's business: it asks for more, in growing requests. */
+#define RANGE_UNIT (4u * 1024)
 /* Reads larger than this take the whole block. As large as the kernel's own read-ahead requests
  * get on a mount (fs/read/kernel_readahead.c: 1 MiB): a tool reading a few hundred KiB in a row
  * (ffprobe reading a video's index and first packets) makes the kernel ask for 128, 256, then
  * 512 KiB; on a slow link those are still far cheaper as ranges than as an 8 MiB block. Whether
  * reads stream is the sequential detector's call (readahead.h), not their size's. */
 #define RANGE_MAX_READ (1u << 20)
-/* A range is fetched only when predicted to answer at least this much sooner. */
-#define RANGE_MIN_GAIN_S 0.5
+/* A range is fetched only when predicted to answer at least this much sooner than the block, and
+ * at least RANGE_MIN_GAIN_RTTS round trips sooner: on a far link a whole block is worth avoiding
+ * as soon as it costs a few round trips more (a 3 MiB photo at 50 Mbit/s and 40 ms: 0.5 s against
+ * 0.04 s), on a LAN or loopback (a round trip of a millisecond) only when it costs a noticeable
+ * time, which an 8 MiB block there does not. */
+#define RANGE_MIN_GAIN_S    0.25
+#define RANGE_MIN_GAIN_RTTS 2.0
 /* Ranges kept per open file. */
-#define RANGE_SLOTS 4
+#define RANGE_SLOTS 8
 
 /* The case to decide, for range_pays. */
 struct range_case {
@@ -84,14 +95,30 @@ struct range_state {
     char *lib_path; /* the file's path in its library ("/dir/name"); NULL: no ranges */
     struct range_slot slots[RANGE_SLOTS];
     uint64_t clock;
-    size_t ranged_block; /* index + 1 of the block last served by a range; 0: none */
-    double ranged_s;     /* seconds the ranges fetched in that block took */
-    bool disabled;       /* a range failed: whole blocks from now on */
+    size_t ranged_block;      /* index + 1 of the block last served by a range; 0: none */
+    double ranged_s;          /* seconds the ranges fetched in that block took */
+    bool disabled;            /* a range failed: whole blocks from now on */
+    atomic_bool holds_ranges; /* a slot holds a range (read without the lock: the hot path) */
+    pthread_mutex_t ahead_lock;
+    pthread_t ahead;           /* the download link asked for at open (range_link_ahead) */
+    atomic_bool ahead_running; /* ahead is to be joined (under ahead_lock) */
 };
 
 /* lib_path may be NULL (the handle then never uses ranges); it is copied. */
 void range_state_init(struct range_state *rs, const char *lib_path);
+/* Waits for a download link asked for ahead, then frees everything. */
 void range_state_release(struct range_state *rs);
+
+/* At open, on a link where a cold small read of the file would be a range (range_reads=auto;
+ * pure): whether its download link is worth asking for now, alongside the file object and block
+ * map, rather than after them at the first read. */
+bool range_link_ahead_pays(enum seafs_range_reads mode, uint64_t file_size,
+                           const struct link_figures *link);
+/* Asks Seahub for the download link of version file_id (file_size bytes) of the handle's file
+ * in a thread of its own when range_link_ahead_pays says so and no link is known for it; the
+ * first range of the handle waits for it. Best effort: nothing happens on any failure. */
+void range_link_ahead(struct seafs *fs, struct range_state *rs, const char *repo_id,
+                      const char *file_id, uint64_t file_size);
 
 /* One read in one block of an unencrypted file, as file.c sees it. */
 struct range_read_args {

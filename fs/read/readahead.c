@@ -27,7 +27,7 @@ uint64_t readahead_link_window(const struct link_figures *link)
 
 bool readahead_link_is_slow(uint64_t link_window)
 {
-    return link_window > 0 && link_window < READAHEAD_INITIAL_WINDOW;
+    return link_window > 0 && link_window < READAHEAD_SLOW_WINDOW;
 }
 
 /* Whether the read [off, read_end) continues the current run: on a fast link anywhere within

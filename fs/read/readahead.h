@@ -28,9 +28,12 @@
 #define READAHEAD_NO_READ UINT64_MAX
 
 /* Slow links. The read-ahead window there is the bytes the link moves in this many seconds
- * (bandwidth x target latency); a link whose window would be smaller than
- * READAHEAD_INITIAL_WINDOW is slow. */
-#define READAHEAD_TARGET_S 2.0
+ * (bandwidth x target latency); a link whose window would be smaller than READAHEAD_SLOW_WINDOW
+ * is slow: one that takes more than a quarter of a second for a typical 8 MiB block (less than
+ * about 134 Mbit/s). There a block fetched for a few nearby small reads (a media probe, an image
+ * reader) costs far more than the byte ranges they need. */
+#define READAHEAD_TARGET_S    2.0
+#define READAHEAD_SLOW_WINDOW (4 * READAHEAD_INITIAL_WINDOW)
 /* On a slow link, a read continues the run of reads before it when it starts at most this far
  * past the run's end or ends at most this far before its start (the kernel's concurrent
  * read-ahead requests, one FUSE read apart, may arrive out of order)... */

@@ -17,6 +17,7 @@ import os
 import pathlib
 import random
 import socket
+import subprocess
 import sys
 import time
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from mount_fixture import (PASSWORD, USER, block_bytes, block_gets, file_layout,  # noqa: E402
                            mount_factory, small_demo_server, unlock)
 from seafserver import builder, demo  # noqa: E402
+from seafserver.observe import sequential_round_trips  # noqa: E402
 from seafserver.testing import SeafServer  # noqa: E402
 
 assert mount_factory and small_demo_server  # fixtures, used by name
@@ -74,16 +76,27 @@ def slow_server(small_demo_server):
 
 
 def large_file_on_a_slow_link(slow_server, mount_factory):
-    """(server, content, blocks, path) of the 12 MiB file on a fresh mount over SLOW_LINK, the
-    path looked up and the counters reset."""
+    """(server, content, blocks, path) of the 12 MiB file on a fresh mount over SLOW_LINK (no
+    polling), the path looked up and the counters reset."""
     server, ids = slow_server
     content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
     server.set_faults(**SLOW_LINK)
-    mount = mount_factory(server)
+    mount = mount_factory(server, poll_interval=0)
     path = mount.path(*LARGE)
     os.stat(path)
-    server.reset_counters()
+    wait_until_quiet(server)
     return server, content, blocks, path
+
+
+def wait_until_quiet(server, quiet_s=0.4, timeout=10):
+    """Resets the counters once the mount's background requests (the library's folders fetched
+    after its first lookup) are over: none for quiet_s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        server.reset_counters()
+        time.sleep(quiet_s)
+        if server.counters()["requests"] == 0 or time.monotonic() > deadline:
+            return
 
 
 def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_factory):
@@ -99,14 +112,14 @@ def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_facto
         assert counters["range_bytes"] < 2 * RANGE_UNIT
         assert took < 4, "the range read took %.1f s" % took
         # A page in another block, far away: a range of its own, through the same (reusable)
-        # link. Then another page of the first range: from the handle's ranges, no request.
+        # link. Then bytes of the first range again: from the handle's ranges, no request.
         server.reset_counters()
         far = blocks[1][1] + 4096
         assert os.pread(fd, 4096, far) == content[far:far + 4096]
         counters = server.counters()
         assert (counters["range_gets"], seahub_links(server), block_gets(server)) == (1, 0, {})
         server.reset_counters()
-        assert os.pread(fd, 4096, offset + 65536) == content[offset + 65536:offset + 69632]
+        assert os.pread(fd, 4096, offset + 100) == content[offset + 100:offset + 4196]
         assert server.counters()["requests"] == 0
         # Back in the first block, elsewhere: one range is far cheaper than the 10 MiB block
         # still, so a range again.
@@ -114,6 +127,88 @@ def test_cold_small_read_on_a_slow_link_fetches_a_range(slow_server, mount_facto
         assert os.pread(fd, 4096, again) == content[again:again + 4096]
         counters = server.counters()
         assert (counters["range_gets"], block_gets(server)) == (1, {})
+
+
+def test_cold_head_on_a_slow_link_costs_two_round_trips_and_the_bytes_read(slow_server,
+                                                                          mount_factory):
+    """`head -c 4096` of a multi-block file whose folder is listed: the file object, its block
+    map and its download link are asked for together at open, then one range of what the kernel
+    asked for (16 KiB for a 4 KiB head) -- 2 round trips, about 4x the bytes head read. Before:
+    4 round trips one after another and a 128 KiB range."""
+    server, content, _, path = large_file_on_a_slow_link(slow_server, mount_factory)
+    started = time.monotonic()
+    done = subprocess.run(["head", "-c", "4096", str(path)], capture_output=True, check=True)
+    took = time.monotonic() - started
+    assert done.stdout == content[:4096]
+    counters = server.counters()
+    assert block_gets(server) == {} and counters["range_gets"] == 1
+    assert counters["bytes_sent"] <= 4 * 4096 + 2048, "%d bytes sent" % counters["bytes_sent"]
+    assert sequential_round_trips(server.log()) == 2, server.log()
+    assert took < 4 * 0.150 + 0.3, "%.2f s" % took
+
+
+def test_cold_page_read_fetches_that_page(slow_server, mount_factory):
+    """A 4 KiB read the kernel does not widen (POSIX_FADV_RANDOM) fetches a 4 KiB range, not a
+    128 KiB one; a read straddling two pages fetches those two."""
+    server, content, _, path = large_file_on_a_slow_link(slow_server, mount_factory)
+    with opened_for_random_reads(path) as fd:
+        offset = 5 << 20
+        assert os.pread(fd, 4096, offset) == content[offset:offset + 4096]
+        assert server.counters()["range_gets"] == 1
+        assert server.counters()["range_bytes"] < 4096 + 1024  # the body and its headers
+        server.reset_counters()
+        offset = (7 << 20) + 100
+        assert os.pread(fd, 4096, offset) == content[offset:offset + 4096]
+        assert server.counters()["range_gets"] == 1
+        assert 8192 <= server.counters()["range_bytes"] < 8192 + 1024
+    assert block_gets(server) == {}
+
+
+@pytest.fixture
+def photo_on_a_far_link(tmp_path, mount_factory):
+    """(server, content, path) of a one-block 3 MiB file, mounted over 40 ms at 50 Mbit/s, its
+    folder listed and the counters reset."""
+    data = tmp_path / "server"
+    builder.add_account(str(data), USER, PASSWORD)
+    source = tmp_path / "source"
+    source.mkdir()
+    content = random.Random(3).randbytes(3 << 20)
+    (source / "photo.jpg").write_bytes(content)
+    repo_id = builder.create_library(str(data), "Photos", USER, source)
+    server = SeafServer(str(data)).start()
+    try:
+        assert len(file_layout(server, repo_id, "/photo.jpg")[1]) == 1
+        server.set_faults(latency_ms=40, bandwidth_bps=6_250_000)
+        mount = mount_factory(server, poll_interval=0)
+        os.listdir(mount.path("Photos"))
+        server.reset_counters()
+        yield server, content, mount.path("Photos", "photo.jpg")
+    finally:
+        server.stop()
+
+
+def test_small_read_of_a_photo_on_a_far_link_is_a_range(photo_on_a_far_link):
+    """At 50 Mbit/s and 40 ms the photo's one 3 MiB block takes 0.5 s, a range one round trip:
+    a range (the old rule wanted 0.5 s saved, and fetched the block)."""
+    server, content, path = photo_on_a_far_link
+    done = subprocess.run(["head", "-c", "4096", str(path)], capture_output=True, check=True)
+    assert done.stdout == content[:4096]
+    assert block_gets(server) == {}
+    assert server.counters()["range_gets"] == 1
+    assert server.counters()["bytes_sent"] < 4 * 4096 + 2048
+
+
+def test_nearby_reads_on_a_far_link_do_not_read_ahead(photo_on_a_far_link):
+    """A header, then reads a few hundred KiB further (an image or media probe): at 50 Mbit/s
+    that no longer counts as sequential (an 8 MiB block takes 1.3 s there), so ranges, no block
+    and nothing fetched ahead."""
+    server, content, path = photo_on_a_far_link
+    with opened_for_random_reads(path) as fd:
+        for offset in (0, 64 << 10, 300 << 10):
+            assert os.pread(fd, 4096, offset) == content[offset:offset + 4096]
+    time.sleep(0.3)
+    assert block_gets(server) == {}
+    assert server.counters()["range_gets"] == 3
 
 
 @pytest.mark.parametrize("faults,options", [({}, {}), (FAR_LINK, {"range_reads": "off"})],
@@ -474,3 +569,48 @@ def test_folder_scan_on_a_slow_link_fetches_only_small_files_ahead(tmp_path, mou
         assert not fetched & large_ahead, "large files were fetched ahead on a slow link"
     finally:
         server.stop()
+
+
+# --- the download link asked for at open (auto, on a far link) --------------------------------
+
+def test_link_asked_for_at_open_and_refused_falls_back_to_the_block(slow_server, mount_factory):
+    """On a slow link the open asks Seahub for the download link alongside the file object; when
+    Seahub refuses it (here 520), the read takes the block -- the right bytes, no range, and the
+    link is not asked for again by the read."""
+    server, ids = slow_server
+    content, blocks = file_bytes(server, ids["Demo"], "/large/twelve-MiB.bin")
+    server.set_faults(**FAR_LINK)
+    mount = mount_factory(server)
+    path = mount.path(*LARGE)
+    os.stat(path)
+    server.set_faults(error={"status": 520, "match": "^/api2/repos/[^/]+/file/", "count": 5},
+                      **FAR_LINK)
+    server.reset_counters()
+    offset = (6 << 20) + 12345
+    assert read_at(path, offset) == content[offset:offset + 4096]
+    assert [e["status"] for e in server.log() if e["route"] == "api2/file"] == [520]
+    assert server.counters()["range_gets"] == 0
+    assert block_gets(server) == {blocks[0][0]: 1}
+    # file object, block map and link at once, then the block
+    assert sequential_round_trips(server.log()) == 2, server.log()
+
+
+def test_link_asked_for_at_open_for_another_version_is_not_used(live, mount_factory):
+    """The file changes on the server between the listing and the open: the link the open asks
+    for is made for the new version (its oid says so), the handle reads the old one -- whole
+    blocks, the old bytes."""
+    server, data, repo_id, source = live
+    _, blocks_a = file_layout(server, repo_id, "/data.bin")
+    server.set_faults(**FAR_LINK)
+    mount = mount_factory(server, poll_interval=0)
+    path = mount.path("Live", "data.bin")
+    os.stat(path)  # the mount knows version A
+    commit_version_b(data, repo_id, source)
+    server.reset_counters()
+    offset = 2 * BLOCK + 5000
+    assert read_at(path, offset) == VERSION_A[offset:offset + 4096]
+    assert seahub_links(server) == 1 and server.counters()["range_gets"] == 0
+    assert block_gets(server) == {blocks_a[2][0]: 1}
+    # The file object and the link at once, then the block map (a 4 MiB file gets none ahead:
+    # the official clients' blocks are 6 MiB and more), then the block; before: one by one.
+    assert sequential_round_trips(server.log()) == 3, server.log()

@@ -1,6 +1,7 @@
 /* Unit tests of fs/read/range_read's rule (when a small read is served by a byte range instead
  * of its whole block, also while the block is on its way), of range_links (download links per
- * file version, their expiry and refusals, pauses) and of blocks_in_flight. */
+ * file version, their expiry and refusals, pauses), of blocks_in_flight, and of what is asked
+ * for at open on a far link (the download link, the block map). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_map_ahead.h"
 #include "blocks_in_flight.h"
 #include "range_links.h"
 #include "range_read.h"
@@ -51,11 +53,48 @@ static void test_the_link_decides(void **state)
     assert_false(range_pays(&c));
     c = cold_read(0, 0); /* nothing known at all */
     assert_false(range_pays(&c));
-    /* Around the threshold: 12.5 MB/s, the block 0.67 s, the range 0.01 s + 2 round trips. */
+    /* Around the threshold: 12.5 MB/s, the block 0.67 s more than a round trip, the range 2
+     * round trips; it must save RANGE_MIN_GAIN_RTTS round trips. */
     c = cold_read(0.05, 12.5e6);
     assert_true(range_pays(&c));
     c = cold_read(0.2, 12.5e6);
+    assert_true(range_pays(&c)); /* saves 0.47 s, 2.3 round trips */
+    c = cold_read(0.3, 12.5e6);
+    assert_false(range_pays(&c)); /* saves 0.37 s, 1.2 round trips */
+    /* A 3 MiB photo at 50 Mbit/s and 40 ms: the block 0.54 s, the range 0.08 s: a range. The
+     * old fixed threshold (0.5 s saved) took the block. */
+    c = cold_read(0.040, 6.25e6);
+    c.block_size = 3 * MiB;
+    assert_true(range_pays(&c));
+    /* The same block on loopback, or a fast LAN, however near: saving less than
+     * RANGE_MIN_GAIN_S is not worth an unverified byte. */
+    c = cold_read(0.0002, 100e6);
+    c.block_size = 10 * MiB;
     assert_false(range_pays(&c));
+    c = cold_read(0.0002, 30e6); /* a slow disk behind the server, 10 MiB: 0.35 s saved */
+    c.block_size = 10 * MiB;
+    assert_true(range_pays(&c));
+}
+
+static void test_link_asked_for_at_open(void **state)
+{
+    (void)state;
+    struct link_figures far = {.rtt_s = 0.040, .bytes_per_s = 6.25e6};
+    struct link_figures lan = {.rtt_s = 0.0005, .bytes_per_s = 110e6};
+    struct link_figures unknown = {0};
+    assert_true(range_link_ahead_pays(SEAFS_RANGE_AUTO, 256 * MiB, &far));
+    assert_true(range_link_ahead_pays(SEAFS_RANGE_AUTO, 3 * MiB, &far));    /* a photo */
+    assert_false(range_link_ahead_pays(SEAFS_RANGE_AUTO, 100 * KiB, &far)); /* its block is cheap */
+    assert_false(range_link_ahead_pays(SEAFS_RANGE_AUTO, 256 * MiB, &lan));
+    assert_false(range_link_ahead_pays(SEAFS_RANGE_AUTO, 256 * MiB, &unknown));
+    /* off never asks; always asks at the first range, as it always did. */
+    assert_false(range_link_ahead_pays(SEAFS_RANGE_OFF, 256 * MiB, &far));
+    assert_false(range_link_ahead_pays(SEAFS_RANGE_ALWAYS, 256 * MiB, &far));
+    /* The block map: for files of several blocks, on a link whose round trip counts. */
+    assert_true(block_map_ahead_pays(256 * MiB, &far));
+    assert_false(block_map_ahead_pays(3 * MiB, &far)); /* one block: no block map needed */
+    assert_false(block_map_ahead_pays(256 * MiB, &lan));
+    assert_false(block_map_ahead_pays(256 * MiB, &unknown));
 }
 
 static void test_the_access_pattern_decides(void **state)
@@ -69,9 +108,9 @@ static void test_the_access_pattern_decides(void **state)
     /* A block read again and again: ranges until they took as long as the block would. */
     c = slow;
     c.link_at_hand = true;
-    c.spent_on_block_s = 6.0; /* the block: 0.15 s + 6.7 s; a range: 0.15 s + 0.1 s */
+    c.spent_on_block_s = 6.0; /* the block: 0.15 s + 6.7 s; a range: 0.15 s + 3 ms */
     assert_true(range_pays(&c));
-    c.spent_on_block_s = 6.7;
+    c.spent_on_block_s = 6.75;
     assert_false(range_pays(&c));
     c = slow;
     c.read_len = RANGE_MAX_READ + 1;
@@ -100,7 +139,7 @@ static void test_a_block_on_its_way_is_waited_for(void **state)
     c.block_under_way = true;
     c.block_under_way_s = 1.0; /* 5.9 s to go: the range is sooner */
     assert_true(range_pays(&c));
-    c.block_under_way_s = 6.7; /* 0.16 s to go: wait for the block */
+    c.block_under_way_s = 6.75; /* 0.11 s to go: wait for the block */
     assert_false(range_pays(&c));
     c.block_under_way_s = 14.0; /* overdue by more than a block's time: taken for stuck */
     assert_true(range_pays(&c));
@@ -225,6 +264,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_link_decides),
+        cmocka_unit_test(test_link_asked_for_at_open),
         cmocka_unit_test(test_the_access_pattern_decides),
         cmocka_unit_test(test_a_block_on_its_way_is_waited_for),
         cmocka_unit_test(test_blocks_in_flight),

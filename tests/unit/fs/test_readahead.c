@@ -84,6 +84,9 @@ static void test_link_window(void **state)
     assert_true(readahead_link_is_slow(slow));
     struct link_figures lan = {.rtt_s = 0.0005, .bytes_per_s = 110e6};
     assert_false(readahead_link_is_slow(readahead_link_window(&lan)));
+    /* 50 Mbit/s: an 8 MiB block takes 1.3 s -- slow, nearby reads are not enough. */
+    struct link_figures home = {.rtt_s = 0.040, .bytes_per_s = 6.25e6};
+    assert_true(readahead_link_is_slow(readahead_link_window(&home)));
     struct link_figures unknown = {0};
     assert_int_equal(readahead_link_window(&unknown), 0);
     assert_false(readahead_link_is_slow(0)); /* nothing known: as on a fast link */
