@@ -16,6 +16,7 @@
  * block's padding when the block is open; one found wrong (or lengths that stop adding up) drops
  * them all, and the reads they placed start over without them. */
 #include "file.h"
+#include "seaf_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,13 +77,6 @@ struct open_file {
  * after the last save. */
 #define SAVE_BATCH       64
 #define SAVE_INTERVAL_NS (10 * 1000000000LL)
-
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* A cached block kept open between reads of one file, so that consecutive reads of the same
  * block (a sequential reader makes dozens per block) skip the cache lookup and open. Shared by
@@ -524,7 +518,7 @@ static int open_version(struct seafs *fs, const char *repo_id, const char *file_
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->save_lock, NULL);
     h->cache = fs->cache;
-    h->saved_at_ns = monotonic_ns();
+    h->saved_at_ns = seaf_monotonic_ns();
     range_state_init(&h->ranges, encrypted ? NULL : lib_path);
     readahead_init(&h->ra, fs->opts->readahead);
     snprintf(h->path, sizeof(h->path), "%s", path);
@@ -707,7 +701,7 @@ static int recent_failure(struct open_file *h, size_t index)
 {
     pthread_mutex_lock(&h->lock);
     bool recent =
-        h->failed_block == index + 1 && monotonic_ns() - h->failed_at_ns < FAILURE_ECHO_NS;
+        h->failed_block == index + 1 && seaf_monotonic_ns() - h->failed_at_ns < FAILURE_ECHO_NS;
     int rc = recent ? h->failed_rc : 0;
     pthread_mutex_unlock(&h->lock);
     return rc;
@@ -717,7 +711,7 @@ static void note_failure(struct open_file *h, size_t index, int rc)
 {
     pthread_mutex_lock(&h->lock);
     h->failed_block = index + 1;
-    h->failed_at_ns = monotonic_ns();
+    h->failed_at_ns = seaf_monotonic_ns();
     h->failed_rc = rc;
     pthread_mutex_unlock(&h->lock);
 }
@@ -1027,7 +1021,7 @@ static void save_lengths(struct open_file *h, bool urgent)
         return;
     layout_lock(h);
     bool due = h->unsaved && (urgent || h->layout.offsets || h->unsaved >= SAVE_BATCH ||
-                              monotonic_ns() - h->saved_at_ns >= SAVE_INTERVAL_NS);
+                              seaf_monotonic_ns() - h->saved_at_ns >= SAVE_INTERVAL_NS);
     layout_unlock(h);
     if (!due)
         return;
@@ -1038,7 +1032,7 @@ static void save_lengths(struct open_file *h, bool urgent)
     layout_lock(h);
     due = h->unsaved > 0;
     h->unsaved = 0;
-    h->saved_at_ns = monotonic_ns();
+    h->saved_at_ns = seaf_monotonic_ns();
     file_layout_confirmed(&h->layout, known);
     layout_unlock(h);
     if (due)

@@ -2,6 +2,7 @@
  * cache or from Seahub (checked to be made for the version read), then the ranged GET (checked
  * by net/web_range.c); a link the file server refuses is replaced once. */
 #include "range_read.h"
+#include "seaf_clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,13 +93,6 @@ void range_state_release(struct range_state *rs)
     pthread_mutex_destroy(&rs->lock);
 }
 
-static int64_t steady_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec;
-}
-
 /* Frees a link, wiping it first (it is a credential). */
 static void link_free(char *url)
 {
@@ -148,7 +142,7 @@ static seaf_err new_link(struct seafs *fs, const char *lib_path, const struct ra
         err = SEAF_ERR_ID_MISMATCH;
     }
     if (err == SEAF_OK)
-        range_links_put(fs->range_links, a->repo_id, a->file_id, *url, steady_seconds());
+        range_links_put(fs->range_links, a->repo_id, a->file_id, *url, seaf_monotonic_s());
     return err;
 }
 
@@ -176,7 +170,7 @@ static void *link_ahead_run(void *arg)
     link_free(url);
     bool transport = transport_error(err);
     if (err != SEAF_OK && !transport) /* another version, a refusal: whole blocks for a while */
-        range_links_refuse(job->fs->range_links, job->repo_id, job->file_id, steady_seconds());
+        range_links_refuse(job->fs->range_links, job->repo_id, job->file_id, seaf_monotonic_s());
     if (err != SEAF_OK)
         log_msg(LOG_DEBUG, "download link of '%s' asked for at open: %s", job->lib_path,
                 seaf_strerror(err));
@@ -189,7 +183,7 @@ void range_link_ahead(struct seafs *fs, struct range_state *rs, const char *repo
                       const char *file_id, uint64_t file_size)
 {
     if (!rs->lib_path || !fs->range_links || atomic_load(&rs->ahead_running) ||
-        range_links_paused(fs->range_links, steady_seconds()))
+        range_links_paused(fs->range_links, seaf_monotonic_s()))
         return;
     struct link_figures link;
     http_pool_link(fs->pool, &link);
@@ -197,7 +191,7 @@ void range_link_ahead(struct seafs *fs, struct range_state *rs, const char *repo
         return;
     char *url = NULL;
     enum range_link_state known =
-        range_links_get(fs->range_links, repo_id, file_id, steady_seconds(), &url);
+        range_links_get(fs->range_links, repo_id, file_id, seaf_monotonic_s(), &url);
     link_free(url);
     if (known != RANGE_LINK_NONE)
         return;
@@ -239,14 +233,14 @@ static seaf_err fetch_range(struct seafs *fs, const char *lib_path, const struct
     }
     link_free(url);
     bool transport = transport_error(err);
-    range_links_note(fs->range_links, !transport, steady_seconds());
+    range_links_note(fs->range_links, !transport, seaf_monotonic_s());
     if (err == SEAF_ERR_UNSUPPORTED) { /* so will every other file be: a proxy strips Range */
         log_msg(LOG_INFO, "the file server ignores Range (a proxy?): no byte ranges for %d min",
                 RANGE_REFUSED_TTL_S / 60);
-        range_links_pause(fs->range_links, steady_seconds());
+        range_links_pause(fs->range_links, seaf_monotonic_s());
     }
     if (err != SEAF_OK) /* whatever went wrong: whole blocks for this version for a while */
-        range_links_refuse(fs->range_links, a->repo_id, a->file_id, steady_seconds());
+        range_links_refuse(fs->range_links, a->repo_id, a->file_id, seaf_monotonic_s());
     return err;
 }
 
@@ -268,7 +262,7 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     if (kept)
         return true;
     if (block_anyway || disabled || cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id) ||
-        range_links_paused(fs->range_links, steady_seconds()))
+        range_links_paused(fs->range_links, seaf_monotonic_s()))
         return false;
 
     uint64_t block_end = a->block_start + a->block_size;
@@ -278,7 +272,7 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
     end = end < block_end ? end : block_end;
     char *url = NULL;
     enum range_link_state link =
-        range_links_get(fs->range_links, a->repo_id, a->file_id, steady_seconds(), &url);
+        range_links_get(fs->range_links, a->repo_id, a->file_id, seaf_monotonic_s(), &url);
     bool ahead = link == RANGE_LINK_NONE && atomic_load(&rs->ahead_running);
     struct range_case c = {.mode = fs->opts->range_reads,
                            .read_len = a->read_len,
@@ -298,7 +292,7 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
                 a->log_path, (unsigned long long)a->pos, a->block_id, c.block_under_way_s);
     if (pays && ahead) { /* the link asked for at open is on its way: wait for it */
         join_ahead(rs);
-        link = range_links_get(fs->range_links, a->repo_id, a->file_id, steady_seconds(), &url);
+        link = range_links_get(fs->range_links, a->repo_id, a->file_id, seaf_monotonic_s(), &url);
         pays = link != RANGE_LINK_REFUSED;
     }
     if (!pays || !(data = malloc((size_t)(end - start)))) {
