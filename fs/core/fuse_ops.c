@@ -189,9 +189,10 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 inode_table_ref(fs->inodes, ino, name, &info, node_listing_clock(listing));
             if (!child)
                 break;
-            node_stat(fs, 0, &info, &e.attr); /* the inode may know better than the listing */
-            fill_entry(&e, child, &e.attr);
-            e.attr.st_ino = child;
+            struct stat st;
+            node_stat(fs, 0, &info, &st); /* the inode may know better than the listing */
+            st.st_ino = child;
+            fill_entry(&e, child, &st); /* not from e.attr: fill_entry clears e first */
             used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
         } else if (plus) {
             used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
