@@ -45,11 +45,11 @@ static void sfs_ll_init(void *userdata, struct fuse_conn_info *conn)
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
-    /* The kernel then caches per inode that there is no ACL, instead of asking for
-     * system.posix_acl_access on every `ls -l` (the files have none); it also makes the kernel
-     * check permissions against the modes shown (uid=, gid=, umask= take effect). */
-    if (conn->capable & FUSE_CAP_POSIX_ACL)
-        conn->want |= FUSE_CAP_POSIX_ACL;
+    /* No POSIX ACLs: the kernel then never asks for one to check a permission, and a program
+     * asking for system.posix_acl_* gets EOPNOTSUPP (sfs_ll_getxattr), which `ls -l` remembers
+     * for the whole mount instead of asking once per file. The kernel checks permissions against
+     * the modes shown all the same: the session is mounted with default_permissions (main.c). */
+    conn->want &= ~FUSE_CAP_POSIX_ACL;
     /* O_TRUNC comes with the open (one request, and no download of what is cut away). */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -455,7 +455,14 @@ static void reply_xattr_bytes(fuse_req_t req, const char *data, size_t len, size
 
 static void sfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    if (strncmp(name, "user.seafs.", 11) != 0) { /* ACLs, SELinux labels, capabilities... */
+    /* ACLs, SELinux labels, capabilities...: not supported, not just absent. `ls -l` and
+     * SELinux's getfilecon then stop asking for the mount's other files, where ENODATA costs
+     * a request per file and attribute. */
+    if (strncmp(name, "user.", 5) != 0) {
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
+    if (strncmp(name, "user.seafs.", 11) != 0) {
         fuse_reply_err(req, ENODATA);
         return;
     }
