@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "seaf_dir_scan.h"
 #include "seaf_json_field.h"
 #include "seaf_sha1.h"
 
@@ -204,6 +205,42 @@ struct dirent_fields {
     size_t modifier_len;
 };
 
+/* The rules on a dirent's mode and name (out->id set, the members read): fills out for a
+ * directory entry, a file's size comes with check_file_size. */
+static seaf_err check_mode_and_name(const char *what, json_int_t mode, json_int_t mtime,
+                                    struct seaf_dirent *out, struct dirent_fields *fields,
+                                    struct seaf_parse_msg *msg)
+{
+    if (mode != SEAF_MODE_FILE && mode != SEAF_MODE_FILE_EXEC && mode != SEAF_MODE_DIR)
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED,
+                               "%s: mode %lld is not 33188, 33261 or 16384", what, (long long)mode);
+    const char *problem = seaf_name_problem(fields->name, fields->name_len);
+    if (problem != NULL)
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: %s", what, problem);
+    out->mode = (uint32_t)mode;
+    out->mtime = mtime;
+    out->size = 0;
+    fields->modifier = "";
+    fields->modifier_len = 0;
+    return SEAF_OK;
+}
+
+/* The rules on a file entry's size: in range, and 0 exactly for the empty file's id. */
+static seaf_err check_file_size(const char *what, json_int_t size, struct seaf_dirent *out,
+                                struct seaf_parse_msg *msg)
+{
+    if (size < 0 || size > SEAF_MAX_FILE_SIZE)
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: size %lld is out of range", what,
+                               (long long)size);
+    if ((size == 0) != (strcmp(out->id, SEAF_EMPTY_ID) == 0))
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED,
+                               "%s: size %lld does not match id %s (only empty files have the "
+                               "all-zero id)",
+                               what, (long long)size, out->id);
+    out->size = size;
+    return SEAF_OK;
+}
+
 static seaf_err check_dirent(json_t *entry, size_t index, struct seaf_dirent *out,
                              struct dirent_fields *fields, struct seaf_parse_msg *msg)
 {
@@ -221,21 +258,10 @@ static seaf_err check_dirent(json_t *entry, size_t index, struct seaf_dirent *ou
     if (err == SEAF_OK)
         err = seaf_json_string(entry, "name", true, false, what, &fields->name, &fields->name_len,
                                msg);
-    if (err != SEAF_OK)
+    if (err == SEAF_OK)
+        err = check_mode_and_name(what, mode, mtime, out, fields, msg);
+    if (err != SEAF_OK || mode == SEAF_MODE_DIR)
         return err;
-    if (mode != SEAF_MODE_FILE && mode != SEAF_MODE_FILE_EXEC && mode != SEAF_MODE_DIR)
-        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED,
-                               "%s: mode %lld is not 33188, 33261 or 16384", what, (long long)mode);
-    const char *problem = seaf_name_problem(fields->name, fields->name_len);
-    if (problem != NULL)
-        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: %s", what, problem);
-    out->mode = (uint32_t)mode;
-    out->mtime = mtime;
-    out->size = 0;
-    fields->modifier = "";
-    fields->modifier_len = 0;
-    if (mode == SEAF_MODE_DIR)
-        return SEAF_OK;
 
     json_int_t size = 0;
     err = seaf_json_int(entry, "size", true, what, &size, NULL, msg);
@@ -246,16 +272,114 @@ static seaf_err check_dirent(json_t *entry, size_t index, struct seaf_dirent *ou
         return err;
     if (fields->modifier == NULL)
         fields->modifier = "";
-    if (size < 0 || size > SEAF_MAX_FILE_SIZE)
-        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "%s: size %lld is out of range", what,
-                               (long long)size);
-    if ((size == 0) != (strcmp(out->id, SEAF_EMPTY_ID) == 0))
+    return check_file_size(what, size, out, msg);
+}
+
+/* The same rules on an entry read by seaf_dir_scan (which leaves UTF-8 to be checked); no
+ * message: on any failure the general parser reads the object again and says what is wrong. */
+static bool check_scanned(const struct seaf_scan_dirent *e, struct seaf_dirent *out,
+                          struct dirent_fields *fields)
+{
+    const unsigned needed = SEAF_SCAN_ID | SEAF_SCAN_MODE | SEAF_SCAN_MTIME | SEAF_SCAN_NAME;
+    if ((e->present & needed) != needed || !seaf_id_valid(e->id, e->id_len))
+        return false;
+    if ((e->present & SEAF_SCAN_MODIFIER) && !seaf_utf8_valid(e->modifier, e->modifier_len))
+        return false;
+    memcpy(out->id, e->id, SEAF_ID_LEN);
+    out->id[SEAF_ID_LEN] = '\0';
+    fields->name = e->name;
+    fields->name_len = e->name_len;
+    if (check_mode_and_name("", e->mode, e->mtime, out, fields, NULL) != SEAF_OK)
+        return false;
+    if (e->mode == SEAF_MODE_DIR)
+        return true;
+    if (!(e->present & SEAF_SCAN_SIZE))
+        return false;
+    if (e->present & SEAF_SCAN_MODIFIER) {
+        fields->modifier = e->modifier;
+        fields->modifier_len = e->modifier_len;
+    }
+    return check_file_size("", e->size, out, NULL) == SEAF_OK;
+}
+
+/* Entry i against entry i - 1: names strictly descending. */
+static seaf_err check_order(const struct dirent_fields *fields, size_t i,
+                            struct seaf_parse_msg *msg)
+{
+    int order =
+        name_cmp(fields[i - 1].name, fields[i - 1].name_len, fields[i].name, fields[i].name_len);
+    if (order == 0)
+        return seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "dirent %zu: duplicate name", i);
+    if (order < 0)
         return seaf_parse_fail(msg, SEAF_ERR_MALFORMED,
-                               "%s: size %lld does not match id %s (only empty files have the "
-                               "all-zero id)",
-                               what, (long long)size, out->id);
-    out->size = size;
+                               "dirent %zu: entries are not sorted in descending name order", i);
     return SEAF_OK;
+}
+
+/* Copies n checked entries into dir: one block, the entries, then their strings. */
+static seaf_err place_entries(const struct seaf_dirent *entries, const struct dirent_fields *fields,
+                              size_t n, struct seaf_dir *dir)
+{
+    size_t strings = 0;
+    for (size_t i = 0; i < n; i++)
+        strings += fields[i].name_len + 1 + fields[i].modifier_len + 1;
+    char *block = malloc(n * sizeof(*entries) + strings + 1);
+    if (block == NULL)
+        return SEAF_ERR_NOMEM;
+    struct seaf_dirent *placed = (struct seaf_dirent *)block;
+    char *pool = block + n * sizeof(*entries);
+    for (size_t i = 0; i < n; i++) {
+        placed[i] = entries[i];
+        memcpy(pool, fields[i].name, fields[i].name_len);
+        pool[fields[i].name_len] = '\0';
+        placed[i].name = pool;
+        placed[i].name_len = fields[i].name_len;
+        pool += fields[i].name_len + 1;
+        memcpy(pool, fields[i].modifier, fields[i].modifier_len);
+        pool[fields[i].modifier_len] = '\0';
+        placed[i].modifier = pool;
+        pool += fields[i].modifier_len + 1;
+    }
+    dir->entries = placed;
+    dir->n_entries = n;
+    return SEAF_OK;
+}
+
+/* Room for n entries and their fields; SEAF_ERR_NOMEM (both NULL) when there is none. */
+static seaf_err entry_arrays(size_t n, struct seaf_dirent **entries, struct dirent_fields **fields)
+{
+    *fields = calloc(n > 0 ? n : 1, sizeof(**fields));
+    *entries = calloc(n > 0 ? n : 1, sizeof(**entries));
+    if (*fields != NULL && *entries != NULL)
+        return SEAF_OK;
+    free(*fields);
+    free(*entries);
+    *fields = NULL;
+    *entries = NULL;
+    return SEAF_ERR_NOMEM;
+}
+
+/* A directory object in the plain form (seaf_dir_scan): SEAF_OK with dir filled, SEAF_ERR_NOMEM,
+ * or SEAF_ERR_MALFORMED when it is not one or breaks a rule (then read it with parse_dir). */
+static seaf_err parse_plain_dir(const char *json, size_t len, struct seaf_dir *dir)
+{
+    struct seaf_scan_dirent *scanned;
+    size_t n;
+    if (!seaf_dir_scan(json, len, &scanned, &n))
+        return SEAF_ERR_MALFORMED;
+    struct seaf_dirent *entries;
+    struct dirent_fields *fields;
+    seaf_err err = entry_arrays(n, &entries, &fields);
+    for (size_t i = 0; i < n && err == SEAF_OK; i++)
+        if (!check_scanned(&scanned[i], &entries[i], &fields[i]) ||
+            (i > 0 && check_order(fields, i, NULL) != SEAF_OK))
+            err = SEAF_ERR_MALFORMED;
+    if (err == SEAF_OK)
+        err = place_entries(entries, fields, n, dir);
+    free(fields);
+    free(entries);
+    free(scanned);
+    return err;
 }
 
 static seaf_err parse_dir(json_t *root, struct seaf_dir *dir, struct seaf_parse_msg *msg)
@@ -265,48 +389,16 @@ static seaf_err parse_dir(json_t *root, struct seaf_dir *dir, struct seaf_parse_
         return seaf_parse_fail(msg, SEAF_ERR_MALFORMED,
                                "dir object: \"dirents\" is missing or not an array");
     size_t n = json_array_size(array);
-    struct dirent_fields *fields = calloc(n > 0 ? n : 1, sizeof(*fields));
-    struct seaf_dirent *entries = calloc(n > 0 ? n : 1, sizeof(*entries));
-    seaf_err err = fields == NULL || entries == NULL ? SEAF_ERR_NOMEM : SEAF_OK;
-    size_t strings = 0;
+    struct seaf_dirent *entries;
+    struct dirent_fields *fields;
+    seaf_err err = entry_arrays(n, &entries, &fields);
     for (size_t i = 0; i < n && err == SEAF_OK; i++) {
         err = check_dirent(json_array_get(array, i), i, &entries[i], &fields[i], msg);
-        if (err != SEAF_OK || i == 0)
-            continue;
-        int order = name_cmp(fields[i - 1].name, fields[i - 1].name_len, fields[i].name,
-                             fields[i].name_len);
-        if (order == 0)
-            err = seaf_parse_fail(msg, SEAF_ERR_MALFORMED, "dirent %zu: duplicate name", i);
-        else if (order < 0)
-            err = seaf_parse_fail(msg, SEAF_ERR_MALFORMED,
-                                  "dirent %zu: entries are not sorted in descending name order", i);
+        if (err == SEAF_OK && i > 0)
+            err = check_order(fields, i, msg);
     }
-    for (size_t i = 0; i < n && err == SEAF_OK; i++)
-        strings += fields[i].name_len + 1 + fields[i].modifier_len + 1;
-
-    /* One block: the entries, then their strings. */
-    char *block = NULL;
-    if (err == SEAF_OK) {
-        block = malloc(n * sizeof(*entries) + strings + 1);
-        if (block == NULL)
-            err = SEAF_ERR_NOMEM;
-    }
-    if (err == SEAF_OK) {
-        struct seaf_dirent *placed = (struct seaf_dirent *)block;
-        char *pool = block + n * sizeof(*entries);
-        for (size_t i = 0; i < n; i++) {
-            placed[i] = entries[i];
-            memcpy(pool, fields[i].name, fields[i].name_len + 1);
-            placed[i].name = pool;
-            placed[i].name_len = fields[i].name_len;
-            pool += fields[i].name_len + 1;
-            memcpy(pool, fields[i].modifier, fields[i].modifier_len + 1);
-            placed[i].modifier = pool;
-            pool += fields[i].modifier_len + 1;
-        }
-        dir->entries = placed;
-        dir->n_entries = n;
-    }
+    if (err == SEAF_OK)
+        err = place_entries(entries, fields, n, dir);
     free(fields);
     free(entries);
     return err;
@@ -345,8 +437,13 @@ static seaf_err parse_object(const char *json, size_t len, struct seaf_fsobj *ob
                              struct seaf_parse_msg *msg)
 {
     static const char what[] = "fs object";
+    seaf_err err = parse_plain_dir(json, len, &obj->dir);
+    if (err == SEAF_OK)
+        obj->type = SEAF_FSOBJ_DIR;
+    if (err != SEAF_ERR_MALFORMED)
+        return err;
     json_t *root;
-    seaf_err err = seaf_json_load_object(json, len, what, &root, msg);
+    err = seaf_json_load_object(json, len, what, &root, msg);
     if (err != SEAF_OK)
         return err;
     json_int_t type = 0;

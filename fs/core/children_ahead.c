@@ -1,9 +1,11 @@
 /* children_ahead: a ring of pending jobs (library, up to one pack-fs batch of folder ids) and
- * the thread that fetches them with bulk_fetch_fs. */
+ * the thread that fetches them with bulk_fetch_fs; the job in flight is visible to lookups,
+ * which wait for it rather than ask for one of its folders again. */
 #include "children_ahead.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,9 @@ struct children_ahead {
     struct job jobs[QUEUE_JOBS]; /* ring; protected by w.lock */
     size_t head;                 /* next job to run; protected by w.lock */
     size_t count;                /* protected by w.lock */
+    const struct job *running;   /* the job in flight, or NULL; protected by w.lock */
+    uint64_t finished;           /* jobs done so far; protected by w.lock */
+    pthread_cond_t job_done;     /* finished grew */
 };
 
 struct children_ahead *children_ahead_new(struct cache *cache, struct seaf_client *client)
@@ -37,6 +42,7 @@ struct children_ahead *children_ahead_new(struct cache *cache, struct seaf_clien
     a->cache = cache;
     a->client = client;
     worker_init(&a->w);
+    pthread_cond_init(&a->job_done, NULL);
     return a;
 }
 
@@ -45,6 +51,7 @@ void children_ahead_free(struct children_ahead *a)
     if (!a)
         return;
     worker_stop(&a->w);
+    pthread_cond_destroy(&a->job_done);
     free(a);
 }
 
@@ -61,15 +68,20 @@ static void *thread_main(void *arg)
         *job = a->jobs[a->head];
         a->head = (a->head + 1) % QUEUE_JOBS;
         a->count--;
-        pthread_mutex_unlock(&a->w.lock);
         /* Fetched meanwhile (by a lookup or the bulk fetch) need not come again. */
         size_t kept = 0;
         for (size_t i = 0; i < job->n; i++)
             if (!cache_contains(a->cache, CACHE_KIND_FS, job->ids[i]))
                 memmove(job->ids[kept++], job->ids[i], SEAF_ID_LEN + 1);
+        job->n = kept;
+        a->running = job;
+        pthread_mutex_unlock(&a->w.lock);
         bulk_fetch_fs(a->cache, a->client, job->repo_id, (const char(*)[SEAF_ID_LEN + 1]) job->ids,
-                      kept, 1, &a->w.stopping, NULL);
+                      job->n, 1, &a->w.stopping, NULL);
         pthread_mutex_lock(&a->w.lock);
+        a->running = NULL;
+        a->finished++;
+        pthread_cond_broadcast(&a->job_done);
     }
     pthread_mutex_unlock(&a->w.lock);
     free(job);
@@ -99,4 +111,25 @@ void children_ahead_queue(struct children_ahead *a, const char *repo_id, const s
         worker_wake_locked(&a->w, thread_main, a);
     }
     pthread_mutex_unlock(&a->w.lock);
+}
+
+static bool job_has(const struct job *job, const char *id)
+{
+    for (size_t i = 0; i < job->n; i++)
+        if (strcmp(job->ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+bool children_ahead_wait(struct children_ahead *a, const char *id)
+{
+    if (!a)
+        return false;
+    pthread_mutex_lock(&a->w.lock);
+    bool in_flight = a->running && job_has(a->running, id);
+    uint64_t seen = a->finished;
+    while (in_flight && a->finished == seen)
+        pthread_cond_wait(&a->job_done, &a->w.lock);
+    pthread_mutex_unlock(&a->w.lock);
+    return in_flight;
 }

@@ -45,11 +45,11 @@ static void sfs_ll_init(void *userdata, struct fuse_conn_info *conn)
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
-    /* The kernel then caches per inode that there is no ACL, instead of asking for
-     * system.posix_acl_access on every `ls -l` (the files have none); it also makes the kernel
-     * check permissions against the modes shown (uid=, gid=, umask= take effect). */
-    if (conn->capable & FUSE_CAP_POSIX_ACL)
-        conn->want |= FUSE_CAP_POSIX_ACL;
+    /* No POSIX ACLs: the kernel then never asks for one to check a permission, and a program
+     * asking for system.posix_acl_* gets EOPNOTSUPP (sfs_ll_getxattr), which `ls -l` remembers
+     * for the whole mount instead of asking once per file. The kernel checks permissions against
+     * the modes shown all the same: the session is mounted with default_permissions (main.c). */
+    conn->want &= ~FUSE_CAP_POSIX_ACL;
     /* O_TRUNC comes with the open (one request, and no download of what is cut away). */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -153,13 +153,15 @@ static void sfs_ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
     fuse_reply_err(req, 0);
 }
 
-/* Entry i of a listing: 0 ".", 1 "..", then the directory's entries. */
+/* Entry i of a listing: 0 ".", 1 "..", then the directory's entries. With plus, each entry
+ * comes with its inode and attributes, which the kernel keeps as if looked up (stat of a listed
+ * name then costs no request). */
 static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi, bool plus)
 {
     struct seafs *fs = fs_of(req);
     struct node_listing *listing = (struct node_listing *)(uintptr_t)fi->fh;
-    char *buf = calloc(1, size ? size : 1);
+    char *buf = malloc(size ? size : 1); /* the fuse_add_direntry* calls fill what is sent */
     if (!buf) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -167,41 +169,37 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     size_t used = 0;
     size_t total = node_listing_count(listing) + 2;
     for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
-        const char *name;
+        const char *name = i == 0 ? "." : "..";
         struct inode_info info;
         struct fuse_entry_param e;
         memset(&e, 0, sizeof(e));
         bool dot = i < 2;
         if (dot) {
-            name = i == 0 ? "." : "..";
             e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
             e.attr.st_mode = S_IFDIR;
         } else {
             node_listing_entry(listing, i - 2, &name, &info);
-            node_stat(fs, 0, &info, &e.attr);
         }
         size_t need = plus ? fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0)
                            : fuse_add_direntry(req, NULL, 0, name, NULL, 0);
         if (used + need > size)
             break;
         if (plus && !dot) {
+            /* info becomes what the inode knows, when it knows better than the listing */
             uint64_t child =
                 inode_table_ref(fs->inodes, ino, name, &info, node_listing_clock(listing));
             if (!child)
                 break;
-            node_stat(fs, 0, &info, &e.attr); /* the inode may know better than the listing */
-            fill_entry(&e, child, &e.attr);
-            e.attr.st_ino = child;
-            used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
-        } else if (plus) {
-            used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
-        } else {
-            if (!dot) {
-                uint64_t known = inode_table_find(fs->inodes, ino, name);
-                e.attr.st_ino = known ? known : 0xffffffffu;
-            }
-            used += fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+            struct stat st;
+            node_stat(fs, child, &info, &st);
+            fill_entry(&e, child, &st);
+        } else if (!dot) {
+            node_stat(fs, 0, &info, &e.attr);
+            uint64_t known = inode_table_find(fs->inodes, ino, name);
+            e.attr.st_ino = known ? known : 0xffffffffu;
         }
+        used += plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
+                     : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
     }
     fuse_reply_buf(req, buf, used);
     free(buf);
@@ -454,7 +452,14 @@ static void reply_xattr_bytes(fuse_req_t req, const char *data, size_t len, size
 
 static void sfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    if (strncmp(name, "user.seafs.", 11) != 0) { /* ACLs, SELinux labels, capabilities... */
+    /* ACLs, SELinux labels, capabilities...: not supported, not just absent. `ls -l` and
+     * SELinux's getfilecon then stop asking for the mount's other files, where ENODATA costs
+     * a request per file and attribute. */
+    if (strncmp(name, "user.", 5) != 0) {
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
+    if (strncmp(name, "user.seafs.", 11) != 0) {
         fuse_reply_err(req, ENODATA);
         return;
     }

@@ -4,8 +4,9 @@
  * it are parsed from that JSON directly (and a copy failing its id check is dropped and fetched
  * again), and pack-fs hands over each object already inflated and parsed, so it is cached as is
  * and the wanted one is kept without parsing it again. A folder missing from the cache is fetched
- * alone, at once (the folders of a library come in bulk in the background: dir_prefetch.h;
- * its sub-folders right after it, in the background too: children_ahead.h). A
+ * alone, at once, unless the request in flight for the sub-folders of its parent brings it (the
+ * folders of a library come in bulk in the background: dir_prefetch.h; the sub-folders of every
+ * folder loaded right after it, in the background too: children_ahead.h). A
  * file object missing from the cache brings the missing file objects of its folder with it, the
  * folder being found among the ones listed last: reading the files of a fresh tree (`tar`,
  * `cp -r`) costs a few parallel requests per folder instead of one per file.
@@ -433,6 +434,10 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
         int rc = load_cached(tree, id, &fsobj, &cost);
         if (rc == -ENOENT && type == SEAF_FSOBJ_FILE && fetch_with_siblings(tree, repo_id, id))
             rc = load_cached(tree, id, &fsobj, &cost);
+        if (rc == -ENOENT && type == SEAF_FSOBJ_DIR && children_ahead_wait(tree->ahead, id))
+            rc = load_cached(tree, id, &fsobj, &cost);
+        if (rc == 0 && fsobj->type == SEAF_FSOBJ_DIR) /* came ahead itself: go on ahead */
+            children_ahead_queue(tree->ahead, repo_id, &fsobj->dir);
         if (rc == -ENOENT) {
             struct pack_ctx pc = {.tree = tree, .wanted = id};
             const char *ids[1] = {id};

@@ -338,6 +338,8 @@ static int run_session(struct seafs *fs, int *parent_fd)
     argv[argc++] = "seafs";
     if (!strchr(o->server_url, ','))
         argv[argc++] = fsname;
+    /* The kernel checks access against the modes shown (uid=, gid=, umask=). */
+    argv[argc++] = "-odefault_permissions";
     if (o->fuse_opts && *o->fuse_opts) {
         argv[argc++] = "-o";
         argv[argc++] = o->fuse_opts;

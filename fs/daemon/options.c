@@ -493,6 +493,7 @@ void options_print_help(FILE *out)
         "  `seafs unlock MOUNTPOINT LIBRARY` is given the password (checked locally).\n"
         "  Blocks are cached as downloaded (ciphertext): the cache holds no plaintext.\n"
         "Extended attributes: user.seafs.cached (1 when every block is cached, else 0),\n"
-        "  user.seafs.library_id, user.seafs.file_id (files; dirs: user.seafs.dir_id).\n"
+        "  user.seafs.library_id, user.seafs.file_id (files; dirs: user.seafs.dir_id),\n"
+        "  user.seafs.status; no ACLs or security labels (ENOTSUP).\n"
         "Unmount with fusermount3 -u MOUNTPOINT, umount, or SIGTERM to the daemon.\n");
 }

@@ -103,6 +103,38 @@ def test_lookups_during_the_bulk_fetch_do_not_wait_and_are_right(small_demo_serv
     wait_prefetched(mount, LIBRARY)
 
 
+def test_without_the_bulk_fetch_a_walk_fetches_each_level_in_batches(small_demo_server,
+                                                                      mount_factory):
+    """The sub-folders of a folder come ahead in one batch, also when that folder itself was
+    fetched ahead (not only when a lookup fetched it): walking 100 folders whose parent came
+    ahead costs a few requests, not one per folder (what is left when the bulk fetch fails)."""
+    server, ids = small_demo_server
+    server.set_faults(error={"status": 503, "match": "fs-id-list"})
+    try:
+        mount = mount_factory(server, poll_interval=0)
+        os.listdir(mount.path(LIBRARY))  # the library's root; its folders come ahead
+        deadline = time.monotonic() + WAIT_S
+        while folders_prefetch(mount, LIBRARY)["state"] != "failed":
+            assert time.monotonic() < deadline, folders_prefetch(mount, LIBRARY)
+            time.sleep(0.05)
+        group = "group-03"
+        while not pack_fs_requests(server) or any(
+                e["time"] > time.time() - 0.5 for e in pack_fs_requests(server)):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)  # until the folders fetched ahead are in
+        server.reset_counters()
+        walked = walked_tree(mount.path(LIBRARY, group))
+        fetched = len(pack_fs_requests(server))
+    finally:
+        server.clear_faults()
+    expected = {path[len(group) + 1:]: entry
+                for path, entry in expected_tree(server, ids[LIBRARY]).items()
+                if path.startswith(group + "/")}
+    assert walked == expected
+    assert sum(is_dir for is_dir, _ in expected.values()) == 100
+    assert fetched <= 5, fetched  # one batch of 100 (a lookup waits for it), not 100
+
+
 def test_damaged_stored_objects_are_detected_and_fetched_again(small_demo_server, mount_factory):
     server, ids = small_demo_server
     mount = mount_factory(server, poll_interval=0)

@@ -1,13 +1,18 @@
 """Metadata of a seafs mount over the small demo: read-only libraries show no write bits and
 refuse every kind of write with EROFS/EACCES (writable ones show the owner's write bit); `ls -lR`, `find`, `du` and stat of a tree already
 listed make no request to the server; statfs reports the account's quota and usage; the
-user.seafs.* extended attributes give library id, file/dir id and whether a file is cached;
-uid=, gid= and umask= decide the owner and permission bits shown."""
+user.seafs.* extended attributes give library id, file/dir id and whether a file is cached,
+other namespaces (ACLs, security labels) are not supported (ENOTSUP, which `ls -l` remembers for
+the mount instead of asking per file); listing a folder hands the kernel its entries with their
+attributes (readdirplus), so stat of each listed entry costs no lookup; uid=, gid= and umask=
+decide the owner and permission bits shown, and the kernel enforces them for other users."""
 
 import errno
+import json
 import os
 import pathlib
 import stat
+import shutil
 import subprocess
 import sys
 
@@ -15,8 +20,8 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from mount_fixture import (USER, account_info, file_layout, mount_factory,  # noqa: E402
-                           small_demo_server)
+from mount_fixture import (USER, account_info, ctl, file_layout, mount_factory,  # noqa: E402
+                           small_demo_server, wait_prefetched)
 
 assert mount_factory and small_demo_server  # fixtures, used by name
 WRITE_ERRORS = (errno.EROFS, errno.EACCES)
@@ -69,6 +74,7 @@ def test_cached_tree_metadata_makes_no_requests(small_demo_server, mounted):
     server, _ = small_demo_server
     first = metadata_walk(mounted.path(TREE))
     assert len(first[1]) == 1100
+    wait_prefetched(mounted, TREE.split("/")[0])  # the library's folders, fetched in background
     server.reset_counters()
     assert metadata_walk(mounted.path(TREE)) == first
     counters = server.counters()
@@ -112,9 +118,67 @@ def test_extended_attributes(small_demo_server, mounted):
     folder = mounted.path("Demo", "photos 2024")
     assert xattr(folder, "user.seafs.library_id") == ids["Demo"]
     assert len(xattr(folder, "user.seafs.dir_id")) == 40
+    assert xattr_errno(path, "user.seafs.no-such-attribute") == errno.ENODATA
+    assert xattr_errno(path, "user.note") == errno.ENODATA
+    for name in ("security.selinux", "system.posix_acl_access", "security.capability",
+                 "trusted.note"):
+        assert xattr_errno(path, name) == errno.ENOTSUP, name
+    assert xattr_errno(folder, "system.posix_acl_default") == errno.ENOTSUP
+    assert xattr(path, "user.seafs.status") == "synced"  # user.seafs.* still answer after those
+
+
+def xattr_errno(path, name):
     with pytest.raises(OSError) as error:
-        os.getxattr(path, "user.seafs.no-such-attribute")
-    assert error.value.errno == errno.ENODATA
+        os.getxattr(path, name)
+    return error.value.errno
+
+
+def test_listed_entries_need_no_lookup(small_demo_server, mounted):
+    """`ls -lR` of 100 folders of 10 files: the kernel takes each listed entry with its
+    attributes, stat of the 1,100 entries reaches the daemon as no lookup (only the path)."""
+    def requests():
+        done = ctl("status", mounted.mountpoint, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["lookups"]["requests"]
+
+    root = mounted.path(TREE)
+    before = requests()
+    listing = subprocess.run(["ls", "-lR"], cwd=root, capture_output=True, text=True, check=True)
+    assert listing.stdout.count("\n-r") + listing.stdout.count("\n-w") >= 1000
+    # The path's two names, not one per entry (1,100 when the kernel refused the entries it was
+    # handed); slack for a drop_caches by another process in the middle of the walk, after
+    # which the kernel looks up again the names of the folder being listed.
+    assert requests() - before < 1100 // 4
+
+
+def test_other_users_are_held_to_the_modes_shown(small_demo_server, mount_factory):
+    """With allow_other, another user reads what the modes let everyone read and cannot
+    create in a folder only its owner may write: the kernel checks the modes shown."""
+    if os.getuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to act as another user")
+    server, _ = small_demo_server
+    mount = mount_factory(server, poll_interval=0, allow_other=True)
+    folder = os.open(mount.path("Demo"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert stat.S_IMODE(os.fstat(folder).st_mode) & 0o022 == 0  # only the owner writes
+        probe = ("import os, sys\n"
+                 "fd = int(sys.argv[1])\n"
+                 "print(len(open(os.open('README.txt', os.O_RDONLY, dir_fd=fd), 'rb').read()))\n"
+                 "try:\n"
+                 "    os.close(os.open('by-nobody.txt', os.O_CREAT | os.O_WRONLY, dir_fd=fd))\n"
+                 "    print('created')\n"
+                 "except OSError as exc:\n"
+                 "    print(exc.errno)\n")
+        done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               sys.executable, "-c", probe, str(folder)], pass_fds=(folder,),
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        os.close(folder)
+    assert done.returncode == 0, done.stderr
+    size, created = done.stdout.split()
+    assert int(size) == os.path.getsize(mount.path("Demo", "README.txt"))
+    assert created == str(errno.EACCES), done.stdout  # "created": the daemon let it through
+    assert not mount.path("Demo", "by-nobody.txt").exists()
 
 
 def test_owner_and_permissions_follow_the_options(small_demo_server, mount_factory):
