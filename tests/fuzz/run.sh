@@ -11,8 +11,9 @@ VECTORS=${SEAFS_VECTORS:-$(cd .. && pwd)/shared/vectors/real-server}
 WORK=$(mktemp -d -t seafs-fuzz.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-SOURCES=(common/seaf_error.c common/seaf_ids.c net/seaf_sha1.c net/seaf_parse_msg.c
-         net/seaf_json_field.c net/seaf_commit.c net/seaf_fsobj.c net/seaf_packfs.c)
+SOURCES=(common/seaf_error.c common/seaf_ids.c common/seaf_sha1.c net/seaf_parse_msg.c
+         net/seaf_json_field.c net/seaf_commit.c net/seaf_fsobj.c net/seaf_dir_scan.c
+         net/seaf_packfs.c)
 CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
         -fno-sanitize-recover=undefined -Icommon -Inet)
 LIBS=$(pkg-config --libs jansson zlib libcrypto)
