@@ -161,6 +161,15 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
     struct seafs *fs = fs_of(req);
     struct node_listing *listing = (struct node_listing *)(uintptr_t)fi->fh;
+    /* A listing read at opendir and read from the start after a change is read again: what the
+     * kernel gets from the start may go into its cache of the directory, kept until the next
+     * change. */
+    int rc =
+        off == 0 && !node_listing_current(fs, listing) ? node_listing_refresh(fs, ino, listing) : 0;
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
     char *buf = malloc(size ? size : 1); /* the fuse_add_direntry* calls fill what is sent */
     if (!buf) {
         fuse_reply_err(req, ENOMEM);
@@ -168,6 +177,9 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     }
     size_t used = 0;
     size_t total = node_listing_count(listing) + 2;
+    /* Entries of a listing that names may have changed since (further on in a directory read
+     * across a change) are sent without their inode: the kernel looks each one up as it is now. */
+    bool linked = plus && node_listing_current(fs, listing);
     for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
         const char *name = i == 0 ? "." : "..";
         struct inode_info info;
@@ -184,7 +196,7 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                            : fuse_add_direntry(req, NULL, 0, name, NULL, 0);
         if (used + need > size)
             break;
-        if (plus && !dot) {
+        if (linked && !dot) {
             /* info becomes what the inode knows, when it knows better than the listing */
             uint64_t child =
                 inode_table_ref(fs->inodes, ino, name, &info, node_listing_clock(listing));

@@ -28,7 +28,8 @@ struct node_listing {
     struct inode_info parent;   /* repo_id and generation given to the entries */
     struct listing_item *items; /* mount point / category listing */
     size_t n_items;
-    uint64_t clock; /* the inode table's clock before the listing was read */
+    uint64_t clock;       /* the inode table's clock before the listing was read */
+    uint64_t names_epoch; /* fs->names_epoch before the listing was read */
 };
 
 int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_LEN + 1],
@@ -407,6 +408,7 @@ static uint64_t generation_of(struct seafs *fs, const char *repo_id)
 static int list_once(struct seafs *fs, uint64_t ino, struct node_listing *l)
 {
     l->clock = inode_table_clock(fs->inodes);
+    l->names_epoch = atomic_load(&fs->names_epoch);
     struct inode_info info;
     char *name = NULL;
     int rc = 0;
@@ -455,6 +457,12 @@ uint64_t node_listing_clock(const struct node_listing *l)
     return l->clock;
 }
 
+bool node_listing_current(struct seafs *fs, const struct node_listing *l)
+{
+    return atomic_load(&fs->names_epoch) == l->names_epoch &&
+           (!l->parent.repo_id[0] || generation_of(fs, l->parent.repo_id) == l->parent.generation);
+}
+
 size_t node_listing_count(const struct node_listing *l)
 {
     return l->dir ? tree_obj_fsobj(l->dir)->dir.n_entries : l->n_items;
@@ -471,6 +479,19 @@ void node_listing_entry(const struct node_listing *l, size_t i, const char **nam
         *name = l->items[i].name;
         *info = l->items[i].info;
     }
+}
+
+int node_listing_refresh(struct seafs *fs, uint64_t ino, struct node_listing *l)
+{
+    struct node_listing *fresh = NULL;
+    int rc = node_list(fs, ino, &fresh);
+    if (rc)
+        return rc;
+    struct node_listing old = *l;
+    *l = *fresh;
+    *fresh = old;
+    node_listing_free(fs, fresh);
+    return 0;
 }
 
 void node_listing_free(struct seafs *fs, struct node_listing *l)

@@ -39,6 +39,12 @@ int node_list(struct seafs *fs, uint64_t ino, struct node_listing **out);
 size_t node_listing_count(const struct node_listing *listing);
 /* The inode table's clock when the listing was read (see inode_table_ref). */
 uint64_t node_listing_clock(const struct node_listing *listing);
+/* Whether nothing changed the listed names since the listing was read: no local change, no
+ * upload settling rows, no new head of its library. A listing that is not current may name
+ * what is gone, or stand for older content, so its entries are not given as looked up. */
+bool node_listing_current(struct seafs *fs, const struct node_listing *listing);
+/* Reads the listing of directory ino again into listing (which stays valid on error). */
+int node_listing_refresh(struct seafs *fs, uint64_t ino, struct node_listing *listing);
 /* Entry i (< count): its name (valid as long as the listing) and what it stands for. */
 void node_listing_entry(const struct node_listing *listing, size_t i, const char **name,
                         struct inode_info *info);

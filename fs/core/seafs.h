@@ -47,6 +47,9 @@ struct seafs {
     char device_name[256];           /* host name, recorded in commits */
     char recovery_dir[4096];         /* unsent files of libraries gone from the server */
     atomic_uint_fast64_t head_epoch; /* counts heads adopted after an upload (poll.c) */
+    /* Counts local changes and uploads settling them: a listing read before one may name what
+     * is gone or stands for other content now (node_listing_current). */
+    atomic_uint_fast64_t names_epoch;
     int64_t mounted_at; /* when the mount went live (seconds since the epoch), for status */
 
     pthread_rwlock_t libs_lock;

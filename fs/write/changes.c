@@ -264,8 +264,10 @@ static int in_transaction(struct seafs *fs, const char *repo,
             journal_rollback(j);
     }
     overlay_unlock(fs->overlay);
-    if (rc == 0)
+    if (rc == 0) {
+        atomic_fetch_add(&fs->names_epoch, 1);
         uploader_notify(fs->uploader, repo);
+    }
     return rc;
 }
 

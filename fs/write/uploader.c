@@ -602,6 +602,7 @@ static int finish_rows(struct round *r, struct finish *f)
         err = journal_upload_delete(j, r->repo);
     err = journal_end(j, err, true);
     overlay_unlock(r->fs->overlay);
+    atomic_fetch_add(&r->fs->names_epoch, 1); /* rows settled, staged files unstaged */
     if (err != SEAF_OK)
         return fail_round(r, -EIO, "journal: %s", journal_last_error(j));
     return 0;

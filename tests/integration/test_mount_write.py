@@ -410,6 +410,29 @@ def test_rename_files(mounted_modes, demo_source):
                           and p.stat().st_size == len(readme)]
 
 
+def test_a_listing_read_before_a_change_brings_no_name_back(mounted_modes):
+    """A directory opened before a rename and an unlink and read after them may still list the
+    old names (POSIX allows it), but those names must not come back to life: stat of each says
+    ENOENT, and the new name is the file. (The listing is read at opendir; entries of a listing
+    that changes made stale are not handed to the kernel as looked up.)"""
+    root = mounted_modes.path(LIB) / "stale-listing"
+    root.mkdir()
+    for name in ("moved", "deleted", "kept"):
+        (root / name).write_bytes(name.encode())
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.rename(root / "moved", root / "renamed")
+        os.unlink(root / "deleted")
+        listed = set(os.listdir(fd))
+    finally:
+        os.close(fd)
+    assert {"kept"} <= listed <= {"moved", "deleted", "kept", "renamed"}, listed
+    for gone in ("moved", "deleted"):
+        assert errno_of(lambda: os.stat(root / gone)) == errno.ENOENT, gone
+    assert (root / "renamed").read_bytes() == b"moved"
+    assert sorted(os.listdir(root)) == ["kept", "renamed"]
+
+
 def test_rename_directories(mounted):
     mount = mounted
     root = mount.path(LIB)
