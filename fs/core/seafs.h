@@ -20,6 +20,7 @@
 
 struct fuse_session;
 struct dir_prefetch;
+struct library_roots;
 struct overlay;
 struct dirty_set;
 struct uploader;
@@ -34,6 +35,7 @@ struct seafs {
     struct cache *cache;
     struct tree *tree;
     struct dir_prefetch *dir_prefetch; /* the folders of opened libraries, in the background */
+    struct library_roots *roots;       /* every library's root folder, found ahead of time */
     struct inode_table *inodes;
     struct prefetch_pool *prefetch;
     struct library_keys *keys;       /* unlocked encrypted libraries */
