@@ -544,6 +544,8 @@ static void teardown(struct seafs *fs)
     http_pool_free(fs->pool);
     pthread_rwlock_destroy(&fs->libs_lock);
     pthread_mutex_destroy(&fs->scan_lock);
+    pthread_mutex_destroy(&fs->quota_lock);
+    pthread_cond_destroy(&fs->quota_answered);
 }
 
 static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths)
@@ -655,6 +657,8 @@ int main(int argc, char **argv)
     fs.opts = &o;
     pthread_rwlock_init(&fs.libs_lock, NULL);
     pthread_mutex_init(&fs.scan_lock, NULL);
+    pthread_mutex_init(&fs.quota_lock, NULL);
+    pthread_cond_init(&fs.quota_answered, NULL);
     struct mount_paths paths;
     int rc = 1;
     int parent_fd = -1;
