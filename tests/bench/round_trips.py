@@ -2,14 +2,17 @@
 asserts nothing): mount to the first listing of the mount point (with a stored API token and
 with a password), the first listing of a library's root, of one of its folders, and the first
 read of a small file. Each step runs at once after the one before, as a user would, on a
-fresh cache; the mount goes through tests/bench/link_proxy.py (one RTT per request and one per
-new connection), over plain HTTP and over HTTPS with HTTP/2 (tls_front.py's nginx).
+fresh cache, over plain HTTP and over HTTPS with HTTP/2 (tls_front.py's nginx).
 
   SEAFS_BUILD_DIR=build /usr/bin/python3 tests/bench/round_trips.py [--rtt-ms 100] [--runs 3]
 
-Per step: the requests the server answered during it, the longest chain of them that had to
-wait for one another (sequential_round_trips of the server's log: connection set-ups are not
-in it), and the step's time in RTT (connection set-ups and local work included)."""
+Per step, from runs with the server's latency fault (every answer --rtt-ms late, so requests in
+flight together overlap in its log): the requests the server answered during it (for the
+library steps: those naming the library, then all, background work included) and the longest
+chain of them that had to wait for one another (sequential_round_trips; connection set-ups are
+not requests). From runs through tests/bench/link_proxy.py (one RTT per request and one per new
+connection: TCP, and TLS's handshake round trips): the step's time in RTT, connection set-ups
+and local work included."""
 
 import argparse
 import contextlib
@@ -29,6 +32,7 @@ for part in ("server", "integration", "bench"):
 
 import mount_fixture  # noqa: E402
 from mount_fixture import SeafsMount, demo_data, demo_server, is_mounted  # noqa: E402
+from seafserver.demo import demo_repo_id  # noqa: E402
 from seafserver.observe import sequential_round_trips  # noqa: E402
 from tls_front import free_port, nginx_front, wait_listening  # noqa: E402
 
@@ -69,14 +73,17 @@ def start_daemon(mount):
         time.sleep(0.005)
 
 
-def step(server, action):
-    """(requests, requests in sequence, seconds) of action(), by the server's log."""
+def step(server, action, library_step):
+    """(requests, all requests, requests in sequence, seconds, log) of action(), by the
+    server's log; the first and the third count the library's own requests on a library
+    step."""
     server.reset_counters()
     began = time.time()
     action()
     ended = time.time()
     log = [e for e in server.log() if e["time"] <= ended]
-    return len(log), sequential_round_trips(log), ended - began, log
+    own = [e for e in log if demo_repo_id(LIBRARY) in e["path"]] if library_step else log
+    return len(own), len(log), sequential_round_trips(own), ended - began, own
 
 
 def one_run(server, url, options, workdir, stored_token):
@@ -91,10 +98,12 @@ def one_run(server, url, options, workdir, stored_token):
         else:
             mount.password = mount_fixture.PASSWORD
         name = STEPS[0] if stored_token else STEPS[1]
-        results[name] = step(server, lambda: (start_daemon(mount), os.listdir(mount.mountpoint)))
-        results[STEPS[2]] = step(server, lambda: os.listdir(mount.path(LIBRARY)))
-        results[STEPS[3]] = step(server, lambda: os.listdir(mount.path(LIBRARY, FOLDER)))
-        results[STEPS[4]] = step(server, lambda: mount.path(LIBRARY, SMALL_FILE).read_bytes())
+        results[name] = step(server, lambda: (start_daemon(mount), os.listdir(mount.mountpoint)),
+                              False)
+        results[STEPS[2]] = step(server, lambda: os.listdir(mount.path(LIBRARY)), True)
+        results[STEPS[3]] = step(server, lambda: os.listdir(mount.path(LIBRARY, FOLDER)), True)
+        results[STEPS[4]] = step(server, lambda: mount.path(LIBRARY, SMALL_FILE).read_bytes(),
+                                 True)
     finally:
         mount.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -128,26 +137,33 @@ def main():
                     options["ca_file"] = cert
                 port, proxy = start_proxy(target, args.rtt_ms, work)
                 proxies.append(proxy)
-                url = "%s://127.0.0.1:%d" % (transport, port)
-                runs = []
+                timed, counted = [], []
                 for run in range(args.runs):
                     for stored in (True, False):
-                        runs.append(one_run(server, url, options, work / ("mount-%d" % run),
-                                            stored))
-                print("\n%s\n| step | requests | in sequence | time (RTT) |\n|---|---|---|---|"
-                      % transport)
+                        url = "%s://127.0.0.1:%d" % (transport, port)
+                        timed.append(one_run(server, url, options, work / ("m-%d" % run), stored))
+                        url = "%s://127.0.0.1:%d" % (transport, target)
+                        server.set_faults(latency_ms=args.rtt_ms)
+                        try:
+                            counted.append(one_run(server, url, options, work / ("m-%d" % run),
+                                                   stored))
+                        finally:
+                            server.clear_faults()
+                print("\n%s\n| step | requests (all) | in sequence | time (RTT) |\n"
+                      "|---|---|---|---|" % transport)
                 for name in STEPS:
-                    got = [r[name] for r in runs if name in r]
-                    print("| %s | %s | %s | %.1f |" % (
+                    got = [r[name] for r in counted if name in r]
+                    took = [r[name][3] for r in timed if name in r]
+                    print("| %s | %s (%s) | %s | %.1f |" % (
                         name, statistics.median(g[0] for g in got),
                         statistics.median(g[1] for g in got),
-                        statistics.median(g[2] for g in got) / rtt))
+                        statistics.median(g[2] for g in got), statistics.median(took) / rtt))
                 if args.show_log:
                     for name in STEPS:
-                        got = [r[name] for r in runs if name in r][0]
+                        got = [r[name] for r in counted if name in r][0]
                         print("-- %s" % name)
-                        t0 = min((e["start"] for e in got[3]), default=0)
-                        for e in sorted(got[3], key=lambda e: e["start"]):
+                        t0 = min((e["start"] for e in got[4]), default=0)
+                        for e in sorted(got[4], key=lambda e: e["start"]):
                             print("   %6.0f-%6.0f ms %s %s" % ((e["start"] - t0) * 1000,
                                                              (e["time"] - t0) * 1000,
                                                              e["method"], e["path"][:90]))
