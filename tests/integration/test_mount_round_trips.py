@@ -4,17 +4,20 @@ after the mount, every library's root folder is warmed in the background (sync t
 commit, root folder), and once that is done listing any library's root asks the server for
 nothing; a library opened before its turn (no sync token yet) lists after two requests in
 sequence (the library's info beside download-info, then its root folder) instead of three
-(download-info, commit, pack-fs)."""
+(download-info, commit, pack-fs); and a mount in the background returns once the library list
+came, without waiting for the quota."""
 import json
 import os
 import pathlib
+import subprocess
 import sys
 import time
 import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
-from mount_fixture import PASSWORD, USER, ctl, mount_factory, small_demo_server  # noqa: E402,F401
+from mount_fixture import (PASSWORD, USER, ctl, is_mounted, mount_factory,  # noqa: E402,F401
+                           small_demo_server)
 from seafserver import builder  # noqa: E402
 from seafserver.observe import sequential_round_trips  # noqa: E402
 
@@ -91,3 +94,28 @@ def test_every_library_root_is_warm_after_the_mount(small_demo_server, mount_fac
     finally:
         server.clear_faults()
     assert not any("download-info" in p or "/commit/" in p for p in paths), paths
+
+
+def test_background_mount_returns_after_the_list_alone(small_demo_server, mount_factory):
+    """`seafs` without -f returns (and systemd hears READY=1) once the mount answers: with a
+    stored token that takes the library list and nothing else (the daemon's own check of the
+    mount, a statfs, does not ask Seahub for the quota)."""
+    server, _ = small_demo_server
+    mount = mount_factory(server, poll_interval=0)
+    assert mount.stop() == ""  # the API token is stored now
+    command = [c for c in mount.command() if c != "-f"]
+    server.set_faults(latency_ms=LATENCY_MS)
+    try:
+        server.reset_counters()
+        subprocess.run(command, check=True, timeout=WAIT_S, stdin=subprocess.DEVNULL,
+                       capture_output=True)
+        returned = time.time()
+        paths = [e["path"] for e in server.log() if e["start"] <= returned]
+    finally:
+        server.clear_faults()
+        subprocess.run(["fusermount3", "-u", str(mount.mountpoint)], capture_output=True)
+        deadline = time.monotonic() + WAIT_S
+        while is_mounted(mount.mountpoint) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert sum(p.split("?")[0] == "/api2/repos/" for p in paths) == 1, paths
+    assert not any("account/info" in p for p in paths), paths
