@@ -478,6 +478,8 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
 
 int tree_warm_dir(struct tree *tree, const char *repo_id, const char *id)
 {
+    if (cache_contains(tree->cache, CACHE_KIND_FS, id))
+        return 0; /* warm already: nothing to read, nothing to fetch ahead */
     struct tree_obj *obj = NULL;
     int rc = get_object(tree, repo_id, id, SEAF_FSOBJ_DIR, false, &obj);
     tree_obj_unref(tree, obj);
@@ -489,6 +491,9 @@ void tree_children_ahead(struct tree *tree, const char *repo_id, const char *id)
     pthread_mutex_lock(&tree->lock);
     struct tree_obj *obj = find_locked(tree, id);
     pthread_mutex_unlock(&tree->lock);
+    if (!obj && cache_contains(tree->cache, CACHE_KIND_FS, id) &&
+        get_object(tree, repo_id, id, SEAF_FSOBJ_DIR, false, &obj) != 0)
+        obj = NULL;
     if (obj && obj->fsobj->type == SEAF_FSOBJ_DIR)
         children_ahead_queue(tree->ahead, repo_id, &obj->fsobj->dir);
     tree_obj_unref(tree, obj);
