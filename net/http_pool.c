@@ -177,17 +177,29 @@ static const char *const secret_headers[] = {
     "cookie",        "set-cookie",         "proxy-authorization",
 };
 
+/* Whether c may be part of a header name. */
+static bool header_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
+
 void http_redact_line(const char *line, size_t len, char *out, size_t out_size)
 {
     const char *colon = memchr(line, ':', len);
-    size_t name_len = colon ? (size_t)(colon - line) : 0;
+    /* The name before the colon: the whole start of a header line, or the last word of a
+     * libcurl message quoting a header (HTTP/2: "h2h3 [authorization: Token ...]"). */
+    const char *name = colon;
+    while (name && name > line && header_name_char(name[-1]))
+        name--;
+    size_t name_len = colon ? (size_t)(colon - name) : 0;
 
     if (out_size == 0)
         return;
     for (size_t i = 0; colon && i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++) {
         if (strlen(secret_headers[i]) == name_len &&
-            strncasecmp(line, secret_headers[i], name_len) == 0) {
-            snprintf(out, out_size, "%.*s: <redacted>", (int)name_len, line);
+            strncasecmp(name, secret_headers[i], name_len) == 0) {
+            snprintf(out, out_size, "%.*s: <redacted>%s", (int)(colon - line), line,
+                     name > line && name[-1] == '[' ? "]" : "");
             return;
         }
     }

@@ -3,10 +3,10 @@
  * SHA-1 of "server URL \n username", so two accounts or servers never share a file.
  *
  * Locking: client->lock protects api_token, fileserver_url and the repo token table; it is never
- * held during network I/O (a discovery racing in two threads just runs twice). fetch_lock
- * serialises only the minting of new sync tokens (download-info creates a token row on the
- * server at every call), so threads starting on the same library together mint one. Lock order:
- * fetch_lock, then lock. */
+ * held during network I/O (a discovery racing in two threads just runs twice). mint_lock guards
+ * the libraries whose sync token is being minted (download-info creates a token row on the
+ * server at every call): threads starting on the same library together mint one, while other
+ * libraries mint theirs at the same time. Lock order: mint_lock, then lock. */
 #include "seaf_client.h"
 
 #include <jansson.h>
@@ -19,6 +19,9 @@
 #include "seaf_json_field.h"
 #include "seaf_sha1.h"
 #include "seahub_api.h"
+
+/* Libraries whose sync tokens may be minted at the same time. */
+#define MINTING_MAX 16
 #include "token_store.h"
 
 #define URL_MAX 2048
@@ -37,7 +40,9 @@ struct seaf_client {
     char *token_dir;
     char account_key[SEAF_ID_LEN + 1]; /* SHA-1 of server URL + username: token file names */
     struct http_pool *pool;
-    pthread_mutex_t fetch_lock;
+    pthread_mutex_t mint_lock;
+    pthread_cond_t minted;                           /* a minting ended */
+    char minting[MINTING_MAX][SEAF_REPO_ID_LEN + 1]; /* protected by mint_lock; "" = free */
     pthread_mutex_t lock;
     char api_token[SEAF_ID_LEN + 1]; /* "" when none; protected by lock */
     char *fileserver_url;            /* NULL until discovered; protected by lock */
@@ -107,7 +112,8 @@ seaf_err seaf_client_new(const struct seaf_client_options *options, struct http_
     c->token_dir = dup_or_null(options->token_dir, &failed);
     c->fileserver_url = dup_or_null(options->fileserver_url, &failed);
     pthread_mutex_init(&c->lock, NULL);
-    pthread_mutex_init(&c->fetch_lock, NULL);
+    pthread_mutex_init(&c->mint_lock, NULL);
+    pthread_cond_init(&c->minted, NULL);
     if (failed) {
         seaf_client_free(c);
         return SEAF_ERR_NOMEM;
@@ -140,7 +146,8 @@ void seaf_client_free(struct seaf_client *client)
     if (!client)
         return;
     pthread_mutex_destroy(&client->lock);
-    pthread_mutex_destroy(&client->fetch_lock);
+    pthread_mutex_destroy(&client->mint_lock);
+    pthread_cond_destroy(&client->minted);
     free(client->server_url);
     free(client->username);
     free(client->device_id);
@@ -327,6 +334,35 @@ static bool known_repo_token(struct seaf_client *client, const char *repo_id, ch
            remember_repo_token(client, repo_id, out) == SEAF_OK;
 }
 
+/* Waits until no other thread mints a token for repo_id and a slot is free, then takes one. */
+static size_t claim_minting(struct seaf_client *client, const char *repo_id)
+{
+    pthread_mutex_lock(&client->mint_lock);
+    for (;;) {
+        size_t free_slot = MINTING_MAX;
+        bool busy = false;
+        for (size_t i = 0; i < MINTING_MAX; i++) {
+            busy = busy || strcmp(client->minting[i], repo_id) == 0;
+            if (!client->minting[i][0] && free_slot == MINTING_MAX)
+                free_slot = i;
+        }
+        if (!busy && free_slot < MINTING_MAX) {
+            snprintf(client->minting[free_slot], sizeof(client->minting[free_slot]), "%s", repo_id);
+            pthread_mutex_unlock(&client->mint_lock);
+            return free_slot;
+        }
+        pthread_cond_wait(&client->minted, &client->mint_lock);
+    }
+}
+
+static void release_minting(struct seaf_client *client, size_t slot)
+{
+    pthread_mutex_lock(&client->mint_lock);
+    client->minting[slot][0] = '\0';
+    pthread_cond_broadcast(&client->minted);
+    pthread_mutex_unlock(&client->mint_lock);
+}
+
 seaf_err seaf_client_repo_token(struct seaf_client *client, const char *repo_id,
                                 char out[SEAF_ID_LEN + 1])
 {
@@ -337,7 +373,7 @@ seaf_err seaf_client_repo_token(struct seaf_client *client, const char *repo_id,
         return SEAF_ERR_INVALID_ARG;
     if (known_repo_token(client, repo_id, out))
         return SEAF_OK;
-    pthread_mutex_lock(&client->fetch_lock);
+    size_t slot = claim_minting(client, repo_id);
     if (!known_repo_token(client, repo_id, out)) { /* another thread may have minted it */
         err = seahub_download_info(client, repo_id, &info);
         if (err == SEAF_OK) {
@@ -346,8 +382,15 @@ seaf_err seaf_client_repo_token(struct seaf_client *client, const char *repo_id,
             err = seaf_client_set_repo_token(client, repo_id, out);
         }
     }
-    pthread_mutex_unlock(&client->fetch_lock);
+    release_minting(client, slot);
     return err;
+}
+
+bool seaf_client_knows_repo_token(struct seaf_client *client, const char *repo_id)
+{
+    char token[SEAF_ID_LEN + 1];
+    return repo_id && seaf_repo_id_valid(repo_id, strlen(repo_id)) &&
+           known_repo_token(client, repo_id, token);
 }
 
 /* ---- file-server discovery ---------------------------------------------------------- */

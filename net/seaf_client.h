@@ -58,6 +58,9 @@ seaf_err seaf_client_fileserver_url(struct seaf_client *client, char *out, size_
  * download-info (which needs the API token; it is then stored). out gets 40 hex digits. */
 seaf_err seaf_client_repo_token(struct seaf_client *client, const char *repo_id,
                                 char out[SEAF_ID_LEN + 1]);
+/* Whether a sync token of repo_id is at hand (memory or the token store): no download-info is
+ * needed before the file server's requests. */
+bool seaf_client_knows_repo_token(struct seaf_client *client, const char *repo_id);
 /* Uses token as the sync token of repo_id (and stores it). */
 seaf_err seaf_client_set_repo_token(struct seaf_client *client, const char *repo_id,
                                     const char *token);

@@ -457,6 +457,44 @@ seaf_err seahub_download_info(struct seaf_client *client, const char *repo_id,
     return err;
 }
 
+/* ---- library info (§2.5): the root folder of the head -------------------------------------- */
+
+seaf_err seahub_parse_repo_root(const char *json, size_t len, const char *repo_id,
+                                char head_out[SEAF_ID_LEN + 1], char root_out[SEAF_ID_LEN + 1])
+{
+    static const char what[] = "library info";
+    char id[SEAF_REPO_ID_LEN + 1];
+    json_t *root = NULL;
+    seaf_err err = seaf_json_load_object(json, len, what, &root, NULL);
+
+    if (err == SEAF_OK)
+        err = seaf_json_repo_id(root, "id", what, id, NULL);
+    if (err == SEAF_OK)
+        err = seaf_json_id(root, "head_commit_id", false, what, head_out, NULL);
+    if (err == SEAF_OK)
+        err = seaf_json_id(root, "root", false, what, root_out, NULL);
+    if (err == SEAF_OK && strcmp(id, repo_id) != 0)
+        err = SEAF_ERR_PROTOCOL;
+    json_decref(root);
+    return err;
+}
+
+seaf_err seahub_repo_root(struct seaf_client *client, const char *repo_id,
+                          char head_out[SEAF_ID_LEN + 1], char root_out[SEAF_ID_LEN + 1])
+{
+    char path[128];
+    struct http_buffer body;
+    seaf_err err = repo_path(repo_id, "", path, sizeof(path));
+
+    if (err == SEAF_OK)
+        err = seahub_get(client, path, &body);
+    if (err != SEAF_OK)
+        return err;
+    err = seahub_parse_repo_root(body.data, body.len, repo_id, head_out, root_out);
+    http_buffer_release(&body);
+    return err;
+}
+
 /* ---- download link (§2.9) ---------------------------------------------------------------- */
 
 seaf_err seahub_parse_file_link(const char *json, size_t len, char **url)

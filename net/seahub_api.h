@@ -117,6 +117,16 @@ seaf_err seahub_parse_download_info(const char *json, size_t len, struct seahub_
                                     struct seaf_parse_msg *msg);
 void seahub_download_info_release(struct seahub_download_info *info);
 
+/* GET /api2/repos/<repo_id>/ (§2.5): the library's head commit id and the root folder id of that
+ * head ("root"), without a sync token: with download-info beside it, a library never opened
+ * lists after one Seahub round trip and one pack-fs instead of download-info, commit, pack-fs.
+ * SEAF_ERR_MALFORMED when either id is missing or not 40 hex digits (an empty library's root is
+ * the all-zero id), SEAF_ERR_PROTOCOL when the answer is about another library. */
+seaf_err seahub_repo_root(struct seaf_client *client, const char *repo_id,
+                          char head_out[SEAF_ID_LEN + 1], char root_out[SEAF_ID_LEN + 1]);
+seaf_err seahub_parse_repo_root(const char *json, size_t len, const char *repo_id,
+                                char head_out[SEAF_ID_LEN + 1], char root_out[SEAF_ID_LEN + 1]);
+
 /* GET /api2/repos/<repo_id>/file/?p=<path>[&reuse=1] (§2.9): a download link on the file server
  * for the file at path (absolute, in the library) as the library's head holds it now. *url
  * (malloc'd) carries an access token: it is a credential, never to be logged. file_id gets the

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dir_prefetch.h"
+#include "library_roots.h"
 #include "log.h"
 #include "overlay.h"
 #include "unlock.h"
@@ -172,6 +173,15 @@ static json_t *lookups_report(struct seafs *fs)
                      (json_int_t)absent);
 }
 
+/* The warming of the libraries' root folders after the list (library_roots.h). */
+static json_t *roots_report(struct seafs *fs)
+{
+    size_t warmed = 0, failed = 0;
+    if (fs->roots)
+        library_roots_counts(fs->roots, &warmed, &failed);
+    return json_pack("{s:I, s:I}", "warmed", (json_int_t)warmed, "failed", (json_int_t)failed);
+}
+
 static json_t *recent_errors(void)
 {
     struct log_entry entries[LOG_RECENT_MAX];
@@ -194,10 +204,11 @@ json_t *status_build(struct seafs *fs, const char *mountpoint)
     int64_t now = (int64_t)time(NULL);
     const struct seafs_options *o = fs->opts;
     /* "o" steals the reference and fails the whole pack when a part is NULL. */
-    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "version",
-                     SEAFS_VERSION, "pid", (json_int_t)getpid(), "mountpoint", mountpoint, "server",
-                     o->server_url, "account", o->user, "online", atomic_load(&fs->online),
-                     "mounted_at", (json_int_t)fs->mounted_at, "now", (json_int_t)now, "libraries",
-                     libraries(fs, now), "cache", cache_report(fs), "network", network_report(fs),
-                     "lookups", lookups_report(fs), "errors", recent_errors());
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "version", SEAFS_VERSION, "pid", (json_int_t)getpid(), "mountpoint",
+                     mountpoint, "server", o->server_url, "account", o->user, "online",
+                     atomic_load(&fs->online), "mounted_at", (json_int_t)fs->mounted_at, "now",
+                     (json_int_t)now, "libraries", libraries(fs, now), "cache", cache_report(fs),
+                     "network", network_report(fs), "lookups", lookups_report(fs), "library_roots",
+                     roots_report(fs), "errors", recent_errors());
 }

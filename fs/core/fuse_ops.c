@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -345,13 +346,26 @@ static void sfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off
     fuse_reply_err(req, -rc);
 }
 
+/* Whether the request came from this process: FUSE names the calling thread (its thread id),
+ * and the daemon's own check that the mount answers (mount_ready.c) runs in a thread of its
+ * own. */
+static bool from_this_process(fuse_req_t req)
+{
+    pid_t pid = fuse_req_ctx(req)->pid;
+    if (pid == getpid())
+        return true;
+    char task[64];
+    snprintf(task, sizeof(task), "/proc/self/task/%d", (int)pid);
+    return access(task, F_OK) == 0;
+}
+
 static void sfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
     (void)ino;
     struct seafs *fs = fs_of(req);
     const uint64_t frsize = 4096;
     int64_t total = 0, used = 0;
-    quota_get(fs, fuse_req_ctx(req)->pid != getpid(), &total, &used);
+    quota_get(fs, !from_this_process(req), &total, &used);
     if (used < 0)
         used = 0;
     uint64_t free_bytes = total > used ? (uint64_t)(total - used) : 0;

@@ -15,6 +15,7 @@
 
 #include "dir_prefetch.h"
 #include "dirty.h"
+#include "library_roots.h"
 #include "log.h"
 #include "overlay.h"
 
@@ -50,10 +51,12 @@ int node_library_root(struct seafs *fs, const char *repo_id, char root[SEAF_ID_L
     pthread_rwlock_unlock(&fs->libs_lock);
     if (known)
         return 0;
-    int rc = tree_commit_root(fs->tree, repo_id, head, root);
+    int rc = library_roots_find(fs->roots, repo_id, head, root);
     if (rc)
         return rc;
-    /* Opened (or changed): its folders come ahead in the background. */
+    /* Opened (or changed): its folders come ahead in the background, the root's sub-folders
+     * first when the root came warmed. */
+    tree_children_ahead(fs->tree, repo_id, root);
     dir_prefetch_library(fs->dir_prefetch, repo_id, head);
     pthread_rwlock_wrlock(&fs->libs_lock);
     lib = library_list_find(&fs->libs, repo_id);

@@ -154,8 +154,8 @@ static void announce(struct seafs *fs, struct refresh_changes *c, const struct l
     }
     /* A library with unsent changes that the account no longer sees: the uploader finds out
      * why and saves them. */
-    for (size_t i = 0; fs->overlay && old && i < old->n; i++)
-        if (!library_list_find(fresh, old->libs[i].id) &&
+    for (size_t i = 0; old && i < old->n; i++) /* none at start, while the overlay opens */
+        if (!library_list_find(fresh, old->libs[i].id) && fs->overlay &&
             overlay_library_node(fs->overlay, old->libs[i].id))
             uploader_notify(fs->uploader, old->libs[i].id);
     if (fs->session) {

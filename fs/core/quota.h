@@ -2,7 +2,7 @@
  * is asked only when statfs needs the figures and the last answer is older than QUOTA_TTL_S --
  * never by the idle poll, so an idle mount costs the server nothing for it. While one statfs
  * asks, others (and any statfs while offline or after a failed answer) get the last known
- * figures. */
+ * figures; before the first answer, they wait for it. */
 #ifndef SEAFS_FS_QUOTA_H
 #define SEAFS_FS_QUOTA_H
 

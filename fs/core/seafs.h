@@ -20,6 +20,7 @@
 
 struct fuse_session;
 struct dir_prefetch;
+struct library_roots;
 struct overlay;
 struct dirty_set;
 struct uploader;
@@ -34,6 +35,7 @@ struct seafs {
     struct cache *cache;
     struct tree *tree;
     struct dir_prefetch *dir_prefetch; /* the folders of opened libraries, in the background */
+    struct library_roots *roots;       /* every library's root folder, found ahead of time */
     struct inode_table *inodes;
     struct prefetch_pool *prefetch;
     struct library_keys *keys;       /* unlocked encrypted libraries */
@@ -59,6 +61,8 @@ struct seafs {
     int64_t quota_used;              /* protected by libs_lock */
     int64_t quota_checked_at;        /* protected by libs_lock; monotonic s, 0 = never (quota.c) */
     atomic_bool quota_asking;        /* a statfs is asking Seahub for the quota (quota.c) */
+    pthread_mutex_t quota_lock;      /* with quota_answered: waiting for the first answer */
+    pthread_cond_t quota_answered;   /* quota_asking went false */
     char libraries_file[4096];       /* where the library list is saved for offline starts */
     atomic_bool online;              /* the last library-list request succeeded */
     atomic_bool no_accessible_repos; /* the file server lacks accessible-repos (poll.c) */

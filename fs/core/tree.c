@@ -415,8 +415,9 @@ static int load_cached(struct tree *tree, const char *id, struct seaf_fsobj **fs
     return 0;
 }
 
-int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_fsobj_type type,
-             struct tree_obj **out)
+/* tree_get; ahead: a folder fetched from the server has its sub-folders fetched next. */
+static int get_object(struct tree *tree, const char *repo_id, const char *id,
+                      enum seaf_fsobj_type type, bool ahead, struct tree_obj **out)
 {
     *out = NULL;
     if (strcmp(id, SEAF_EMPTY_ID) == 0) {
@@ -451,7 +452,7 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
             fsobj = pc.found;
             cost = pc.found_cost;
             rc = 0;
-            if (fsobj->type == SEAF_FSOBJ_DIR) /* a walk going down comes next */
+            if (ahead && fsobj->type == SEAF_FSOBJ_DIR) /* a walk going down comes next */
                 children_ahead_queue(tree->ahead, repo_id, &fsobj->dir);
         }
         if (rc)
@@ -472,6 +473,35 @@ int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_f
     }
     *out = obj;
     return 0;
+}
+
+int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_fsobj_type type,
+             struct tree_obj **out)
+{
+    return get_object(tree, repo_id, id, type, true, out);
+}
+
+int tree_warm_dir(struct tree *tree, const char *repo_id, const char *id)
+{
+    if (cache_contains(tree->cache, CACHE_KIND_FS, id))
+        return 0; /* warm already: nothing to read, nothing to fetch ahead */
+    struct tree_obj *obj = NULL;
+    int rc = get_object(tree, repo_id, id, SEAF_FSOBJ_DIR, false, &obj);
+    tree_obj_unref(tree, obj);
+    return rc;
+}
+
+void tree_children_ahead(struct tree *tree, const char *repo_id, const char *id)
+{
+    pthread_mutex_lock(&tree->lock);
+    struct tree_obj *obj = find_locked(tree, id);
+    pthread_mutex_unlock(&tree->lock);
+    if (!obj && cache_contains(tree->cache, CACHE_KIND_FS, id) &&
+        get_object(tree, repo_id, id, SEAF_FSOBJ_DIR, false, &obj) != 0)
+        obj = NULL;
+    if (obj && obj->fsobj->type == SEAF_FSOBJ_DIR)
+        children_ahead_queue(tree->ahead, repo_id, &obj->fsobj->dir);
+    tree_obj_unref(tree, obj);
 }
 
 int tree_commit_get(struct tree *tree, const char *repo_id, const char *commit_id,

@@ -40,6 +40,14 @@ int tree_commit_root(struct tree *tree, const char *repo_id, const char *commit_
  * block on the network. */
 int tree_get(struct tree *tree, const char *repo_id, const char *id, enum seaf_fsobj_type type,
              struct tree_obj **out);
+/* Brings folder id into the cache (and memory) unless the cache has it, like tree_get, but a
+ * fetch from the server does not fetch its sub-folders next (warming many libraries' roots:
+ * library_roots.h). */
+int tree_warm_dir(struct tree *tree, const char *repo_id, const char *id);
+/* Queues the uncached sub-folders of folder id, when it is in memory or the cache (never
+ * fetched here), for a fetch in the background (a library opened whose root came warmed: its
+ * sub-folders are asked for next). */
+void tree_children_ahead(struct tree *tree, const char *repo_id, const char *id);
 /* The object inside (valid until tree_obj_unref). */
 const struct seaf_fsobj *tree_obj_fsobj(const struct tree_obj *obj);
 void tree_obj_unref(struct tree *tree, struct tree_obj *obj);

@@ -36,6 +36,7 @@
 #include "fuse_access.h"
 #include "fuse_ops.h"
 #include "handle.h"
+#include "library_roots.h"
 #include "log.h"
 #include "mount_ready.h"
 #include "overlay.h"
@@ -56,6 +57,9 @@
  * so that a lone fetch leaves one for lookups; the folder prefetch, a sibling fetch and the
  * children fetched ahead may each run one at once, and lookups then queue behind them). */
 #define BULK_PARALLEL 3
+/* Libraries whose root folders are warmed at once after the list arrived (library_roots.h): two
+ * connections, the others free for the first listing. */
+#define WARM_PARALLEL 2
 
 static void print_versions(void)
 {
@@ -426,14 +430,10 @@ static void *probe_fileserver(void *arg)
     return NULL;
 }
 
-static int run_mount(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths,
-                     char *password, int *parent_fd)
+/* The cache, the trees and the journal of local changes: opened while the library list is on
+ * its way. 0 or -1 (logged). */
+static int open_local_state(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths)
 {
-    bool offline_ok;
-    int rc = login(fs, password, &offline_ok);
-    credentials_free_secret(password);
-    if (rc && !offline_ok)
-        return -1;
     struct cache_options co;
     cache_options_init(&co);
     co.dir = paths->cache_dir;
@@ -452,16 +452,55 @@ static int run_mount(struct seafs_options *o, struct seafs *fs, struct mount_pat
                                                    : 1;
     fs->tree = tree_new(fs->cache, fs->client, TREE_MEMORY_LIMIT, bulk);
     fs->dir_prefetch = dir_prefetch_new(fs->cache, fs->client, bulk);
+    fs->roots = fs->tree ? library_roots_new(fs->cache, fs->tree, fs->client, WARM_PARALLEL) : NULL;
     fs->inodes = inode_table_new(&root);
     fs->keys = library_keys_new(o->save_keys ? paths->keys_dir : NULL);
-    if (!fs->tree || !fs->dir_prefetch || !fs->inodes || !fs->keys)
+    if (!fs->tree || !fs->dir_prefetch || !fs->roots || !fs->inodes || !fs->keys)
         return -1;
     char journal[4200];
     if (path_join(journal, sizeof(journal), paths->cache_dir, "journal.db") != 0 ||
         overlay_open(journal, &fs->overlay) != 0 || dirty_set_new(fs, &fs->dirty) != 0)
         return -1;
-    if (load_libraries(fs) != 0)
+    return 0;
+}
+
+/* The library list, fetched while the local state opens (load_libraries in a thread). */
+struct list_fetch {
+    struct seafs *fs;
+    int rc;
+};
+
+static void *fetch_list(void *arg)
+{
+    struct list_fetch *f = arg;
+    f->rc = load_libraries(f->fs);
+    return NULL;
+}
+
+static int run_mount(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths,
+                     char *password, int *parent_fd)
+{
+    bool offline_ok;
+    int rc = login(fs, password, &offline_ok);
+    credentials_free_secret(password);
+    if (rc && !offline_ok)
         return -1;
+    struct list_fetch list = {.fs = fs, .rc = -1};
+    pthread_t lister;
+    bool listing = pthread_create(&lister, NULL, fetch_list, &list) == 0;
+    rc = open_local_state(o, fs, paths);
+    if (listing)
+        pthread_join(lister, NULL);
+    else if (rc == 0)
+        list.rc = load_libraries(fs);
+    if (rc || list.rc)
+        return -1;
+    /* The first listing of any library finds its root folder ready, or on its way. */
+    if (atomic_load(&fs->online)) {
+        pthread_rwlock_rdlock(&fs->libs_lock);
+        library_roots_warm(fs->roots, &fs->libs);
+        pthread_rwlock_unlock(&fs->libs_lock);
+    }
     if (o->readahead)
         fs->prefetch = prefetch_pool_new(o->connections, PREFETCH_QUEUE, file_prefetch, fs);
     if (o->range_reads != SEAFS_RANGE_OFF && !(fs->range_links = range_links_new()))
@@ -469,20 +508,31 @@ static int run_mount(struct seafs_options *o, struct seafs *fs, struct mount_pat
     return run_session(fs, parent_fd);
 }
 
+/* Probes run at once over plain HTTP/1.1: each asks on a connection of its own (none is known
+ * yet), so that the connections the warming of the libraries' roots and the first listing use
+ * are open by the time the list arrives instead of costing a round trip each then. One over
+ * https: HTTP/2 carries everything over one connection. */
+#define PLAIN_HTTP_PROBES 4
+
 static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths, char *password,
                int *parent_fd)
 {
-    pthread_t probe;
-    bool probing = pthread_create(&probe, NULL, probe_fileserver, fs->client) == 0;
+    pthread_t probes[PLAIN_HTTP_PROBES];
+    unsigned wanted = strncmp(o->server_url, "http://", 7) == 0 ? PLAIN_HTTP_PROBES : 1;
+    unsigned started = 0;
+    while (started < wanted &&
+           pthread_create(&probes[started], NULL, probe_fileserver, fs->client) == 0)
+        started++;
     int rc = run_mount(o, fs, paths, password, parent_fd);
-    if (probing)
-        pthread_join(probe, NULL);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(probes[i], NULL);
     return rc;
 }
 
 static void teardown(struct seafs *fs)
 {
     prefetch_pool_free(fs->prefetch);
+    library_roots_free(fs->roots);
     dir_prefetch_free(fs->dir_prefetch);
     range_links_free(fs->range_links);
     dirty_set_free(fs->dirty);
@@ -496,6 +546,8 @@ static void teardown(struct seafs *fs)
     http_pool_free(fs->pool);
     pthread_rwlock_destroy(&fs->libs_lock);
     pthread_mutex_destroy(&fs->scan_lock);
+    pthread_mutex_destroy(&fs->quota_lock);
+    pthread_cond_destroy(&fs->quota_answered);
 }
 
 static int setup_client(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths)
@@ -607,6 +659,8 @@ int main(int argc, char **argv)
     fs.opts = &o;
     pthread_rwlock_init(&fs.libs_lock, NULL);
     pthread_mutex_init(&fs.scan_lock, NULL);
+    pthread_mutex_init(&fs.quota_lock, NULL);
+    pthread_cond_init(&fs.quota_answered, NULL);
     struct mount_paths paths;
     int rc = 1;
     int parent_fd = -1;

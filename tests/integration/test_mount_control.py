@@ -79,6 +79,13 @@ def mounted(small_demo_server):
 
 def test_status_json_matches_the_mount(mounted):
     status = status_json(mounted.mountpoint)
+    deadline = time.monotonic() + 30
+    while status["library_roots"]["warmed"] + status["library_roots"]["failed"] < len(
+            status["libraries"]):  # every library's root is warmed after the mount
+        assert time.monotonic() < deadline, status["library_roots"]
+        time.sleep(0.05)
+        status = status_json(mounted.mountpoint)
+    assert status["library_roots"]["failed"] == 0
     assert status["mountpoint"] == os.path.realpath(mounted.mountpoint)
     assert status["server"] == mounted.server_url
     assert status["account"] == mounted.user

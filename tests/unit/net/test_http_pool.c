@@ -606,6 +606,16 @@ static void test_redact_line(void **state)
     assert_string_equal(out, "Seafile-Repo-Tokens: x"); /* only exact names */
     http_redact_line("X-Seafile-S2FA: k", 17, out, 8);
     assert_string_equal(out, "X-Seafi"); /* truncated, never overflowing */
+    /* libcurl's HTTP/2 messages quote the headers it sends. */
+    const char *h2 = "h2h3 [authorization: Token c7c9bdccbe007033b1d232dd8fcae2e4a6bdec79]\n";
+    http_redact_line(h2, strlen(h2), out, sizeof(out));
+    assert_string_equal(out, "h2h3 [authorization: <redacted>]");
+    const char *repo = "h2 [seafile-repo-token: 20bda07880e284787a7ee1d9e7fa6d22ae4db6b5]";
+    http_redact_line(repo, strlen(repo), out, sizeof(out));
+    assert_string_equal(out, "h2 [seafile-repo-token: <redacted>]");
+    const char *other = "h2h3 [:path: /api2/repos/]";
+    http_redact_line(other, strlen(other), out, sizeof(out));
+    assert_string_equal(out, other);
 }
 
 static void test_backoff_delay(void **state)

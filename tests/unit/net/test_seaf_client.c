@@ -661,6 +661,33 @@ static void test_parse_vectors(void **state)
     free(body);
 }
 
+/* The library info (§2.5) names the head and the root folder of that head; an answer about
+ * another library, without a root (null) or with a malformed id is refused. */
+static void test_parse_repo_root(void **state)
+{
+    static const char good[] = "{\"type\": \"repo\", \"id\": \"" DOCS "\", \"owner\": \"self\", "
+                               "\"name\": \"Docs\", \"root\": \"" SEAF_EMPTY_ID "\", "
+                               "\"head_commit_id\": \"" DOCS_HEAD "\", \"permission\": \"rw\"}";
+    static const char *const bad[] = {
+        "{\"id\": \"" DOCS "\", \"root\": null, \"head_commit_id\": \"" DOCS_HEAD "\"}",
+        "{\"id\": \"" DOCS "\", \"root\": \"xyz\", \"head_commit_id\": \"" DOCS_HEAD "\"}",
+        "{\"id\": \"" DOCS "\", \"root\": \"" DOCS_HEAD "\"}",
+        "[]",
+    };
+    char head[SEAF_ID_LEN + 1], root[SEAF_ID_LEN + 1];
+
+    (void)state;
+    assert_int_equal(seahub_parse_repo_root(good, strlen(good), DOCS, head, root), SEAF_OK);
+    assert_string_equal(head, DOCS_HEAD);
+    assert_string_equal(root, SEAF_EMPTY_ID);
+    assert_int_equal(seahub_parse_repo_root(good, strlen(good),
+                                            "ffcb8cab-919c-42fc-acb5-8811e70ece5b", head, root),
+                     SEAF_ERR_PROTOCOL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(seahub_parse_repo_root(bad[i], strlen(bad[i]), DOCS, head, root),
+                         SEAF_ERR_MALFORMED);
+}
+
 static void test_parse_rejects_bad_entries(void **state)
 {
     static const char *const bad[] = {
@@ -769,6 +796,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_block_is_verified, env_setup, env_teardown),
         cmocka_unit_test(test_parse_vectors),
         cmocka_unit_test(test_parse_rejects_bad_entries),
+        cmocka_unit_test(test_parse_repo_root),
         cmocka_unit_test(test_block_map_parse),
         cmocka_unit_test(test_url_origin),
     };
