@@ -18,6 +18,7 @@ struct job {
     char repo_id[SEAF_REPO_ID_LEN + 1];
     char head[SEAF_ID_LEN + 1];
     enum job_state state;
+    bool needed; /* its opener went through Seahub: the head commit must still come */
 };
 
 struct library_roots {
@@ -59,10 +60,29 @@ struct library_roots *library_roots_new(struct cache *cache, struct tree *tree,
     return r;
 }
 
+/* The head commits of libraries opened through Seahub that the threads did not get to: fetched
+ * now, before the mount ends (a start without the server needs them to find the roots). */
+static void fetch_needed_commits(struct library_roots *r)
+{
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        if (!r->jobs[i].needed || r->jobs[i].state != JOB_QUEUED)
+            continue;
+        struct job job = r->jobs[i];
+        r->jobs[i].state = JOB_DONE;
+        pthread_mutex_unlock(&r->lock);
+        char root[SEAF_ID_LEN + 1];
+        tree_commit_root(r->tree, job.repo_id, job.head, root);
+        pthread_mutex_lock(&r->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
 void library_roots_free(struct library_roots *r)
 {
     if (!r)
         return;
+    fetch_needed_commits(r);
     pthread_mutex_lock(&r->lock);
     r->stopping = true;
     pthread_cond_broadcast(&r->wake);
@@ -115,15 +135,15 @@ static int root_from_seahub(struct library_roots *r, const char *repo_id, const 
     return 0;
 }
 
-/* The root folder id of repo_id at head, however the cache and the tokens at hand allow. */
+/* The root folder id of repo_id at head, however the cache and the tokens at hand allow;
+ * *from_seahub tells whether Seahub named it (the head commit is then not in the cache). */
 static int resolve(struct library_roots *r, const char *repo_id, const char *head,
-                   char root[SEAF_ID_LEN + 1])
+                   char root[SEAF_ID_LEN + 1], bool *from_seahub)
 {
-    if (!cache_contains(r->cache, CACHE_KIND_COMMIT, head) &&
-        !seaf_client_knows_repo_token(r->client, repo_id) &&
-        root_from_seahub(r, repo_id, head, root) == 0)
-        return 0;
-    return tree_commit_root(r->tree, repo_id, head, root);
+    *from_seahub = !cache_contains(r->cache, CACHE_KIND_COMMIT, head) &&
+                   !seaf_client_knows_repo_token(r->client, repo_id) &&
+                   root_from_seahub(r, repo_id, head, root) == 0;
+    return *from_seahub ? 0 : tree_commit_root(r->tree, repo_id, head, root);
 }
 
 /* One library warmed: its sync token, head commit and root folder, one after the other on one
@@ -197,11 +217,29 @@ void library_roots_warm(struct library_roots *r, const struct library_list *libs
         memcpy(job->repo_id, lib->id, sizeof(job->repo_id));
         memcpy(job->head, lib->head_commit_id, sizeof(job->head));
         job->state = JOB_QUEUED;
+        job->needed = false;
     }
     while (r->n_threads < r->parallel && !r->stopping &&
            pthread_create(&r->threads[r->n_threads], NULL, thread_main, r) == 0)
         r->n_threads++;
     pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Queues the job of a library its opener took over again, so that its head commit still comes
+ * into the cache in the background (a start without the server needs it to find the root). */
+static void requeue(struct library_roots *r, const char *repo_id, const char *head)
+{
+    pthread_mutex_lock(&r->lock);
+    struct job *job = find_job_locked(r, repo_id, head);
+    if (job && job->state == JOB_DONE && !r->stopping) {
+        job->state = JOB_QUEUED;
+        job->needed = true;
+        size_t i = (size_t)(job - r->jobs);
+        if (i < r->next)
+            r->next = i;
+        pthread_cond_broadcast(&r->wake);
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -215,7 +253,11 @@ int library_roots_find(struct library_roots *r, const char *repo_id, const char 
     while ((job = find_job_locked(r, repo_id, head)) && job->state == JOB_RUNNING)
         pthread_cond_wait(&r->ended, &r->lock);
     pthread_mutex_unlock(&r->lock);
-    return resolve(r, repo_id, head, root);
+    bool from_seahub = false;
+    int rc = resolve(r, repo_id, head, root, &from_seahub);
+    if (rc == 0 && from_seahub)
+        requeue(r, repo_id, head);
+    return rc;
 }
 
 void library_roots_counts(struct library_roots *r, size_t *warmed, size_t *failed)
