@@ -27,11 +27,11 @@
  * more than max_connections_per_host at most (to an https host without HTTP/2, up to twice as
  * many); requests in flight stay within the bound. Idle handles wait in two stacks (see struct
  * origin), so that a multiplexed request never takes a handle holding a warm connection of its
- * own: libcurl would close it. On a far link (a measured round trip of FAR_LINK_RTT_S or more)
- * a block download that finds no such handle is multiplexed instead of opening a connection
- * whose TCP and TLS handshakes would cost 2-3 round trips (a cold small read over HTTPS paid 5
- * round trips for 2 requests), one block at a time: blocks downloaded beside it open their own
- * connections, which stay warm for the next ones.
+ * own (libcurl may close it), and a block download knows whether one is warm. On a far link (a
+ * measured round trip of FAR_LINK_RTT_S or more) a block download that finds no such handle is
+ * multiplexed instead of opening a connection whose TCP and TLS handshakes would cost 2-3 round
+ * trips (a cold small read over HTTPS paid 5 round trips for 2 requests), one block at a time:
+ * blocks downloaded beside it open their own connections, which stay warm for the next ones.
  *
  * A request is retried (idempotent requests only) on connection errors, timeouts, 5xx and 429,
  * after an exponential backoff with jitter or the server's Retry-After, while both the retry
@@ -81,10 +81,11 @@
  * is being multiplexed): TCP's and TLS's handshakes would cost 2-3 round trips. */
 #define FAR_LINK_RTT_S 0.005
 
-/* The pooled easy handles of one origin, idle in two stacks: libcurl closes the connection an
- * easy handle keeps for curl_easy_perform when the handle is added to a CURLM, so a handle that
- * holds a connection of its own is never used for a multiplexed transfer (that would close a
- * warm connection, and the next block download would pay TCP's and TLS's handshakes again). All
+/* The pooled easy handles of one origin, idle in two stacks: the ones that keep a connection of
+ * their own, and the others. A block download asks for the first kind (and knows whether one is
+ * warm: see choose_handle_locked); a multiplexed request never takes one (libcurl's
+ * curl_multi_add_handle frees the private connection cache curl_easy_perform made for a handle,
+ * in the versions whose source was read; 7.88's kept the connection in the unit test). All
  * fields are protected by pool->lock. */
 struct origin {
     char *name;      /* "scheme://host:port" */
