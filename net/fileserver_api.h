@@ -77,7 +77,8 @@ seaf_err fileserver_pack_fs(struct seaf_client *client, const char *repo_id, con
  * hashed here and SEAF_OK says nothing about its integrity). size_out (may be NULL) receives the
  * byte count. A missing block is SEAF_ERR_SERVER (the server answers 500). The download takes a
  * connection of its own (http_request.own_connection): parallel block downloads run in parallel
- * on their callers' threads, over https too. */
+ * on their callers' threads, over https too (on a far link with no such connection idle, one
+ * block at a time goes over the HTTP/2 connection instead of paying handshakes). */
 seaf_err fileserver_get_block(struct seaf_client *client, const char *repo_id, const char *block_id,
                               const struct http_sink *sink, uint64_t *size_out);
 

@@ -1,7 +1,7 @@
 /* http_pool: thread-safe pooled HTTP over libcurl easy handles.
  *
- * Design. Every origin (scheme://host:port) gets at most max_connections_per_host curl easy
- * handles. A calling thread takes an idle handle of the URL's origin (or creates one while under
+ * Design. Every origin (scheme://host:port) runs at most max_connections_per_host requests at
+ * once. A calling thread takes an idle handle of the URL's origin (or creates one while under
  * the bound, or waits on the origin's condition variable), performs its request on it with
  * curl_easy_perform and puts it back. An easy handle keeps its connection alive between requests
  * (MAXCONNECTS 1), so the number of open connections per host never exceeds the bound and does
@@ -25,7 +25,13 @@
  * CPU and runs parallel downloads truly in parallel. Their handles keep those connections
  * while the multiplexed requests keep theirs: to a host speaking HTTP/2 that is one connection
  * more than max_connections_per_host at most (to an https host without HTTP/2, up to twice as
- * many); requests in flight stay within the bound.
+ * many); requests in flight stay within the bound. Idle handles wait in two stacks (see struct
+ * origin), so that a multiplexed request never takes a handle holding a warm connection of its
+ * own (libcurl may close it), and a block download knows whether one is warm. On a far link (a
+ * measured round trip of FAR_LINK_RTT_S or more) a block download that finds no such handle is
+ * multiplexed instead of opening a connection whose TCP and TLS handshakes would cost 2-3 round
+ * trips (a cold small read over HTTPS paid 5 round trips for 2 requests), one block at a time:
+ * blocks downloaded beside it open their own connections, which stay warm for the next ones.
  *
  * A request is retried (idempotent requests only) on connection errors, timeouts, 5xx and 429,
  * after an exponential backoff with jitter or the server's Retry-After, while both the retry
@@ -70,14 +76,29 @@
  * several MiB). */
 #define RECEIVE_BUFFER_SIZE (256L * 1024)
 
-/* The pooled easy handles of one origin. */
+/* A block download (own_connection) goes over the multiplexed connection instead of opening a
+ * connection of its own when the link's round trip is at least this long (and no other block
+ * is being multiplexed): TCP's and TLS's handshakes would cost 2-3 round trips. */
+#define FAR_LINK_RTT_S 0.005
+
+/* The pooled easy handles of one origin, idle in two stacks: the ones that keep a connection of
+ * their own, and the others. A block download asks for the first kind (and knows whether one is
+ * warm: see choose_handle_locked); a multiplexed request never takes one (libcurl's
+ * curl_multi_add_handle frees the private connection cache curl_easy_perform made for a handle,
+ * in the versions whose source was read; 7.88's kept the connection in the unit test). All
+ * fields are protected by pool->lock. */
 struct origin {
-    char *name;            /* "scheme://host:port" */
-    CURL **idle;           /* idle handles; protected by pool->lock */
-    unsigned idle_count;   /* protected by pool->lock */
-    unsigned handle_count; /* handles in existence (idle + in use); protected by pool->lock */
-    pthread_cond_t freed;  /* signalled when a handle goes back to idle */
-    struct origin *next;   /* protected by pool->lock */
+    char *name;      /* "scheme://host:port" */
+    CURL **idle_own; /* idle handles whose last transfer ran on the calling thread:
+                        each keeps its connection */
+    unsigned idle_own_count;
+    CURL **idle_shared; /* idle handles whose last transfer was multiplexed: they hold
+                           no connection (the CURLM does) */
+    unsigned idle_shared_count;
+    unsigned in_use;             /* requests holding a handle (at most max_connections_per_host) */
+    unsigned blocks_multiplexed; /* own_connection requests running multiplexed now */
+    pthread_cond_t freed;        /* signalled when a handle goes back to idle */
+    struct origin *next;
 };
 
 struct http_pool {
@@ -100,6 +121,8 @@ struct transfer {
     struct http_pool *pool;
     const struct http_request *request;
     CURL *curl;
+    bool multiplexed;       /* runs through pool->multi (chosen with the handle) */
+    bool block_multiplexed; /* an own_connection request sent multiplexed (counted in the origin) */
     struct seaf_sha1 *sha1; /* NULL when the sink checks the SHA-1 itself */
     struct http_response *response;
     size_t error_len;      /* bytes of error_text used */
@@ -368,10 +391,13 @@ void http_pool_free(struct http_pool *pool)
     http_multi_free(pool->multi);
     while ((origin = pool->origins) != NULL) {
         pool->origins = origin->next;
-        for (unsigned i = 0; i < origin->idle_count; i++)
-            curl_easy_cleanup(origin->idle[i]);
+        for (unsigned i = 0; i < origin->idle_own_count; i++)
+            curl_easy_cleanup(origin->idle_own[i]);
+        for (unsigned i = 0; i < origin->idle_shared_count; i++)
+            curl_easy_cleanup(origin->idle_shared[i]);
         pthread_cond_destroy(&origin->freed);
-        free(origin->idle);
+        free(origin->idle_own);
+        free(origin->idle_shared);
         free(origin->name);
         free(origin);
     }
@@ -452,11 +478,18 @@ static struct origin *find_or_add_origin(struct http_pool *pool, char *name)
         }
     }
     origin = calloc(1, sizeof(*origin));
-    if (origin)
-        origin->idle = calloc(pool->options.max_connections_per_host, sizeof(CURL *));
-    if (!origin || !origin->idle) {
-        if (origin)
+    if (origin) {
+        /* Each stack holds at most that many: a handle joins idle_own only from a request that
+         * found it empty (so all own handles were in use), idle_shared likewise. */
+        origin->idle_own = calloc(pool->options.max_connections_per_host, sizeof(CURL *));
+        origin->idle_shared = calloc(pool->options.max_connections_per_host, sizeof(CURL *));
+    }
+    if (!origin || !origin->idle_own || !origin->idle_shared) {
+        if (origin) {
+            free(origin->idle_own);
+            free(origin->idle_shared);
             free(origin);
+        }
         free(name);
         return NULL;
     }
@@ -480,44 +513,76 @@ static seaf_err origin_for_url(struct http_pool *pool, const char *url, struct o
     return *out ? SEAF_OK : SEAF_ERR_NOMEM;
 }
 
-/* Takes a handle for origin, waiting while all of them are in use. */
-static seaf_err acquire_handle(struct http_pool *pool, struct origin *origin, CURL **out_curl)
+/* Whether the pool runs the transfers of url through its multiplexer (https, unless
+ * multiplexing is off). */
+static bool multiplexes(const struct http_pool *pool, const char *url)
 {
-    CURL *curl = NULL;
-    bool create = false;
+    bool https = strncasecmp(url, "https://", 8) == 0;
+    return (https && !pool->options.disable_multiplex) || pool->options.http_on_io_thread;
+}
+
+/* Chooses how t's request runs (t->multiplexed, t->block_multiplexed) and pops the idle handle
+ * for it (NULL: create one). A request for its own connection takes a handle that keeps one
+ * when there is such; else, on a far link, it is multiplexed (one block at a time: the others
+ * open connections, which then stay warm for the next blocks) instead of paying the handshakes.
+ * Called with pool->lock held. */
+static CURL *choose_handle_locked(struct origin *origin, struct transfer *t, bool far)
+{
+    const struct http_request *r = t->request;
+    t->multiplexed = multiplexes(t->pool, r->url) && !r->own_connection;
+    t->block_multiplexed = false;
+    if (multiplexes(t->pool, r->url) && r->own_connection && origin->idle_own_count == 0 && far &&
+        origin->blocks_multiplexed == 0) {
+        t->multiplexed = true;
+        t->block_multiplexed = true;
+        origin->blocks_multiplexed++;
+    }
+    if (t->multiplexed)
+        return origin->idle_shared_count > 0 ? origin->idle_shared[--origin->idle_shared_count]
+                                             : NULL;
+    if (origin->idle_own_count > 0)
+        return origin->idle_own[--origin->idle_own_count];
+    return origin->idle_shared_count > 0 ? origin->idle_shared[--origin->idle_shared_count] : NULL;
+}
+
+/* Takes a handle of origin for t (t->curl), waiting while max_connections_per_host requests
+ * hold one, and chooses how the request runs. */
+static seaf_err acquire_handle(struct http_pool *pool, struct origin *origin, struct transfer *t)
+{
+    struct link_figures link;
+    link_estimate_get(&pool->link, &link);
+    bool far = link.rtt_s >= FAR_LINK_RTT_S;
 
     pthread_mutex_lock(&pool->lock);
-    for (;;) {
-        if (origin->idle_count > 0) {
-            curl = origin->idle[--origin->idle_count];
-            break;
-        }
-        if (origin->handle_count < pool->options.max_connections_per_host) {
-            origin->handle_count++;
-            create = true;
-            break;
-        }
+    while (origin->in_use >= pool->options.max_connections_per_host)
         pthread_cond_wait(&origin->freed, &pool->lock);
-    }
+    origin->in_use++;
+    t->curl = choose_handle_locked(origin, t, far);
     pthread_mutex_unlock(&pool->lock);
-    if (create) {
-        curl = curl_easy_init();
-        if (!curl) {
-            pthread_mutex_lock(&pool->lock);
-            origin->handle_count--;
-            pthread_cond_signal(&origin->freed);
-            pthread_mutex_unlock(&pool->lock);
-            return SEAF_ERR_NOMEM;
-        }
+    if (!t->curl && !(t->curl = curl_easy_init())) {
+        pthread_mutex_lock(&pool->lock);
+        origin->in_use--;
+        if (t->block_multiplexed)
+            origin->blocks_multiplexed--;
+        pthread_cond_signal(&origin->freed);
+        pthread_mutex_unlock(&pool->lock);
+        return SEAF_ERR_NOMEM;
     }
-    *out_curl = curl;
     return SEAF_OK;
 }
 
-static void release_handle(struct http_pool *pool, struct origin *origin, CURL *curl)
+/* Puts t's handle back with the idle handles of its kind. */
+static void release_handle(struct http_pool *pool, struct origin *origin, struct transfer *t)
 {
     pthread_mutex_lock(&pool->lock);
-    origin->idle[origin->idle_count++] = curl;
+    if (t->multiplexed)
+        origin->idle_shared[origin->idle_shared_count++] = t->curl;
+    else
+        origin->idle_own[origin->idle_own_count++] = t->curl;
+    if (t->block_multiplexed)
+        origin->blocks_multiplexed--;
+    origin->in_use--;
+    t->curl = NULL;
     pthread_cond_signal(&origin->freed);
     pthread_mutex_unlock(&pool->lock);
 }
@@ -732,15 +797,11 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
     return 0;
 }
 
-/* Performs the configured transfer once: multiplexed for https (and for plain http when the
- * options say so), else on this thread. */
+/* Performs the configured transfer once: multiplexed when acquire_handle chose so, else on
+ * this thread. */
 static CURLcode perform_once(struct http_pool *pool, struct transfer *t)
 {
-    bool https = strncasecmp(t->request->url, "https://", 8) == 0;
-
-    bool multiplex = (https && !pool->options.disable_multiplex) || pool->options.http_on_io_thread;
-
-    if (multiplex && !t->request->own_connection) {
+    if (t->multiplexed) {
         struct http_multi_body body = {
             .classify = classify_chunk, .deliver = deliver_body, .ctx = t};
         return http_multi_perform(pool->multi, t->curl, &body);
@@ -973,7 +1034,7 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         err = seaf_sha1_new(&t.sha1);
     if (err != SEAF_OK)
         goto out_done;
-    err = acquire_handle(pool, origin, &t.curl);
+    err = acquire_handle(pool, origin, &t);
     if (err != SEAF_OK)
         goto out_free_sha1;
     started = seaf_monotonic_ms();
@@ -1017,15 +1078,15 @@ seaf_err http_pool_perform(struct http_pool *pool, const struct http_request *re
         pool->stats.retries++;
         pthread_mutex_unlock(&pool->lock);
         /* Other requests may use the connection slot while this one waits. */
-        release_handle(pool, origin, t.curl);
+        release_handle(pool, origin, &t);
         sleep_ms(delay);
-        err = acquire_handle(pool, origin, &t.curl);
+        err = acquire_handle(pool, origin, &t);
         if (err != SEAF_OK)
             goto out_free_sha1;
     }
     if (err == SEAF_OK && is_success(response->status) && t.sha1)
         seaf_sha1_final(t.sha1, response->body_id);
-    release_handle(pool, origin, t.curl);
+    release_handle(pool, origin, &t);
 out_free_sha1:
     seaf_sha1_free(t.sha1);
 out_done:

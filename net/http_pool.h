@@ -88,10 +88,13 @@ struct http_request {
                                            headers to copy into response->captures, or NULL */
     bool url_has_secret;                /* the URL carries a credential (a web access token in
                                            its path): logs show only its origin */
-    bool own_connection;                /* a large body (a block): never multiplexed, the
-                                           transfer runs on the calling thread over the handle's
-                                           own connection, so that parallel downloads receive,
-                                           decrypt and check in parallel without handoffs */
+    bool own_connection;                /* a large body (a block): the transfer runs on the
+                                           calling thread over a connection of its own (kept
+                                           warm for the next), so that parallel downloads
+                                           receive, decrypt and check in parallel without
+                                           handoffs; multiplexed only on a far link when no
+                                           warm one is idle and no other block is multiplexed
+                                           (handshakes would cost more) */
     const struct http_sink *sink;       /* receives a 2xx body; NULL discards it (still hashed) */
     struct http_buffer *error_body;     /* non-NULL: also receives a non-2xx body whole, up to its
                                            limit (the rest is dropped); emptied at every attempt */

@@ -19,7 +19,7 @@ PACKAGES=(
   python3 python3-pytest python3-cryptography python3-argon2
   curl ca-certificates procps psmisc passwd util-linux libglib2.0-bin
   systemd
-  seafile-cli seafile-daemon nghttp2-server
+  seafile-cli seafile-daemon nghttp2-server nginx-light
 )
 if [ "${1:-}" = --deb ]; then
   PACKAGES=("${DEB_PACKAGES[@]}")

@@ -508,17 +508,23 @@ static int run_mount(struct seafs_options *o, struct seafs *fs, struct mount_pat
     return run_session(fs, parent_fd);
 }
 
+/* Requests a file's open makes at once on a far link: its file object, its block map and its
+ * download link (fs/read/block_map_ahead.h, range_read.h). */
+#define OPEN_PARALLEL 3
 /* Probes run at once over plain HTTP/1.1: each asks on a connection of its own (none is known
- * yet), so that the connections the warming of the libraries' roots and the first listing use
- * are open by the time the list arrives instead of costing a round trip each then. One over
- * https: HTTP/2 carries everything over one connection. */
-#define PLAIN_HTTP_PROBES 4
+ * yet), so that the connections the warming of the libraries' roots and the first listing or
+ * the first open of a file use are open by the time the list arrives instead of costing a round
+ * trip each then (with 4, an open while two libraries were being warmed opened a connection:
+ * `head -c 4096` of a cold file took 3 round trips at 150 ms instead of 2). At most the
+ * connections option. One over https: HTTP/2 carries everything over one connection. */
+#define PLAIN_HTTP_PROBES (WARM_PARALLEL + OPEN_PARALLEL)
 
 static int run(struct seafs_options *o, struct seafs *fs, struct mount_paths *paths, char *password,
                int *parent_fd)
 {
     pthread_t probes[PLAIN_HTTP_PROBES];
-    unsigned wanted = strncmp(o->server_url, "http://", 7) == 0 ? PLAIN_HTTP_PROBES : 1;
+    unsigned plain = o->connections < PLAIN_HTTP_PROBES ? o->connections : PLAIN_HTTP_PROBES;
+    unsigned wanted = strncmp(o->server_url, "http://", 7) == 0 ? plain : 1;
     unsigned started = 0;
     while (started < wanted &&
            pthread_create(&probes[started], NULL, probe_fileserver, fs->client) == 0)

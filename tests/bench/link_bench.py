@@ -112,8 +112,9 @@ class Frontends:
         counts = {}
         log = self.workdir / "tls" / "access.log"
         if self.tls_port is not None and log.exists():
-            for line in log.read_text().split():
-                counts[line] = counts.get(line, 0) + 1
+            for line in log.read_text().splitlines():
+                protocol = line.split()[0]
+                counts[protocol] = counts.get(protocol, 0) + 1
         return counts
 
     def port(self, transport, profile):

@@ -1,8 +1,13 @@
-"""An HTTPS front for the reference server in benchmarks: nginx (Debian's nginx-light) on
+"""An HTTPS front for the reference server in benchmarks and tests: nginx (Debian's nginx-light) on
 loopback with a self-signed certificate, speaking HTTP/2 (and HTTP/1.1) to clients and proxying
 every request to the reference server over kept-alive HTTP/1.1 connections, the way Seafile
 servers are deployed behind nginx (X-Forwarded-Proto tells the server to answer with https
-download links). Each request's protocol (HTTP/2.0 or HTTP/1.1) goes to workdir/access.log.
+download links). It offers TLS 1.3 as well as 1.2 (`ssl_protocols TLSv1.2 TLSv1.3;`): Debian's
+nginx 1.22 offers only up to 1.2 by default, whose handshake takes two round trips where real
+servers' TLS 1.3 takes one, which made every new connection in the benchmarks a round trip
+dearer than on a real server. Each request's protocol (HTTP/2.0 or HTTP/1.1) and the serial
+number of the connection it came over go to workdir/access.log, a line each (no paths: download
+links carry tokens).
 
   with nginx_front(server.url, workdir) as (url, ca_file): ...  # url = https://127.0.0.1:PORT
 """
@@ -30,7 +35,7 @@ pid {work}/nginx.pid;
 error_log {work}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    log_format protocol $server_protocol;
+    log_format protocol '$server_protocol $connection';
     access_log {work}/access.log protocol;
     client_body_temp_path {work}/body;
     proxy_temp_path {work}/proxy;
@@ -45,6 +50,7 @@ http {{
         listen 127.0.0.1:{port} ssl http2;
         ssl_certificate {cert};
         ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
         client_max_body_size 0;
         location / {{
             proxy_pass http://seafile;

@@ -739,6 +739,68 @@ static void test_sink_refusing_a_long_body_ends_it(void **state)
     free(body);
 }
 
+/* Answers "hello" after ctx's delay in milliseconds (a far server, as the link estimate sees it:
+ * every wait for a first byte is at least that long). */
+static void answer_late(void *ctx, const struct test_request *request, struct test_reply *reply)
+{
+    (void)request;
+    test_reply_set(reply, 200, NULL, "hello", 5);
+    reply->delay_ms = *(const unsigned *)ctx;
+}
+
+/* GETs /x from server through pool, multiplexed or asking for a connection of its own. */
+static void get_on(struct http_pool *pool, struct test_server *server, bool own_connection)
+{
+    struct http_request request = {.method = HTTP_GET,
+                                   .url = url_of(server, "/x"),
+                                   .idempotent = true,
+                                   .own_connection = own_connection};
+    struct http_response response;
+    assert_int_equal(http_pool_perform(pool, &request, &response), SEAF_OK);
+    assert_int_equal(response.status, 200);
+    assert_string_equal(response.body_id, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+}
+
+/* Connections the server accepted for these requests, one after the other (true: a connection
+ * of its own, as block downloads ask), through a pool that multiplexes, from a server answering
+ * delay_ms late. */
+static unsigned connections_for(unsigned delay_ms, const bool *own, size_t n)
+{
+    struct test_server *server = test_server_start(answer_late, &delay_ms);
+    on_io_thread = true;
+    struct http_pool *pool = make_pool(0, 5);
+    for (size_t i = 0; i < n; i++)
+        get_on(pool, server, own[i]);
+    struct http_pool_stats stats;
+    http_pool_get_stats(pool, &stats);
+    unsigned accepted = test_server_connections(server);
+    assert_int_equal(stats.connections_opened, accepted);
+    http_pool_free(pool);
+    test_server_stop(server);
+    on_io_thread = false;
+    return accepted;
+}
+
+/* Block downloads between multiplexed requests reuse their one connection instead of opening a
+ * new one each (a handle that keeps a connection of its own is not used for multiplexed
+ * requests: libcurl may close that connection when the handle joins the CURLM). */
+static void test_own_connection_survives_multiplexed_requests(void **state)
+{
+    (void)state;
+    const bool own[] = {false, true, false, true, false, true, true};
+    assert_int_equal(connections_for(0, own, sizeof(own) / sizeof(own[0])), 2);
+}
+
+/* On a far link a block download with no warm connection of its own goes over the multiplexed
+ * connection instead of paying for handshakes; on a near one it opens its own. */
+static void test_block_on_far_link_is_multiplexed(void **state)
+{
+    (void)state;
+    const bool own[] = {false, true, true};
+    assert_int_equal(connections_for(20, own, 3), 1);
+    assert_int_equal(connections_for(0, own, 3), 2);
+}
+
 static int run_on_calling_thread(void **state)
 {
     (void)state;
@@ -787,6 +849,8 @@ int main(void)
         cmocka_unit_test(test_redact_line),
         cmocka_unit_test(test_backoff_delay),
         cmocka_unit_test(test_parse_retry_after),
+        cmocka_unit_test(test_own_connection_survives_multiplexed_requests),
+        cmocka_unit_test(test_block_on_far_link_is_multiplexed),
     };
     int failed = cmocka_run_group_tests_name("transfers on the calling thread", transfer_tests,
                                              run_on_calling_thread, NULL);
