@@ -41,7 +41,13 @@ export DEBIAN_FRONTEND=noninteractive
 # apt's output (maintainer scripts too: systemd's "Created symlink ..." in a container) is shown
 # only when it fails; another apt/dpkg run holding the lock is waited for.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Services the packages would start (nginx on port 80) stay stopped: the tests start their own.
+# A policy-rc.d of our own says so to invoke-rc.d while apt runs, and goes with it.
+policy=/usr/sbin/policy-rc.d own_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=$policy
+fi
+trap 'rm -f "$log" $own_policy' EXIT
 install_missing() {
   apt-get update -qq -o DPkg::Lock::Timeout=300 &&
     apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"
