@@ -487,6 +487,8 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
     char *lib_path = fs->range_links ? range_library_path(fs, ino) : NULL;
     rc = open_version(fs, info.repo_id, info.obj_id, (uint64_t)info.size, path, lib_path, out);
     free(lib_path);
+    if (rc == 0 && (flags & O_DIRECT)) /* its reads are the reader's own: never held */
+        range_hold_disable(&(*out)->ranges.hold);
     if (rc == 0)
         queue_scan_ahead(fs, ino, info.repo_id);
     return rc;

@@ -35,7 +35,7 @@ int range_hold_predecessor(const struct range_flight *flights, size_t n, uint64_
 
 double range_hold_grace_s(const struct link_figures *link)
 {
-    double grace = link->rtt_s / 2;
+    double grace = link->rtt_s / 4;
     if (grace < RANGE_HOLD_GRACE_MIN_S)
         return RANGE_HOLD_GRACE_MIN_S;
     return grace > RANGE_HOLD_GRACE_MAX_S ? RANGE_HOLD_GRACE_MAX_S : grace;
@@ -89,7 +89,7 @@ enum range_hold_outcome range_hold_wait(struct range_hold *rh, int slot,
     if (slot < 0)
         return RANGE_HOLD_GO;
     pthread_mutex_lock(&rh->lock);
-    int before = predecessor_locked(rh, slot);
+    int before = rh->reading_on ? -1 : predecessor_locked(rh, slot);
     uint64_t flushes = rh->flushes;
     if (before >= 0) {
         const struct range_flight *f = &rh->flights[before];
@@ -104,8 +104,17 @@ enum range_hold_outcome range_hold_wait(struct range_hold *rh, int slot,
         }
     }
     bool dropped = rh->flushes != flushes;
+    if (before >= 0 && !dropped)
+        rh->reading_on = true;
     pthread_mutex_unlock(&rh->lock);
     return dropped ? RANGE_HOLD_DROP : RANGE_HOLD_GO;
+}
+
+void range_hold_disable(struct range_hold *rh)
+{
+    pthread_mutex_lock(&rh->lock);
+    rh->reading_on = true;
+    pthread_mutex_unlock(&rh->lock);
 }
 
 void range_hold_flushed(struct range_hold *rh)

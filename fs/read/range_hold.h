@@ -11,7 +11,10 @@
  * that one has arrived, then a short grace (RANGE_HOLD_GRACE_*): if the reader closes the file
  * meanwhile (a FUSE flush of the handle), the request is dropped -- the kernel gets an error for
  * pages nobody waits for, and those pages are taken out of its cache (fuse_ops.c), so a later
- * reader asks for them again; a reader that needs them pays the grace and one round trip. */
+ * reader asks for them again; a reader that needs them pays the grace and one round trip, once:
+ * a handle whose reader did not close the file during a hold is reading on (`cat`, a player
+ * before its run of reads turns to whole blocks), and its next windows go out as soon as the
+ * kernel asks for them, as before. */
 #ifndef SEAFS_FS_RANGE_HOLD_H
 #define SEAFS_FS_RANGE_HOLD_H
 
@@ -25,9 +28,10 @@
 /* Ranges of one open file tracked on their way (more at once are not held behind). */
 #define RANGE_FLIGHTS 4
 /* After the range it follows has arrived, a held request waits this long for the reader to
- * close the file: half a round trip, within these bounds (seconds). */
+ * close the file: a quarter of a round trip, within these bounds (seconds). A probe closes the
+ * file within a millisecond or two of its last read's answer (ffprobe does). */
 #define RANGE_HOLD_GRACE_MIN_S 0.01
-#define RANGE_HOLD_GRACE_MAX_S 0.1
+#define RANGE_HOLD_GRACE_MAX_S 0.05
 /* A held request never waits longer than the range before it should take, twice, plus this
  * (a range stuck on the network does not hold the next one up for long). */
 #define RANGE_HOLD_SLACK_S 1.0
@@ -41,6 +45,7 @@ struct range_hold {
     pthread_cond_t changed; /* a range arrived, or the file was flushed */
     struct range_flight flights[RANGE_FLIGHTS];
     uint64_t flushes; /* FUSE flushes of the handle so far */
+    bool reading_on;  /* a held request went ahead: no more holds */
 };
 
 /* What range_hold_wait decided. */
@@ -66,9 +71,12 @@ int range_hold_begin(struct range_hold *rh, uint64_t start, uint64_t end);
 void range_hold_done(struct range_hold *rh, int slot);
 /* Waits while the range in slot follows another still on its way (at most that one's predicted
  * time twice plus RANGE_HOLD_SLACK_S), then, if it did, the grace: RANGE_HOLD_DROP when the
- * handle was flushed during the wait. */
+ * handle was flushed during the wait. Once a held request went ahead, returns at once. */
 enum range_hold_outcome range_hold_wait(struct range_hold *rh, int slot,
                                         const struct link_figures *link);
+/* No holds from now on: for a handle opened with O_DIRECT, whose reads are not the kernel's
+ * read-ahead but a reader waiting (an error would reach it). */
+void range_hold_disable(struct range_hold *rh);
 /* The reader closed a descriptor of the file (FUSE flush). */
 void range_hold_flushed(struct range_hold *rh);
 
