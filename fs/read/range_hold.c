@@ -35,7 +35,7 @@ int range_hold_predecessor(const struct range_flight *flights, size_t n, uint64_
 
 double range_hold_grace_s(const struct link_figures *link)
 {
-    double grace = link->rtt_s / 4;
+    double grace = link->rtt_s / 2;
     if (grace < RANGE_HOLD_GRACE_MIN_S)
         return RANGE_HOLD_GRACE_MIN_S;
     return grace > RANGE_HOLD_GRACE_MAX_S ? RANGE_HOLD_GRACE_MAX_S : grace;

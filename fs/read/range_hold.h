@@ -28,10 +28,12 @@
 /* Ranges of one open file tracked on their way (more at once are not held behind). */
 #define RANGE_FLIGHTS 4
 /* After the range it follows has arrived, a held request waits this long for the reader to
- * close the file: a quarter of a round trip, within these bounds (seconds). A probe closes the
- * file within a millisecond or two of its last read's answer (ffprobe does). */
-#define RANGE_HOLD_GRACE_MIN_S 0.01
-#define RANGE_HOLD_GRACE_MAX_S 0.05
+ * close the file: half a round trip, within these bounds (seconds). A probe closes the file
+ * within a few milliseconds of its last read's answer (ffprobe does), more on a busy machine
+ * (10 ms let a third of ffprobe's windows through on 2 loaded cores). A reader that reads on
+ * pays it once per open file. */
+#define RANGE_HOLD_GRACE_MIN_S 0.025
+#define RANGE_HOLD_GRACE_MAX_S 0.1
 /* A held request never waits longer than the range before it should take, twice, plus this
  * (a range stuck on the network does not hold the next one up for long). */
 #define RANGE_HOLD_SLACK_S 1.0
