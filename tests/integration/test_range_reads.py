@@ -7,7 +7,8 @@ a download link that is refused or answers for another version falls back to the
 an answer that fails verification (another total size or range, a short or cut body, a reset),
 a server that ignores Range (its 200 is cut off, and ranges pause mount-wide) and Seahub's 520
 for a missing folder (not retried). On a slow link a folder scan fetches only small files
-ahead."""
+ahead, and the kernel's next read-ahead window waits for the one before it: dropped when the
+reader closes the file meanwhile, sent after it when the reader reads on."""
 
 import contextlib
 import hashlib
