@@ -274,17 +274,23 @@ static struct open_handle *handle_of(struct fuse_file_info *fi)
 static void sfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                         struct fuse_file_info *fi)
 {
-    (void)ino;
     char *buf = malloc(size ? size : 1);
     if (!buf) {
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    ssize_t n = handle_read(fs_of(req), handle_of(fi), buf, size, off < 0 ? 0 : (uint64_t)off);
-    if (n < 0)
+    struct seafs *fs = fs_of(req);
+    ssize_t n = handle_read(fs, handle_of(fi), buf, size, off < 0 ? 0 : (uint64_t)off);
+    if (n == -ECANCELED) {
+        /* Read-ahead nobody waits for, dropped (file.h): the kernel does not pass the error on
+         * to anyone, and the pages, taken out of its cache, are asked for again when read. */
+        fuse_reply_err(req, EIO);
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, off, (off_t)size);
+    } else if (n < 0) {
         fuse_reply_err(req, (int)-n);
-    else
+    } else {
         fuse_reply_buf(req, buf, (size_t)n);
+    }
     free(buf);
 }
 

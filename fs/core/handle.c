@@ -205,6 +205,7 @@ ssize_t handle_write(struct seafs *fs, struct open_handle *h, const char *buf, s
 
 int handle_flush(struct seafs *fs, struct open_handle *h)
 {
+    file_flushed(h->version);
     struct dirty_file *d = h->writer ? current_dirty(fs, h) : NULL;
     int rc = d ? dirty_persist(fs->dirty, d, false) : 0;
     if (d && rc == 0)

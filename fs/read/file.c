@@ -487,6 +487,8 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
     char *lib_path = fs->range_links ? range_library_path(fs, ino) : NULL;
     rc = open_version(fs, info.repo_id, info.obj_id, (uint64_t)info.size, path, lib_path, out);
     free(lib_path);
+    if (rc == 0 && (flags & O_DIRECT)) /* its reads are the reader's own: never held */
+        range_hold_disable(&(*out)->ranges.hold);
     if (rc == 0)
         queue_scan_ahead(fs, ino, info.repo_id);
     return rc;
@@ -825,10 +827,10 @@ struct read_intent {
 };
 
 /* Serves what the read wants of block index of a plain file from a byte range when range_read
- * says so; false: read the block. */
-static bool copy_from_range(struct seafs *fs, struct open_file *h, size_t index, uint64_t start,
-                            const struct read_intent *intent, uint64_t pos, uint64_t end, char *dst,
-                            uint64_t *next)
+ * says so (RANGE_NOT_SERVED: read the block). */
+static enum range_outcome copy_from_range(struct seafs *fs, struct open_file *h, size_t index,
+                                          uint64_t start, const struct read_intent *intent,
+                                          uint64_t pos, uint64_t end, char *dst, uint64_t *next)
 {
     uint64_t size = h->layout.plain[index]; /* fixed at open for a plain file */
     struct range_read_args args = {.log_path = h->path,
@@ -843,10 +845,10 @@ static bool copy_from_range(struct seafs *fs, struct open_file *h, size_t index,
                                    .stop = start + size < end ? start + size : end,
                                    .read_len = intent->len,
                                    .sequential = intent->sequential};
-    if (!range_read(fs, &h->ranges, &args, dst))
-        return false;
-    *next = args.stop;
-    return true;
+    enum range_outcome outcome = range_read(fs, &h->ranges, &args, dst);
+    if (outcome == RANGE_SERVED)
+        *next = args.stop;
+    return outcome;
 }
 
 /* Opens block index (cache, else download; in memory when the cache cannot take it) and copies
@@ -870,8 +872,11 @@ static int read_block(struct seafs *fs, struct open_file *h, size_t index, uint6
             return rc;
         /* else open it again below: the cache drops a damaged block and fetches it anew */
     }
-    if (!key && intent && copy_from_range(fs, h, index, start, intent, pos, end, dst, next))
-        return 0;
+    enum range_outcome ranged =
+        !key && intent ? copy_from_range(fs, h, index, start, intent, pos, end, dst, next)
+                       : RANGE_NOT_SERVED;
+    if (ranged != RANGE_NOT_SERVED)
+        return ranged == RANGE_SERVED ? 0 : -ECANCELED;
     struct cache_handle *ch = NULL;
     seaf_err cause = SEAF_OK;
     rc = fetch_block(fs->cache, fs->client, h->repo_id, h->block_ids[index], &ch, &cause);
@@ -1081,6 +1086,12 @@ static ssize_t read_at(struct seafs *fs, struct open_file *h, char *buf, size_t 
         seaf_crypt_key_wipe(k);
     save_lengths(h, false);
     return rc == -ESTALE ? -EIO : rc ? rc : (ssize_t)(end - off);
+}
+
+void file_flushed(struct open_file *h)
+{
+    if (h)
+        range_state_flushed(&h->ranges);
 }
 
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off)

@@ -24,8 +24,12 @@ int file_open(struct seafs *fs, uint64_t ino, int flags, struct open_file **out)
 int file_open_version(struct seafs *fs, const char *repo_id, const char *file_id, uint64_t size,
                       const char *path, struct open_file **out);
 /* Reads up to size bytes at off into buf: the byte count (short only at the end of the file) or
- * -errno. Thread-safe on one handle. */
+ * -errno. Thread-safe on one handle. -ECANCELED: a request of the kernel's read-ahead held behind
+ * the range before it was dropped, the reader having closed the file meanwhile (range_hold.h);
+ * the caller answers it with an error and takes those pages out of the kernel's cache. */
 ssize_t file_read(struct seafs *fs, struct open_file *h, char *buf, size_t size, uint64_t off);
+/* A descriptor of the file was closed (FUSE flush). NULL is a no-op. */
+void file_flushed(struct open_file *h);
 /* file_read without read-ahead, for a reader that knows all it will need (the upload's fold
  * reads exactly the blocks it re-chunks). */
 ssize_t file_read_exact(struct seafs *fs, struct open_file *h, char *buf, size_t size,

@@ -68,6 +68,12 @@ void range_state_init(struct range_state *rs, const char *lib_path)
     atomic_init(&rs->holds_ranges, false);
     atomic_init(&rs->ahead_running, false);
     rs->lib_path = lib_path ? strdup(lib_path) : NULL;
+    range_hold_init(&rs->hold);
+}
+
+void range_state_flushed(struct range_state *rs)
+{
+    range_hold_flushed(&rs->hold);
 }
 
 /* Waits for the link asked for ahead, if any. */
@@ -89,6 +95,7 @@ void range_state_release(struct range_state *rs)
     for (size_t i = 0; i < RANGE_SLOTS; i++)
         free(rs->slots[i].data);
     free(rs->lib_path);
+    range_hold_release(&rs->hold);
     pthread_mutex_destroy(&rs->ahead_lock);
     pthread_mutex_destroy(&rs->lock);
 }
@@ -244,32 +251,52 @@ static seaf_err fetch_range(struct seafs *fs, const char *lib_path, const struct
     return err;
 }
 
-bool range_read(struct seafs *fs, struct range_state *rs, const struct range_read_args *a,
-                char *dst)
+static enum range_outcome fetch_or_not(struct seafs *fs, struct range_state *rs,
+                                       const struct range_read_args *a, uint64_t start,
+                                       uint64_t end, int flight, char *dst);
+
+enum range_outcome range_read(struct seafs *fs, struct range_state *rs,
+                              const struct range_read_args *a, char *dst)
 {
     if (!rs->lib_path || !fs->range_links || fs->opts->range_reads == SEAFS_RANGE_OFF)
-        return false;
+        return RANGE_NOT_SERVED;
     /* The hot path: a sequential or large read takes the block (range_pays) -- unless kept
      * ranges hold it, which only a handle that took ranges has. No lock, no cache lookup. */
     bool block_anyway = a->sequential || a->read_len > RANGE_MAX_READ;
     if (block_anyway && !atomic_load(&rs->holds_ranges))
-        return false;
+        return RANGE_NOT_SERVED;
     pthread_mutex_lock(&rs->lock);
     bool kept = copy_kept_locked(rs, a->pos, a->stop, dst);
     bool disabled = rs->disabled;
-    double spent = rs->ranged_block == a->block_index + 1 ? rs->ranged_s : 0;
     pthread_mutex_unlock(&rs->lock);
     if (kept)
-        return true;
-    if (block_anyway || disabled || cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id) ||
-        range_links_paused(fs->range_links, seaf_monotonic_s()))
-        return false;
-
+        return RANGE_SERVED;
+    if (block_anyway || disabled)
+        return RANGE_NOT_SERVED;
     uint64_t block_end = a->block_start + a->block_size;
     uint64_t start = a->pos - a->pos % RANGE_UNIT;
     uint64_t end = a->stop + (RANGE_UNIT - a->stop % RANGE_UNIT) % RANGE_UNIT;
     start = start > a->block_start ? start : a->block_start;
     end = end < block_end ? end : block_end;
+    /* On its way from now on (before the lookups below), so that a request for the window after
+     * this one, which the kernel sends right behind it, finds it and waits (range_hold.h). */
+    int flight = range_hold_begin(&rs->hold, start, end);
+    enum range_outcome outcome = fetch_or_not(fs, rs, a, start, end, flight, dst);
+    range_hold_done(&rs->hold, flight);
+    return outcome;
+}
+
+/* The rest of range_read for the range [start, end), tracked in slot flight. */
+static enum range_outcome fetch_or_not(struct seafs *fs, struct range_state *rs,
+                                       const struct range_read_args *a, uint64_t start,
+                                       uint64_t end, int flight, char *dst)
+{
+    if (cache_contains(fs->cache, CACHE_KIND_BLOCK, a->block_id) ||
+        range_links_paused(fs->range_links, seaf_monotonic_s()))
+        return RANGE_NOT_SERVED;
+    pthread_mutex_lock(&rs->lock);
+    double spent = rs->ranged_block == a->block_index + 1 ? rs->ranged_s : 0;
+    pthread_mutex_unlock(&rs->lock);
     char *url = NULL;
     enum range_link_state link =
         range_links_get(fs->range_links, a->repo_id, a->file_id, seaf_monotonic_s(), &url);
@@ -295,9 +322,15 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
         link = range_links_get(fs->range_links, a->repo_id, a->file_id, seaf_monotonic_s(), &url);
         pays = link != RANGE_LINK_REFUSED;
     }
+    if (pays && range_hold_wait(&rs->hold, flight, &c.link) == RANGE_HOLD_DROP) {
+        link_free(url);
+        log_msg(LOG_DEBUG, "read of '%s' at %llu: read-ahead dropped, the file was closed",
+                a->log_path, (unsigned long long)a->pos);
+        return RANGE_DROPPED;
+    }
     if (!pays || !(data = malloc((size_t)(end - start)))) {
         link_free(url);
-        return false;
+        return RANGE_NOT_SERVED;
     }
     struct timespec began, ended;
     clock_gettime(CLOCK_MONOTONIC, &began);
@@ -319,7 +352,7 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
         log_msg(LOG_INFO, "read of '%s': no byte range (%s); whole blocks from now on", a->log_path,
                 err == SEAF_ERR_ID_MISMATCH ? "the server holds another version of the file"
                                             : seaf_strerror(err));
-        return false;
+        return RANGE_NOT_SERVED;
     }
     log_msg(LOG_DEBUG,
             "read of '%s' at %llu: %llu bytes by a byte range in %.3f s, block %s not fetched "
@@ -327,7 +360,7 @@ bool range_read(struct seafs *fs, struct range_state *rs, const struct range_rea
             a->log_path, (unsigned long long)a->pos, (unsigned long long)(end - start), took,
             a->block_id, c.link.rtt_s, c.link.bytes_per_s,
             c.link.bandwidth_measured ? "" : " guessed");
-    return true;
+    return RANGE_SERVED;
 }
 
 char *range_library_path(struct seafs *fs, uint64_t ino)

@@ -42,6 +42,7 @@
 
 #include "link_estimate.h"
 #include "options.h"
+#include "range_hold.h"
 #include "seafs.h"
 
 /* Ranges are fetched in units of this many bytes, aligned in the file: a page, so a range is
@@ -102,6 +103,7 @@ struct range_state {
     pthread_mutex_t ahead_lock;
     pthread_t ahead;           /* the download link asked for at open (range_link_ahead) */
     atomic_bool ahead_running; /* ahead is to be joined (under ahead_lock) */
+    struct range_hold hold;    /* ranges on their way, requests held behind them */
 };
 
 /* lib_path may be NULL (the handle then never uses ranges); it is copied. */
@@ -135,11 +137,20 @@ struct range_read_args {
     bool sequential;    /* the read continues the previous one */
 };
 
+/* What range_read did. */
+enum range_outcome {
+    RANGE_NOT_SERVED, /* the caller reads the block (nothing was copied) */
+    RANGE_SERVED,     /* [pos, stop) was copied */
+    RANGE_DROPPED,    /* a request held behind the range before it (range_hold.h) whose reader
+                         closed the file meanwhile: nothing copied, nothing to fetch */
+};
+
 /* Copies [pos, stop) into dst from a range kept by the handle or fetched now, when the rule says
- * so: true. false: the caller reads the block (nothing was copied). Never fails otherwise. May
- * block on the network. */
-bool range_read(struct seafs *fs, struct range_state *rs, const struct range_read_args *a,
-                char *dst);
+ * so. Never fails otherwise. May block on the network. */
+enum range_outcome range_read(struct seafs *fs, struct range_state *rs,
+                              const struct range_read_args *a, char *dst);
+/* A descriptor of the file was closed (FUSE flush): requests held are dropped. */
+void range_state_flushed(struct range_state *rs);
 
 /* The path of file inode ino in its library ("/dir/name", malloc'd), or NULL. */
 char *range_library_path(struct seafs *fs, uint64_t ino);

@@ -7,7 +7,8 @@ a download link that is refused or answers for another version falls back to the
 an answer that fails verification (another total size or range, a short or cut body, a reset),
 a server that ignores Range (its 200 is cut off, and ranges pause mount-wide) and Seahub's 520
 for a missing folder (not retried). On a slow link a folder scan fetches only small files
-ahead."""
+ahead, and the kernel's next read-ahead window waits for the one before it: dropped when the
+reader closes the file meanwhile, sent after it when the reader reads on."""
 
 import contextlib
 import hashlib
@@ -614,3 +615,63 @@ def test_link_asked_for_at_open_for_another_version_is_not_used(live, mount_fact
     # The file object and the link at once, then the block map (a 4 MiB file gets none ahead:
     # the official clients' blocks are 6 MiB and more), then the block; before: one by one.
     assert sequential_round_trips(server.log()) == 3, server.log()
+
+
+# --- the kernel's read-ahead windows (fs/read/range_hold.h) -------------------------------------
+
+def probe_reads(fd, content, upto):
+    """ffprobe's reads of a video with its index at the start: 32 KiB at 0, then on from 48 to
+    upto in one read (the kernel asks for 128 KiB at 0, then 256 and 512 KiB windows)."""
+    assert os.pread(fd, 32768, 0) == content[:32768]
+    assert os.pread(fd, upto - 48, 48) == content[48:upto]
+
+
+def range_entries(server):
+    return sorted((e for e in server.log() if e["route"] == "files" and e["status"] == 206),
+                  key=lambda e: e["start"])
+
+
+def test_read_ahead_window_nobody_reads_is_dropped_at_close(slow_server, mount_factory):
+    """A probe that stops inside the kernel's 256 KiB window and closes the file: the 512 KiB
+    window the kernel asked for behind it waits for it, and is dropped at the close instead of
+    downloaded (before: 3 ranges, about 900 KiB, for 343 KiB read). The pages it would have
+    filled are read again when asked for: a few ranges, not one per page."""
+    server, content, _, path = large_file_on_a_slow_link(slow_server, mount_factory)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        probe_reads(fd, content, 343 << 10)
+    finally:
+        os.close(fd)
+    time.sleep(0.6)  # a window downloaded after the close would be counted by now
+    counters = server.counters()
+    assert block_gets(server) == {}
+    assert counters["range_gets"] == 2, range_entries(server)
+    assert counters["range_bytes"] < (384 << 10) + 4096, counters["range_bytes"]
+    server.reset_counters()
+    with open(path, "rb", buffering=0) as f:
+        f.seek(384 << 10)
+        assert f.read(512 << 10) == content[384 << 10:896 << 10]
+    assert server.counters()["range_gets"] + len(block_gets(server)) <= 4, server.log()
+
+
+def test_reader_that_reads_on_gets_the_window_after_the_one_it_waits_for(slow_server,
+                                                                           mount_factory):
+    """The same reads, then on past the 256 KiB window: the 512 KiB window went out once the
+    256 KiB one had arrived (not beside it, sharing the link), and every byte is right."""
+    server, content, _, path = large_file_on_a_slow_link(slow_server, mount_factory)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        probe_reads(fd, content, 343 << 10)
+        assert os.pread(fd, 400 << 10, 343 << 10) == content[343 << 10:743 << 10]
+    finally:
+        os.close(fd)
+    time.sleep(1.5)  # the 1 MiB window the kernel asked for next (it went at once) is logged
+    ranges = range_entries(server)
+    assert block_gets(server) == {}
+
+    def window_of(size):
+        return [e for e in ranges if size <= e["bytes_sent"] < size + 4096]
+
+    window, after = window_of(256 << 10), window_of(512 << 10)
+    assert len(window) == len(after) == 1, ranges
+    assert after[0]["start"] >= window[0]["time"] - 0.01, ranges

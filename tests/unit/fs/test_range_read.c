@@ -1,7 +1,8 @@
 /* Unit tests of fs/read/range_read's rule (when a small read is served by a byte range instead
  * of its whole block, also while the block is on its way), of range_links (download links per
- * file version, their expiry and refusals, pauses), of blocks_in_flight, and of what is asked
- * for at open on a far link (the download link, the block map). */
+ * file version, their expiry and refusals, pauses), of blocks_in_flight, of what is asked
+ * for at open on a far link (the download link, the block map), and of range_hold (the kernel's
+ * next read-ahead window held behind the one on its way, dropped when the reader closes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include "block_map_ahead.h"
+#include "range_hold.h"
 #include "blocks_in_flight.h"
 #include "range_links.h"
 #include "range_read.h"
@@ -260,6 +265,138 @@ static void test_transport_failures_pause_ranges(void **state)
     range_links_free(links);
 }
 
+static void test_a_window_follows_the_one_on_its_way(void **state)
+{
+    (void)state;
+    struct range_flight on_way[2] = {{.start = 128 * KiB, .end = 384 * KiB}, {0}};
+    /* The kernel's next window, right behind or overlapping the end: it follows. */
+    assert_int_equal(range_hold_predecessor(on_way, 2, 384 * KiB, 896 * KiB), 0);
+    assert_int_equal(range_hold_predecessor(on_way, 2, 380 * KiB, 896 * KiB), 0);
+    /* Not: the same window, one before it, one further on, one inside it, a free slot. */
+    assert_int_equal(range_hold_predecessor(on_way, 2, 128 * KiB, 384 * KiB), -1);
+    assert_int_equal(range_hold_predecessor(on_way, 2, 0, 128 * KiB), -1);
+    assert_int_equal(range_hold_predecessor(on_way, 2, 388 * KiB, 896 * KiB), -1);
+    assert_int_equal(range_hold_predecessor(on_way, 2, 200 * KiB, 300 * KiB), -1);
+    assert_int_equal(range_hold_predecessor(on_way + 1, 1, 4 * KiB, 8 * KiB), -1);
+    /* The grace: half a round trip, bounded. */
+    struct link_figures far = {.rtt_s = 0.150, .bytes_per_s = 1.25e6};
+    struct link_figures near = {.rtt_s = 0.001, .bytes_per_s = 1.25e6};
+    struct link_figures very_far = {.rtt_s = 0.6, .bytes_per_s = 1.25e6};
+    assert_true(range_hold_grace_s(&far) > 0.074 && range_hold_grace_s(&far) < 0.076);
+    assert_true(range_hold_grace_s(&near) == RANGE_HOLD_GRACE_MIN_S);
+    assert_true(range_hold_grace_s(&very_far) == RANGE_HOLD_GRACE_MAX_S);
+}
+
+/* A request held in a thread of its own. */
+struct held {
+    struct range_hold *rh;
+    int slot;
+    struct link_figures link;
+    enum range_hold_outcome outcome;
+    double waited_s;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void *hold_run(void *arg)
+{
+    struct held *h = arg;
+    double began = now_s();
+    h->outcome = range_hold_wait(h->rh, h->slot, &h->link);
+    h->waited_s = now_s() - began;
+    return NULL;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec t = {.tv_sec = 0, .tv_nsec = (long)(s * 1e9)};
+    nanosleep(&t, NULL);
+}
+
+static void test_the_window_after_waits_and_is_dropped_at_close(void **state)
+{
+    (void)state;
+    struct range_hold rh;
+    range_hold_init(&rh);
+    struct link_figures link = {.rtt_s = 0.2, .bytes_per_s = 1.25e6}; /* grace 0.1 s */
+    int a = range_hold_begin(&rh, 128 * KiB, 384 * KiB);
+    int b = range_hold_begin(&rh, 384 * KiB, 896 * KiB);
+    assert_true(a >= 0 && b >= 0);
+    /* The window on its way does not wait for the one after it. */
+    assert_int_equal(range_hold_wait(&rh, a, &link), RANGE_HOLD_GO);
+    struct held h = {.rh = &rh, .slot = b, .link = link};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_run, &h), 0);
+    sleep_s(0.1);
+    range_hold_done(&rh, a); /* arrived: the reader reads it, then closes the file */
+    sleep_s(0.005);
+    range_hold_flushed(&rh);
+    pthread_join(t, NULL);
+    assert_int_equal(h.outcome, RANGE_HOLD_DROP);
+    assert_true(h.waited_s >= 0.1 && h.waited_s < 0.5);
+    range_hold_done(&rh, b);
+    range_hold_release(&rh);
+}
+
+static void test_a_reader_that_reads_on_is_held_once(void **state)
+{
+    (void)state;
+    struct range_hold rh;
+    range_hold_init(&rh);
+    struct link_figures link = {.rtt_s = 0.2, .bytes_per_s = 1.25e6};
+    int a = range_hold_begin(&rh, 128 * KiB, 384 * KiB);
+    int b = range_hold_begin(&rh, 384 * KiB, 896 * KiB);
+    struct held h = {.rh = &rh, .slot = b, .link = link};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_run, &h), 0);
+    sleep_s(0.05);
+    range_hold_done(&rh, a); /* arrived, and no close: after the grace, the window goes */
+    pthread_join(t, NULL);
+    assert_int_equal(h.outcome, RANGE_HOLD_GO);
+    assert_true(h.waited_s >= 0.05 + RANGE_HOLD_GRACE_MAX_S * 0.9);
+    /* The reader reads on: the window after it goes out at once, though b is still on its
+     * way, and a close later on drops nothing. */
+    int c = range_hold_begin(&rh, 896 * KiB, 1920 * KiB);
+    double began = now_s();
+    assert_int_equal(range_hold_wait(&rh, c, &link), RANGE_HOLD_GO);
+    assert_true(now_s() - began < 0.01);
+    range_hold_done(&rh, b);
+    range_hold_done(&rh, c);
+    range_hold_release(&rh);
+}
+
+static void test_a_stuck_window_holds_the_next_for_a_bounded_time(void **state)
+{
+    (void)state;
+    struct range_hold rh;
+    range_hold_init(&rh);
+    struct link_figures link = {.rtt_s = 0.01, .bytes_per_s = 100e6};
+    int a = range_hold_begin(&rh, 0, 128 * KiB);
+    int b = range_hold_begin(&rh, 128 * KiB, 384 * KiB);
+    double began = now_s();
+    assert_int_equal(range_hold_wait(&rh, b, &link), RANGE_HOLD_GO); /* a never arrives */
+    double waited = now_s() - began;
+    assert_true(waited >= RANGE_HOLD_SLACK_S && waited < RANGE_HOLD_SLACK_S + 0.5);
+    /* O_DIRECT handles never wait. */
+    range_hold_done(&rh, b);
+    struct range_hold direct;
+    range_hold_init(&direct);
+    range_hold_disable(&direct);
+    range_hold_begin(&direct, 0, 128 * KiB);
+    b = range_hold_begin(&direct, 128 * KiB, 384 * KiB);
+    began = now_s();
+    assert_int_equal(range_hold_wait(&direct, b, &link), RANGE_HOLD_GO);
+    assert_true(now_s() - began < 0.01);
+    range_hold_done(&rh, a);
+    range_hold_release(&rh);
+    range_hold_release(&direct);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +408,10 @@ int main(void)
         cmocka_unit_test(test_links_per_version),
         cmocka_unit_test(test_links_table_keeps_the_recent_ones),
         cmocka_unit_test(test_transport_failures_pause_ranges),
+        cmocka_unit_test(test_a_window_follows_the_one_on_its_way),
+        cmocka_unit_test(test_the_window_after_waits_and_is_dropped_at_close),
+        cmocka_unit_test(test_a_reader_that_reads_on_is_held_once),
+        cmocka_unit_test(test_a_stuck_window_holds_the_next_for_a_bounded_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
