@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,6 +583,44 @@ fail:
     return rc;
 }
 
+/* Queues for the pool at most limit of the files of d at listing positions [from, to) that a
+ * directory scan fetches ahead on this link (small enough, not empty). */
+static void queue_small_files(struct seafs *fs, const char *repo_id, const struct seaf_dir *d,
+                              size_t from, size_t to, size_t limit)
+{
+    struct link_figures link;
+    http_pool_link(fs->pool, &link);
+    uint64_t max_size = scan_max_file_size(&link); /* small files only on a slow link */
+    for (size_t i = from; i < to && limit > 0; i++) {
+        const struct seaf_dirent *next = &d->entries[i];
+        if (!seaf_dirent_is_dir(next) && next->size > 0 && (uint64_t)next->size <= max_size) {
+            prefetch_pool_submit(fs->prefetch, PREFETCH_FILE, repo_id, next->id);
+            limit--;
+        }
+    }
+}
+
+/* PREFETCH_FOLDER: the folder's file objects come in bulk with its first file's (tree.c fetches
+ * a file object missing from the cache with its siblings), then its first small files are
+ * queued; their jobs find their objects in the cache and go straight to their blocks. */
+static void prefetch_folder(struct seafs *fs, const char *repo_id, const char *dir_id)
+{
+    struct tree_obj *dir = NULL;
+    if (tree_get(fs->tree, repo_id, dir_id, SEAF_FSOBJ_DIR, &dir) != 0)
+        return;
+    const struct seaf_dir *d = &tree_obj_fsobj(dir)->dir;
+    for (size_t i = 0; i < d->n_entries; i++) {
+        if (!seaf_dirent_is_dir(&d->entries[i]) && strcmp(d->entries[i].id, SEAF_EMPTY_ID) != 0) {
+            struct tree_obj *file = NULL;
+            tree_get(fs->tree, repo_id, d->entries[i].id, SEAF_FSOBJ_FILE, &file);
+            tree_obj_unref(fs->tree, file);
+            break;
+        }
+    }
+    queue_small_files(fs, repo_id, d, 0, d->n_entries, SCAN_NEXT_FOLDER_FILES);
+    tree_obj_unref(fs->tree, dir);
+}
+
 void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, const char *id)
 {
     struct seafs *fs = ctx;
@@ -599,6 +638,10 @@ void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, cons
         return;
     }
     struct tree_obj *obj = NULL;
+    if (kind == PREFETCH_FOLDER) {
+        prefetch_folder(fs, repo_id, id);
+        return;
+    }
     if (tree_get(fs->tree, repo_id, id, SEAF_FSOBJ_FILE, &obj) != 0)
         return;
     const struct seaf_file *file = &tree_obj_fsobj(obj)->file;
@@ -609,7 +652,46 @@ void file_prefetch(void *ctx, enum prefetch_kind kind, const char *repo_id, cons
     tree_obj_unref(fs->tree, obj);
 }
 
-/* Feeds the directory scan detector with this open and queues the next files of the folder. */
+/* Whether d lists a folder at position from or after it (a scan goes down into it first). */
+static bool folder_after(const struct seaf_dir *d, size_t from)
+{
+    for (size_t i = from; i < d->n_entries; i++)
+        if (seaf_dirent_is_dir(&d->entries[i]))
+            return true;
+    return false;
+}
+
+/* On a far link, queues the folder listed after folder dir_ino in its parent (readahead.h,
+ * SCAN_NEXT_FOLDER_FILES): a scan reaching the end of a folder goes on there. */
+static void queue_next_folder(struct seafs *fs, uint64_t dir_ino, const char *repo_id)
+{
+    struct link_figures link;
+    http_pool_link(fs->pool, &link);
+    uint64_t grandparent = 0;
+    char *name = NULL;
+    if (link.rtt_s < SCAN_NEXT_FOLDER_MIN_RTT_S ||
+        !inode_table_get(fs->inodes, dir_ino, NULL, &grandparent, &name))
+        return;
+    struct inode_info info;
+    struct tree_obj *parent = NULL;
+    if (node_dir_object(fs, grandparent, &info, &parent) == 0 &&
+        strcmp(info.repo_id, repo_id) == 0) {
+        const struct seaf_dir *d = &tree_obj_fsobj(parent)->dir;
+        const struct seaf_dirent *e = seaf_dir_lookup(d, name, strlen(name));
+        for (size_t i = e ? (size_t)(e - d->entries) + 1 : d->n_entries; i < d->n_entries; i++) {
+            if (seaf_dirent_is_dir(&d->entries[i])) {
+                prefetch_pool_submit_first(fs->prefetch, PREFETCH_FOLDER, repo_id,
+                                           d->entries[i].id);
+                break;
+            }
+        }
+    }
+    tree_obj_unref(fs->tree, parent);
+    free(name);
+}
+
+/* Feeds the directory scan detector with this open and queues the next files of the folder (and
+ * of the next folder, see queue_next_folder). */
 static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id)
 {
     uint64_t parent = 0;
@@ -622,18 +704,13 @@ static void queue_scan_ahead(struct seafs *fs, uint64_t ino, const char *repo_id
         const struct seaf_dir *d = &tree_obj_fsobj(dir)->dir;
         const struct seaf_dirent *e = seaf_dir_lookup(d, name, strlen(name));
         if (e) {
-            size_t from, to;
+            size_t index = (size_t)(e - d->entries), from, to;
             pthread_mutex_lock(&fs->scan_lock);
-            scan_on_open(&fs->scan, parent, (size_t)(e - d->entries), d->n_entries, &from, &to);
+            scan_on_open(&fs->scan, parent, index, d->n_entries, &from, &to);
             pthread_mutex_unlock(&fs->scan_lock);
-            struct link_figures link;
-            http_pool_link(fs->pool, &link);
-            uint64_t max_size = scan_max_file_size(&link); /* small files only on a slow link */
-            for (size_t i = from; i < to; i++) {
-                const struct seaf_dirent *next = &d->entries[i];
-                if (!seaf_dirent_is_dir(next) && next->size > 0 && (uint64_t)next->size <= max_size)
-                    prefetch_pool_submit(fs->prefetch, PREFETCH_FILE, repo_id, next->id);
-            }
+            queue_small_files(fs, repo_id, d, from, to, SIZE_MAX);
+            if (from < to && to == d->n_entries && !folder_after(d, index + 1))
+                queue_next_folder(fs, parent, repo_id);
         }
         tree_obj_unref(fs->tree, dir);
     }

@@ -205,8 +205,9 @@ fail:
     return NULL;
 }
 
-bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, const char *repo_id,
-                          const char *id)
+/* Queues a job at the queue's end, or at its front when first (see prefetch_pool_submit). */
+static bool submit(struct prefetch_pool *pool, enum prefetch_kind kind, const char *repo_id,
+                   const char *id, bool first)
 {
     bool queued = false;
     pthread_mutex_lock(&pool->lock);
@@ -217,7 +218,10 @@ bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, c
         if (job->kind == kind && strcmp(job->id, id) == 0)
             goto out;
     }
-    struct prefetch_job *job = &pool->queue[(pool->head + pool->length) % pool->queue_max];
+    if (first)
+        pool->head = (pool->head + pool->queue_max - 1) % pool->queue_max;
+    size_t slot = first ? pool->head : (pool->head + pool->length) % pool->queue_max;
+    struct prefetch_job *job = &pool->queue[slot];
     job->kind = kind;
     snprintf(job->repo_id, sizeof(job->repo_id), "%s", repo_id);
     snprintf(job->id, sizeof(job->id), "%s", id);
@@ -227,6 +231,18 @@ bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, c
 out:
     pthread_mutex_unlock(&pool->lock);
     return queued;
+}
+
+bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, const char *repo_id,
+                          const char *id)
+{
+    return submit(pool, kind, repo_id, id, false);
+}
+
+bool prefetch_pool_submit_first(struct prefetch_pool *pool, enum prefetch_kind kind,
+                                const char *repo_id, const char *id)
+{
+    return submit(pool, kind, repo_id, id, true);
 }
 
 void prefetch_pool_free(struct prefetch_pool *pool)

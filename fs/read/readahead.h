@@ -72,10 +72,12 @@ void readahead_on_read(struct readahead *ra, uint64_t off, size_t len, uint64_t 
 
 /* What a prefetch job fetches. */
 enum prefetch_kind {
-    PREFETCH_BLOCK, /* one block */
-    PREFETCH_FILE,  /* a small file's object and its first block (directory scans) */
-    PREFETCH_DISK,  /* a cached block's file read from the disk ahead of the reader (a block
-                       not cached is not fetched: that is PREFETCH_BLOCK's job) */
+    PREFETCH_BLOCK,  /* one block */
+    PREFETCH_FILE,   /* a small file's object and its first block (directory scans) */
+    PREFETCH_FOLDER, /* the file objects of a folder a directory scan reaches next (one batch),
+                        then its first small files as PREFETCH_FILE jobs */
+    PREFETCH_DISK,   /* a cached block's file read from the disk ahead of the reader (a block
+                        not cached is not fetched: that is PREFETCH_BLOCK's job) */
 };
 
 /* Runs one prefetch job (called on a pool thread); id is a block or file object id. */
@@ -91,6 +93,10 @@ struct prefetch_pool *prefetch_pool_new(unsigned n_threads, size_t queue_max, pr
  * false: read-ahead is best effort). Thread-safe. */
 bool prefetch_pool_submit(struct prefetch_pool *pool, enum prefetch_kind kind, const char *repo_id,
                           const char *id);
+/* The same, queued before the jobs already waiting: for a job that is one request and makes the
+ * jobs after it cheaper (PREFETCH_FOLDER). */
+bool prefetch_pool_submit_first(struct prefetch_pool *pool, enum prefetch_kind kind,
+                                const char *repo_id, const char *id);
 
 /* Directory scan detection (tar, cp -r, grep -r open the files of a folder one after the other,
  * in listing order): when files are opened at consecutive listing positions, the next ones are
@@ -111,6 +117,14 @@ struct scan_detector {
  * opens file after file on a slow link (a thumbnailer, exiftool, head) mostly reads a few KiB of
  * each: whole files fetched ahead would cost far more than the round trips they save. */
 #define SCAN_SLOW_MIN_FILE_SIZE (128u * 1024)
+
+/* On a far link (a round trip of at least SCAN_NEXT_FOLDER_MIN_RTT_S), once a scan's window
+ * reaches the end of its folder and no sub-folder is left in it, the first files (up to
+ * SCAN_NEXT_FOLDER_FILES) of the folder listed next in the parent are fetched ahead too: tar,
+ * cp -r and grep -r go on there, and without it every folder began with the scan's ramp (a file
+ * object batch, then one block at a time), a few round trips in sequence per folder. */
+#define SCAN_NEXT_FOLDER_FILES     SCAN_MAX_WINDOW
+#define SCAN_NEXT_FOLDER_MIN_RTT_S 0.005
 
 /* The largest file worth fetching ahead of a directory scan on that link. */
 uint64_t scan_max_file_size(const struct link_figures *link);

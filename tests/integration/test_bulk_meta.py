@@ -4,7 +4,9 @@ that bulk fetch are answered at once and correctly; a damaged stored object (a r
 checksum, or one whose content does not hash to its id) is dropped and fetched again; a daemon
 killed during the bulk fetch leaves a cache that works after the restart; and a mount with a
 stored token shows the libraries after one round trip (the file-server probe and the quota run
-beside it or after), the first listing of a library after at most three."""
+beside it or after), the first listing of a library after at most three; and on a far link a scan
+reading folder after folder (tar) has the next folder's first blocks on their way before it gets
+there."""
 import json
 import os
 import pathlib
@@ -16,8 +18,8 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "server"))
 
-from mount_fixture import (crc32c, ctl, folders_prefetch, mount_factory,  # noqa: E402,F401
-                           small_demo_server, wait_prefetched)
+from mount_fixture import (block_gets, crc32c, ctl, file_layout,  # noqa: E402,F401
+                           folders_prefetch, mount_factory, small_demo_server, wait_prefetched)
 from seafserver import builder  # noqa: E402
 from seafserver.observe import sequential_round_trips  # noqa: E402
 
@@ -250,3 +252,34 @@ def test_reading_the_files_of_a_folder_fetches_their_objects_together(small_demo
                 int(name[5:7]) + 1)
     # One pack-fs per folder for its ten file objects, not one per file.
     assert len(pack_fs_requests(server)) == len(folders), server.log()
+
+
+def test_a_scan_on_a_far_link_fetches_the_next_folder_ahead(small_demo_server, mount_factory):
+    server, ids = small_demo_server
+    repo_id = ids[LIBRARY]
+    server.set_faults(latency_ms=80)  # from the mount on: the link's measured round trip is far
+    try:
+        mount = mount_factory(server, poll_interval=0)
+        os.listdir(mount.path(LIBRARY))
+        wait_prefetched(mount, LIBRARY)
+        group = mount.path(LIBRARY, "group-00")
+        first, second = os.listdir(group)[:2]  # as tar reads them: in listing order
+        listings = {folder: os.listdir(group / folder) for folder in (first, second)}
+        server.reset_counters()
+        opened = {}
+        for folder in (first, second):
+            for name in listings[folder]:
+                opened.setdefault(folder, time.time())
+                data = (group / folder / name).read_bytes()
+                assert data == ("dir %d file %d\n" % (int(folder[4:]), int(name[5:7]))).encode() * (
+                    int(name[5:7]) + 1)
+    finally:
+        server.clear_faults()
+    # Once the scan's window reached the end of the first folder (at its second file), the
+    # second folder's file objects and first blocks were asked for: its first file's block was
+    # on its way before the reader got there (before: only once it had opened that file, after
+    # the folder's file objects, two round trips later).
+    _, blocks = file_layout(server, repo_id, "/group-00/%s/%s" % (second, listings[second][0]))
+    gets = [e["start"] for e in server.log() if e["route"] == "block" and blocks[0][0] in e["path"]]
+    assert gets and min(gets) < opened[second], (gets, opened)
+    assert max(block_gets(server).values()) == 1  # fetched ahead once, never again

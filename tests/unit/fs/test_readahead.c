@@ -169,7 +169,8 @@ struct counter {
     int started; /* jobs a worker has taken */
     int runs;
     char last[64];
-    int gate; /* workers wait while gate == 0 */
+    char order[8][64]; /* ids of the first jobs run, in the order they ran */
+    int gate;          /* workers wait while gate == 0 */
 };
 
 static void count_job(void *ctx, enum prefetch_kind kind, const char *repo_id, const char *block_id)
@@ -182,6 +183,8 @@ static void count_job(void *ctx, enum prefetch_kind kind, const char *repo_id, c
     pthread_cond_broadcast(&c->done);
     while (!c->gate)
         pthread_cond_wait(&c->done, &c->lock);
+    if (c->runs < 8)
+        snprintf(c->order[c->runs], sizeof(c->order[0]), "%s", block_id);
     c->runs++;
     snprintf(c->last, sizeof(c->last), "%s", block_id);
     pthread_cond_broadcast(&c->done);
@@ -253,6 +256,41 @@ static void test_pool_dedups_by_kind_and_id(void **state)
     pthread_mutex_destroy(&c.lock);
 }
 
+/* A job submitted first (the file objects of the folder a scan reaches next) runs before the
+ * jobs already waiting, which keep their order; it is deduplicated like the others. */
+static void test_pool_runs_a_first_job_before_the_waiting_ones(void **state)
+{
+    (void)state;
+    struct counter c = {.gate = 0};
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_cond_init(&c.done, NULL);
+    struct prefetch_pool *pool = prefetch_pool_new(1, 4, count_job, &c);
+    assert_non_null(pool);
+    assert_true(prefetch_pool_submit(pool, PREFETCH_FILE, "r", "file-0"));
+    pthread_mutex_lock(&c.lock);
+    while (c.started < 1)
+        pthread_cond_wait(&c.done, &c.lock);
+    pthread_mutex_unlock(&c.lock);
+    assert_true(prefetch_pool_submit(pool, PREFETCH_FILE, "r", "file-1"));
+    assert_true(prefetch_pool_submit(pool, PREFETCH_FILE, "r", "file-2"));
+    assert_true(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder"));
+    assert_false(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder"));
+    assert_true(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder-2"));
+    assert_false(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder-3")); /* full */
+    pthread_mutex_lock(&c.lock);
+    c.gate = 1;
+    pthread_cond_broadcast(&c.done);
+    while (c.runs < 5)
+        pthread_cond_wait(&c.done, &c.lock);
+    pthread_mutex_unlock(&c.lock);
+    prefetch_pool_free(pool);
+    const char *expected[] = {"file-0", "folder-2", "folder", "file-1", "file-2"};
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(c.order[i], expected[i]);
+    pthread_cond_destroy(&c.done);
+    pthread_mutex_destroy(&c.lock);
+}
+
 static void test_directory_scan(void **state)
 {
     (void)state;
@@ -285,13 +323,15 @@ static void test_directory_scan(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_window_grows_and_resets),
-                                       cmocka_unit_test(test_window_bounded_by_file_and_option),
-                                       cmocka_unit_test(test_pool_dedups_and_bounds),
-                                       cmocka_unit_test(test_pool_dedups_by_kind_and_id),
-                                       cmocka_unit_test(test_directory_scan),
-                                       cmocka_unit_test(test_link_window),
-                                       cmocka_unit_test(test_slow_link_wants_a_dense_growing_run),
-                                       cmocka_unit_test(test_scan_file_size_limit)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_grows_and_resets),
+        cmocka_unit_test(test_window_bounded_by_file_and_option),
+        cmocka_unit_test(test_pool_dedups_and_bounds),
+        cmocka_unit_test(test_pool_dedups_by_kind_and_id),
+        cmocka_unit_test(test_pool_runs_a_first_job_before_the_waiting_ones),
+        cmocka_unit_test(test_directory_scan),
+        cmocka_unit_test(test_link_window),
+        cmocka_unit_test(test_slow_link_wants_a_dense_growing_run),
+        cmocka_unit_test(test_scan_file_size_limit)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
