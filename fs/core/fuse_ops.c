@@ -568,7 +568,7 @@ static void sfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mo
     struct stat st;
     int rc = changes_create(fs, parent, name, mode, &ino, &st, &d);
     if (d) {
-        dirty_writer_add(d, -1);
+        dirty_writer_end(d);
         dirty_put(fs->dirty, d);
     }
     reply_entry_or_err(req, rc, ino, &st);

@@ -169,7 +169,7 @@ int handle_create(struct seafs *fs, uint64_t parent, const char *name, mode_t mo
         return rc;
     struct open_handle *h = handle_new(*ino, true);
     if (!h) {
-        dirty_writer_add(d, -1);
+        dirty_writer_end(d);
         dirty_put(fs->dirty, d);
         return -ENOMEM;
     }
@@ -250,7 +250,7 @@ void handle_release(struct seafs *fs, struct open_handle *h)
     registry_remove(h);
     if (h->dirty) {
         if (h->writer) {
-            dirty_writer_add(h->dirty, -1);
+            dirty_writer_end(h->dirty);
             /* The file may have waited for this close to be uploaded. */
             uploader_notify(fs->uploader, dirty_repo(h->dirty));
         }

@@ -375,8 +375,8 @@ static int make(struct seafs *fs, uint64_t parent, const char *name, bool is_dir
         return -ENOMEM;
     }
     node_stat(fs, *ino, &a.info, st);
-    if (a.dirty)
-        dirty_writer_add(a.dirty, 1);
+    if (a.dirty) /* cannot fail: no upload knows this staged file yet */
+        dirty_writer_begin(fs->dirty, a.dirty);
     if (out)
         *out = a.dirty;
     return 0;
@@ -641,7 +641,8 @@ static int stage_body(struct seafs *fs, void *arg)
     return 0;
 }
 
-/* The staged file of ino (made when it has none). Not counted as a writer. */
+/* The staged file of ino (made when it has none; truncate: made empty). Not counted as a
+ * writer. */
 static int find_or_stage(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)
 {
     struct inode_info info;
@@ -658,8 +659,6 @@ static int find_or_stage(struct seafs *fs, uint64_t ino, bool truncate, struct d
     if (info.staged || rc) {
         if (rc == 0 && !*out)
             rc = dirty_get(fs->dirty, info.staged, out);
-        if (rc == 0 && truncate)
-            rc = dirty_truncate(fs->dirty, *out, 0);
         return rc;
     }
     struct stage_args a = {.ino = ino,
@@ -682,33 +681,41 @@ static int find_or_stage(struct seafs *fs, uint64_t ino, bool truncate, struct d
         return rc;
     }
     inode_table_update(fs->inodes, ino, &info);
-    if (a.existing) {
-        if ((rc = dirty_get(fs->dirty, a.existing, &a.dirty)) == 0 && truncate)
-            rc = dirty_truncate(fs->dirty, a.dirty, 0);
-        if (rc) {
-            dirty_put(fs->dirty, a.dirty);
-            return rc;
-        }
-    }
+    if (a.existing && (rc = dirty_get(fs->dirty, a.existing, &a.dirty)) != 0)
+        return rc;
     *out = a.dirty;
     return 0;
 }
 
-/* find_or_stage, and the handles reading ino read the staged file from now on. */
-static int staged_file_of(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)
+/* The staged file of ino with a writer counted (dirty_writer_begin), so that no upload settles it
+ * before the change is in the journal; truncate: emptied. The handles reading ino read it from
+ * now on. An upload may settle the staged file found between the lookup and the count: the file
+ * is then staged afresh on the content the upload left. */
+static int staged_file_for_change(struct seafs *fs, uint64_t ino, bool truncate,
+                                  struct dirty_file **out)
 {
-    int rc = find_or_stage(fs, ino, truncate, out);
-    if (rc == 0)
-        handle_attach_readers(fs, ino, *out);
-    return rc;
+    int rc;
+    for (unsigned tries = 0;; tries++) {
+        if ((rc = find_or_stage(fs, ino, truncate, out)) != 0)
+            return rc;
+        if ((rc = dirty_writer_begin(fs->dirty, *out)) != -ESTALE || tries == 8)
+            break;
+        dirty_put(fs->dirty, *out);
+    }
+    if (rc == 0 && truncate && (rc = dirty_truncate(fs->dirty, *out, 0)) != 0)
+        dirty_writer_end(*out);
+    if (rc) {
+        dirty_put(fs->dirty, *out);
+        *out = NULL;
+        return rc;
+    }
+    handle_attach_readers(fs, ino, *out);
+    return 0;
 }
 
 int changes_open_for_writing(struct seafs *fs, uint64_t ino, bool truncate, struct dirty_file **out)
 {
-    int rc = staged_file_of(fs, ino, truncate, out);
-    if (rc == 0)
-        dirty_writer_add(*out, 1);
-    return rc;
+    return staged_file_for_change(fs, ino, truncate, out);
 }
 
 struct attr_args {
@@ -785,7 +792,7 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
     if (info.kind == INODE_FILE && ((to_set & FUSE_SET_ATTR_SIZE) || info.staged)) {
         if (open) {
             d = open;
-        } else if ((rc = staged_file_of(fs, ino, false, &d)) != 0) {
+        } else if ((rc = staged_file_for_change(fs, ino, false, &d)) != 0) {
             uint64_t parent;
             char *name = NULL;
             bool named = name_of(fs, ino, &parent, &name) == 0;
@@ -826,8 +833,10 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
         if (!rc)
             inode_table_update(fs->inodes, ino, &info);
     }
-    if (d && d != open)
+    if (d && d != open) {
+        dirty_writer_end(d); /* after dirty_persist: an upload may settle it from now on */
         dirty_put(fs->dirty, d);
+    }
     if (!rc)
         node_stat(fs, ino, &info, st);
     return rc;

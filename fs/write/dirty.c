@@ -286,6 +286,10 @@ int dirty_get(struct dirty_set *set, uint64_t id, struct dirty_file **out)
 {
     pthread_mutex_lock(&set->lock);
     for (struct dirty_file *o = set->files; o; o = o->next) {
+        if (o->id == id && o->settled) { /* its journal row goes with its last reference */
+            pthread_mutex_unlock(&set->lock);
+            return -ENOENT;
+        }
         if (o->id == id && !o->discarded) {
             o->refs++;
             pthread_mutex_unlock(&set->lock);
@@ -371,17 +375,50 @@ void dirty_put(struct dirty_set *set, struct dirty_file *d)
     file_free(d);
 }
 
-int dirty_discard_locked(struct dirty_set *set, uint64_t id)
+/* Marks the in-memory staged file id discarded; false when it is not in memory. With content
+ * (settling after an upload), only when idle (else *busy, and nothing is done), and its inodes
+ * hold content from then on: done under the set's lock, so that a writer either counted itself
+ * first or finds the file settled and the inode unstaged (dirty_writer_begin, dirty_get). */
+static bool discard_in_memory(struct dirty_set *set, uint64_t id, const char *content, bool *busy)
 {
+    bool found = false;
+    *busy = false;
     pthread_mutex_lock(&set->lock);
-    for (struct dirty_file *o = set->files; o; o = o->next) {
-        if (o->id == id) {
+    for (struct dirty_file *o = set->files; o && !found; o = o->next) {
+        if (o->id != id)
+            continue;
+        found = true;
+        if (content) {
+            pthread_mutex_lock(&o->meta_lock);
+            *busy = __atomic_load_n(&o->writers, __ATOMIC_SEQ_CST) > 0 || o->changed;
+            pthread_mutex_unlock(&o->meta_lock);
+            if (!*busy)
+                inode_table_unstage(set->fs->inodes, id, content);
+        }
+        if (!*busy) {
             o->discarded = true;
-            pthread_mutex_unlock(&set->lock);
-            return 0;
+            o->settled = o->settled || content;
         }
     }
     pthread_mutex_unlock(&set->lock);
+    return found;
+}
+
+bool dirty_settle_locked(struct dirty_set *set, uint64_t id, const char *content)
+{
+    bool busy;
+    if (discard_in_memory(set, id, content, &busy))
+        return !busy;
+    inode_table_unstage(set->fs->inodes, id, content);
+    dirty_discard_locked(set, id);
+    return true;
+}
+
+int dirty_discard_locked(struct dirty_set *set, uint64_t id)
+{
+    bool busy;
+    if (discard_in_memory(set, id, NULL, &busy))
+        return 0;
     struct journal *j = overlay_journal(set->fs->overlay);
     struct journal_staged s;
     if (journal_staged_get(j, id, &s) != SEAF_OK)
@@ -434,9 +471,19 @@ void dirty_set_mtime(struct dirty_file *d, int64_t mtime)
     pthread_mutex_unlock(&d->meta_lock);
 }
 
-void dirty_writer_add(struct dirty_file *d, int delta)
+int dirty_writer_begin(struct dirty_set *set, struct dirty_file *d)
 {
-    __atomic_add_fetch(&d->writers, delta, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&set->lock);
+    bool settled = d->settled;
+    if (!settled)
+        __atomic_add_fetch(&d->writers, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&set->lock);
+    return settled ? -ESTALE : 0;
+}
+
+void dirty_writer_end(struct dirty_file *d)
+{
+    __atomic_sub_fetch(&d->writers, 1, __ATOMIC_SEQ_CST);
 }
 
 bool dirty_is_open_for_writing(struct dirty_set *set, uint64_t id)

@@ -72,9 +72,13 @@ int dirty_truncate(struct dirty_set *set, struct dirty_file *d, uint64_t size);
 
 /* When (monotonic ms) the content started to differ from its last fold; 0 when it does not. */
 int64_t dirty_changed_since(struct dirty_file *d);
-/* Counts handles open for writing (the uploader leaves such files alone until they are closed
- * or fsynced, or were written for longer than upload_max_delay). */
-void dirty_writer_add(struct dirty_file *d, int delta);
+/* Counts a writer: a handle open for writing, or a change by path in progress (setattr). The
+ * uploader leaves files with writers alone until they are closed or fsynced, or were written for
+ * longer than upload_max_delay, and never settles them (dirty_settle_locked). -ESTALE when an
+ * upload settled the file before the writer came: its content is the server's now, and the
+ * caller stages the file afresh (the inode no longer names this staged file). */
+int dirty_writer_begin(struct dirty_set *set, struct dirty_file *d);
+void dirty_writer_end(struct dirty_file *d);
 /* Whether staged file id has a handle open for writing. */
 bool dirty_is_open_for_writing(struct dirty_set *set, uint64_t id);
 
@@ -89,5 +93,11 @@ void dirty_drop_staging(struct dirty_set *set, struct dirty_file *d);
 /* Deletes staged file id (journal row and staging data) -- when no entry names it any more. If it
  * is in memory, the deletion happens when its last reference goes. Overlay lock held. */
 int dirty_discard_locked(struct dirty_set *set, uint64_t id);
+/* Once an upload put staged file id's content (file object content, as the journal has it) on
+ * the server: its inodes hold content from now on, and it is deleted as dirty_discard_locked
+ * does -- unless a writer holds it or it has changes the journal does not have yet: false then,
+ * and nothing is done (the change would be lost with it). A settled file is not handed out again
+ * (dirty_get: -ENOENT). Overlay lock held. */
+bool dirty_settle_locked(struct dirty_set *set, uint64_t id, const char *content);
 
 #endif

@@ -44,6 +44,7 @@ struct dirty_file {
     unsigned refs;
     int writers;
     bool discarded; /* delete everything when the last reference goes */
+    bool settled;   /* discarded because an upload put its content on the server */
     struct dirty_file *next;
 };
 

@@ -193,9 +193,32 @@ static int library_key_of(struct seafs *fs, const char *repo, bool *encrypted,
     return 0;
 }
 
+/* A staged file whose content is still all of its base (opened for writing, nothing changed)
+ * folds to the base, without the data lock: a reader of it waiting on the network holds no upload
+ * up. Its base reader stays (the base is the same). false for any other file. */
+static bool fold_unchanged(struct dirty_file *d, struct fold_result *out)
+{
+    pthread_mutex_lock(&d->meta_lock);
+    bool unchanged =
+        d->size > 0 && d->ext.n == 0 && d->base_limit == d->size && d->base_size == d->size;
+    if (unchanged) {
+        out->size = d->size;
+        out->mtime = d->mtime;
+        out->version = d->version;
+        memcpy(out->file_id, d->base, sizeof(out->file_id));
+        memcpy(d->prev, d->base, sizeof(d->prev));
+        d->changed = true;
+        d->changed_since = 0;
+    }
+    pthread_mutex_unlock(&d->meta_lock);
+    return unchanged;
+}
+
 int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
 {
     memset(out, 0, sizeof(*out));
+    if (fold_unchanged(d, out))
+        return 0;
     struct seaf_crypt_key key;
     bool encrypted = false;
     int rc = library_key_of(fs, d->repo, &encrypted, &key);
@@ -211,7 +234,7 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
     bool unchanged = d->ext.n == 0 && d->base_limit == size && d->base_size == size;
     if (size == 0) {
         memcpy(out->file_id, SEAF_EMPTY_ID, sizeof(out->file_id));
-    } else if (unchanged) {
+    } else if (unchanged) { /* became so while waiting for the lock */
         memcpy(out->file_id, d->base, sizeof(out->file_id));
     } else if (!(f.buf = malloc(SEAF_CDC_MAX_SIZE))) {
         rc = -ENOMEM;

@@ -27,7 +27,8 @@ struct fold_result {
 };
 
 /* Folds staged file d. 0, or -errno: -EACCES for a locked encrypted library, -EIO when a base
- * block cannot be had (network), -ENOSPC. Writers of d wait meanwhile; may block on the network
+ * block cannot be had (network), -ENOSPC. Writers of d wait meanwhile (unless its content is still
+ * all of its base: then nothing waits for it, nor it for anything); may block on the network
  * (the base blocks of changed spans). */
 int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out);
 

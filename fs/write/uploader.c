@@ -521,16 +521,16 @@ static seaf_err finish_row(struct finish *f, uint64_t node, struct snap_row *r)
         return SEAF_OK;
     }
     if (cur.kind == JOURNAL_FILE && cur.staged) {
+        /* Settled unless changed since the fold: in the journal, or in memory by a writer (a
+         * handle open for writing, a truncate by path on its way to the journal). Inodes of it
+         * hold its content from then on; done under the overlay lock, so that a lookup sees
+         * either the staged file and its row, or the content and no row. */
         bool clean = staged_is(j, cur.staged, r->content);
-        if (!clean || dirty_is_open_for_writing(f->fs->dirty, cur.staged)) {
+        if (!clean || !dirty_settle_locked(f->fs->dirty, cur.staged, r->content)) {
             f->more = f->more || !clean;
             snprintf(cur.base, sizeof(cur.base), "%s", r->conflict ? "" : r->uploaded);
             return journal_entry_put(j, &cur);
         }
-        /* Inodes of it hold its content from now on; done under the overlay lock, so that a
-         * lookup sees either the staged file and its row, or the content and no row. */
-        inode_table_unstage(f->fs->inodes, cur.staged, r->content);
-        dirty_discard_locked(f->fs->dirty, cur.staged);
     }
     if (cur.kind == JOURNAL_DIR && cur.child) {
         bool any = false;

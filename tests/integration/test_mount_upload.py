@@ -7,6 +7,7 @@ hundreds of files makes a handful of commits; a 4 KiB edit in the middle of the 
 256 MiB file downloads at most one block and uploads at most two; the ignore list's temporary
 files never reach the server (unless -o no_ignore)."""
 
+import hashlib
 import json
 import os
 import pathlib
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 
 import pytest
@@ -340,3 +342,73 @@ def test_writing_far_more_than_the_cache_limit_loses_nothing(lib_server, mount_f
     tree = server_tree(server, repo_id)
     for name, digest in digests.items():
         assert tree[name][2] == digest, name
+
+
+# --- a change on its way to the journal while an upload settles ----------------------------------
+
+def truncate_to_1000(path):
+    os.truncate(path, 1000)
+
+
+def open_truncated_and_write(path):
+    with open(path, "wb") as f:
+        f.write(b"written after O_TRUNC\n")
+
+
+@pytest.mark.parametrize("change", [truncate_to_1000, open_truncated_and_write],
+                         ids=["truncate-by-path", "open-O_TRUNC"])
+def test_change_waiting_while_an_upload_settles_the_file_is_not_lost(lib_server, mount_factory,
+                                                                     change, tmp_path):
+    """A staged file the upload found unchanged is settled (its content is the server's) when
+    the commit is in -- unless a change of it is under way. Here a truncate (by path, or an open
+    with O_TRUNC that then writes) has the staged file in hand and waits for a reader of it (whose
+    block the server holds back) while the round settles: the change must still reach the server,
+    never vanish with the staged file."""
+    original = rand(7, 3 << 20)
+    expected = tmp_path / "expected"
+    expected.write_bytes(original)
+    change(expected)
+    expected = expected.read_bytes()
+    server, repo_id = lib_server({"f.bin": original, "other.txt": b"other\n"})
+    base = head_of(server, repo_id)
+    (block_id, _, _), = file_layout(server, repo_id, "/f.bin")[1]
+    server.set_faults(stall={"match": block_id, "after_bytes": 0})
+    mount = mount_factory(server, upload_delay=2, poll_interval=0)
+    path = mount.path(LIB, "f.bin")
+    with open(path, "r+b"):  # staged, nothing written: the round folds it to what it was
+        pass
+    (mount.path(LIB, "new.txt")).write_bytes(b"something to commit\n")
+
+    results = {}
+
+    def read_first_page():
+        with open(path, "rb") as f:
+            results["read"] = f.read(4096)
+
+    def make_change():
+        change(path)
+        results["changed"] = True
+
+    reader = threading.Thread(target=read_first_page, daemon=True)
+    reader.start()
+    wait_for(lambda: any(block_id in e["path"] for e in server.log()), 10,
+             "the reader's block request")
+    changer = threading.Thread(target=make_change, daemon=True)
+    changer.start()
+    time.sleep(0.5)
+    try:
+        assert changer.is_alive(), "the change did not wait for the reader"
+        head = wait_head_moves(server, repo_id, base)  # the round of new.txt (and the staged f.bin)
+        assert server_tree(server, repo_id, head)["f.bin"][1] == len(original)
+        time.sleep(1)  # the round settles its rows meanwhile
+    finally:
+        server.set_faults(stall=None)  # the reader gets its block, the change goes on
+        reader.join(30)
+        changer.join(30)
+    assert results == {"read": original[:4096], "changed": True}
+    assert os.stat(path).st_size == len(expected)
+    wait_server_has(server, repo_id, local_tree(mount.path(LIB)))
+    wait_quiet(server)
+    assert server_tree(server, repo_id)["f.bin"][1:3] == (
+        len(expected), hashlib.sha1(expected).hexdigest())
+    assert path.read_bytes() == expected
