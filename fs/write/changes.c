@@ -319,17 +319,15 @@ static int make_body(struct seafs *fs, void *arg)
                                  now, &a->dirty);
         if (rc)
             return rc;
+        /* The creator's handle writes it: counted before any upload can see the row. Cannot
+         * fail, nothing settled it. On failure the caller discards it (not here: the last put
+         * of a discarded file takes the overlay lock). */
+        dirty_writer_begin(fs->dirty, a->dirty);
         e.staged = dirty_id(a->dirty);
     }
     seaf_err err = journal_entry_put(overlay_journal(fs->overlay), &e);
-    if (err != SEAF_OK) {
-        if (a->dirty) {
-            dirty_discard_locked(fs->dirty, e.staged);
-            dirty_put(fs->dirty, a->dirty);
-            a->dirty = NULL;
-        }
+    if (err != SEAF_OK)
         return journal_errno(fs, err);
-    }
     overlay_entry_info(NULL, a->dir->repo_id, a->dir->generation, NULL, &e, &a->info);
     return 0;
 }
@@ -365,18 +363,20 @@ static int make(struct seafs *fs, uint64_t parent, const char *name, bool is_dir
             overlay_lock(fs->overlay);
             dirty_discard_locked(fs->dirty, dirty_id(a.dirty));
             overlay_unlock(fs->overlay);
+            dirty_writer_end(a.dirty);
             dirty_put(fs->dirty, a.dirty);
         }
         return rc;
     }
     *ino = inode_table_ref(fs->inodes, parent, name, &a.info, UINT64_MAX); /* just made */
     if (*ino == 0) {
-        dirty_put(fs->dirty, a.dirty);
+        if (a.dirty) {
+            dirty_writer_end(a.dirty);
+            dirty_put(fs->dirty, a.dirty);
+        }
         return -ENOMEM;
     }
     node_stat(fs, *ino, &a.info, st);
-    if (a.dirty) /* cannot fail: no upload knows this staged file yet */
-        dirty_writer_begin(fs->dirty, a.dirty);
     if (out)
         *out = a.dirty;
     return 0;
@@ -657,8 +657,8 @@ static int find_or_stage(struct seafs *fs, uint64_t ino, bool truncate, struct d
     if (info.staged && (rc = dirty_get(fs->dirty, info.staged, out)) == -ENOENT)
         rc = node_resolve(fs, ino, &info); /* settled by an upload just now: staged afresh */
     if (info.staged || rc) {
-        if (rc == 0 && !*out)
-            rc = dirty_get(fs->dirty, info.staged, out);
+        if (rc == 0 && !*out && (rc = dirty_get(fs->dirty, info.staged, out)) == -ENOENT)
+            rc = -ESTALE; /* settled again: the caller tries again */
         return rc;
     }
     struct stage_args a = {.ino = ino,
@@ -682,29 +682,38 @@ static int find_or_stage(struct seafs *fs, uint64_t ino, bool truncate, struct d
     }
     inode_table_update(fs->inodes, ino, &info);
     if (a.existing && (rc = dirty_get(fs->dirty, a.existing, &a.dirty)) != 0)
-        return rc;
+        return rc == -ENOENT ? -ESTALE : rc; /* settled meanwhile: the caller tries again */
     *out = a.dirty;
     return 0;
 }
 
 /* The staged file of ino with a writer counted (dirty_writer_begin), so that no upload settles it
  * before the change is in the journal; truncate: emptied. The handles reading ino read it from
- * now on. An upload may settle the staged file found between the lookup and the count: the file
- * is then staged afresh on the content the upload left. */
+ * now on. An upload may settle the staged file found between the lookup and the count (-ESTALE):
+ * the file is then staged afresh on the content the upload left. Each new try needs another
+ * upload round to have settled the file, so the bound is never met in practice. */
 static int staged_file_for_change(struct seafs *fs, uint64_t ino, bool truncate,
                                   struct dirty_file **out)
 {
     int rc;
     for (unsigned tries = 0;; tries++) {
-        if ((rc = find_or_stage(fs, ino, truncate, out)) != 0)
-            return rc;
-        if ((rc = dirty_writer_begin(fs->dirty, *out)) != -ESTALE || tries == 8)
+        if ((rc = find_or_stage(fs, ino, truncate, out)) == 0 &&
+            (rc = dirty_writer_begin(fs->dirty, *out)) == -ESTALE)
+            dirty_put(fs->dirty, *out);
+        if (rc != -ESTALE)
             break;
-        dirty_put(fs->dirty, *out);
+        if (tries == 100) {
+            log_msg(LOG_ERR, "inode %llu: settled by uploads %u times while being staged",
+                    (unsigned long long)ino, tries + 1);
+            return -EIO;
+        }
     }
-    if (rc == 0 && truncate && (rc = dirty_truncate(fs->dirty, *out, 0)) != 0)
-        dirty_writer_end(*out);
     if (rc) {
+        *out = NULL;
+        return rc;
+    }
+    if (truncate && (rc = dirty_truncate(fs->dirty, *out, 0)) != 0) {
+        dirty_writer_end(*out);
         dirty_put(fs->dirty, *out);
         *out = NULL;
         return rc;
@@ -809,8 +818,6 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
             if (!rc && !open)
                 rc = dirty_persist(fs->dirty, d, false);
             if (!rc)
-                uploader_notify(fs->uploader, info.repo_id);
-            if (!rc)
                 node_resolve(fs, ino, &info);
             set_mtime = false; /* the staged file carries it */
         }
@@ -837,6 +844,8 @@ int changes_setattr(struct seafs *fs, uint64_t ino, const struct stat *attr, int
         dirty_writer_end(d); /* after dirty_persist: an upload may settle it from now on */
         dirty_put(fs->dirty, d);
     }
+    if (d && !rc) /* after the writer is gone: a round now may take the file */
+        uploader_notify(fs->uploader, info.repo_id);
     if (!rc)
         node_stat(fs, ino, &info, st);
     return rc;

@@ -123,7 +123,7 @@ static int64_t now_seconds(void)
  * lock is released), so that a file kept open is looked at again within upload_max_delay. */
 static bool note_change_locked(struct dirty_file *d)
 {
-    d->changed = true;
+    dirty_mark_changed_locked(d);
     d->version++;
     if (d->changed_since)
         return false;
@@ -282,31 +282,15 @@ int dirty_create_locked(struct dirty_set *set, const char *repo, bool encrypted,
     return 0;
 }
 
-int dirty_get(struct dirty_set *set, uint64_t id, struct dirty_file **out)
+/* Staged file id from the journal, made known to the set (dirty_get); overlay lock held. */
+static int load_locked(struct dirty_set *set, uint64_t id, struct dirty_file **out)
 {
-    pthread_mutex_lock(&set->lock);
-    for (struct dirty_file *o = set->files; o; o = o->next) {
-        if (o->id == id && o->settled) { /* its journal row goes with its last reference */
-            pthread_mutex_unlock(&set->lock);
-            return -ENOENT;
-        }
-        if (o->id == id && !o->discarded) {
-            o->refs++;
-            pthread_mutex_unlock(&set->lock);
-            *out = o;
-            return 0;
-        }
-    }
-    pthread_mutex_unlock(&set->lock);
-
     struct seafs *fs = set->fs;
     struct journal_staged s;
     struct journal_entry e;
-    overlay_lock(fs->overlay);
     seaf_err err = journal_staged_get(overlay_journal(fs->overlay), id, &s);
     bool named =
         err == SEAF_OK && journal_entry_of_staged(overlay_journal(fs->overlay), id, &e) == SEAF_OK;
-    overlay_unlock(fs->overlay);
     if (err != SEAF_OK)
         return err == SEAF_ERR_NOT_FOUND ? -ENOENT : -EIO;
     struct dirty_file *d = file_new(id, s.repo);
@@ -343,6 +327,31 @@ int dirty_get(struct dirty_set *set, uint64_t id, struct dirty_file **out)
     return 0;
 }
 
+int dirty_get(struct dirty_set *set, uint64_t id, struct dirty_file **out)
+{
+    pthread_mutex_lock(&set->lock);
+    for (struct dirty_file *o = set->files; o; o = o->next) {
+        if (o->id == id && o->settled) { /* its journal row goes with its last reference */
+            pthread_mutex_unlock(&set->lock);
+            return -ENOENT;
+        }
+        if (o->id == id && !o->discarded) {
+            o->refs++;
+            pthread_mutex_unlock(&set->lock);
+            *out = o;
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&set->lock);
+
+    /* Loaded and published under the overlay lock: an upload settling it meanwhile either comes
+     * first (no row: -ENOENT) or finds it in the set (dirty_settle_locked). */
+    overlay_lock(set->fs->overlay);
+    int rc = load_locked(set, id, out);
+    overlay_unlock(set->fs->overlay);
+    return rc;
+}
+
 /* Deletes the staging data and journal row of d (overlay lock not held). */
 static void discard_now(struct dirty_set *set, uint64_t id, uint64_t bytes)
 {
@@ -353,19 +362,40 @@ static void discard_now(struct dirty_set *set, uint64_t id, uint64_t bytes)
     cache_staging_account(set->fs->cache, -(int64_t)bytes);
 }
 
+/* Whether d has changes the journal does not have (set's lock held). */
+static bool unsaved(struct dirty_file *d)
+{
+    pthread_mutex_lock(&d->meta_lock);
+    bool changed = d->changed;
+    pthread_mutex_unlock(&d->meta_lock);
+    return changed;
+}
+
 void dirty_put(struct dirty_set *set, struct dirty_file *d)
 {
     if (!d)
         return;
-    pthread_mutex_lock(&set->lock);
-    bool last = --d->refs == 0;
-    if (last) {
-        struct dirty_file **p = &set->files;
-        while (*p != d)
-            p = &(*p)->next;
-        *p = d->next;
+    bool last, save_failed = false;
+    for (;;) {
+        pthread_mutex_lock(&set->lock);
+        last = d->refs == 1;
+        if (last && !save_failed && !d->discarded && unsaved(d)) {
+            /* Saved while still in the set with this reference: an upload settling it meanwhile
+             * sees its changes (dirty_settle_locked), not the journal's older row. */
+            pthread_mutex_unlock(&set->lock);
+            save_failed = dirty_persist(set, d, false) != 0;
+            continue;
+        }
+        d->refs--;
+        if (last) {
+            struct dirty_file **p = &set->files;
+            while (*p != d)
+                p = &(*p)->next;
+            *p = d->next;
+        }
+        pthread_mutex_unlock(&set->lock);
+        break;
     }
-    pthread_mutex_unlock(&set->lock);
     if (!last)
         return;
     if (d->discarded)
@@ -838,14 +868,10 @@ int dirty_persist(struct dirty_set *set, struct dirty_file *d, bool sync)
         memcpy(s.extents, d->ext.v, d->ext.n * 2 * sizeof(uint64_t));
     int64_t mtime = d->mtime;
     int fd = d->fd;
-    d->changed = false;
+    uint64_t marks = d->change_marks;
     pthread_mutex_unlock(&d->meta_lock);
-    if (!s.extents) {
-        pthread_mutex_lock(&d->meta_lock);
-        d->changed = true;
-        pthread_mutex_unlock(&d->meta_lock);
+    if (!s.extents)
         return -ENOMEM;
-    }
     int rc = 0;
     if (sync && fd >= 0 && (fdatasync(fd) != 0 || cache_staging_sync_dir(fs->cache) != SEAF_OK))
         rc = -EIO;
@@ -866,13 +892,17 @@ int dirty_persist(struct dirty_set *set, struct dirty_file *d, bool sync)
     if (err != SEAF_OK && !rc)
         log_msg(LOG_ERR, "staged file %llu: cannot save it in the journal: %s",
                 (unsigned long long)d->id, journal_last_error(j));
+    if (err == SEAF_OK) {
+        /* Saved: cleared under the overlay lock, so an upload settling it sees either `changed`
+         * or the journal holding the change -- unless it changed again since the copy above. */
+        pthread_mutex_lock(&d->meta_lock);
+        if (d->change_marks == marks)
+            d->changed = false;
+        pthread_mutex_unlock(&d->meta_lock);
+    }
     overlay_unlock(fs->overlay);
     free(s.extents);
-    if (err != SEAF_OK) {
-        pthread_mutex_lock(&d->meta_lock);
-        d->changed = true;
-        pthread_mutex_unlock(&d->meta_lock);
+    if (err != SEAF_OK)
         return rc ? rc : err == SEAF_ERR_NOSPACE ? -ENOSPC : -EIO;
-    }
     return 0;
 }

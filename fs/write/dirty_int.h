@@ -37,6 +37,7 @@ struct dirty_file {
     int fd;                        /* staging file; -1 before the first write */
     bool damaged;                  /* the staging file is missing: its extents read as EIO */
     bool changed;                  /* not persisted since the last change */
+    uint64_t change_marks;         /* counts settings of `changed` (dirty_mark_changed_locked) */
     uint64_t version;              /* counts changes */
     int64_t changed_since;         /* monotonic ms of the first change not folded; 0 = none */
     struct open_file *base_reader; /* opened on the first read of base bytes */
@@ -47,6 +48,14 @@ struct dirty_file {
     bool settled;   /* discarded because an upload put its content on the server */
     struct dirty_file *next;
 };
+
+/* Notes that d differs from what the journal holds (meta_lock held): dirty_persist clears
+ * `changed` only when no such mark came after its copy of d. */
+static inline void dirty_mark_changed_locked(struct dirty_file *d)
+{
+    d->changed = true;
+    d->change_marks++;
+}
 
 /* dirty_read with data_lock already held (shared or exclusive) by the caller; readahead: whether
  * reads of the base may queue read-ahead (see file_read_exact). */

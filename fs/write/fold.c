@@ -207,7 +207,7 @@ static bool fold_unchanged(struct dirty_file *d, struct fold_result *out)
         out->version = d->version;
         memcpy(out->file_id, d->base, sizeof(out->file_id));
         memcpy(d->prev, d->base, sizeof(d->prev));
-        d->changed = true;
+        dirty_mark_changed_locked(d);
         d->changed_since = 0;
     }
     pthread_mutex_unlock(&d->meta_lock);
@@ -226,11 +226,14 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
         return rc;
     struct fold f = {.fs = fs, .d = d, .key = encrypted ? &key : NULL, .out = out};
     pthread_rwlock_wrlock(&d->data_lock);
-    /* Under the exclusive data lock only this thread changes the fields below. */
+    /* Under the exclusive data lock only this thread changes the content; mtime (utime) and the
+     * version may still change, under meta_lock. */
+    pthread_mutex_lock(&d->meta_lock);
     uint64_t size = d->size;
     out->size = size;
     out->mtime = d->mtime;
     out->version = d->version;
+    pthread_mutex_unlock(&d->meta_lock);
     bool unchanged = d->ext.n == 0 && d->base_limit == size && d->base_size == size;
     if (size == 0) {
         memcpy(out->file_id, SEAF_EMPTY_ID, sizeof(out->file_id));
@@ -270,7 +273,7 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
         d->ext_bytes = 0;
         old_reader = d->base_reader;
         d->base_reader = NULL;
-        d->changed = true;
+        dirty_mark_changed_locked(d);
         d->changed_since = 0;
         pthread_mutex_unlock(&d->meta_lock);
     }

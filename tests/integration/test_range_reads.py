@@ -246,7 +246,9 @@ def test_sequential_reads_fetch_whole_blocks(slow_server, mount_factory):
             digest.update(chunk)
     assert digest.hexdigest() == hashlib.sha1(content).hexdigest()
     assert block_gets(server) == {b[0]: 1 for b in blocks}
-    assert server.counters()["range_gets"] <= 1
+    # The first READ is a range; on a busy machine the kernel's first two READs (sent at once)
+    # may be handled in the other order, and then each looks like a first read.
+    assert server.counters()["range_gets"] <= 2
 
 
 def test_encrypted_library_never_uses_ranges(small_demo_server, mount_factory):
