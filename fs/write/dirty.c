@@ -434,29 +434,34 @@ static bool discard_in_memory(struct dirty_set *set, uint64_t id, const char *co
     return found;
 }
 
+/* Deletes the journal row and staging data of staged file id, not in memory (overlay lock held). */
+static void discard_stored_locked(struct dirty_set *set, uint64_t id)
+{
+    struct journal *j = overlay_journal(set->fs->overlay);
+    struct journal_staged s;
+    if (journal_staged_get(j, id, &s) != SEAF_OK)
+        return;
+    journal_staged_delete(j, id);
+    cache_staging_remove(set->fs->cache, id);
+    cache_staging_account(set->fs->cache, -(int64_t)extents_total(s.extents, s.n_extents));
+    free(s.extents);
+}
+
 bool dirty_settle_locked(struct dirty_set *set, uint64_t id, const char *content)
 {
     bool busy;
     if (discard_in_memory(set, id, content, &busy))
         return !busy;
     inode_table_unstage(set->fs->inodes, id, content);
-    dirty_discard_locked(set, id);
+    discard_stored_locked(set, id);
     return true;
 }
 
 int dirty_discard_locked(struct dirty_set *set, uint64_t id)
 {
     bool busy;
-    if (discard_in_memory(set, id, NULL, &busy))
-        return 0;
-    struct journal *j = overlay_journal(set->fs->overlay);
-    struct journal_staged s;
-    if (journal_staged_get(j, id, &s) != SEAF_OK)
-        return 0;
-    journal_staged_delete(j, id);
-    cache_staging_remove(set->fs->cache, id);
-    cache_staging_account(set->fs->cache, -(int64_t)extents_total(s.extents, s.n_extents));
-    free(s.extents);
+    if (!discard_in_memory(set, id, NULL, &busy))
+        discard_stored_locked(set, id);
     return 0;
 }
 

@@ -193,14 +193,19 @@ static int library_key_of(struct seafs *fs, const char *repo, bool *encrypted,
     return 0;
 }
 
+/* Whether d's content is all of its base and nothing else (meta_lock or the data lock held). */
+static bool content_is_base(const struct dirty_file *d)
+{
+    return d->ext.n == 0 && d->base_limit == d->size && d->base_size == d->size;
+}
+
 /* A staged file whose content is still all of its base (opened for writing, nothing changed)
  * folds to the base, without the data lock: a reader of it waiting on the network holds no upload
  * up. Its base reader stays (the base is the same). false for any other file. */
 static bool fold_unchanged(struct dirty_file *d, struct fold_result *out)
 {
     pthread_mutex_lock(&d->meta_lock);
-    bool unchanged =
-        d->size > 0 && d->ext.n == 0 && d->base_limit == d->size && d->base_size == d->size;
+    bool unchanged = d->size > 0 && content_is_base(d);
     if (unchanged) {
         out->size = d->size;
         out->mtime = d->mtime;
@@ -234,10 +239,9 @@ int fold_staged(struct seafs *fs, struct dirty_file *d, struct fold_result *out)
     out->mtime = d->mtime;
     out->version = d->version;
     pthread_mutex_unlock(&d->meta_lock);
-    bool unchanged = d->ext.n == 0 && d->base_limit == size && d->base_size == size;
     if (size == 0) {
         memcpy(out->file_id, SEAF_EMPTY_ID, sizeof(out->file_id));
-    } else if (unchanged) { /* became so while waiting for the lock */
+    } else if (content_is_base(d)) { /* became so while waiting for the lock */
         memcpy(out->file_id, d->base, sizeof(out->file_id));
     } else if (!(f.buf = malloc(SEAF_CDC_MAX_SIZE))) {
         rc = -ENOMEM;

@@ -103,13 +103,20 @@ def test_parallel_readers_download_each_block_once(full_demo, mount_factory):
     assert {k: v for k, v in gets.items() if v != 1} == {}
 
 
-def test_remount_reads_from_the_cache_without_block_requests(full_demo, mount_factory):
-    server, _, _, want = full_demo
+def remounted_after_a_full_read(server, mount_factory, want):
+    """A mount that read the big file whole (checked against want), then was remounted: the file
+    is in the cache, nothing of it in the kernel's page cache. Returns (mount, path)."""
     mount = mount_factory(server)
     path = mount.path(BIG_LIBRARY, BIG_FILE)
     assert file_sha1(path) == want
     assert mount.stop() == ""
     mount.start()
+    return mount, path
+
+
+def test_remount_reads_from_the_cache_without_block_requests(full_demo, mount_factory):
+    server, _, _, want = full_demo
+    mount, path = remounted_after_a_full_read(server, mount_factory, want)
     server.reset_counters()
     assert file_sha1(path) == want
     assert block_gets(server) == {}
@@ -123,11 +130,7 @@ def cache_hits(mount):
 
 def test_warm_sequential_read_opens_each_cached_block_a_few_times(full_demo, mount_factory):
     server, _, blocks, want = full_demo
-    mount = mount_factory(server)
-    path = mount.path(BIG_LIBRARY, BIG_FILE)
-    assert file_sha1(path) == want
-    assert mount.stop() == ""
-    mount.start()  # a new mount: nothing of the file in the kernel's page cache
+    mount, path = remounted_after_a_full_read(server, mount_factory, want)
     os.stat(path)
     server.reset_counters()
     before = cache_hits(mount)
@@ -178,11 +181,7 @@ def resident_share(path):
 
 def test_sequential_reader_has_cached_blocks_read_from_disk_ahead(full_demo, mount_factory):
     server, _, blocks, want = full_demo
-    mount = mount_factory(server)
-    path = mount.path(BIG_LIBRARY, BIG_FILE)
-    assert file_sha1(path) == want
-    assert mount.stop() == ""
-    mount.start()
+    mount, path = remounted_after_a_full_read(server, mount_factory, want)
     os.stat(path)
     for block_id, _, _ in blocks:
         evict(block_file(mount, block_id))

@@ -191,20 +191,47 @@ static void count_job(void *ctx, enum prefetch_kind kind, const char *repo_id, c
     pthread_mutex_unlock(&c->lock);
 }
 
+/* A pool of one worker over c, its first job (id first) taken and held at the gate. */
+static struct prefetch_pool *pool_with_held_job(struct counter *c, size_t queue,
+                                                enum prefetch_kind kind, const char *first)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->done, NULL);
+    struct prefetch_pool *pool = prefetch_pool_new(1, queue, count_job, c);
+    assert_non_null(pool);
+    assert_true(prefetch_pool_submit(pool, kind, "r", first));
+    pthread_mutex_lock(&c->lock);
+    while (c->started < 1)
+        pthread_cond_wait(&c->done, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+    return pool;
+}
+
+/* Opens the gate, waits for runs jobs to have run, and frees the pool. */
+static void pool_run_and_free(struct prefetch_pool *pool, struct counter *c, int runs)
+{
+    pthread_mutex_lock(&c->lock);
+    c->gate = 1;
+    pthread_cond_broadcast(&c->done);
+    while (c->runs < runs)
+        pthread_cond_wait(&c->done, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+    prefetch_pool_free(pool);
+}
+
+static void counter_destroy(struct counter *c)
+{
+    pthread_cond_destroy(&c->done);
+    pthread_mutex_destroy(&c->lock);
+}
+
 static void test_pool_dedups_and_bounds(void **state)
 {
     (void)state;
-    struct counter c = {.gate = 0};
-    pthread_mutex_init(&c.lock, NULL);
-    pthread_cond_init(&c.done, NULL);
-    struct prefetch_pool *pool = prefetch_pool_new(1, 2, count_job, &c);
-    assert_non_null(pool);
+    struct counter c;
     /* The single worker takes the first job and blocks on the gate; then the queue fills. */
-    assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-0"));
-    pthread_mutex_lock(&c.lock);
-    while (c.started < 1)
-        pthread_cond_wait(&c.done, &c.lock);
-    pthread_mutex_unlock(&c.lock);
+    struct prefetch_pool *pool = pool_with_held_job(&c, 2, PREFETCH_BLOCK, "block-0");
     assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1"));
     assert_false(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1")); /* already queued */
     bool third = prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-2");
@@ -212,17 +239,10 @@ static void test_pool_dedups_and_bounds(void **state)
     assert_false(third && fourth); /* queue of 2 is bounded */
     assert_true(third);            /* block-0 left the queue: room for two */
     assert_false(fourth);
-    pthread_mutex_lock(&c.lock);
-    c.gate = 1;
-    pthread_cond_broadcast(&c.done);
     int expected = 2 + (third ? 1 : 0) + (fourth ? 1 : 0);
-    while (c.runs < expected)
-        pthread_cond_wait(&c.done, &c.lock);
-    pthread_mutex_unlock(&c.lock);
-    prefetch_pool_free(pool);
+    pool_run_and_free(pool, &c, expected);
     assert_int_equal(c.runs, expected);
-    pthread_cond_destroy(&c.done);
-    pthread_mutex_destroy(&c.lock);
+    counter_destroy(&c);
 }
 
 /* A block read from the disk ahead (PREFETCH_DISK) and the same block fetched ahead
@@ -230,30 +250,15 @@ static void test_pool_dedups_and_bounds(void **state)
 static void test_pool_dedups_by_kind_and_id(void **state)
 {
     (void)state;
-    struct counter c = {.gate = 0};
-    pthread_mutex_init(&c.lock, NULL);
-    pthread_cond_init(&c.done, NULL);
-    struct prefetch_pool *pool = prefetch_pool_new(1, 4, count_job, &c);
-    assert_non_null(pool);
-    assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-0"));
-    pthread_mutex_lock(&c.lock);
-    while (c.started < 1)
-        pthread_cond_wait(&c.done, &c.lock);
-    pthread_mutex_unlock(&c.lock);
+    struct counter c;
+    struct prefetch_pool *pool = pool_with_held_job(&c, 4, PREFETCH_BLOCK, "block-0");
     assert_true(prefetch_pool_submit(pool, PREFETCH_DISK, "r", "block-1"));
     assert_false(prefetch_pool_submit(pool, PREFETCH_DISK, "r", "block-1"));
     assert_true(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1"));
     assert_false(prefetch_pool_submit(pool, PREFETCH_BLOCK, "r", "block-1"));
-    pthread_mutex_lock(&c.lock);
-    c.gate = 1;
-    pthread_cond_broadcast(&c.done);
-    while (c.runs < 3)
-        pthread_cond_wait(&c.done, &c.lock);
-    pthread_mutex_unlock(&c.lock);
-    prefetch_pool_free(pool);
+    pool_run_and_free(pool, &c, 3);
     assert_int_equal(c.runs, 3);
-    pthread_cond_destroy(&c.done);
-    pthread_mutex_destroy(&c.lock);
+    counter_destroy(&c);
 }
 
 /* A job submitted first (the file objects of the folder a scan reaches next) runs before the
@@ -261,34 +266,19 @@ static void test_pool_dedups_by_kind_and_id(void **state)
 static void test_pool_runs_a_first_job_before_the_waiting_ones(void **state)
 {
     (void)state;
-    struct counter c = {.gate = 0};
-    pthread_mutex_init(&c.lock, NULL);
-    pthread_cond_init(&c.done, NULL);
-    struct prefetch_pool *pool = prefetch_pool_new(1, 4, count_job, &c);
-    assert_non_null(pool);
-    assert_true(prefetch_pool_submit(pool, PREFETCH_FILE, "r", "file-0"));
-    pthread_mutex_lock(&c.lock);
-    while (c.started < 1)
-        pthread_cond_wait(&c.done, &c.lock);
-    pthread_mutex_unlock(&c.lock);
+    struct counter c;
+    struct prefetch_pool *pool = pool_with_held_job(&c, 4, PREFETCH_FILE, "file-0");
     assert_true(prefetch_pool_submit(pool, PREFETCH_FILE, "r", "file-1"));
     assert_true(prefetch_pool_submit(pool, PREFETCH_FILE, "r", "file-2"));
     assert_true(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder"));
     assert_false(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder"));
     assert_true(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder-2"));
     assert_false(prefetch_pool_submit_first(pool, PREFETCH_FOLDER, "r", "folder-3")); /* full */
-    pthread_mutex_lock(&c.lock);
-    c.gate = 1;
-    pthread_cond_broadcast(&c.done);
-    while (c.runs < 5)
-        pthread_cond_wait(&c.done, &c.lock);
-    pthread_mutex_unlock(&c.lock);
-    prefetch_pool_free(pool);
+    pool_run_and_free(pool, &c, 5);
     const char *expected[] = {"file-0", "folder-2", "folder", "file-1", "file-2"};
     for (int i = 0; i < 5; i++)
         assert_string_equal(c.order[i], expected[i]);
-    pthread_cond_destroy(&c.done);
-    pthread_mutex_destroy(&c.lock);
+    counter_destroy(&c);
 }
 
 static void test_directory_scan(void **state)
